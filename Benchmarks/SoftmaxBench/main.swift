@@ -1,0 +1,2 @@
+import SoftmaxKernels
+print("softmax-bench: \(ISALevel.active)")

@@ -1,0 +1,82 @@
+// swift-tools-version:6.2
+// 6.2 is the first manifest version whose `unsafeFlags` are accepted in a package that is
+// consumed by version (`from: "1.0.0"`); see ../shared/SWIFT-SIMD.md section 2.
+
+import PackageDescription
+
+// MARK: - ISA levels
+//
+// One kernel source (the files in Sources/SoftmaxKernelsBaseline) is compiled into one module
+// per instruction-set level; Sources/SoftmaxKernelsX86_64_V3 and ..._V4 hold symbolic links to
+// the same files. The public module `SoftmaxKernels` checks the CPU once and calls the best
+// module the CPU supports. Flags are chosen on the host, so guard the x86 ones by architecture.
+
+let fmaDefine: [SwiftSetting] = [.define("SOFTMAXKERNELS_FMA")]
+
+var levelTargets: [Target] = [
+  .target(
+    name: "SoftmaxKernelsBaseline",
+    dependencies: ["SoftmaxKernelsCore"],
+    path: "Sources/SoftmaxKernelsBaseline",
+    swiftSettings: [.define("SOFTMAXKERNELS_LEVEL_BASELINE")],
+    linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
+  )
+]
+var levelDependencies: [Target.Dependency] = ["SoftmaxKernelsBaseline"]
+
+#if arch(x86_64)
+levelTargets += [
+  .target(
+    name: "SoftmaxKernelsX86_64_V3",
+    dependencies: ["SoftmaxKernelsCore"],
+    path: "Sources/SoftmaxKernelsX86_64_V3",
+    swiftSettings: fmaDefine + [
+      .define("SOFTMAXKERNELS_LEVEL_V3"),
+      .unsafeFlags(["-Xcc", "-march=x86-64-v3"]),
+    ]
+  ),
+  .target(
+    name: "SoftmaxKernelsX86_64_V4",
+    dependencies: ["SoftmaxKernelsCore"],
+    path: "Sources/SoftmaxKernelsX86_64_V4",
+    swiftSettings: fmaDefine + [
+      .define("SOFTMAXKERNELS_LEVEL_V4"),
+      .unsafeFlags(["-Xcc", "-march=x86-64-v4"]),
+    ]
+  ),
+]
+levelDependencies += ["SoftmaxKernelsX86_64_V3", "SoftmaxKernelsX86_64_V4"]
+#endif
+
+let package = Package(
+  name: "SoftmaxKernels",
+  products: [
+    .library(name: "SoftmaxKernels", targets: ["SoftmaxKernels"]),
+    .executable(name: "softmax-bench", targets: ["SoftmaxBench"]),
+  ],
+  targets: [
+    // MARK: - Public API
+    .target(
+      name: "SoftmaxKernels",
+      dependencies: ["SoftmaxKernelsCore", "CSoftmaxKernelsCPU"] + levelDependencies
+    ),
+
+    // MARK: - Implementation details (not API)
+    .target(name: "SoftmaxKernelsCore"),
+    .target(name: "CSoftmaxKernelsCPU"),
+  ] + levelTargets + [
+
+    // MARK: - Benchmark
+    .executableTarget(
+      name: "SoftmaxBench",
+      dependencies: ["SoftmaxKernels", "CSoftmaxKernelsCPU"],
+      path: "Benchmarks/SoftmaxBench"
+    ),
+
+    // MARK: - Tests
+    .testTarget(
+      name: "SoftmaxKernelsTests",
+      dependencies: ["SoftmaxKernels"]
+    ),
+  ]
+)

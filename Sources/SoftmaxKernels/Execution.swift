@@ -1,0 +1,106 @@
+// Argument checks, level choice and threading shared by every public entry point.
+
+import Dispatch
+import Foundation
+
+/// Inputs smaller than this many elements per thread run on the calling thread: below it the
+/// dispatch overhead (a few microseconds) is a visible part of the call.
+let minimumElementsPerThread = 1 << 16
+
+/// Runs `body(0..<n)` on up to `n` threads of Dispatch's pool and returns when all are done.
+func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
+  if iterations == 1 { return body(0) }
+  withoutActuallyEscaping(body) { escapable in
+    nonisolated(unsafe) let work = escapable
+    DispatchQueue.concurrentPerform(iterations: iterations) { work($0) }
+  }
+}
+
+/// A checked description of row-major rows in a buffer.
+struct RowLayout {
+  var rows: Int
+  var columns: Int
+  var stride: Int
+
+  /// Elements from the first row's start to the last row's end.
+  var span: Int { rows == 0 || columns == 0 ? 0 : (rows - 1) * stride + columns }
+
+  static func validated(
+    rows: Int, columns: Int, stride: Int?, count: Int, argument: String, strideArgument: String
+  ) throws(SoftmaxKernelsError) -> RowLayout {
+    guard rows >= 0 else { throw .invalidArgument(argument: "rows", reason: "\(rows) is negative") }
+    guard columns >= 0 else {
+      throw .invalidArgument(argument: "columns", reason: "\(columns) is negative")
+    }
+    let stride = stride ?? columns
+    if rows > 1 && stride < columns {
+      throw .strideTooSmall(argument: strideArgument, stride: stride, columns: columns)
+    }
+    guard stride >= 0 else { throw .strideTooSmall(argument: strideArgument, stride: stride, columns: columns) }
+    let (product, overflow) = (rows > 0 ? rows - 1 : 0).multipliedReportingOverflow(by: stride)
+    guard !overflow, product <= Int.max - columns else {
+      throw .invalidArgument(argument: strideArgument, reason: "rows x stride overflows Int")
+    }
+    let layout = RowLayout(rows: rows, columns: columns, stride: stride)
+    guard count >= layout.span else {
+      throw .bufferTooSmall(argument: argument, required: layout.span, actual: count)
+    }
+    return layout
+  }
+}
+
+/// Throws unless `output` is either disjoint from `input` or the same rows (in place).
+func checkAliasing<T>(
+  input: UnsafeRawPointer?, _ inLayout: RowLayout, output: UnsafeRawPointer?,
+  _ outLayout: RowLayout, _: T.Type, outputArgument: String
+) throws(SoftmaxKernelsError) {
+  guard let input, let output, inLayout.span > 0, outLayout.span > 0 else { return }
+  let size = MemoryLayout<T>.stride
+  let a = UInt(bitPattern: input), b = UInt(bitPattern: output)
+  let aEnd = a + UInt(inLayout.span * size), bEnd = b + UInt(outLayout.span * size)
+  if a < bEnd && b < aEnd && !(a == b && inLayout.stride == outLayout.stride) {
+    throw .invalidArgument(
+      argument: outputArgument,
+      reason: "overlaps the input without being the same rows; in place needs equal start and stride")
+  }
+}
+
+/// The level and thread count a call uses.
+struct ExecutionPlan {
+  var level: ISALevel
+  var threads: Int
+
+  init(_ options: SoftmaxOptions, elements: Int) throws(SoftmaxKernelsError) {
+    if let requested = options.isa {
+      guard requested <= ISALevel.supported else {
+        throw .unsupportedISA(requested: requested, supported: ISALevel.supported)
+      }
+      level = requested
+    } else {
+      level = ISALevel.active
+    }
+    if let t = options.threads, t < 1 {
+      throw .invalidArgument(argument: "threads", reason: "\(t) is not a positive thread count")
+    }
+    let wanted = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
+    threads = max(1, min(wanted, elements / minimumElementsPerThread))
+  }
+
+  /// Runs `rows` rows with the two table entry points: whole rows per thread when there are
+  /// enough rows, otherwise each row split into one chunk per thread.
+  func run(
+    rows: Int, columns: Int,
+    wholeRows: (Range<Int>) -> Void,
+    splitRow: (_ row: Int, _ chunks: Int, _ parallel: @escaping _ParallelFor) -> Void
+  ) {
+    if threads == 1 || rows == 0 {
+      return wholeRows(0..<rows)
+    }
+    if rows >= 4 * threads || columns < minimumElementsPerThread {
+      let t = min(threads, rows)
+      parallelFor(t) { i in wholeRows((rows * i / t)..<(rows * (i + 1) / t)) }
+    } else {
+      for r in 0..<rows { splitRow(r, threads, parallelFor) }
+    }
+  }
+}

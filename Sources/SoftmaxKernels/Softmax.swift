@@ -1,0 +1,283 @@
+// The public softmax family: softmax, log-softmax, log-sum-exp and their gradients.
+
+/// Softmax, log-softmax and log-sum-exp of a vector or of the rows of a row-major matrix, and
+/// their vector-Jacobian products.
+///
+/// For a row `x` of `C` entries, with `m = max_j x_j` and `S = sum_j exp(x_j - m)`:
+/// - `softmax(x)_i = exp(x_i - m) / S`
+/// - `logSoftmax(x)_i = (x_i - m) - log S`
+/// - `logSumExp(x) = m + log S`
+///
+/// **Special values** (PyTorch's CPU results unless an option says otherwise; ../shared/SPEC.md
+/// §2.7): an empty row gives an empty output and `logSumExp = -inf`; a NaN anywhere makes the
+/// whole row (and its log-sum-exp) NaN; `-inf` entries among finite ones give exact zeros
+/// (log-softmax `-inf`); a row of only `-inf` gives NaN (0/0) and `logSumExp = -inf`, or zeros /
+/// `-inf` with `SoftmaxOptions.fullyMaskedRowIsZero`; a `+inf` entry gives NaN in the whole row
+/// and `logSumExp = +inf`, or a one-hot row with `SoftmaxOptions.positiveInfinityIsLimit` when it
+/// is the only one. Huge finite magnitudes (1e30) are exact thanks to the max shift. Results
+/// below the smallest normal number may be flushed to zero.
+///
+/// **Accuracy** (float32, measured by the tests against a float64 reference; see the README's
+/// accuracy table): softmax relative error at most 2e-6 for rows up to 10^4 entries (entries
+/// above 1e-30), the row sum within 1e-6 of 1 even for 2^28 entries; log-softmax absolute error
+/// at most 1e-5 max(1, |z|); log-sum-exp at most 2e-6 max(1, |lse|).
+///
+/// **Layout**: row `r` starts at element `r * rowStride` (`rowStride` defaults to `columns`).
+/// Output may be the input itself (same start and stride: in place); any other overlap is an
+/// error. Arguments are checked before anything is written; a call that throws has written
+/// nothing. The buffer entry points allocate nothing.
+///
+/// **Complexity**: O(rows x columns) time; reads each input two or three times depending on the
+/// algorithm (see `SoftmaxAlgorithm`). Rows are spread over `SoftmaxOptions.threads` threads;
+/// one long row is split into chunks whose partial states are merged.
+///
+/// Thread safety: every function may be called concurrently from any thread; there is no
+/// mutable global state (the CPU level and `SOFTMAXKERNELS_ISA` are read once).
+public enum Softmax {}
+
+// MARK: - Buffers: rows
+
+extension Softmax {
+  /// Softmax of each row of a row-major `rows x columns` matrix.
+  public static func softmax<T: SoftmaxScalar>(
+    rows: Int, columns: Int,
+    input: UnsafeBufferPointer<T>, inputRowStride: Int? = nil,
+    output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try forward(
+      .softmax, rows: rows, columns: columns, input: input, inputRowStride: inputRowStride,
+      output: output, outputRowStride: outputRowStride, logSumExp: nil, options: options)
+  }
+
+  /// Log-softmax `(x_i - m) - log S` of each row.
+  public static func logSoftmax<T: SoftmaxScalar>(
+    rows: Int, columns: Int,
+    input: UnsafeBufferPointer<T>, inputRowStride: Int? = nil,
+    output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try forward(
+      .logSoftmax, rows: rows, columns: columns, input: input, inputRowStride: inputRowStride,
+      output: output, outputRowStride: outputRowStride, logSumExp: nil, options: options)
+  }
+
+  /// Log-sum-exp `m + log S` of each row, written to `output[r]` (`rows` elements).
+  public static func logSumExp<T: SoftmaxScalar>(
+    rows: Int, columns: Int,
+    input: UnsafeBufferPointer<T>, inputRowStride: Int? = nil,
+    output: UnsafeMutableBufferPointer<T>,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    guard output.count >= max(rows, 0) else {
+      throw .bufferTooSmall(argument: "output", required: rows, actual: output.count)
+    }
+    try forward(
+      .logSumExp, rows: rows, columns: columns, input: input, inputRowStride: inputRowStride,
+      output: nil, outputRowStride: nil, logSumExp: output, options: options)
+  }
+
+  /// The vector-Jacobian product of softmax, row by row:
+  /// `dx_i = y_i (g_i - sum_j g_j y_j)` from the forward output `y` and the upstream gradient
+  /// `g`. `inputGradient` may be `output` or `outputGradient` (in place).
+  public static func softmaxBackward<T: SoftmaxScalar>(
+    rows: Int, columns: Int,
+    output: UnsafeBufferPointer<T>, outputRowStride: Int? = nil,
+    outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int? = nil,
+    inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int? = nil,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try backward(
+      .softmax, rows: rows, columns: columns, output: output, outputRowStride: outputRowStride,
+      outputGradient: outputGradient, outputGradientRowStride: outputGradientRowStride,
+      inputGradient: inputGradient, inputGradientRowStride: inputGradientRowStride,
+      options: options)
+  }
+
+  /// The vector-Jacobian product of log-softmax, row by row: `dx_i = g_i - exp(z_i) sum_j g_j`
+  /// from the forward output `z`. With `fullyMaskedRowIsZero`, a row whose `z` is all `-inf`
+  /// gets `dx = 0`.
+  public static func logSoftmaxBackward<T: SoftmaxScalar>(
+    rows: Int, columns: Int,
+    output: UnsafeBufferPointer<T>, outputRowStride: Int? = nil,
+    outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int? = nil,
+    inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int? = nil,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try backward(
+      .logSoftmax, rows: rows, columns: columns, output: output, outputRowStride: outputRowStride,
+      outputGradient: outputGradient, outputGradientRowStride: outputGradientRowStride,
+      inputGradient: inputGradient, inputGradientRowStride: inputGradientRowStride,
+      options: options)
+  }
+}
+
+// MARK: - Buffers: one vector
+
+extension Softmax {
+  /// Softmax of one vector; `output` may be the same memory as `input`.
+  public static func softmax<T: SoftmaxScalar>(
+    _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try checkCounts(input.count, output.count, "output")
+    try softmax(rows: 1, columns: input.count, input: input, output: output, options: options)
+  }
+
+  /// Log-softmax of one vector; `output` may be the same memory as `input`.
+  public static func logSoftmax<T: SoftmaxScalar>(
+    _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try checkCounts(input.count, output.count, "output")
+    try logSoftmax(rows: 1, columns: input.count, input: input, output: output, options: options)
+  }
+
+  /// Log-sum-exp of one vector (`-inf` for an empty one).
+  public static func logSumExp<T: SoftmaxScalar>(
+    _ input: UnsafeBufferPointer<T>, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> T {
+    var result = T.nan
+    try withUnsafeMutablePointer(to: &result) { (p) throws(SoftmaxKernelsError) in
+      try logSumExp(
+        rows: 1, columns: input.count, input: input,
+        output: UnsafeMutableBufferPointer(start: p, count: 1), options: options)
+    }
+    return result
+  }
+}
+
+// MARK: - Span
+
+extension Softmax {
+  /// Softmax of `input` into `output` (same count).
+  public static func softmax<T: SoftmaxScalar>(
+    _ input: Span<T>, into output: inout MutableSpan<T>,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try withBuffers(input, &output) { (x, y) throws(SoftmaxKernelsError) in
+      try softmax(x, into: y, options: options)
+    }
+  }
+
+  /// Softmax of `values` in place.
+  public static func softmax<T: SoftmaxScalar>(
+    _ values: inout MutableSpan<T>, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try withInPlace(&values) { (y) throws(SoftmaxKernelsError) in
+      try softmax(UnsafeBufferPointer(y), into: y, options: options)
+    }
+  }
+
+  /// Log-softmax of `input` into `output` (same count).
+  public static func logSoftmax<T: SoftmaxScalar>(
+    _ input: Span<T>, into output: inout MutableSpan<T>,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try withBuffers(input, &output) { (x, y) throws(SoftmaxKernelsError) in
+      try logSoftmax(x, into: y, options: options)
+    }
+  }
+
+  /// Log-softmax of `values` in place.
+  public static func logSoftmax<T: SoftmaxScalar>(
+    _ values: inout MutableSpan<T>, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try withInPlace(&values) { (y) throws(SoftmaxKernelsError) in
+      try logSoftmax(UnsafeBufferPointer(y), into: y, options: options)
+    }
+  }
+
+  /// Log-sum-exp of `input`.
+  public static func logSumExp<T: SoftmaxScalar>(
+    _ input: Span<T>, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> T {
+    try input.withUnsafeBufferPointer { (x) throws(SoftmaxKernelsError) in
+      try logSumExp(x, options: options)
+    }
+  }
+}
+
+// MARK: - Arrays
+
+extension Softmax {
+  /// Softmax of a vector, or of each row when `columns` is given (`input.count` must be a
+  /// multiple of it).
+  public static func softmax<T: SoftmaxScalar>(
+    _ input: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    try mapRows(input, columns) { (x, y, r, c) throws(SoftmaxKernelsError) in
+      try softmax(rows: r, columns: c, input: x, output: y, options: options)
+    }
+  }
+
+  /// Softmax in place, of the whole array or of each row of `columns` entries.
+  public static func softmax<T: SoftmaxScalar>(
+    _ values: inout [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    let (r, c) = try shape(values.count, columns)
+    try values.withUnsafeMutableBufferPointer { (y) throws(SoftmaxKernelsError) in
+      try softmax(rows: r, columns: c, input: UnsafeBufferPointer(y), output: y, options: options)
+    }
+  }
+
+  /// Log-softmax of a vector, or of each row when `columns` is given.
+  public static func logSoftmax<T: SoftmaxScalar>(
+    _ input: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    try mapRows(input, columns) { (x, y, r, c) throws(SoftmaxKernelsError) in
+      try logSoftmax(rows: r, columns: c, input: x, output: y, options: options)
+    }
+  }
+
+  /// Log-sum-exp of a vector.
+  public static func logSumExp<T: SoftmaxScalar>(
+    _ input: [T], options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> T {
+    try input.withUnsafeBufferPointer { (x) throws(SoftmaxKernelsError) in
+      try logSumExp(x, options: options)
+    }
+  }
+
+  /// Log-sum-exp of each row of `columns` entries (`input.count` must be a multiple of it).
+  public static func logSumExp<T: SoftmaxScalar>(
+    _ input: [T], columns: Int, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    let (r, c) = try shape(input.count, columns)
+    var result = [T](repeating: 0, count: r)
+    try input.withUnsafeBufferPointer { (x) throws(SoftmaxKernelsError) in
+      try result.withUnsafeMutableBufferPointer { (y) throws(SoftmaxKernelsError) in
+        try logSumExp(rows: r, columns: c, input: x, output: y, options: options)
+      }
+    }
+    return result
+  }
+
+  /// Softmax gradient `y (g - sum g y)` per row (the whole array is one row without `columns`).
+  public static func softmaxBackward<T: SoftmaxScalar>(
+    output: [T], outputGradient: [T], columns: Int? = nil,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    try checkCounts(output.count, outputGradient.count, "outputGradient")
+    return try mapRows(output, columns) { (y, dx, r, c) throws(SoftmaxKernelsError) in
+      try outputGradient.withUnsafeBufferPointer { (g) throws(SoftmaxKernelsError) in
+        try softmaxBackward(
+          rows: r, columns: c, output: y, outputGradient: g, inputGradient: dx, options: options)
+      }
+    }
+  }
+
+  /// Log-softmax gradient `g - exp(z) sum g` per row.
+  public static func logSoftmaxBackward<T: SoftmaxScalar>(
+    output: [T], outputGradient: [T], columns: Int? = nil,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    try checkCounts(output.count, outputGradient.count, "outputGradient")
+    return try mapRows(output, columns) { (z, dx, r, c) throws(SoftmaxKernelsError) in
+      try outputGradient.withUnsafeBufferPointer { (g) throws(SoftmaxKernelsError) in
+        try logSoftmaxBackward(
+          rows: r, columns: c, output: z, outputGradient: g, inputGradient: dx, options: options)
+      }
+    }
+  }
+}

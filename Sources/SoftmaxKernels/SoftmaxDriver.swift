@@ -1,0 +1,160 @@
+// Checks, algorithm choice and dispatch behind the public `Softmax` functions.
+
+extension SoftmaxAlgorithm {
+  /// The algorithm `.automatic` runs for rows of `columns` entries (other cases return
+  /// themselves).
+  ///
+  /// Rule (from `softmax-bench` on the development machine, see the README): rows of up to
+  /// 2^18 entries are re-read from the L2/L3 caches, so the three-pass reload algorithm, with
+  /// one exponential per entry, is fastest; longer rows stream from memory in every pass, so the
+  /// two-pass algorithm, which reads the input twice instead of three times, wins.
+  public func resolved(columns: Int) -> SoftmaxAlgorithm {
+    guard self == .automatic else { return self }
+    return columns > 1 << 18 ? .twoPass : .threePassReload
+  }
+}
+
+extension Softmax {
+  static func checkCounts(_ expected: Int, _ actual: Int, _ argument: String)
+    throws(SoftmaxKernelsError)
+  {
+    guard expected == actual else {
+      throw .countMismatch(argument: argument, expected: expected, actual: actual)
+    }
+  }
+
+  /// `(rows, columns)` of an array used as rows of `columns` entries (one row without it).
+  static func shape(_ count: Int, _ columns: Int?) throws(SoftmaxKernelsError) -> (Int, Int) {
+    guard let columns else { return (1, count) }
+    guard columns > 0 else {
+      throw .invalidArgument(argument: "columns", reason: "\(columns) is not positive")
+    }
+    guard count % columns == 0 else {
+      throw .invalidArgument(
+        argument: "columns", reason: "\(count) elements are not a whole number of rows of \(columns)")
+    }
+    return (count / columns, columns)
+  }
+
+  static func mapRows<T: SoftmaxScalar>(
+    _ input: [T], _ columns: Int?,
+    _ body: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>, Int, Int) throws(SoftmaxKernelsError) -> Void
+  ) throws(SoftmaxKernelsError) -> [T] {
+    let (r, c) = try shape(input.count, columns)
+    var failure: SoftmaxKernelsError?
+    let result = [T](unsafeUninitializedCapacity: input.count) { y, initialized in
+      input.withUnsafeBufferPointer { x in
+        do throws(SoftmaxKernelsError) {
+          try body(x, y, r, c)
+          initialized = input.count
+        } catch {
+          // Nothing was written: hand back an empty array, then throw.
+          initialized = 0
+          failure = error
+        }
+      }
+    }
+    if let failure { throw failure }
+    return result
+  }
+
+  static func withBuffers<T>(
+    _ input: Span<T>, _ output: inout MutableSpan<T>,
+    _ body: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
+  ) throws(SoftmaxKernelsError) {
+    var failure: SoftmaxKernelsError?
+    input.withUnsafeBufferPointer { x in
+      output.withUnsafeMutableBufferPointer { y in
+        do throws(SoftmaxKernelsError) { try body(x, y) } catch { failure = error }
+      }
+    }
+    if let failure { throw failure }
+  }
+
+  static func withInPlace<T>(
+    _ values: inout MutableSpan<T>,
+    _ body: (UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
+  ) throws(SoftmaxKernelsError) {
+    var failure: SoftmaxKernelsError?
+    values.withUnsafeMutableBufferPointer { y in
+      do throws(SoftmaxKernelsError) { try body(y) } catch { failure = error }
+    }
+    if let failure { throw failure }
+  }
+
+  static func forward<T: SoftmaxScalar>(
+    _ operation: _SoftmaxOperation, rows: Int, columns: Int,
+    input: UnsafeBufferPointer<T>, inputRowStride: Int?,
+    output: UnsafeMutableBufferPointer<T>?, outputRowStride: Int?,
+    logSumExp: UnsafeMutableBufferPointer<T>?,
+    options: SoftmaxOptions
+  ) throws(SoftmaxKernelsError) {
+    let inLayout = try RowLayout.validated(
+      rows: rows, columns: columns, stride: inputRowStride, count: input.count,
+      argument: "input", strideArgument: "inputRowStride")
+    if let output {
+      let outLayout = try RowLayout.validated(
+        rows: rows, columns: columns, stride: outputRowStride, count: output.count,
+        argument: "output", strideArgument: "outputRowStride")
+      try checkAliasing(
+        input: UnsafeRawPointer(input.baseAddress), inLayout,
+        output: UnsafeRawPointer(output.baseAddress), outLayout, T.self, outputArgument: "output")
+    }
+    let plan = try ExecutionPlan(options, elements: rows * columns)
+    guard rows > 0 else { return }
+    // A zero-column row still has a log-sum-exp (-inf); give the kernel a valid pointer.
+    var dummy = T.zero
+    try withUnsafeMutablePointer(to: &dummy) { (d) throws(SoftmaxKernelsError) in
+      let batch = _ForwardBatch<T>(
+        input: input.baseAddress ?? UnsafePointer(d), inputStride: inLayout.stride,
+        output: output.map { $0.baseAddress ?? d }, outputStride: outputRowStride ?? columns,
+        logSumExp: logSumExp?.baseAddress, columns: columns, operation: operation,
+        algorithm: options.algorithm.resolved(columns: columns),
+        fullyMaskedRowIsZero: options.fullyMaskedRowIsZero,
+        positiveInfinityIsLimit: options.positiveInfinityIsLimit)
+      let table = T._kernelTable(plan.level)
+      plan.run(
+        rows: rows, columns: columns,
+        wholeRows: { table.forwardRows(batch, $0) },
+        splitRow: { table.forwardSplitRow(batch, $0, $1, $2) })
+    }
+  }
+
+  static func backward<T: SoftmaxScalar>(
+    _ operation: _BackwardOperation, rows: Int, columns: Int,
+    output: UnsafeBufferPointer<T>, outputRowStride: Int?,
+    outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int?,
+    inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int?,
+    options: SoftmaxOptions
+  ) throws(SoftmaxKernelsError) {
+    let yLayout = try RowLayout.validated(
+      rows: rows, columns: columns, stride: outputRowStride, count: output.count,
+      argument: "output", strideArgument: "outputRowStride")
+    let gLayout = try RowLayout.validated(
+      rows: rows, columns: columns, stride: outputGradientRowStride, count: outputGradient.count,
+      argument: "outputGradient", strideArgument: "outputGradientRowStride")
+    let dxLayout = try RowLayout.validated(
+      rows: rows, columns: columns, stride: inputGradientRowStride, count: inputGradient.count,
+      argument: "inputGradient", strideArgument: "inputGradientRowStride")
+    let dxBase = UnsafeRawPointer(inputGradient.baseAddress)
+    try checkAliasing(
+      input: UnsafeRawPointer(output.baseAddress), yLayout, output: dxBase, dxLayout, T.self,
+      outputArgument: "inputGradient")
+    try checkAliasing(
+      input: UnsafeRawPointer(outputGradient.baseAddress), gLayout, output: dxBase, dxLayout,
+      T.self, outputArgument: "inputGradient")
+    let plan = try ExecutionPlan(options, elements: rows * columns)
+    guard rows > 0, columns > 0, let y = output.baseAddress, let g = outputGradient.baseAddress,
+      let dx = inputGradient.baseAddress
+    else { return }
+    let batch = _BackwardBatch<T>(
+      output: y, outputStride: yLayout.stride, gradient: g, gradientStride: gLayout.stride,
+      inputGradient: dx, inputGradientStride: dxLayout.stride, columns: columns,
+      operation: operation, fullyMaskedRowIsZero: options.fullyMaskedRowIsZero)
+    let table = T._kernelTable(plan.level)
+    plan.run(
+      rows: rows, columns: columns,
+      wholeRows: { table.backwardRows(batch, $0) },
+      splitRow: { table.backwardSplitRow(batch, $0, $1, $2) })
+  }
+}

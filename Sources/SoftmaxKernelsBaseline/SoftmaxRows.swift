@@ -1,0 +1,232 @@
+// One row of softmax, log-softmax or log-sum-exp, and the vector-Jacobian products, assembled
+// from the passes in RowPasses.swift. A row is processed as `chunks` contiguous chunks; with one
+// chunk everything runs on the calling thread, with several the chunks of each pass run through
+// the caller's parallel-for and their partial states are merged (max; sums in Double;
+// (mantissa, exponent) pairs; (max, sum) pairs), so one long row can use every core.
+//
+// Special values follow ../shared/SPEC.md §2.7: any non-finite maximum, a NaN that reached a
+// sum, or an empty online state sends the row to `specialRow`, which scans it (scalar, rare)
+// and writes the exact PyTorch result or the limit/zero result the options ask for.
+
+import SoftmaxKernelsCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#elseif canImport(ucrt)
+import ucrt
+#endif
+
+/// Above this magnitude the extended exponential's range reduction loses accuracy
+/// (log-domain error 2.2e-7 at 1e5, 1.5e-6 at 1e6, ../shared/SPEC.md §1.1); rows with larger
+/// entries are recomputed by the three-pass algorithm.
+let twoPassMagnitudeLimit = 1e5
+
+/// Splits a row of `count` elements into `chunks` ranges whose starts are multiples of 64.
+struct Chunker {
+  let count: Int
+  let chunks: Int
+  let parallel: _ParallelFor?
+
+  static func single(_ count: Int) -> Chunker { Chunker(count: count, chunks: 1, parallel: nil) }
+
+  func range(_ c: Int) -> Range<Int> {
+    let per = ((count + chunks - 1) / chunks + 63) / 64 * 64
+    let lo = Swift.min(count, c * per)
+    return lo..<Swift.min(count, lo + per)
+  }
+
+  /// Runs `body` on every chunk and merges the results in chunk order.
+  @inline(__always)
+  func map<R>(_ merge: (inout R, R) -> Void, _ body: (Range<Int>) -> R) -> R {
+    guard chunks > 1, let parallel else { return body(0..<count) }
+    return withUnsafeTemporaryAllocation(of: R.self, capacity: chunks) { buffer in
+      let base = buffer.baseAddress!
+      parallel(chunks) { c in (base + c).initialize(to: body(range(c))) }
+      var result = base.move()
+      for c in 1..<chunks { merge(&result, (base + c).move()) }
+      return result
+    }
+  }
+
+  @inline(__always)
+  func run(_ body: (Range<Int>) -> Void) {
+    guard chunks > 1, let parallel else { return body(0..<count) }
+    parallel(chunks) { c in body(range(c)) }
+  }
+}
+
+// MARK: - Forward
+
+func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Chunker) {
+  let x = b.input + r * b.inputStride
+  let y = b.output.map { $0 + r * b.outputStride }
+  let n = b.columns
+  if n == 0 {
+    b.logSumExp?[r] = -.infinity
+    return
+  }
+  switch b.algorithm {
+  case .twoPass:
+    var s = chunker.map({ $0.merge($1) }) { c in extendedSumPass(x + c.lowerBound, c.count) }
+    guard s.mantissa.isFinite, s.mantissa > 0, s.max <= twoPassMagnitudeLimit,
+      s.min >= -twoPassMagnitudeLimit
+    else { return threePass(b, r, x, y, chunker, reload: true) }
+    // Normalise the sum to mantissa in [1, 2) so that 1/mantissa is in (0.5, 1].
+    let k = s.mantissa.exponent
+    s.mantissa = s.mantissa.significand
+    s.exponent += Double(k)
+    let lse = log(s.mantissa) + s.exponent * 0x1.62E42FEFA39EFp-1  // ln 2
+    b.logSumExp?[r] = T(lse)
+    guard let y else { return }
+    switch b.operation {
+    case .softmax:
+      let scale = T(1 / s.mantissa), e = T(s.exponent)
+      chunker.run { c in
+        extendedScalePass(x + c.lowerBound, y + c.lowerBound, c.count, scale: scale, exponent: e)
+      }
+    case .logSoftmax:
+      finishLogSoftmax(x, y, chunker, max: T(s.max), logSum: lse - s.max)
+    case .logSumExp:
+      break
+    }
+  case .online:
+    let s = chunker.map({ $0.merge(max: $1.max, sum: $1.sum) }) { c in
+      onlineSumPass(x + c.lowerBound, c.count)
+    }
+    guard s.sum.isFinite, s.sum > 0, s.max.isFinite else {
+      return specialRow(b, r, x, y)
+    }
+    finish(b, r, x, y, chunker, max: T(s.max), sum: s.sum, reloaded: false)
+  case .threePassRecompute, .automatic:
+    threePass(b, r, x, y, chunker, reload: false)
+  case .threePassReload:
+    threePass(b, r, x, y, chunker, reload: true)
+  }
+}
+
+func threePass<T: KernelFloat>(
+  _ b: _ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?,
+  _ chunker: Chunker, reload: Bool
+) {
+  let m = chunker.map({ $0 = Swift.max($0, $1) }) { c in maxPass(x + c.lowerBound, c.count) }
+  guard m.isFinite else { return specialRow(b, r, x, y) }
+  let reloaded = reload && b.operation == .softmax && y != nil
+  let sum = chunker.map({ $0 += $1 }) { c in
+    reloaded
+      ? storeExpPass(x + c.lowerBound, y! + c.lowerBound, c.count, max: m)
+      : sumExpPass(x + c.lowerBound, c.count, max: m)
+  }
+  finish(b, r, x, y, chunker, max: m, sum: sum, reloaded: reloaded)
+}
+
+/// Writes the row's results from its maximum `m` (finite) and `sum = sum_i exp(x_i - m)`.
+func finish<T: KernelFloat>(
+  _ b: _ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?,
+  _ chunker: Chunker, max m: T, sum: Double, reloaded: Bool
+) {
+  if sum.isNaN {  // a NaN input: m is finite, so nothing else makes the sum NaN
+    b.logSumExp?[r] = .nan
+    if let y { chunker.run { c in fillPass(y + c.lowerBound, c.count, T.nan) } }
+    return
+  }
+  let logSum = log(sum)
+  b.logSumExp?[r] = T(Double(m) + logSum)
+  guard let y else { return }
+  switch b.operation {
+  case .softmax:
+    let s = T(1 / sum)
+    if reloaded {
+      chunker.run { c in scalePass(y + c.lowerBound, c.count, by: s) }
+    } else {
+      chunker.run { c in
+        expScalePass(x + c.lowerBound, y + c.lowerBound, c.count, max: m, scale: s)
+      }
+    }
+  case .logSoftmax:
+    finishLogSoftmax(x, y, chunker, max: m, logSum: logSum)
+  case .logSumExp:
+    break
+  }
+}
+
+func finishLogSoftmax<T: KernelFloat>(
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ chunker: Chunker, max m: T,
+  logSum: Double
+) {
+  let l = T(logSum)
+  chunker.run { c in
+    logSoftmaxPass(x + c.lowerBound, y + c.lowerBound, c.count, max: m, logSum: l)
+  }
+}
+
+/// A row whose maximum is not finite, or that holds a NaN: scans it and writes the result the
+/// options ask for (../shared/SPEC.md §2.7). Runs on the calling thread.
+func specialRow<T: KernelFloat>(
+  _ b: _ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?
+) {
+  let n = b.columns
+  var hasNaN = false
+  var positiveInfinities = 0
+  var infinityIndex = 0
+  var allNegativeInfinity = true
+  for i in 0..<n {
+    let v = x[i]
+    if v.isNaN {
+      hasNaN = true
+      break
+    }
+    if v == .infinity {
+      positiveInfinities += 1
+      infinityIndex = i
+    }
+    if v != -.infinity { allNegativeInfinity = false }
+  }
+  let lse: T = hasNaN ? .nan : positiveInfinities > 0 ? .infinity : allNegativeInfinity ? -.infinity : .nan
+  b.logSumExp?[r] = lse
+  guard let y else { return }
+  let isLog = b.operation == .logSoftmax
+  if !hasNaN && positiveInfinities == 1 && b.positiveInfinityIsLimit {
+    fillPass(y, n, isLog ? -T.infinity : 0)
+    y[infinityIndex] = isLog ? 0 : 1
+  } else if !hasNaN && positiveInfinities == 0 && allNegativeInfinity && b.fullyMaskedRowIsZero {
+    fillPass(y, n, isLog ? -T.infinity : 0)
+  } else {
+    // NaN input, +inf without limit semantics, several +inf, or an unmasked all -inf row
+    // (0/0). A row that reaches here with none of these would be a kernel bug; NaN marks it.
+    fillPass(y, n, T.nan)
+  }
+}
+
+// MARK: - Backward
+
+func backwardRow<T: KernelFloat>(_ b: _BackwardBatch<T>, row r: Int, _ chunker: Chunker) {
+  let y = b.output + r * b.outputStride
+  let g = b.gradient + r * b.gradientStride
+  let dx = b.inputGradient + r * b.inputGradientStride
+  switch b.operation {
+  case .softmax:
+    let dot = T(chunker.map({ $0 += $1 }) { c in dotPass(g + c.lowerBound, y + c.lowerBound, c.count) })
+    chunker.run { c in
+      softmaxBackwardPass(y + c.lowerBound, g + c.lowerBound, dx + c.lowerBound, c.count, dot: dot)
+    }
+  case .logSoftmax:
+    let (sum, top) = chunker.map({ $0 = ($0.sum + $1.sum, Swift.max($0.max, $1.max)) }) { c in
+      sumAndMaxPass(g + c.lowerBound, y + c.lowerBound, c.count)
+    }
+    if b.fullyMaskedRowIsZero && top == -.infinity && b.columns > 0
+      && !(0..<b.columns).contains(where: { y[$0].isNaN })
+    {
+      // A fully masked row under the zero policy: the forward output did not depend on x.
+      chunker.run { c in fillPass(dx + c.lowerBound, c.count, 0) }
+      return
+    }
+    let s = T(sum)
+    chunker.run { c in
+      logSoftmaxBackwardPass(y + c.lowerBound, g + c.lowerBound, dx + c.lowerBound, c.count, sum: s)
+    }
+  }
+}

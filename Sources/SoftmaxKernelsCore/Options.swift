@@ -1,0 +1,99 @@
+// Public option types shared by every ISA module and re-exported by `SoftmaxKernels`.
+
+/// The algorithm a softmax-family kernel uses for a row.
+///
+/// All algorithms compute the same `p_i = exp(x_i - m) / S`, `m = max_j x_j`,
+/// `S = sum_j exp(x_j - m)` up to rounding; they differ in how often the row is streamed from
+/// memory and how many exponentials they evaluate (see the README's algorithm table).
+public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
+  /// Chosen per call from the row length and the thread count; see
+  /// `SoftmaxAlgorithm.resolved(columns:rows:)` for the rule and the measurements behind it.
+  case automatic
+  /// Three passes, `exp` computed twice: max; sum of `exp(x - m)`; write `exp(x - m) / S`.
+  /// Reads the input three times, writes once (Dukhan & Ablavatski 2020, "recomputing").
+  case threePassRecompute
+  /// Three passes, `exp` computed once: max; write `exp(x - m)` and sum it; scale the output
+  /// in place. Reads the input twice and the output once, writes twice (XNNPACK's operator,
+  /// PyTorch's CPU kernel). For log-softmax and log-sum-exp it is the same as recompute.
+  case threePassReload
+  /// Two passes with (mantissa, exponent) accumulation of `exp(x)`, no max pass
+  /// (Dukhan & Ablavatski, "The Two-Pass Softmax Algorithm", IPDPSW 2020). Rows with a
+  /// non-finite value or `|x| > 1e5` are detected in pass 1 and recomputed with
+  /// `threePassReload` (the extended exponential loses accuracy there).
+  case twoPass
+  /// Two passes with the online normaliser of Milakov & Gimelshein (arXiv:1805.02867),
+  /// blocked: the running `(max, sum)` is rescaled once per block of 256 elements.
+  case online
+
+  public var description: String { rawValue }
+}
+
+/// An instruction-set level the kernels are compiled for.
+public enum ISALevel: Int, Comparable, CaseIterable, Sendable, CustomStringConvertible {
+  /// The platform's baseline (SSE2 on x86-64, NEON on arm64). Always available.
+  case baseline = 0
+  /// x86-64-v3: AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE (Haswell, Zen 1 and later).
+  case x86_64_v3 = 1
+  /// x86-64-v4: x86-64-v3 plus AVX-512 F/BW/CD/DQ/VL (Skylake-X, Zen 4 and later).
+  case x86_64_v4 = 2
+
+  public static func < (a: ISALevel, b: ISALevel) -> Bool { a.rawValue < b.rawValue }
+
+  /// The name used by `SOFTMAXKERNELS_ISA` and printed by the benchmark.
+  public var description: String {
+    switch self {
+    case .baseline: return "baseline"
+    case .x86_64_v3: return "x86-64-v3"
+    case .x86_64_v4: return "x86-64-v4"
+    }
+  }
+
+  /// Parses `baseline`, `x86-64-v3`, `x86-64-v4` (also `v3`, `v4`, `avx2`, `avx512`).
+  public init?(name: String) {
+    switch name.lowercased() {
+    case "baseline", "sse2", "scalar", "generic": self = .baseline
+    case "x86-64-v3", "x86_64_v3", "v3", "avx2": self = .x86_64_v3
+    case "x86-64-v4", "x86_64_v4", "v4", "avx512", "avx-512": self = .x86_64_v4
+    default: return nil
+    }
+  }
+}
+
+/// Options shared by the softmax family (softmax, log-softmax, log-sum-exp and their
+/// gradients). The default value reproduces PyTorch's CPU results on every special input.
+public struct SoftmaxOptions: Sendable, Equatable {
+  /// The algorithm; `.automatic` by default.
+  public var algorithm: SoftmaxAlgorithm
+  /// What a row whose entries are all `-inf` (a fully masked row) produces.
+  /// `false` (default, PyTorch): softmax and log-softmax are NaN (0/0), log-sum-exp is `-inf`,
+  /// gradients NaN. `true` (PyTorch's private `_safe_softmax`, oneDNN
+  /// `softmax_accurate_inf_as_zero`): softmax 0, log-softmax `-inf`, log-sum-exp `-inf`,
+  /// gradients 0.
+  public var fullyMaskedRowIsZero: Bool
+  /// What a row that contains `+inf` (and no NaN) produces. `false` (default, PyTorch, JAX):
+  /// softmax and log-softmax are NaN in the whole row. `true`: limit semantics when exactly
+  /// one entry is `+inf` (softmax one-hot, log-softmax 0 there and `-inf` elsewhere); a row with
+  /// several `+inf` is still NaN. Log-sum-exp is `+inf` either way.
+  public var positiveInfinityIsLimit: Bool
+  /// Upper bound on the threads a call may use; `nil` means one per active core. Inputs too
+  /// small to profit (under 64 Ki elements per thread) run on the calling thread.
+  public var threads: Int?
+  /// Force an instruction-set level (at most the CPU's). `nil` means the process default:
+  /// the best level the CPU supports, lowered by the environment variable
+  /// `SOFTMAXKERNELS_ISA=baseline|x86-64-v3|x86-64-v4` when it is set.
+  public var isa: ISALevel?
+
+  public init(
+    algorithm: SoftmaxAlgorithm = .automatic,
+    fullyMaskedRowIsZero: Bool = false,
+    positiveInfinityIsLimit: Bool = false,
+    threads: Int? = nil,
+    isa: ISALevel? = nil
+  ) {
+    self.algorithm = algorithm
+    self.fullyMaskedRowIsZero = fullyMaskedRowIsZero
+    self.positiveInfinityIsLimit = positiveInfinityIsLimit
+    self.threads = threads
+    self.isa = isa
+  }
+}

@@ -1,0 +1,1 @@
+../SoftmaxKernelsBaseline/KernelTables.swift

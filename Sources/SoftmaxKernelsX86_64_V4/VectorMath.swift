@@ -1,0 +1,1 @@
+../SoftmaxKernelsBaseline/VectorMath.swift
