@@ -22,77 +22,48 @@ let windowVectors = 256
 /// Vectors per block of the blocked online normaliser (256 floats / 128 doubles).
 let onlineBlockVectors = 16
 
-/// Reduces `term(i, valid)` over the vectors of `0..<count` with two interleaved accumulators;
-/// `valid` is the lane count (the vector width except in the last partial vector).
-@inline(__always)
-func reduceVectors<T: KernelFloat>(
-  _ count: Int, _: T.Type, initial: T.Vector,
-  _ combine: (T.Vector, T.Vector) -> T.Vector,
-  _ term: (_ index: Int, _ valid: Int) -> T.Vector
-) -> T.Vector {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var a0 = initial, a1 = initial
-  var i = 0
-  while i + 2 * lanes <= fullEnd {
-    a0 = combine(a0, term(i, lanes))
-    a1 = combine(a1, term(i + lanes, lanes))
-    i += 2 * lanes
-  }
-  if i < fullEnd {
-    a0 = combine(a0, term(i, lanes))
-    i += lanes
-  }
-  if i < count { a1 = combine(a1, term(i, count - i)) }
-  return combine(a0, a1)
+// The loops are written out in every pass: closures passed to generic helpers were seen not to
+// be inlined into the loop (one call per vector, the vector split into xmm pieces), so each
+// pass is one explicit loop over full vectors, unrolled by two, plus one padded partial vector.
+
+/// An unaligned load of a full vector.
+@inline(always)
+func load<T: KernelFloat>(_ p: UnsafePointer<T>) -> T.Vector {
+  UnsafeRawPointer(p).loadUnaligned(as: T.Vector.self)
 }
 
-/// Sums `term(i, valid)` over the vectors of `0..<count`: in the vector type within windows of
-/// `windowVectors` vectors, across windows in Double.
-@inline(__always)
-func windowedSum<T: KernelFloat>(
-  _ count: Int, _: T.Type, _ term: (_ index: Int, _ valid: Int) -> T.Vector
-) -> Double {
-  let window = windowVectors * T.Vector.scalarCount
-  var total = 0.0
-  var start = 0
-  while start < count {
-    let n = min(window, count - start)
-    let s = reduceVectors(n, T.self, initial: T.Vector(), { $0 + $1 }) { i, valid in
-      term(start + i, valid)
-    }
-    total += Double(s.sum())
-    start += n
-  }
-  return total
+/// An unaligned store of a full vector.
+@inline(always)
+func store<T: KernelFloat>(_ v: T.Vector, _ p: UnsafeMutablePointer<T>) {
+  UnsafeMutableRawPointer(p).storeBytes(of: v, as: T.Vector.self)
 }
 
-/// Applies `body(i, valid)` to every vector of `0..<count`, unrolled by two.
-@inline(__always)
-func forEachVector<T: KernelFloat>(
-  _ count: Int, _: T.Type, _ body: (_ index: Int, _ valid: Int) -> Void
-) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var i = 0
-  while i + 2 * lanes <= fullEnd {
-    body(i, lanes)
-    body(i + lanes, lanes)
-    i += 2 * lanes
-  }
-  if i < fullEnd {
-    body(i, lanes)
-    i += lanes
-  }
-  if i < count { body(i, count - i) }
+/// Loads `valid < lanes` elements, the other lanes set to `pad` (a row's last partial vector).
+@inline(never)
+func loadPartial<T: KernelFloat>(_ p: UnsafePointer<T>, _ valid: Int, pad: T) -> T.Vector {
+  var v = T.Vector(repeating: pad)
+  for k in 0..<valid { v[k] = p[k] }
+  return v
+}
+
+/// Stores the first `valid` lanes of `v`.
+@inline(never)
+func storePartial<T: KernelFloat>(_ v: T.Vector, _ p: UnsafeMutablePointer<T>, _ valid: Int) {
+  for k in 0..<valid { p[k] = v[k] }
 }
 
 /// The largest lane (NaN lanes ignored).
-@inline(__always)
+@inline(always)
 func horizontalMax<T: KernelFloat>(_ v: T.Vector) -> T {
   var top = -T.infinity
   for k in 0..<T.Vector.scalarCount where v[k] > top { top = v[k] }
   return top
+}
+
+/// End of the window that starts at `i` (windows hold `windowVectors` full vectors).
+@inline(always)
+func windowEnd<T: KernelFloat>(_ i: Int, _ fullEnd: Int, _: T.Type) -> Int {
+  min(fullEnd, i + windowVectors * T.Vector.scalarCount)
 }
 
 // MARK: - Max
@@ -104,47 +75,99 @@ func maxPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> T {
   var m0 = T.Vector(repeating: -.infinity), m1 = m0, m2 = m0, m3 = m0
   var i = 0
   while i + 4 * lanes <= fullEnd {
-    m0 = vmax(m0, load(x + i, lanes, pad: 0))
-    m1 = vmax(m1, load(x + i + lanes, lanes, pad: 0))
-    m2 = vmax(m2, load(x + i + 2 * lanes, lanes, pad: 0))
-    m3 = vmax(m3, load(x + i + 3 * lanes, lanes, pad: 0))
+    m0 = T.vmax(m0, load(x + i))
+    m1 = T.vmax(m1, load(x + i + lanes))
+    m2 = T.vmax(m2, load(x + i + 2 * lanes))
+    m3 = T.vmax(m3, load(x + i + 3 * lanes))
     i += 4 * lanes
   }
   while i < fullEnd {
-    m0 = vmax(m0, load(x + i, lanes, pad: 0))
+    m0 = T.vmax(m0, load(x + i))
     i += lanes
   }
-  if i < count { m1 = vmax(m1, load(x + i, count - i, pad: -.infinity)) }
-  return horizontalMax(vmax(vmax(m0, m1), vmax(m2, m3)))
+  if i < count { m1 = T.vmax(m1, loadPartial(x + i, count - i, pad: -.infinity)) }
+  return horizontalMax(T.vmax(T.vmax(m0, m1), T.vmax(m2, m3)))
 }
 
 // MARK: - Exponential sums and writes
 
 /// `sum_i exp(x_i - m)` for `m` finite and `m >= x_i`. NaN if some `x_i` is NaN.
 func sumExpPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, max m: T) -> Double {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
   let vm = T.Vector(repeating: m)
-  return windowedSum(count, T.self) { i, valid in
-    T.expNonPositive(load(x + i, valid, pad: -.infinity) - vm)
+  var total = 0.0
+  var i = 0
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
+    var a0 = T.Vector(), a1 = T.Vector()
+    while i + 2 * lanes <= end {
+      a0 += T.expNonPositive(load(x + i) - vm)
+      a1 += T.expNonPositive(load(x + i + lanes) - vm)
+      i += 2 * lanes
+    }
+    if i < end {
+      a0 += T.expNonPositive(load(x + i) - vm)
+      i += lanes
+    }
+    total += Double((a0 + a1).sum())
   }
+  if i < count {
+    let e = T.expNonPositive(loadPartial(x + i, count - i, pad: -.infinity) - vm)
+    total += Double(e.sum())
+  }
+  return total
 }
 
 /// Writes `y_i = exp(x_i - m)` and returns their sum (three-pass reload, pass 2).
 func storeExpPass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T
 ) -> Double {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
   let vm = T.Vector(repeating: m)
-  return windowedSum(count, T.self) { i, valid in
-    let e = T.expNonPositive(load(x + i, valid, pad: -.infinity) - vm)
-    store(e, y + i, valid)
-    return e
+  var total = 0.0
+  var i = 0
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
+    var a0 = T.Vector(), a1 = T.Vector()
+    while i + 2 * lanes <= end {
+      let e0 = T.expNonPositive(load(x + i) - vm)
+      let e1 = T.expNonPositive(load(x + i + lanes) - vm)
+      store(e0, y + i)
+      store(e1, y + i + lanes)
+      a0 += e0
+      a1 += e1
+      i += 2 * lanes
+    }
+    if i < end {
+      let e0 = T.expNonPositive(load(x + i) - vm)
+      store(e0, y + i)
+      a0 += e0
+      i += lanes
+    }
+    total += Double((a0 + a1).sum())
   }
+  if i < count {
+    let e = T.expNonPositive(loadPartial(x + i, count - i, pad: -.infinity) - vm)
+    storePartial(e, y + i, count - i)
+    total += Double(e.sum())
+  }
+  return total
 }
 
 /// `y_i *= s` in place (three-pass reload, pass 3).
 func scalePass<T: KernelFloat>(_ y: UnsafeMutablePointer<T>, _ count: Int, by s: T) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
   let vs = T.Vector(repeating: s)
-  forEachVector(count, T.self) { i, valid in
-    store(load(UnsafePointer(y + i), valid, pad: 0) * vs, y + i, valid)
+  var i = 0
+  while i < fullEnd {
+    store(load(UnsafePointer(y + i)) * vs, y + i)
+    i += lanes
+  }
+  if i < count {
+    storePartial(loadPartial(UnsafePointer(y + i), count - i, pad: 0) * vs, y + i, count - i)
   }
 }
 
@@ -152,9 +175,17 @@ func scalePass<T: KernelFloat>(_ y: UnsafeMutablePointer<T>, _ count: Int, by s:
 func expScalePass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T, scale s: T
 ) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
   let vm = T.Vector(repeating: m), vs = T.Vector(repeating: s)
-  forEachVector(count, T.self) { i, valid in
-    store(T.expNonPositive(load(x + i, valid, pad: 0) - vm) * vs, y + i, valid)
+  var i = 0
+  while i < fullEnd {
+    store(T.expNonPositive(load(x + i) - vm) * vs, y + i)
+    i += lanes
+  }
+  if i < count {
+    let e = T.expNonPositive(loadPartial(x + i, count - i, pad: -.infinity) - vm)
+    storePartial(e * vs, y + i, count - i)
   }
 }
 
@@ -163,16 +194,22 @@ func expScalePass<T: KernelFloat>(
 func logSoftmaxPass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum l: T
 ) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
   let vm = T.Vector(repeating: m), vl = T.Vector(repeating: l)
-  forEachVector(count, T.self) { i, valid in
-    store((load(x + i, valid, pad: 0) - vm) - vl, y + i, valid)
+  var i = 0
+  while i < fullEnd {
+    store((load(x + i) - vm) - vl, y + i)
+    i += lanes
+  }
+  if i < count {
+    storePartial((loadPartial(x + i, count - i, pad: 0) - vm) - vl, y + i, count - i)
   }
 }
 
 /// `y_i = value`.
 func fillPass<T: KernelFloat>(_ y: UnsafeMutablePointer<T>, _ count: Int, _ value: T) {
-  let v = T.Vector(repeating: value)
-  forEachVector(count, T.self) { i, valid in store(v, y + i, valid) }
+  for i in 0..<count { y[i] = value }
 }
 
 // MARK: - Two-pass (extended exponent)
@@ -209,81 +246,81 @@ struct ExtendedSum {
 }
 
 /// `v * 2^k` for integral `k <= 0` (`k = -inf` gives 0).
-@inline(__always)
+@inline(always)
 func scaled(_ v: Double, _ k: Double) -> Double {
   k < -1100 ? 0 : v * Double(sign: .plus, exponent: Int(k), significand: 1)
 }
 
+/// One two-pass accumulation step: with `E = max(e, n)`, `v = v 2^(e - E) + p 2^(n - E)`.
+@inline(always)
+func extendedStep<T: KernelFloat>(_: T.Type, _ v: inout T.Vector, _ e: inout T.Vector, _ x: T.Vector) {
+  let (p, n) = T.extendedExp(x)
+  let newE = T.vmax(e, n)
+  v = T.fma(p, T.exp2Integral(n - newE), v * T.exp2Integral(e - newE))
+  e = newE
+}
+
+/// Adds the lanes `(v, e)` of a window to `state`.
+@inline(never)
+func foldExtended<T: KernelFloat>(_: T.Type, _ state: inout ExtendedSum, _ v: T.Vector, _ e: T.Vector) {
+  let top: T = horizontalMax(e)
+  if top == -.infinity { return }
+  var lanesum = 0.0
+  for k in 0..<T.Vector.scalarCount {
+    lanesum += scaled(Double(v[k]), Double(e[k]) - Double(top))
+  }
+  if lanesum.isNaN || v.sum().isNaN { lanesum = .nan }
+  state.add(mantissa: lanesum, exponent: Double(top))
+}
+
 /// Two-pass, pass 1: accumulates `e^x_i` as per-lane (mantissa, exponent) pairs (Dukhan &
-/// Ablavatski, XNNPACK `f32-raddextexp`): with `E = max(acc_e, n)`,
-/// `acc_v = acc_v 2^(acc_e - E) + p 2^(n - E)`. Also reduces max and min of x so the caller can
-/// detect inputs the extended exponential does not handle.
+/// Ablavatski, XNNPACK `f32-raddextexp`), folded into a Double `ExtendedSum` per window. Also
+/// reduces max and min of x so the caller can detect inputs the extended exponential does not
+/// handle (non-finite values make the mantissa NaN).
 func extendedSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> ExtendedSum {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
   var state = ExtendedSum()
   var hi = T.Vector(repeating: -.infinity), lo = T.Vector(repeating: .infinity)
-
-  @inline(__always)
-  func step(_ v: inout T.Vector, _ e: inout T.Vector, _ x: T.Vector) {
-    let (p, n) = T.extendedExp(x)
-    let newE = vmax(e, n)
-    v = fma(p, T.exp2Integral(n - newE), v * T.exp2Integral(e - newE))
-    e = newE
-  }
-  @inline(__always)
-  func fold(_ v: T.Vector, _ e: T.Vector) {
-    var top = -T.infinity
-    for k in 0..<lanes where e[k] > top { top = e[k] }
-    if top == -.infinity { return }
-    let lanesum = (v * T.exp2Integral(e - T.Vector(repeating: top))).sum()
-    state.add(mantissa: Double(lanesum), exponent: Double(top))
-  }
-
   var i = 0
   while i < fullEnd {
-    let windowEnd = min(fullEnd, i + windowVectors * lanes)
+    let end = windowEnd(i, fullEnd, T.self)
     var v0 = T.Vector(), e0 = T.Vector(repeating: -.infinity), v1 = v0, e1 = e0
-    while i + 2 * lanes <= windowEnd {
-      let x0 = load(x + i, lanes, pad: 0), x1 = load(x + i + lanes, lanes, pad: 0)
-      hi = vmax(vmax(hi, x0), x1)
-      lo = vmin(vmin(lo, x0), x1)
-      step(&v0, &e0, x0)
-      step(&v1, &e1, x1)
+    while i + 2 * lanes <= end {
+      let x0 = load(x + i), x1 = load(x + i + lanes)
+      hi = T.vmax(T.vmax(hi, x0), x1)
+      lo = T.vmin(T.vmin(lo, x0), x1)
+      extendedStep(T.self, &v0, &e0, x0)
+      extendedStep(T.self, &v1, &e1, x1)
       i += 2 * lanes
     }
-    if i < windowEnd {
-      let x0 = load(x + i, lanes, pad: 0)
-      hi = vmax(hi, x0)
-      lo = vmin(lo, x0)
-      step(&v0, &e0, x0)
+    if i < end {
+      let x0 = load(x + i)
+      hi = T.vmax(hi, x0)
+      lo = T.vmin(lo, x0)
+      extendedStep(T.self, &v0, &e0, x0)
       i += lanes
     }
-    fold(v0, e0)
-    fold(v1, e1)
+    foldExtended(T.self, &state, v0, e0)
+    foldExtended(T.self, &state, v1, e1)
   }
   if i < count {
-    let valid = count - i
     // Padding with 0 keeps max, min and the NaN test meaningful; the padded lanes' terms are
-    // then removed by selecting the untouched accumulator there.
-    let x0 = load(x + i, valid, pad: 0)
-    var mask = SIMDMask<T.Vector.MaskStorage>()
-    for k in 0..<valid { mask[k] = true }
-    hi = vmax(hi, x0)
-    lo = vmin(lo, x0)
+    // then dropped by resetting their accumulator lanes.
+    let valid = count - i
+    let x0 = loadPartial(x + i, valid, pad: 0)
+    hi = T.vmax(hi, x0)
+    lo = T.vmin(lo, x0)
     var v = T.Vector(), e = T.Vector(repeating: -.infinity)
-    step(&v, &e, x0)
-    v = T.Vector().replacing(with: v, where: mask)
-    e = T.Vector(repeating: -.infinity).replacing(with: e, where: mask)
-    fold(v, e)
+    extendedStep(T.self, &v, &e, x0)
+    for k in valid..<lanes {
+      v[k] = 0
+      e[k] = -.infinity
+    }
+    foldExtended(T.self, &state, v, e)
   }
-  var top = -T.infinity, bottom = T.infinity
-  for k in 0..<lanes {
-    if hi[k] > top { top = hi[k] }
-    if lo[k] < bottom { bottom = lo[k] }
-  }
-  state.max = Double(top)
-  state.min = Double(bottom)
+  state.max = Double(horizontalMax(hi) as T)
+  state.min = -Double(horizontalMax(T.Vector() - lo) as T)
   return state
 }
 
@@ -293,10 +330,18 @@ func extendedScalePass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int,
   scale s: T, exponent e: T
 ) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
   let vs = T.Vector(repeating: s), ve = T.Vector(repeating: e)
-  forEachVector(count, T.self) { i, valid in
-    let (p, n) = T.extendedExp(load(x + i, valid, pad: 0))
-    store((p * vs) * T.exp2Integral(n - ve), y + i, valid)
+  var i = 0
+  while i < fullEnd {
+    let (p, n) = T.extendedExp(load(x + i))
+    store((p * vs) * T.exp2Integral(n - ve), y + i)
+    i += lanes
+  }
+  if i < count {
+    let (p, n) = T.extendedExp(loadPartial(x + i, count - i, pad: 0))
+    storePartial((p * vs) * T.exp2Integral(n - ve), y + i, count - i)
   }
 }
 
@@ -327,52 +372,112 @@ struct OnlineSum {
 /// `windowVectors` vectors is folded into a Double `OnlineSum`.
 func onlineSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> OnlineSum {
   let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
   var state = OnlineSum()
   var i = 0
-  while i < count {
-    let windowEnd = min(count, i + windowVectors * lanes)
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
     var m = T.Vector(repeating: -T.greatestFiniteMagnitude), d = T.Vector()
-    while i < windowEnd {
-      let blockEnd = min(windowEnd, i + onlineBlockVectors * lanes)
-      let n = blockEnd - i
-      let xb = x + i
-      let blockMax = reduceVectors(n, T.self, initial: T.Vector(repeating: -.infinity), { vmax($0, $1) }) {
-        j, valid in load(xb + j, valid, pad: -.infinity)
+    while i < end {
+      let blockEnd = min(end, i + onlineBlockVectors * lanes)
+      var b0 = T.Vector(repeating: -.infinity), b1 = b0
+      var j = i
+      while j + 2 * lanes <= blockEnd {
+        b0 = T.vmax(b0, load(x + j))
+        b1 = T.vmax(b1, load(x + j + lanes))
+        j += 2 * lanes
       }
-      let newM = vmax(m, blockMax)
-      d = d * T.expNonPositive(m - newM)
-      d += reduceVectors(n, T.self, initial: T.Vector(), { $0 + $1 }) { j, valid in
-        T.expNonPositive(load(xb + j, valid, pad: -.infinity) - newM)
+      if j < blockEnd { b0 = T.vmax(b0, load(x + j)) }
+      let newM = T.vmax(m, T.vmax(b0, b1))
+      var s0 = d * T.expNonPositive(m - newM), s1 = T.Vector()
+      j = i
+      while j + 2 * lanes <= blockEnd {
+        s0 += T.expNonPositive(load(x + j) - newM)
+        s1 += T.expNonPositive(load(x + j + lanes) - newM)
+        j += 2 * lanes
       }
+      if j < blockEnd { s0 += T.expNonPositive(load(x + j) - newM) }
+      d = s0 + s1
       m = newM
       i = blockEnd
     }
-    let top: T = horizontalMax(m)
-    let folded = (d * T.expNonPositive(m - T.Vector(repeating: top))).sum()
-    state.merge(max: Double(top), sum: Double(folded))
+    foldOnline(T.self, &state, m, d)
+  }
+  if i < count {
+    let x0 = loadPartial(x + i, count - i, pad: -.infinity)
+    let m = T.vmax(T.Vector(repeating: -T.greatestFiniteMagnitude), x0)
+    foldOnline(T.self, &state, m, T.expNonPositive(x0 - m))
   }
   return state
+}
+
+/// Adds the lanes `(m, d)` of a window to `state`.
+@inline(never)
+func foldOnline<T: KernelFloat>(_: T.Type, _ state: inout OnlineSum, _ m: T.Vector, _ d: T.Vector) {
+  let top: T = horizontalMax(m)
+  let folded = (d * T.expNonPositive(m - T.Vector(repeating: top))).sum()
+  state.merge(max: Double(top), sum: Double(folded))
 }
 
 // MARK: - Backward
 
 /// `sum_i g_i y_i`.
 func dotPass<T: KernelFloat>(_ g: UnsafePointer<T>, _ y: UnsafePointer<T>, _ count: Int) -> Double {
-  windowedSum(count, T.self) { i, valid in
-    load(g + i, valid, pad: 0) * load(y + i, valid, pad: 0)
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  var total = 0.0
+  var i = 0
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
+    var a0 = T.Vector(), a1 = T.Vector()
+    while i + 2 * lanes <= end {
+      a0 = T.fma(load(g + i), load(y + i), a0)
+      a1 = T.fma(load(g + i + lanes), load(y + i + lanes), a1)
+      i += 2 * lanes
+    }
+    if i < end {
+      a0 = T.fma(load(g + i), load(y + i), a0)
+      i += lanes
+    }
+    total += Double((a0 + a1).sum())
   }
+  if i < count {
+    let v = loadPartial(g + i, count - i, pad: 0) * loadPartial(y + i, count - i, pad: 0)
+    total += Double(v.sum())
+  }
+  return total
 }
 
 /// `(sum_i g_i, max_i z_i)`.
 func sumAndMaxPass<T: KernelFloat>(
   _ g: UnsafePointer<T>, _ z: UnsafePointer<T>, _ count: Int
 ) -> (sum: Double, max: T) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  var total = 0.0
   var m = T.Vector(repeating: -.infinity)
-  let s = windowedSum(count, T.self) { i, valid in
-    m = vmax(m, load(z + i, valid, pad: -.infinity))
-    return load(g + i, valid, pad: 0)
+  var i = 0
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
+    var a0 = T.Vector(), a1 = T.Vector()
+    while i + 2 * lanes <= end {
+      a0 += load(g + i)
+      a1 += load(g + i + lanes)
+      m = T.vmax(T.vmax(m, load(z + i)), load(z + i + lanes))
+      i += 2 * lanes
+    }
+    if i < end {
+      a0 += load(g + i)
+      m = T.vmax(m, load(z + i))
+      i += lanes
+    }
+    total += Double((a0 + a1).sum())
   }
-  return (s, horizontalMax(m))
+  if i < count {
+    total += Double(loadPartial(g + i, count - i, pad: 0).sum())
+    m = T.vmax(m, loadPartial(z + i, count - i, pad: -.infinity))
+  }
+  return (total, horizontalMax(m))
 }
 
 /// Softmax VJP: `dx_i = y_i (g_i - dot)`.
@@ -380,9 +485,17 @@ func softmaxBackwardPass<T: KernelFloat>(
   _ y: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int,
   dot: T
 ) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
   let vd = T.Vector(repeating: dot)
-  forEachVector(count, T.self) { i, valid in
-    store(load(y + i, valid, pad: 0) * (load(g + i, valid, pad: 0) - vd), dx + i, valid)
+  var i = 0
+  while i < fullEnd {
+    store(load(y + i) * (load(g + i) - vd), dx + i)
+    i += lanes
+  }
+  if i < count {
+    let v = loadPartial(y + i, count - i, pad: 0) * (loadPartial(g + i, count - i, pad: 0) - vd)
+    storePartial(v, dx + i, count - i)
   }
 }
 
@@ -391,9 +504,16 @@ func logSoftmaxBackwardPass<T: KernelFloat>(
   _ z: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int,
   sum: T
 ) {
-  let vs = T.Vector(repeating: sum)
-  forEachVector(count, T.self) { i, valid in
-    let e = T.expNonPositive(load(z + i, valid, pad: 0))
-    store(fma(-e, vs, load(g + i, valid, pad: 0)), dx + i, valid)
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let vs = T.Vector(repeating: -sum)
+  var i = 0
+  while i < fullEnd {
+    store(T.fma(T.expNonPositive(load(z + i)), vs, load(g + i)), dx + i)
+    i += lanes
+  }
+  if i < count {
+    let e = T.expNonPositive(loadPartial(z + i, count - i, pad: -.infinity))
+    storePartial(T.fma(e, vs, loadPartial(g + i, count - i, pad: 0)), dx + i, count - i)
   }
 }

@@ -40,7 +40,7 @@ struct Chunker {
   }
 
   /// Runs `body` on every chunk and merges the results in chunk order.
-  @inline(__always)
+  @inline(always)
   func map<R>(_ merge: (inout R, R) -> Void, _ body: (Range<Int>) -> R) -> R {
     guard chunks > 1, let parallel else { return body(0..<count) }
     return withUnsafeTemporaryAllocation(of: R.self, capacity: chunks) { buffer in
@@ -52,7 +52,7 @@ struct Chunker {
     }
   }
 
-  @inline(__always)
+  @inline(always)
   func run(_ body: (Range<Int>) -> Void) {
     guard chunks > 1, let parallel else { return body(0..<count) }
     parallel(chunks) { c in body(range(c)) }

@@ -19,11 +19,20 @@ protocol KernelFloat: BinaryFloatingPoint, SIMDScalar where Vector.Scalar == Sel
   static func extendedExp(_ x: Vector) -> (mantissa: Vector, exponent: Vector)
   /// `2^d` for integral `d <= 0`; exactly `+0` for `d <= -(exponent bias)`.
   static func exp2Integral(_ d: Vector) -> Vector
+  /// Lane-wise maximum, ignoring NaN in `b`. A requirement (not a generic helper) because in
+  /// generic code `.>` resolves to the lane-by-lane protocol extension, which was seen to
+  /// compile to a scalar loop; the concrete conformances get one `vmaxps`.
+  static func vmax(_ a: Vector, _ b: Vector) -> Vector
+  /// Lane-wise minimum, ignoring NaN in `b`.
+  static func vmin(_ a: Vector, _ b: Vector) -> Vector
+  /// `a * b + c`, fused where the level has FMA.
+  static func fma(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector
 }
 
-/// `a * b + c`, fused where the level has FMA.
-@inline(__always)
-func fma<V: SIMD>(_ a: V, _ b: V, _ c: V) -> V where V.Scalar: FloatingPoint {
+/// `a * b + c`, fused where the level has FMA. Concrete overloads: a generic one binds
+/// `addingProduct` to the lane-by-lane protocol extension, which LLVM vectorised erratically.
+@inline(always)
+func fusedMultiplyAdd(_ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>) -> SIMD16<Float> {
   #if SOFTMAXKERNELS_FMA || arch(arm64)
   return c.addingProduct(a, b)
   #else
@@ -31,37 +40,13 @@ func fma<V: SIMD>(_ a: V, _ b: V, _ c: V) -> V where V.Scalar: FloatingPoint {
   #endif
 }
 
-/// Lane-wise maximum that ignores NaN in `b` (one `maxps`; `pointwiseMax` de-vectorises).
-@inline(__always)
-func vmax<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar: FloatingPoint {
-  a.replacing(with: b, where: b .> a)
-}
-
-/// Lane-wise minimum that ignores NaN in `b`.
-@inline(__always)
-func vmin<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar: FloatingPoint {
-  a.replacing(with: b, where: b .< a)
-}
-
-/// Loads `valid` elements (all lanes when `valid == lanes`), the other lanes set to `pad`.
-@inline(__always)
-func load<T: KernelFloat>(_ p: UnsafePointer<T>, _ valid: Int, pad: T) -> T.Vector {
-  if valid == T.Vector.scalarCount {
-    return UnsafeRawPointer(p).loadUnaligned(as: T.Vector.self)
-  }
-  var v = T.Vector(repeating: pad)
-  for k in 0..<valid { v[k] = p[k] }
-  return v
-}
-
-/// Stores the first `valid` lanes of `v`.
-@inline(__always)
-func store<T: KernelFloat>(_ v: T.Vector, _ p: UnsafeMutablePointer<T>, _ valid: Int) {
-  if valid == T.Vector.scalarCount {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: T.Vector.self)
-    return
-  }
-  for k in 0..<valid { p[k] = v[k] }
+@inline(always)
+func fusedMultiplyAdd(_ a: SIMD8<Double>, _ b: SIMD8<Double>, _ c: SIMD8<Double>) -> SIMD8<Double> {
+  #if SOFTMAXKERNELS_FMA || arch(arm64)
+  return c.addingProduct(a, b)
+  #else
+  return a * b + c
+  #endif
 }
 
 // MARK: - Float
@@ -71,35 +56,37 @@ extension Float: KernelFloat {
   typealias Bits = SIMD16<UInt32>
 
   // Range reduction x = n ln2 + t, |t| <= ln2/2 (Cody & Waite). log2(e) rounded to float.
-  @inline(__always) static var log2e: Float { 0x1.715476p+0 }
+  @inline(always) static var log2e: Float { 0x1.715476p+0 }
   // ln2 split so that n * ln2Hi is exact for |n| < 2^9 without FMA (ln2Hi has 15 significant
   // bits); ln2Lo = ln2 - ln2Hi rounded to float (Cody & Waite, "Software Manual for the
   // Elementary Functions", 1980; the same split as Cephes / SLEEF's float exp).
-  @inline(__always) static var ln2Hi: Float { 0x1.62E400p-1 }
-  @inline(__always) static var ln2Lo: Float { 0x1.7F7D1Cp-20 }
+  @inline(always) static var ln2Hi: Float { 0x1.62E400p-1 }
+  @inline(always) static var ln2Lo: Float { 0x1.7F7D1Cp-20 }
   // Adding 1.5 * 2^23 rounds to an integer (round to nearest even) and leaves it in the low
   // mantissa bits; the extra 127 is the exponent bias, so `bits << 23` is 2^n as a float
   // (XNNPACK's "magic bias" 0x1.8000FEp23, src/f32-raddstoreexpminusmax/avx2-rr1-p5.c.in).
-  @inline(__always) static var roundBiased: Float { 0x1.8000FEp23 }
-  @inline(__always) static var roundPlain: Float { 0x1.8p23 }
+  @inline(always) static var roundBiased: Float { 0x1.8000FEp23 }
+  @inline(always) static var roundPlain: Float { 0x1.8p23 }
   // Degree-5 minimax polynomial for e^t on [-ln2/2, ln2/2], c0 = 1 (XNNPACK "p5" constants,
   // src/math/exp-avx512f-p5.c, as listed in ../shared/SPEC.md §1.1).
-  @inline(__always) static var c1: Float { 0x1.FFFFF6p-1 }
-  @inline(__always) static var c2: Float { 0x1.FFFDC6p-2 }
-  @inline(__always) static var c3: Float { 0x1.555A80p-3 }
-  @inline(__always) static var c4: Float { 0x1.573A1Ap-5 }
-  @inline(__always) static var c5: Float { 0x1.0F9F9Cp-7 }
+  @inline(always) static var c1: Float { 0x1.FFFFF6p-1 }
+  @inline(always) static var c2: Float { 0x1.FFFDC6p-2 }
+  @inline(always) static var c3: Float { 0x1.555A80p-3 }
+  @inline(always) static var c4: Float { 0x1.573A1Ap-5 }
+  @inline(always) static var c5: Float { 0x1.0F9F9Cp-7 }
   // ln(2^-126): below it e^x is not a normal float; flushed to +0 (XNNPACK's denorm cutoff).
-  @inline(__always) static var flushBelow: Float { -0x1.5D589Ep6 }
+  @inline(always) static var flushBelow: Float { -0x1.5D589Ep6 }
 
-  @inline(__always)
+  @inline(always)
   static func reduce(_ x: Vector, _ n: Vector) -> Vector {
-    let t = fma(n, Vector(repeating: -ln2Hi), x)
-    return fma(n, Vector(repeating: -ln2Lo), t)
+    // Multiply and subtract, not FMA: n * ln2Hi is exact by the choice of ln2Hi, and the FMA
+    // form let LLVM's SLP vectoriser split the following polynomial into zmm/ymm/xmm/scalar
+    // pieces (seen in the two-pass loops at x86-64-v4).
+    (x - n * Vector(repeating: ln2Hi)) - n * Vector(repeating: ln2Lo)
   }
 
   /// (e^t - 1) / t evaluated as c1 + t (c2 + t (c3 + t (c4 + t c5))).
-  @inline(__always)
+  @inline(always)
   static func polynomial(_ t: Vector) -> Vector {
     var p = fma(Vector(repeating: c5), t, Vector(repeating: c4))
     p = fma(p, t, Vector(repeating: c3))
@@ -107,7 +94,18 @@ extension Float: KernelFloat {
     return fma(p, t, Vector(repeating: c1))
   }
 
-  @inline(__always)
+  @inline(always)
+  static func vmax(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .> a) }
+
+  @inline(always)
+  static func fma(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector {
+    fusedMultiplyAdd(a, b, c)
+  }
+
+  @inline(always)
+  static func vmin(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .< a) }
+
+  @inline(always)
   static func expNonPositive(_ x: Vector) -> Vector {
     let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundBiased))
     let s = unsafeBitCast(unsafeBitCast(biased, to: Bits.self) &<< 23, to: Vector.self)
@@ -118,7 +116,7 @@ extension Float: KernelFloat {
     return y.replacing(with: 0, where: x .< Vector(repeating: flushBelow))
   }
 
-  @inline(__always)
+  @inline(always)
   static func extendedExp(_ x: Vector) -> (mantissa: Vector, exponent: Vector) {
     let n = fma(x, Vector(repeating: log2e), Vector(repeating: roundPlain))
       - Vector(repeating: roundPlain)
@@ -126,7 +124,7 @@ extension Float: KernelFloat {
     return (fma(t, polynomial(t), Vector(repeating: 1)), n)
   }
 
-  @inline(__always)
+  @inline(always)
   static func exp2Integral(_ d: Vector) -> Vector {
     // Clamp at -127: (-127 + 127) << 23 is the bit pattern of +0 (XNNPACK avx2-p5 extexp).
     let clamped = vmax(Vector(repeating: -127), d)
@@ -141,25 +139,27 @@ extension Double: KernelFloat {
   typealias Vector = SIMD8<Double>
   typealias Bits = SIMD8<UInt64>
 
-  @inline(__always) static var log2e: Double { 0x1.71547652B82FEp+0 }
+  @inline(always) static var log2e: Double { 0x1.71547652B82FEp+0 }
   // fdlibm's split of ln 2 (e_exp.c: ln2HI, ln2LO): n * ln2Hi is exact for |n| < 2^11.
-  @inline(__always) static var ln2Hi: Double { 0x1.62E42FEE00000p-1 }
-  @inline(__always) static var ln2Lo: Double { 0x1.A39EF35793C76p-33 }
+  @inline(always) static var ln2Hi: Double { 0x1.62E42FEE00000p-1 }
+  @inline(always) static var ln2Lo: Double { 0x1.A39EF35793C76p-33 }
   // 1.5 * 2^52 (+ the exponent bias 1023): the double analogue of the float magic bias.
-  @inline(__always) static var roundBiased: Double { 0x1.80000000003FFp52 }
-  @inline(__always) static var roundPlain: Double { 0x1.8p52 }
+  @inline(always) static var roundBiased: Double { 0x1.80000000003FFp52 }
+  @inline(always) static var roundPlain: Double { 0x1.8p52 }
   // ln(2^-1022).
-  @inline(__always) static var flushBelow: Double { -0x1.6232BDD7ABCD2p9 }
+  @inline(always) static var flushBelow: Double { -0x1.6232BDD7ABCD2p9 }
 
-  @inline(__always)
+  @inline(always)
   static func reduce(_ x: Vector, _ n: Vector) -> Vector {
-    let t = fma(n, Vector(repeating: -ln2Hi), x)
-    return fma(n, Vector(repeating: -ln2Lo), t)
+    // Multiply and subtract, not FMA: n * ln2Hi is exact by the choice of ln2Hi, and the FMA
+    // form let LLVM's SLP vectoriser split the following polynomial into zmm/ymm/xmm/scalar
+    // pieces (seen in the two-pass loops at x86-64-v4).
+    (x - n * Vector(repeating: ln2Hi)) - n * Vector(repeating: ln2Lo)
   }
 
   /// (e^t - 1) / t = sum_{k=0}^{12} t^k / (k + 1)!  (Taylor; on |t| <= ln2/2 the first
   /// omitted term t^13 / 14! is below 5e-18, well under the 2^-53 rounding unit).
-  @inline(__always)
+  @inline(always)
   static func polynomial(_ t: Vector) -> Vector {
     var p = Vector(repeating: 1.0 / 6227020800.0)  // 1/13!
     p = fma(p, t, Vector(repeating: 1.0 / 479001600.0))  // 1/12!
@@ -176,7 +176,18 @@ extension Double: KernelFloat {
     return fma(p, t, Vector(repeating: 1.0))  // 1/1!
   }
 
-  @inline(__always)
+  @inline(always)
+  static func vmax(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .> a) }
+
+  @inline(always)
+  static func fma(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector {
+    fusedMultiplyAdd(a, b, c)
+  }
+
+  @inline(always)
+  static func vmin(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .< a) }
+
+  @inline(always)
   static func expNonPositive(_ x: Vector) -> Vector {
     let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundBiased))
     let s = unsafeBitCast(unsafeBitCast(biased, to: Bits.self) &<< 52, to: Vector.self)
@@ -186,7 +197,7 @@ extension Double: KernelFloat {
     return y.replacing(with: 0, where: x .< Vector(repeating: flushBelow))
   }
 
-  @inline(__always)
+  @inline(always)
   static func extendedExp(_ x: Vector) -> (mantissa: Vector, exponent: Vector) {
     let n = fma(x, Vector(repeating: log2e), Vector(repeating: roundPlain))
       - Vector(repeating: roundPlain)
@@ -194,7 +205,7 @@ extension Double: KernelFloat {
     return (fma(t, polynomial(t), Vector(repeating: 1)), n)
   }
 
-  @inline(__always)
+  @inline(always)
   static func exp2Integral(_ d: Vector) -> Vector {
     let clamped = vmax(Vector(repeating: -1023), d)
     let biased = clamped + Vector(repeating: roundBiased)

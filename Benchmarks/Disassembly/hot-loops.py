@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Shows that the kernels' hot loops are vector code at each ISA level.
+
+Disassembles the objects of one ISA module of a release build (objdump), finds every loop
+(a backward branch inside a function) in the specialised kernel passes, and prints per loop
+its instruction count, how many instructions touch zmm / ymm / xmm registers, how many are
+FMAs, and whether it calls anything. With --check it fails (exit 1) unless, at x86-64-v4,
+every listed Float pass has a loop that is zmm code with no call, and the exponential passes'
+loops contain FMAs.
+
+Usage: swift build -c release && python3 Benchmarks/Disassembly/hot-loops.py [--level v4|v3|baseline] [--check] [--verbose]
+"""
+import argparse, collections, os, re, subprocess, sys
+
+PASSES = ["maxPass", "sumExpPass", "storeExpPass", "scalePass", "expScalePass", "logSoftmaxPass",
+          "extendedSumPass", "extendedScalePass", "onlineSumPass", "dotPass", "sumAndMaxPass",
+          "softmaxBackwardPass", "logSoftmaxBackwardPass"]
+EXP_PASSES = {"sumExpPass", "storeExpPass", "expScalePass", "extendedSumPass",
+              "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass"}
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--level", default="v4", choices=["v4", "v3", "baseline"])
+    ap.add_argument("--build", default=".build/release")
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--verbose", action="store_true")
+    a = ap.parse_args()
+    module = {"v4": "SoftmaxKernelsX86_64_V4", "v3": "SoftmaxKernelsX86_64_V3",
+              "baseline": "SoftmaxKernelsBaseline"}[a.level]
+    objdir = os.path.join(a.build, module + ".build")
+    objs = sorted(os.path.join(objdir, f) for f in os.listdir(objdir) if f.endswith(".o"))
+    text = subprocess.run(["objdump", "-d", "--no-show-raw-insn", *objs], capture_output=True,
+                          text=True, check=True).stdout
+    text = subprocess.run(["swift", "demangle", "--compact"], input=text, capture_output=True,
+                          text=True, check=True).stdout
+    functions = collections.OrderedDict()
+    name = None
+    for line in text.splitlines():
+        m = re.match(r"^([0-9a-f]+) <(.*)>:$", line)
+        if m:
+            name = m.group(2); functions[name] = []; continue
+        m = re.match(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$", line)
+        if m and name is not None:
+            functions[name].append((int(m.group(1), 16), m.group(2), m.group(3)))
+    found = collections.defaultdict(list)  # (pass, type) -> loops
+    for fname, insns in functions.items():
+        if "specialization <Swift.Float>" in fname: scalar = "Float"
+        elif "specialization <Swift.Double>" in fname: scalar = "Double"
+        else: continue
+        passes = [p for p in PASSES if re.search(r"\b" + p + r"<", fname)]
+        if not passes: continue
+        p = passes[0]
+        addrs = [i[0] for i in insns]
+        for idx, (addr, op, args) in enumerate(insns):
+            if not op.startswith("j"): continue
+            t = re.match(r"([0-9a-f]+)\s", args + " ")
+            if not t: continue
+            target = int(t.group(1), 16)
+            if target >= addr or target < addrs[0]: continue
+            body = [i for i in insns if target <= i[0] <= addr]
+            stats = collections.Counter()
+            for _, o, g in body:
+                stats["insns"] += 1
+                if "zmm" in g: stats["zmm"] += 1
+                if "ymm" in g: stats["ymm"] += 1
+                if "xmm" in g: stats["xmm"] += 1
+                if o.startswith(("vfmadd", "vfmsub", "vfnmadd", "vfnmsub")): stats["fma"] += 1
+                if o.startswith("call"): stats["call"] += 1
+            found[(p, scalar)].append((stats, body))
+    ok = True
+    print(f"{'pass':<24} {'type':<7} {'loop':>4} {'insns':>6} {'zmm':>5} {'ymm':>5} {'xmm':>5} {'fma':>5} {'calls':>5}")
+    for p in PASSES:
+        for scalar in ("Float", "Double"):
+            loops = found.get((p, scalar), [])
+            if not loops:
+                print(f"{p:<24} {scalar:<7}  (no loop found)")
+                if scalar == "Float": ok = False
+                continue
+            # The hot loop: the largest vector loop without calls.
+            best = None
+            for k, (s, body) in enumerate(loops):
+                print(f"{p:<24} {scalar:<7} {k:>4} {s['insns']:>6} {s['zmm']:>5} {s['ymm']:>5} {s['xmm']:>5} {s['fma']:>5} {s['call']:>5}")
+                if a.verbose:
+                    for addr, o, g in body: print(f"        {addr:8x}: {o} {g}")
+                if s["call"] == 0 and s["zmm"] > 0 and (best is None or s["zmm"] > best["zmm"]):
+                    best = s
+            if a.check and a.level == "v4" and scalar == "Float":
+                if best is None or (p in EXP_PASSES and best["fma"] == 0):
+                    print(f"  FAIL: {p} has no call-free zmm loop" + (" with FMA" if p in EXP_PASSES else ""))
+                    ok = False
+    if a.check:
+        print("hot-loop check:", "PASS" if ok else "FAIL")
+        return 0 if ok else 1
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())
