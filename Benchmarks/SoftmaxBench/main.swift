@@ -1,2 +1,215 @@
+// softmax-bench: out-of-cache throughput of every softmax path, next to the memory roofline
+// measured in the same process. Run: swift run -c release softmax-bench [options]
+
+import Dispatch
+import Foundation
 import SoftmaxKernels
-print("softmax-bench: \(ISALevel.active)")
+
+let usage = """
+  usage: softmax-bench [options]
+    --quick              small sizes and 2 repetitions (the CI smoke test)
+    --size N             elements per workload (default 268435456 = 1 GiB of floats)
+    --threads LIST       thread counts, comma separated (default 1,<cores>)
+    --repetitions N      timed runs per cell, median reported (default 5)
+    --filter TEXT        only cells whose name contains TEXT (e.g. W1, twoPass, x86-64-v3)
+    --isa LIST           ISA levels (default: every level the CPU supports)
+    --json FILE          write the results as JSON
+    --csv FILE           write the results as CSV
+    --list               list the cells and exit
+    --help               this text
+  """
+
+struct Settings {
+  var elements = 1 << 28
+  var threads: [Int] = Array(Set([1, MachineInfo.activeProcessorCount])).sorted()
+  var repetitions = 5
+  var filter: String?
+  var levels = ISALevel.allSupported
+  var json: String?
+  var csv: String?
+  var list = false
+}
+
+func fail(_ message: String) -> Never {
+  FileHandle.standardError.write(Data("softmax-bench: \(message)\n\n\(usage)\n".utf8))
+  exit(2)
+}
+
+func parse(_ args: [String]) -> Settings {
+  var s = Settings()
+  var i = 0
+  func value() -> String {
+    i += 1
+    guard i < args.count else { fail("\(args[i - 1]) needs a value") }
+    return args[i]
+  }
+  func positive(_ text: String, _ option: String) -> Int {
+    guard let v = Int(text.replacingOccurrences(of: "_", with: "")), v > 0 else {
+      fail("\(option) needs a positive integer, got '\(text)'")
+    }
+    return v
+  }
+  while i < args.count {
+    switch args[i] {
+    case "--quick":
+      s.elements = 1 << 22
+      s.repetitions = 2
+    case "--size": s.elements = positive(value(), "--size")
+    case "--threads": s.threads = value().split(separator: ",").map { positive(String($0), "--threads") }
+    case "--repetitions": s.repetitions = positive(value(), "--repetitions")
+    case "--filter": s.filter = value()
+    case "--isa":
+      s.levels = value().split(separator: ",").map {
+        guard let l = ISALevel(name: String($0)) else { fail("unknown ISA level '\($0)'") }
+        guard l <= ISALevel.supported else { fail("this CPU does not support \(l)") }
+        return l
+      }
+    case "--json": s.json = value()
+    case "--csv": s.csv = value()
+    case "--list": s.list = true
+    case "--help", "-h":
+      print(usage)
+      exit(0)
+    default: fail("unknown option '\(args[i])'")
+    }
+    i += 1
+  }
+  return s
+}
+
+struct Result: Codable {
+  var cell: String
+  var workload: String
+  var algorithm: String
+  var isa: String
+  var threads: Int
+  var medianGBs: Double
+  var bestGBs: Double
+  var bound: String
+  var boundGBs: Double
+  var percentOfBound: Double
+  var maxRowSumError: Double
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+  let start = DispatchTime.now().uptimeNanoseconds
+  try body()
+  return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func median(_ v: [Double]) -> Double {
+  let s = v.sorted()
+  return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func toolchain() -> String {
+  #if compiler(>=6.3)
+  return "Swift 6.3+"
+  #else
+  return "Swift < 6.3"
+  #endif
+}
+
+let settings = parse(Array(CommandLine.arguments.dropFirst()))
+let cores = MachineInfo.activeProcessorCount
+
+#if DEBUG
+print("""
+  ************************************************************************
+  WARNING: this is a DEBUG build; the numbers mean nothing.
+  Run: swift run -c release softmax-bench
+  ************************************************************************
+  """)
+#endif
+
+let algorithms = SoftmaxAlgorithm.allCases
+let ws = workloads(elements: settings.elements)
+var cells: [(Workload, SoftmaxAlgorithm, ISALevel, Int)] = []
+for w in ws {
+  for a in algorithms {
+    for l in settings.levels {
+      for t in settings.threads {
+        let name = "\(w.id) \(a) \(l) \(t)t"
+        if let f = settings.filter, !name.contains(f) { continue }
+        cells.append((w, a, l, t))
+      }
+    }
+  }
+}
+if settings.list {
+  for (w, a, l, t) in cells { print("\(w.id) \(a) \(l) \(t)t  (\(w.description))") }
+  exit(0)
+}
+
+print("softmax-bench  \(Date())")
+print("CPU: \(MachineInfo.cpuModel), \(cores) cores; ISA supported: \(ISALevel.supported), active: \(ISALevel.active)")
+print("toolchain: \(toolchain()); elements per workload: \(settings.elements) (\((settings.elements * 4) >> 20) MiB of floats); repetitions: \(settings.repetitions)")
+
+// Buffers: x (input), y (output), z (third array for the roofline).
+let n = settings.elements
+let x = FloatBuffer(count: n), y = FloatBuffer(count: n), z = FloatBuffer(count: n)
+x.fillUniform(-8, 8, seed: 42, threads: cores)
+y.fill(0, threads: cores)
+z.fillUniform(-8, 8, seed: 7, threads: cores)
+
+// MARK: Roofline
+print("\nroofline (GB/s, median of \(settings.repetitions); bytes counted as the pattern moves them)")
+var roofline: [String: [Int: Double]] = [:]
+for p in rooflinePatterns {
+  var line = "  \(p.name.padding(toLength: 20, withPad: " ", startingAt: 0))"
+  for t in settings.threads {
+    let xp = x.pointer, yp = y.pointer, zp = z.pointer
+    var times: [Double] = []
+    for rep in 0...settings.repetitions {
+      let s = seconds {
+        DispatchQueue.concurrentPerform(iterations: t) { i in p.run(xp, zp, yp, chunk(n, t, i)) }
+      }
+      if rep > 0 { times.append(s) }
+    }
+    let gbs = Double(n * p.bytesPerElement) / median(times) / 1e9
+    roofline[p.name, default: [:]][t] = gbs
+    line += String(format: "   %dt %7.2f", t, gbs)
+  }
+  print(line)
+}
+
+// MARK: Cells
+print("\n\("cell".padding(toLength: 36, withPad: " ", startingAt: 0)) median GB/s   best GB/s   % of bound   max|row sum-1|")
+var results: [Result] = []
+for (k, (w, a, l, t)) in cells.enumerated() {
+  let name = "\(w.id) \(a) \(l) \(t)t"
+  let options = SoftmaxOptions(algorithm: a, threads: t, isa: l)
+  var times: [Double] = []
+  do {
+    try runWorkload(w, x: x.pointer, y: y.pointer, options: options)  // warm-up
+    for _ in 0..<settings.repetitions {
+      times.append(try seconds { try runWorkload(w, x: x.pointer, y: y.pointer, options: options) })
+    }
+  } catch {
+    print("  \(name): error \(error)")
+    continue
+  }
+  let bytes = Double(w.rows * w.columns * w.bytesPerElement)
+  let med = bytes / median(times) / 1e9, best = bytes / times.min()! / 1e9
+  let bound = roofline[w.bound]?[t] ?? .nan
+  let err = checkOutput(w, y.pointer)
+  results.append(Result(cell: name, workload: w.id, algorithm: a.rawValue, isa: l.description,
+                        threads: t, medianGBs: med, bestGBs: best, bound: w.bound, boundGBs: bound,
+                        percentOfBound: 100 * med / bound, maxRowSumError: err))
+  print(String(format: "%@ %10.2f %11.2f %11.0f%% %15.2e   [%d/%d]",
+               name.padding(toLength: 36, withPad: " ", startingAt: 0), med, best, 100 * med / bound,
+               err, k + 1, cells.count))
+}
+
+if let path = settings.json {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+  try encoder.encode(results).write(to: URL(fileURLWithPath: path))
+}
+if let path = settings.csv {
+  var text = "cell,workload,algorithm,isa,threads,median_gbs,best_gbs,bound,bound_gbs,percent_of_bound,max_row_sum_error\n"
+  for r in results {
+    text += "\(r.cell),\(r.workload),\(r.algorithm),\(r.isa),\(r.threads),\(r.medianGBs),\(r.bestGBs),\(r.bound),\(r.boundGBs),\(r.percentOfBound),\(r.maxRowSumError)\n"
+  }
+  try text.write(toFile: path, atomically: true, encoding: .utf8)
+}

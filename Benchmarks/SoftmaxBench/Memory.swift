@@ -1,0 +1,107 @@
+// Buffers, fills and the memory roofline measured in the benchmark's own process.
+
+import Dispatch
+import Foundation
+import SoftmaxKernels
+
+/// A page-touched, 64-byte aligned buffer of floats, freed explicitly.
+final class FloatBuffer: @unchecked Sendable {
+  let pointer: UnsafeMutablePointer<Float>
+  let count: Int
+
+  init(count: Int) {
+    self.count = count
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+    pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+  }
+
+  deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+
+  var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+
+  /// Fills with uniform values in [lo, hi) from a fixed seed, in parallel (first touch).
+  func fillUniform(_ lo: Float, _ hi: Float, seed: UInt64, threads: Int) {
+    let p = pointer, n = count
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+      var state = seed &+ UInt64(t) &* 0x9E37_79B9_7F4A_7C15
+      let range = chunk(n, threads, t)
+      let scale = (hi - lo) / Float(1 << 24)
+      for i in range {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        p[i] = lo + Float(state >> 40) * scale
+      }
+    }
+  }
+
+  func fill(_ value: Float, threads: Int) {
+    let p = pointer, n = count
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+      let r = chunk(n, threads, t)
+      (p + r.lowerBound).initialize(repeating: value, count: r.count)
+    }
+  }
+}
+
+func chunk(_ n: Int, _ parts: Int, _ i: Int) -> Range<Int> {
+  // 64-element aligned split.
+  let per = ((n + parts - 1) / parts + 63) / 64 * 64
+  let lo = min(n, i * per)
+  return lo..<min(n, lo + per)
+}
+
+/// One memory access pattern of the roofline.
+struct RooflinePattern {
+  let name: String
+  /// Bytes moved per element, the way the pattern's GB/s is counted.
+  let bytesPerElement: Int
+  let run: (_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>,
+            _ c: UnsafeMutablePointer<Float>, _ range: Range<Int>) -> Void
+}
+
+/// Reading sums into several SIMD accumulators so the adds are not the limit.
+@inline(never)
+func readSum(_ a: UnsafePointer<Float>, _ range: Range<Int>) -> Float {
+  var s0 = SIMD16<Float>(), s1 = s0, s2 = s0, s3 = s0
+  var i = range.lowerBound
+  while i + 64 <= range.upperBound {
+    s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+    s1 += UnsafeRawPointer(a + i + 16).loadUnaligned(as: SIMD16<Float>.self)
+    s2 += UnsafeRawPointer(a + i + 32).loadUnaligned(as: SIMD16<Float>.self)
+    s3 += UnsafeRawPointer(a + i + 48).loadUnaligned(as: SIMD16<Float>.self)
+    i += 64
+  }
+  var s = (s0 + s1 + s2 + s3).sum()
+  while i < range.upperBound { s += a[i]; i += 1 }
+  return s
+}
+
+@inline(never)
+func addArrays(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+  var i = range.lowerBound
+  while i + 16 <= range.upperBound {
+    let v = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+      + UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+    UnsafeMutableRawPointer(c + i).storeBytes(of: v, as: SIMD16<Float>.self)
+    i += 16
+  }
+  while i < range.upperBound { c[i] = a[i] + b[i]; i += 1 }
+}
+
+nonisolated(unsafe) var blackHole: Float = 0
+
+let rooflinePatterns: [RooflinePattern] = [
+  RooflinePattern(name: "read", bytesPerElement: 4) { a, _, _, r in
+    blackHole += readSum(a, r)
+  },
+  RooflinePattern(name: "write", bytesPerElement: 4) { _, _, c, r in
+    memset(c + r.lowerBound, 0, r.count * 4)
+  },
+  RooflinePattern(name: "copy", bytesPerElement: 8) { a, _, c, r in
+    memcpy(c + r.lowerBound, a + r.lowerBound, r.count * 4)
+  },
+  RooflinePattern(name: "2 reads + 1 write", bytesPerElement: 12) { a, b, c, r in
+    addArrays(a, b, c, r)
+  },
+]
