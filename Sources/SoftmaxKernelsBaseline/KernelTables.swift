@@ -30,6 +30,7 @@ func makeTable<T: KernelFloat>() -> _KernelTable<T> {
     },
     backwardSplitRow: { batch, row, chunks, parallel in
       backwardRow(batch, row: row, Chunker(count: batch.columns, chunks: chunks, parallel: parallel))
-    }
+    },
+    expNonPositive: { x, y, n in expScalePass(x, y, n, max: 0, scale: 1) }
   )
 }

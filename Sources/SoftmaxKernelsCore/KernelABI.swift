@@ -100,18 +100,23 @@ public struct _KernelTable<T>: @unchecked Sendable {
   public var backwardRows: (_ batch: _BackwardBatch<T>, _ rows: Range<Int>) -> Void
   public var backwardSplitRow:
     (_ batch: _BackwardBatch<T>, _ row: Int, _ chunks: Int, _ parallel: @escaping _ParallelFor) -> Void
+  /// `y_i = exp(x_i)` with the kernels' vector exponential, for `x_i <= 0` (results below the
+  /// smallest normal number flushed to 0). Exposed so the tests can measure its error.
+  public var expNonPositive: (_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) -> Void
 
   public init(
     level: ISALevel,
     forwardRows: @escaping (_ForwardBatch<T>, Range<Int>) -> Void,
     forwardSplitRow: @escaping (_ForwardBatch<T>, Int, Int, @escaping _ParallelFor) -> Void,
     backwardRows: @escaping (_BackwardBatch<T>, Range<Int>) -> Void,
-    backwardSplitRow: @escaping (_BackwardBatch<T>, Int, Int, @escaping _ParallelFor) -> Void
+    backwardSplitRow: @escaping (_BackwardBatch<T>, Int, Int, @escaping _ParallelFor) -> Void,
+    expNonPositive: @escaping (UnsafePointer<T>, UnsafeMutablePointer<T>, Int) -> Void
   ) {
     self.level = level
     self.forwardRows = forwardRows
     self.forwardSplitRow = forwardSplitRow
     self.backwardRows = backwardRows
     self.backwardSplitRow = backwardSplitRow
+    self.expNonPositive = expNonPositive
   }
 }
