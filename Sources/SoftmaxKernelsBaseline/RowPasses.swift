@@ -260,6 +260,20 @@ func extendedStep<T: KernelFloat>(_: T.Type, _ v: inout T.Vector, _ e: inout T.V
   e = newE
 }
 
+/// Two elements per lane into one accumulator: `E = max(e, n0, n1)`, one rescale of `v`
+/// (XNNPACK folds its unrolled tiles the same way), saving a rescale per pair.
+@inline(always)
+func extendedStep2<T: KernelFloat>(
+  _: T.Type, _ v: inout T.Vector, _ e: inout T.Vector, _ x0: T.Vector, _ x1: T.Vector
+) {
+  let (p0, n0) = T.extendedExp(x0)
+  let (p1, n1) = T.extendedExp(x1)
+  let newE = T.vmax(T.vmax(e, n0), n1)
+  let rescaled = v * T.exp2Integral(e - newE)
+  v = T.fma(p1, T.exp2Integral(n1 - newE), T.fma(p0, T.exp2Integral(n0 - newE), rescaled))
+  e = newE
+}
+
 /// Adds the lanes `(v, e)` of a window to `state`.
 @inline(never)
 func foldExtended<T: KernelFloat>(_: T.Type, _ state: inout ExtendedSum, _ v: T.Vector, _ e: T.Vector) {
@@ -285,13 +299,12 @@ func extendedSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> Ext
   var i = 0
   while i < fullEnd {
     let end = windowEnd(i, fullEnd, T.self)
-    var v0 = T.Vector(), e0 = T.Vector(repeating: -.infinity), v1 = v0, e1 = e0
+    var v0 = T.Vector(), e0 = T.Vector(repeating: -.infinity)
     while i + 2 * lanes <= end {
       let x0 = load(x + i), x1 = load(x + i + lanes)
       hi = T.vmax(T.vmax(hi, x0), x1)
       lo = T.vmin(T.vmin(lo, x0), x1)
-      extendedStep(T.self, &v0, &e0, x0)
-      extendedStep(T.self, &v1, &e1, x1)
+      extendedStep2(T.self, &v0, &e0, x0, x1)
       i += 2 * lanes
     }
     if i < end {
@@ -302,7 +315,6 @@ func extendedSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> Ext
       i += lanes
     }
     foldExtended(T.self, &state, v0, e0)
-    foldExtended(T.self, &state, v1, e1)
   }
   if i < count {
     // Padding with 0 keeps max, min and the NaN test meaningful; the padded lanes' terms are
