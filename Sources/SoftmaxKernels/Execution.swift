@@ -104,3 +104,19 @@ struct ExecutionPlan {
     }
   }
 }
+
+extension ExecutionPlan {
+  /// Runs `body` on contiguous row ranges, one per thread, and merges the partial sums in row
+  /// order (so a given thread count always gives the same result).
+  func mapRows(_ rows: Int, _ body: (Range<Int>) -> _LossPartial) -> _LossPartial {
+    let t = max(1, min(threads, rows))
+    if t == 1 { return body(0..<rows) }
+    return withUnsafeTemporaryAllocation(of: _LossPartial.self, capacity: t) { buffer in
+      let base = buffer.baseAddress!
+      parallelFor(t) { i in (base + i).initialize(to: body((rows * i / t)..<(rows * (i + 1) / t))) }
+      var total = _LossPartial()
+      for i in 0..<t { total.merge((base + i).move()) }
+      return total
+    }
+  }
+}

@@ -55,6 +55,8 @@ private func warn(_ message: String) {
 public protocol SoftmaxScalar: BinaryFloatingPoint, Sendable {
   /// The kernels of `level` for this type. Not API.
   static func _kernelTable(_ level: ISALevel) -> _KernelTable<Self>
+  /// The loss kernels of `level` for this type. Not API.
+  static func _lossTable(_ level: ISALevel) -> _LossKernelTable<Self>
 }
 
 extension Float: SoftmaxScalar {
@@ -69,6 +71,18 @@ extension Float: SoftmaxScalar {
     default: return SoftmaxKernelsBaseline.Kernels.float
     }
   }
+
+  public static func _lossTable(_ level: ISALevel) -> _LossKernelTable<Float> {
+    switch level {
+    #if canImport(SoftmaxKernelsX86_64_V4)
+    case .x86_64_v4: return SoftmaxKernelsX86_64_V4.Kernels.floatLosses
+    #endif
+    #if canImport(SoftmaxKernelsX86_64_V3)
+    case .x86_64_v3: return SoftmaxKernelsX86_64_V3.Kernels.floatLosses
+    #endif
+    default: return SoftmaxKernelsBaseline.Kernels.floatLosses
+    }
+  }
 }
 
 extension Double: SoftmaxScalar {
@@ -81,6 +95,18 @@ extension Double: SoftmaxScalar {
     case .x86_64_v3: return SoftmaxKernelsX86_64_V3.Kernels.double
     #endif
     default: return SoftmaxKernelsBaseline.Kernels.double
+    }
+  }
+
+  public static func _lossTable(_ level: ISALevel) -> _LossKernelTable<Double> {
+    switch level {
+    #if canImport(SoftmaxKernelsX86_64_V4)
+    case .x86_64_v4: return SoftmaxKernelsX86_64_V4.Kernels.doubleLosses
+    #endif
+    #if canImport(SoftmaxKernelsX86_64_V3)
+    case .x86_64_v3: return SoftmaxKernelsX86_64_V3.Kernels.doubleLosses
+    #endif
+    default: return SoftmaxKernelsBaseline.Kernels.doubleLosses
     }
   }
 }

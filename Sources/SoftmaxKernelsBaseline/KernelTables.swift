@@ -14,6 +14,16 @@ let compiledLevel = ISALevel.baseline
 public enum Kernels {
   public static let float: _KernelTable<Float> = makeTable()
   public static let double: _KernelTable<Double> = makeTable()
+  public static let floatLosses: _LossKernelTable<Float> = makeLossTable()
+  public static let doubleLosses: _LossKernelTable<Double> = makeLossTable()
+}
+
+func makeLossTable<T: KernelFloatLoss>() -> _LossKernelTable<T> {
+  _LossKernelTable(
+    crossEntropyRows: { batch, rows in crossEntropyRows(batch, rows) },
+    zLossRows: { batch, rows in zLossRows(batch, rows) },
+    stableMaxRows: { batch, rows in stableMaxRows(batch, rows) }
+  )
 }
 
 func makeTable<T: KernelFloat>() -> _KernelTable<T> {

@@ -1,0 +1,103 @@
+// StableMax, log-StableMax and the StableMax cross-entropy (Prieto et al. 2025).
+
+/// StableMax of Prieto, Barsbey, Mediano & Birdal, "Grokking at the Edge of Numerical
+/// Stability" (ICLR 2025; code LucasPrietoAl/grokking-at-the-edge-of-numerical-stability):
+/// `s(x) = x + 1` for `x >= 0`, `1 / (1 - x)` for `x < 0`; `StableMax(x)_i = s(x_i) / sum_j s(x_j)`;
+/// `logStableMax(x)_i = log s(x_i) - log sum_j s(x_j)`; the cross-entropy
+/// `-logStableMax(x)_y` with gradient `s'(x_i) / sum_j s(x_j) - [i = y] s'(x_y) / s(x_y)`.
+/// Because `s` grows linearly, probabilities saturate only polynomially and the loss of a
+/// confidently classified row stays non-zero where float32 softmax cross-entropy gives exactly 0
+/// ("Softmax Collapse"). The reference code computes in float64 and adds 1e-30 to `1 - x`; we
+/// compute the sums in Double from Float rows and omit the 1e-30.
+///
+/// Edge cases: `-inf` gives `s = 0`; `+inf` or NaN gives NaN for the row; an all `-inf` row is
+/// 0/0 = NaN. Complexity: two passes (sum, write); `logStableMax` evaluates a scalar Double log
+/// per element (not the fast path). Rows are spread over threads.
+public enum StableMax {
+  /// StableMax (or log-StableMax with `logarithm`) of each row.
+  public static func stableMax<T: SoftmaxScalar>(
+    rows: Int, columns: Int, input: UnsafeBufferPointer<T>, inputRowStride: Int? = nil,
+    output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil, logarithm: Bool = false,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    let inLayout = try RowLayout.validated(
+      rows: rows, columns: columns, stride: inputRowStride, count: input.count,
+      argument: "input", strideArgument: "inputRowStride")
+    let outLayout = try RowLayout.validated(
+      rows: rows, columns: columns, stride: outputRowStride, count: output.count,
+      argument: "output", strideArgument: "outputRowStride")
+    try checkAliasing(
+      input: UnsafeRawPointer(input.baseAddress), inLayout,
+      output: UnsafeRawPointer(output.baseAddress), outLayout, T.self, outputArgument: "output")
+    let plan = try ExecutionPlan(options, elements: rows * columns)
+    guard rows > 0, columns > 0, let x = input.baseAddress, let y = output.baseAddress else { return }
+    let batch = _StableMaxBatch<T>(
+      input: x, inputStride: inLayout.stride, columns: columns, output: y,
+      outputStride: outLayout.stride, logarithm: logarithm, targets: nil, gradient: nil,
+      gradientStride: 0, gradientScale: 0, rowLoss: nil)
+    let table = T._lossTable(plan.level)
+    _ = plan.mapRows(rows) { table.stableMaxRows(batch, $0) }
+  }
+
+  /// StableMax of a vector (or of rows of `columns` entries).
+  public static func stableMax<T: SoftmaxScalar>(
+    _ input: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    try Softmax.mapRows(input, columns) { (x, y, r, c) throws(SoftmaxKernelsError) in
+      try stableMax(rows: r, columns: c, input: x, output: y, options: options)
+    }
+  }
+
+  /// log-StableMax of a vector (or of rows of `columns` entries).
+  public static func logStableMax<T: SoftmaxScalar>(
+    _ input: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    try Softmax.mapRows(input, columns) { (x, y, r, c) throws(SoftmaxKernelsError) in
+      try stableMax(rows: r, columns: c, input: x, output: y, logarithm: true, options: options)
+    }
+  }
+
+  /// The StableMax cross-entropy (`.mean` over rows by default, as the reference code), and
+  /// optionally its gradient (which may overwrite `logits`).
+  public static func crossEntropy<T: SoftmaxScalar>(
+    logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
+    targets: UnsafeBufferPointer<Int>, reduction: LossReduction = .mean,
+    gradient: UnsafeMutableBufferPointer<T>? = nil, gradientRowStride: Int? = nil,
+    outputGradient: T = 1, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> T {
+    let layout = try RowLayout.validated(
+      rows: rows, columns: columns, stride: logitsRowStride, count: logits.count,
+      argument: "logits", strideArgument: "logitsRowStride")
+    try Softmax.checkCounts(rows, targets.count, "targets")
+    for r in 0..<rows where !(0..<columns).contains(targets[r]) {
+      throw .invalidArgument(argument: "targets", reason: "row \(r) has target \(targets[r]), outside [0, \(columns))")
+    }
+    if let rowLosses, rowLosses.count < rows {
+      throw .bufferTooSmall(argument: "rowLosses", required: rows, actual: rowLosses.count)
+    }
+    if reduction == .none && rowLosses == nil {
+      throw .invalidArgument(argument: "rowLosses", reason: "reduction .none needs a buffer for the row losses")
+    }
+    var gradientStride = 0
+    if let gradient {
+      let g = try RowLayout.validated(
+        rows: rows, columns: columns, stride: gradientRowStride, count: gradient.count,
+        argument: "gradient", strideArgument: "gradientRowStride")
+      try checkAliasing(
+        input: UnsafeRawPointer(logits.baseAddress), layout,
+        output: UnsafeRawPointer(gradient.baseAddress), g, T.self, outputArgument: "gradient")
+      gradientStride = g.stride
+    }
+    let plan = try ExecutionPlan(options, elements: rows * columns)
+    guard rows > 0, let x = logits.baseAddress else { return reduction == .mean ? .nan : 0 }
+    let scale = reduction == .mean ? Double(outputGradient) / Double(rows) : Double(outputGradient)
+    let batch = _StableMaxBatch<T>(
+      input: x, inputStride: layout.stride, columns: columns, output: nil, outputStride: 0,
+      logarithm: false, targets: targets.baseAddress, gradient: gradient?.baseAddress,
+      gradientStride: gradientStride, gradientScale: T(scale), rowLoss: rowLosses?.baseAddress)
+    let table = T._lossTable(plan.level)
+    let total = plan.mapRows(rows) { table.stableMaxRows(batch, $0) }.loss
+    return T(reduction == .mean ? total / Double(rows) : total)
+  }
+}

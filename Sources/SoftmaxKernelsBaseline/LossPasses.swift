@@ -1,0 +1,235 @@
+// Vector passes of the loss kernels (cross-entropy, spherical Z-loss, StableMax), in the loop
+// style of RowPasses.swift: one explicit loop over full vectors and one padded partial vector.
+
+/// The selects StableMax needs, implemented concretely (generic SIMD comparisons compile to
+/// scalar loops; see `KernelFloat.vmax`).
+protocol KernelFloatLoss: KernelFloat {
+  /// `s(x) = x + 1` for `x >= 0`, `1 / (1 - x)` for `x < 0` (Prieto et al. 2025).
+  static func stableMaxS(_ x: Vector) -> Vector
+  /// `s'(x) = 1` for `x >= 0`, `1 / (1 - x)^2` for `x < 0`.
+  static func stableMaxDerivative(_ x: Vector) -> Vector
+}
+
+extension Float: KernelFloatLoss {
+  @inline(always)
+  static func stableMaxS(_ x: Vector) -> Vector {
+    let one = Vector(repeating: 1)
+    return (one / (one - x)).replacing(with: x + one, where: x .>= Vector())
+  }
+  @inline(always)
+  static func stableMaxDerivative(_ x: Vector) -> Vector {
+    let one = Vector(repeating: 1)
+    let r = one / (one - x)
+    return (r * r).replacing(with: one, where: x .>= Vector())
+  }
+}
+
+extension Double: KernelFloatLoss {
+  @inline(always)
+  static func stableMaxS(_ x: Vector) -> Vector {
+    let one = Vector(repeating: 1)
+    return (one / (one - x)).replacing(with: x + one, where: x .>= Vector())
+  }
+  @inline(always)
+  static func stableMaxDerivative(_ x: Vector) -> Vector {
+    let one = Vector(repeating: 1)
+    let r = one / (one - x)
+    return (r * r).replacing(with: one, where: x .>= Vector())
+  }
+}
+
+/// `sum_i x_i`.
+func sumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> Double {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  var total = 0.0
+  var i = 0
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
+    var a0 = T.Vector(), a1 = T.Vector()
+    while i + 2 * lanes <= end {
+      a0 += load(x + i)
+      a1 += load(x + i + lanes)
+      i += 2 * lanes
+    }
+    if i < end {
+      a0 += load(x + i)
+      i += lanes
+    }
+    total += Double((a0 + a1).sum())
+  }
+  if i < count { total += Double(loadPartial(x + i, count - i, pad: 0).sum()) }
+  return total
+}
+
+/// `sum_i w_i t_i x_i`.
+func tripleDotPass<T: KernelFloat>(
+  _ w: UnsafePointer<T>, _ t: UnsafePointer<T>, _ x: UnsafePointer<T>, _ count: Int
+) -> Double {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  var total = 0.0
+  var i = 0
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
+    var a0 = T.Vector()
+    while i < end {
+      a0 = T.fma(load(w + i) * load(t + i), load(x + i), a0)
+      i += lanes
+    }
+    total += Double(a0.sum())
+  }
+  if i < count {
+    let v = loadPartial(w + i, count - i, pad: 0) * loadPartial(t + i, count - i, pad: 0)
+      * loadPartial(x + i, count - i, pad: 0)
+    total += Double(v.sum())
+  }
+  return total
+}
+
+/// `sum_i (x_i - mean)^2` (the second pass of a two-pass variance).
+func squaredDeviationPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, mean: T) -> Double {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let vm = T.Vector(repeating: mean)
+  var total = 0.0
+  var i = 0
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
+    var a0 = T.Vector()
+    while i < end {
+      let d = load(x + i) - vm
+      a0 = T.fma(d, d, a0)
+      i += lanes
+    }
+    total += Double(a0.sum())
+  }
+  if i < count {
+    let d = loadPartial(x + i, count - i, pad: mean) - vm
+    total += Double((d * d).sum())
+  }
+  return total
+}
+
+/// `dx_i = alpha + beta x_i` (the spherical-family gradient without its target term).
+func affinePass<T: KernelFloat>(
+  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, alpha: T, beta: T
+) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let va = T.Vector(repeating: alpha), vb = T.Vector(repeating: beta)
+  var i = 0
+  while i < fullEnd {
+    store(T.fma(load(x + i), vb, va), dx + i)
+    i += lanes
+  }
+  if i < count {
+    storePartial(T.fma(loadPartial(x + i, count - i, pad: 0), vb, va), dx + i, count - i)
+  }
+}
+
+/// Cross-entropy gradient row: `dx_i = a exp(x_i - lse) - u_i` with
+/// `u_i = (b1 t_i + b2) w_i` (`t`, `w` taken as 1 where `nil`).
+func crossEntropyGradientPass<T: KernelFloat>(
+  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, lse: T, a: T,
+  b1: T, t: UnsafePointer<T>?, b2: T, w: UnsafePointer<T>?
+) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let vl = T.Vector(repeating: lse), va = T.Vector(repeating: a)
+  let vb1 = T.Vector(repeating: b1), vb2 = T.Vector(repeating: b2)
+  var i = 0
+  switch (t, w) {
+  case (nil, nil):
+    while i < fullEnd {
+      store(T.fma(va, T.expNonPositive(load(x + i) - vl), -vb2), dx + i)
+      i += lanes
+    }
+  case (nil, let w?):
+    while i < fullEnd {
+      store(T.fma(va, T.expNonPositive(load(x + i) - vl), -vb2 * load(w + i)), dx + i)
+      i += lanes
+    }
+  case (let t?, nil):
+    while i < fullEnd {
+      let u = T.fma(vb1, load(t + i), vb2)
+      store(T.fma(va, T.expNonPositive(load(x + i) - vl), -u), dx + i)
+      i += lanes
+    }
+  case (let t?, let w?):
+    while i < fullEnd {
+      let u = T.fma(vb1, load(t + i), vb2) * load(w + i)
+      store(T.fma(va, T.expNonPositive(load(x + i) - vl), -u), dx + i)
+      i += lanes
+    }
+  }
+  if i < count {
+    let valid = count - i
+    let p = T.expNonPositive(loadPartial(x + i, valid, pad: -.infinity) - vl)
+    var u = vb2
+    if let t { u = T.fma(vb1, loadPartial(t + i, valid, pad: 0), vb2) }
+    if let w { u = u * loadPartial(w + i, valid, pad: 0) }
+    storePartial(T.fma(va, p, -u), dx + i, valid)
+  }
+}
+
+/// `sum_i s(x_i)`.
+func stableMaxSumPass<T: KernelFloatLoss>(_ x: UnsafePointer<T>, _ count: Int) -> Double {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  var total = 0.0
+  var i = 0
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
+    var a0 = T.Vector(), a1 = T.Vector()
+    while i + 2 * lanes <= end {
+      a0 += T.stableMaxS(load(x + i))
+      a1 += T.stableMaxS(load(x + i + lanes))
+      i += 2 * lanes
+    }
+    if i < end {
+      a0 += T.stableMaxS(load(x + i))
+      i += lanes
+    }
+    total += Double((a0 + a1).sum())
+  }
+  if i < count {
+    total += Double(T.stableMaxS(loadPartial(x + i, count - i, pad: -.infinity)).sum())
+  }
+  return total
+}
+
+/// `y_i = s(x_i) * scale`.
+func stableMaxScalePass<T: KernelFloatLoss>(
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, scale: T
+) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let vs = T.Vector(repeating: scale)
+  var i = 0
+  while i < fullEnd {
+    store(T.stableMaxS(load(x + i)) * vs, y + i)
+    i += lanes
+  }
+  if i < count {
+    storePartial(T.stableMaxS(loadPartial(x + i, count - i, pad: 0)) * vs, y + i, count - i)
+  }
+}
+
+/// `dx_i = s'(x_i) * scale` (the StableMax cross-entropy gradient without its target term).
+func stableMaxGradientPass<T: KernelFloatLoss>(
+  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, scale: T
+) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let vs = T.Vector(repeating: scale)
+  var i = 0
+  while i < fullEnd {
+    store(T.stableMaxDerivative(load(x + i)) * vs, dx + i)
+    i += lanes
+  }
+  if i < count {
+    let d = T.stableMaxDerivative(loadPartial(x + i, count - i, pad: 0))
+    storePartial(d * vs, dx + i, count - i)
+  }
+}

@@ -1,0 +1,52 @@
+// Public option types of the loss kernels, re-exported by `SoftmaxKernels`.
+
+/// How per-row losses are combined (PyTorch's `reduction`).
+public enum LossReduction: String, CaseIterable, Sendable {
+  /// One loss per row; ignored rows give 0.
+  case none
+  /// Sum over rows divided by the total weight of the non-ignored targets (their count when
+  /// unweighted); for probability targets, divided by the number of rows.
+  case mean
+  /// Sum over rows.
+  case sum
+}
+
+/// Options of `CrossEntropy` (PyTorch `torch.nn.functional.cross_entropy` semantics).
+public struct CrossEntropyOptions: Sendable, Equatable {
+  public var reduction: LossReduction
+  /// Rows whose target is this value contribute nothing (loss 0, gradient 0) and are left out of
+  /// the mean's denominator. PyTorch's default, -100. A value inside `[0, classes)` ignores the
+  /// rows with that target; the class stays in every row's softmax (pytorch/pytorch#63004).
+  public var ignoreIndex: Int
+  /// Label smoothing `eps` in [0, 1]: the target becomes `(1 - eps) onehot + eps / classes`
+  /// (Szegedy et al. 2016); ignored rows are excluded from both parts (pytorch/pytorch#73205).
+  public var labelSmoothing: Double
+  /// PaLM's auxiliary z-loss `zLossScale * lse^2` per non-ignored row (Chowdhery et al. 2023
+  /// used 1e-4); with `.mean` divided by the number of non-ignored rows (as Liger-Kernel).
+  /// Reported separately in `CrossEntropyResult.zLoss` and included in `loss`.
+  public var zLossScale: Double
+  /// With `.mean` and every target ignored (or a zero total weight): `false` gives NaN (0/0,
+  /// PyTorch), `true` gives 0.
+  public var zeroWhenNoValidTargets: Bool
+  /// Upper bound on threads; `nil` means one per core. Rows are spread over threads.
+  public var threads: Int?
+  /// Force an instruction-set level (see `SoftmaxOptions.isa`).
+  public var isa: ISALevel?
+
+  public init(
+    reduction: LossReduction = .mean, ignoreIndex: Int = -100, labelSmoothing: Double = 0,
+    zLossScale: Double = 0, zeroWhenNoValidTargets: Bool = false, threads: Int? = nil,
+    isa: ISALevel? = nil
+  ) {
+    self.reduction = reduction
+    self.ignoreIndex = ignoreIndex
+    self.labelSmoothing = labelSmoothing
+    self.zLossScale = zLossScale
+    self.zeroWhenNoValidTargets = zeroWhenNoValidTargets
+    self.threads = threads
+    self.isa = isa
+  }
+
+  /// The softmax-family options for the same threads and level.
+  public var softmaxOptions: SoftmaxOptions { SoftmaxOptions(threads: threads, isa: isa) }
+}

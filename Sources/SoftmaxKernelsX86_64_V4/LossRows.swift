@@ -1,0 +1,1 @@
+../SoftmaxKernelsBaseline/LossRows.swift
