@@ -122,14 +122,16 @@ print("""
   """)
 #endif
 
-let algorithms = SoftmaxAlgorithm.allCases
 let ws = workloads(elements: settings.elements)
-var cells: [(Workload, SoftmaxAlgorithm, ISALevel, Int)] = []
+var cells: [(Workload, SoftmaxAlgorithm?, ISALevel, Int)] = []
+func cellName(_ w: Workload, _ a: SoftmaxAlgorithm?, _ l: ISALevel, _ t: Int) -> String {
+  "\(w.id)\(a.map { " \($0)" } ?? "") \(l) \(t)t"
+}
 for w in ws {
-  for a in algorithms {
+  for a in w.algorithms {
     for l in settings.levels {
       for t in settings.threads {
-        let name = "\(w.id) \(a) \(l) \(t)t"
+        let name = cellName(w, a, l, t)
         if let f = settings.filter, !name.contains(f) { continue }
         cells.append((w, a, l, t))
       }
@@ -137,7 +139,7 @@ for w in ws {
   }
 }
 if settings.list {
-  for (w, a, l, t) in cells { print("\(w.id) \(a) \(l) \(t)t  (\(w.description))") }
+  for (w, a, l, t) in cells { print("\(cellName(w, a, l, t))  (\(w.description))") }
   exit(0)
 }
 
@@ -174,17 +176,18 @@ for p in rooflinePatterns {
 }
 
 // MARK: Cells
-print("\n\("cell".padding(toLength: 36, withPad: " ", startingAt: 0)) median GB/s   best GB/s   % of bound   max|row sum-1|")
+print("\n\("cell".padding(toLength: 36, withPad: " ", startingAt: 0)) median GB/s   best GB/s   % of bound   check error")
 var results: [Result] = []
 for (k, (w, a, l, t)) in cells.enumerated() {
-  let name = "\(w.id) \(a) \(l) \(t)t"
-  let options = SoftmaxOptions(algorithm: a, threads: t, isa: l)
+  let name = cellName(w, a, l, t)
   var times: [Double] = []
+  let err: Double
   do {
-    try runWorkload(w, x: x.pointer, y: y.pointer, options: options)  // warm-up
+    try w.run(x.pointer, y.pointer, a, t, l)  // warm-up
     for _ in 0..<settings.repetitions {
-      times.append(try seconds { try runWorkload(w, x: x.pointer, y: y.pointer, options: options) })
+      times.append(try seconds { try w.run(x.pointer, y.pointer, a, t, l) })
     }
+    err = try w.check(x.pointer, y.pointer, t, l)
   } catch {
     print("  \(name): error \(error)")
     continue
@@ -192,8 +195,7 @@ for (k, (w, a, l, t)) in cells.enumerated() {
   let bytes = Double(w.rows * w.columns * w.bytesPerElement)
   let med = bytes / median(times) / 1e9, best = bytes / times.min()! / 1e9
   let bound = roofline[w.bound]?[t] ?? .nan
-  let err = checkOutput(w, y.pointer)
-  results.append(Result(cell: name, workload: w.id, algorithm: a.rawValue, isa: l.description,
+  results.append(Result(cell: name, workload: w.id, algorithm: a?.rawValue ?? "-", isa: l.description,
                         threads: t, medianGBs: med, bestGBs: best, bound: w.bound, boundGBs: bound,
                         percentOfBound: 100 * med / bound, maxRowSumError: err))
   print(String(format: "%@ %10.2f %11.2f %11.0f%% %15.2e   [%d/%d]",
