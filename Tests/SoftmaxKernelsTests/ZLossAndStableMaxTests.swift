@@ -1,0 +1,197 @@
+import Foundation
+import SoftmaxKernels
+import XCTest
+
+/// The spherical Z-loss (de Brebisson & Vincent 2016) and StableMax (Prieto et al. 2025)
+/// against float64 references and finite differences.
+final class SphericalZLossTests: XCTestCase {
+  static func reference(_ o: [Double], _ c: Int, a: Double, b: Double, eps: Double = 1e-12) -> Double {
+    let d = Double(o.count)
+    let mean = o.reduce(0, +) / d
+    let sd = (o.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / d + eps).squareRoot()
+    let u = a * (b - (o[c] - mean) / sd)
+    return (max(u, 0) + log1p(exp(-abs(u)))) / a
+  }
+
+  func testLossAndGradientAgainstReference() throws {
+    var rng = SplitMix64(seed: 21)
+    for level in ISALevel.allSupported {
+      for (rows, columns) in [(1, 2), (3, 17), (5, 100), (2, 1000)] {
+        let x: [Double] = rng.row(Double.self, rows * columns, -3, 3)
+        let targets = (0..<rows).map { _ in Int(rng.next() % UInt64(columns)) }
+        let (a, b) = (0.7, 2.5)
+        var grad = [Double](repeating: .nan, count: x.count)
+        let loss = try x.withUnsafeBufferPointer { xb in
+          try targets.withUnsafeBufferPointer { tb in
+            try grad.withUnsafeMutableBufferPointer { gb in
+              try SphericalZLoss.loss(
+                logits: xb, rows: rows, columns: columns, targets: tb, a: a, b: b, gradient: gb,
+                options: SoftmaxOptions(isa: level))
+            }
+          }
+        }
+        var ref = 0.0
+        for r in 0..<rows { ref += Self.reference(Array(x[r * columns..<(r + 1) * columns]), targets[r], a: a, b: b) }
+        ref /= Double(rows)
+        XCTAssertEqual(loss, ref, accuracy: 1e-12 * max(1, ref), "\(rows)x\(columns) \(level)")
+        // Central finite differences of the mean loss.
+        for i in Set([0, x.count / 2, x.count - 1, targets[0]]) {
+          func f(_ v: [Double]) -> Double {
+            var s = 0.0
+            for r in 0..<rows { s += Self.reference(Array(v[r * columns..<(r + 1) * columns]), targets[r], a: a, b: b) }
+            return s / Double(rows)
+          }
+          var xp = x, xm = x
+          xp[i] += 1e-6
+          xm[i] -= 1e-6
+          XCTAssertEqual(grad[i], (f(xp) - f(xm)) / 2e-6, accuracy: 1e-7, "index \(i), \(rows)x\(columns) \(level)")
+        }
+        // Shift and scale invariance of the loss, zero-sum gradient (shift invariance).
+        for r in 0..<rows {
+          let g = grad[r * columns..<(r + 1) * columns].reduce(0, +)
+          XCTAssertEqual(g, 0, accuracy: 1e-12)
+        }
+      }
+    }
+  }
+
+  func testFloatMatchesReferenceAndInvariance() throws {
+    var rng = SplitMix64(seed: 8)
+    let columns = 4096
+    let x: [Float] = rng.row(Float.self, columns, -8, 8)
+    let loss = try x.withUnsafeBufferPointer { xb in
+      try [17].withUnsafeBufferPointer { tb in
+        try SphericalZLoss.loss(logits: xb, rows: 1, columns: columns, targets: tb, a: 1, b: 3)
+      }
+    }
+    let ref = Self.reference(x.map(Double.init), 17, a: 1, b: 3)
+    XCTAssertEqual(Double(loss), ref, accuracy: 1e-5 * ref)
+    let shifted = x.map { 3 * $0 + 100 }
+    let loss2 = try shifted.withUnsafeBufferPointer { xb in
+      try [17].withUnsafeBufferPointer { tb in
+        try SphericalZLoss.loss(logits: xb, rows: 1, columns: columns, targets: tb, a: 1, b: 3)
+      }
+    }
+    XCTAssertEqual(Double(loss2), ref, accuracy: 1e-4 * ref)
+  }
+
+  func testFromStatisticsMatchesDenseGradient() throws {
+    let o: [Double] = [0.3, -1.2, 2.5, 0.0, 1.1, -0.4]
+    let c = 2
+    let s = SphericalZLoss.fromStatistics(
+      sum: o.reduce(0, +), sumOfSquares: o.reduce(0) { $0 + $1 * $1 }, targetOutput: o[c],
+      count: o.count, a: 1.5, b: 1)
+    var grad = [Double](repeating: 0, count: o.count)
+    let loss = try o.withUnsafeBufferPointer { xb in
+      try [c].withUnsafeBufferPointer { tb in
+        try grad.withUnsafeMutableBufferPointer { gb in
+          try SphericalZLoss.loss(logits: xb, rows: 1, columns: o.count, targets: tb, a: 1.5, b: 1, gradient: gb)
+        }
+      }
+    }
+    XCTAssertEqual(s.loss, loss, accuracy: 1e-12)
+    for k in 0..<o.count {
+      XCTAssertEqual(s.alpha + s.beta * o[k] + (k == c ? s.gamma : 0), grad[k], accuracy: 1e-12, "k = \(k)")
+    }
+  }
+
+  func testBadArguments() {
+    XCTAssertThrowsError(try [Float](repeating: 1, count: 4).withUnsafeBufferPointer { xb in
+      try [0].withUnsafeBufferPointer { tb in
+        try SphericalZLoss.loss(logits: xb, rows: 1, columns: 4, targets: tb, a: 0, b: 1)
+      }
+    }) { XCTAssertEqual(($0 as? SoftmaxKernelsError).map { "\($0)" }?.hasPrefix("a:"), true) }
+    XCTAssertThrowsError(try [Float](repeating: 1, count: 4).withUnsafeBufferPointer { xb in
+      try [4].withUnsafeBufferPointer { tb in
+        try SphericalZLoss.loss(logits: xb, rows: 1, columns: 4, targets: tb, a: 1, b: 1)
+      }
+    })
+  }
+}
+
+final class StableMaxTests: XCTestCase {
+  static func s(_ x: Double) -> Double { x >= 0 ? x + 1 : 1 / (1 - x) }
+
+  func testStableMaxAndLogAgainstReference() throws {
+    var rng = SplitMix64(seed: 4)
+    for level in ISALevel.allSupported {
+      for n in [1, 5, 16, 17, 33, 1000] {
+        let x: [Float] = rng.row(Float.self, n, -20, 20)
+        let total = x.reduce(0.0) { $0 + Self.s(Double($1)) }
+        let y = try StableMax.stableMax(x, options: SoftmaxOptions(isa: level))
+        let z = try StableMax.logStableMax(x, options: SoftmaxOptions(isa: level))
+        for i in 0..<n {
+          let ref = Self.s(Double(x[i])) / total
+          XCTAssertEqual(Double(y[i]), ref, accuracy: 2e-6 * ref, "n \(n) i \(i) \(level)")
+          XCTAssertEqual(Double(z[i]), log(ref), accuracy: 1e-5 * max(1, abs(log(ref))), "n \(n) i \(i) \(level)")
+        }
+      }
+    }
+    // Edge cases: -inf gives 0; +inf or NaN gives NaN.
+    XCTAssertEqual(try StableMax.stableMax([-.infinity, 0] as [Float]), [0, 1])
+    XCTAssertTrue(try StableMax.stableMax([.infinity, 0] as [Float]).allSatisfy { $0.isNaN })
+    XCTAssertTrue(try StableMax.stableMax([.nan, 0] as [Float]).allSatisfy { $0.isNaN })
+  }
+
+  func testCrossEntropyGradientByFiniteDifferences() throws {
+    var rng = SplitMix64(seed: 6)
+    let rows = 3, columns = 9
+    let x: [Double] = rng.row(Double.self, rows * columns, -4, 4)
+    let targets = [0, 4, 8]
+    func f(_ v: [Double]) -> Double {
+      var total = 0.0
+      for r in 0..<rows {
+        let row = v[r * columns..<(r + 1) * columns]
+        total += log(row.reduce(0) { $0 + Self.s($1) }) - log(Self.s(row[row.startIndex + targets[r]]))
+      }
+      return total / Double(rows)
+    }
+    var grad = [Double](repeating: .nan, count: x.count)
+    let loss = try x.withUnsafeBufferPointer { xb in
+      try targets.withUnsafeBufferPointer { tb in
+        try grad.withUnsafeMutableBufferPointer { gb in
+          try StableMax.crossEntropy(logits: xb, rows: rows, columns: columns, targets: tb, gradient: gb)
+        }
+      }
+    }
+    XCTAssertEqual(loss, f(x), accuracy: 1e-13)
+    for i in 0..<x.count {
+      var xp = x, xm = x
+      xp[i] += 1e-6
+      xm[i] -= 1e-6
+      XCTAssertEqual(grad[i], (f(xp) - f(xm)) / 2e-6, accuracy: 1e-8, "index \(i)")
+    }
+  }
+
+  /// The "Softmax Collapse" regime of Prieto et al.: a confidently classified float32 row whose
+  /// naive softmax cross-entropy and gradient are exactly 0, while StableMax (and this
+  /// package's log1p-based cross-entropy) still give a non-zero gradient.
+  func testSoftmaxCollapseRegime() throws {
+    var x = [Float](repeating: 0, count: 10)
+    x[2] = 40
+    // Naive float32 softmax cross-entropy (PyTorch's order of operations): exactly 0.
+    let m = x.max()!
+    let naiveLogSumExp = m + Foundation.log(x.reduce(Float(0)) { $0 + Foundation.exp($1 - m) })
+    XCTAssertEqual(naiveLogSumExp - x[2], 0)
+    let naiveTargetGradient = Foundation.exp(x[2] - naiveLogSumExp) - 1
+    XCTAssertEqual(naiveTargetGradient, 0)
+    // StableMax: non-zero loss and gradient.
+    var g = [Float](repeating: .nan, count: 10)
+    let loss = try x.withUnsafeBufferPointer { xb in
+      try [2].withUnsafeBufferPointer { tb in
+        try g.withUnsafeMutableBufferPointer { gb in
+          try StableMax.crossEntropy(logits: xb, rows: 1, columns: 10, targets: tb, gradient: gb)
+        }
+      }
+    }
+    XCTAssertGreaterThan(loss, 0)
+    XCTAssertLessThan(g[2], 0)
+    XCTAssertGreaterThan(g[0], 0)
+    // The log1p-based softmax cross-entropy: non-zero too (9 e^-40).
+    let (ce, ceGrad) = try CrossEntropy.lossAndGradient(logits: x, targets: [2], classes: 10)
+    XCTAssertGreaterThan(ce, 0)
+    XCTAssertEqual(Double(ce), 9 * exp(-40.0), accuracy: 1e-6 * 9 * exp(-40.0))
+    XCTAssertLessThan(ceGrad[2], 0)
+    XCTAssertGreaterThan(ceGrad[0], 0)
+  }
+}
