@@ -10,8 +10,9 @@
 /// ("Softmax Collapse"). The reference code computes in float64 and adds 1e-30 to `1 - x`; we
 /// compute the sums in Double from Float rows and omit the 1e-30.
 ///
-/// Edge cases: `-inf` gives `s = 0`; `+inf` or NaN gives NaN for the row; an all `-inf` row is
-/// 0/0 = NaN. Complexity: two passes (sum, write); `logStableMax` evaluates a scalar Double log
+/// Edge cases (those of the reference code's `s(x) / sum`): `-inf` gives `s = 0`; a `+inf`
+/// entry gives inf/inf = NaN there and 0 elsewhere, and a NaN loss; NaN makes the row NaN; an
+/// all `-inf` row is 0/0 = NaN. Complexity: two passes (sum, write); `logStableMax` evaluates a scalar Double log
 /// per element (not the fast path). Rows are spread over threads.
 public enum StableMax {
   /// StableMax (or log-StableMax with `logarithm`) of each row.
