@@ -214,21 +214,23 @@ func fillPass<T: KernelFloat>(_ y: UnsafeMutablePointer<T>, _ count: Int, _ valu
 
 // MARK: - Two-pass (extended exponent)
 
-/// The state of the two-pass algorithm's first pass: `sum_i e^x_i = mantissa * 2^exponent`
-/// and the range of the inputs (for the fallback test).
+/// The state of the two-pass algorithm's first pass: `sum_i e^(x_i - r) = mantissa * 2^exponent`
+/// for the row's reference `r`, the row's maximum, and whether anything made the sum invalid
+/// (a NaN or infinite input, or an exponent out of range), which sends the row to the
+/// three-pass fallback.
 struct ExtendedSum {
   var mantissa = 0.0
   var exponent = -Double.infinity
   var max = -Double.infinity
-  var min = Double.infinity
+  var invalid = false
 
   /// Adds `v * 2^e`. Rescaling by a power of two is exact unless it underflows.
   mutating func add(mantissa v: Double, exponent e: Double) {
-    if v == 0 { return }
-    if !v.isFinite || !e.isFinite {
-      mantissa = .nan
+    if !v.isFinite || e.isNaN || e == .infinity {
+      invalid = true
       return
     }
+    if v == 0 { return }
     if e > exponent {
       mantissa = scaled(mantissa, exponent - e) + v
       exponent = e
@@ -238,17 +240,17 @@ struct ExtendedSum {
   }
 
   mutating func merge(_ other: ExtendedSum) {
+    invalid = invalid || other.invalid
     add(mantissa: other.mantissa, exponent: other.exponent)
-    if other.mantissa.isNaN { mantissa = .nan }
     max = Swift.max(max, other.max)
-    min = Swift.min(min, other.min)
   }
 }
 
-/// `v * 2^k` for integral `k <= 0` (`k = -inf` gives 0).
+/// `v * 2^k` for integral `k <= 0` (`k = -inf` gives 0; NaN gives NaN).
 @inline(always)
 func scaled(_ v: Double, _ k: Double) -> Double {
-  k < -1100 ? 0 : v * Double(sign: .plus, exponent: Int(k), significand: 1)
+  if k.isNaN || k > 1100 { return .nan }
+  return k < -1100 ? 0 : v * Double(sign: .plus, exponent: Int(k), significand: 1)
 }
 
 /// One two-pass accumulation step: with `E = max(e, n)`, `v = v 2^(e - E) + p 2^(n - E)`.
@@ -278,24 +280,29 @@ func extendedStep2<T: KernelFloat>(
 @inline(never)
 func foldExtended<T: KernelFloat>(_: T.Type, _ state: inout ExtendedSum, _ v: T.Vector, _ e: T.Vector) {
   let top: T = horizontalMax(e)
+  // A NaN or infinite input leaves a NaN mantissa (t = inf - inf) or an infinite exponent.
+  if !v.sum().isFinite || top == .infinity {
+    state.invalid = true
+    return
+  }
   if top == -.infinity { return }
   var lanesum = 0.0
   for k in 0..<T.Vector.scalarCount {
     lanesum += scaled(Double(v[k]), Double(e[k]) - Double(top))
   }
-  if lanesum.isNaN || v.sum().isNaN { lanesum = .nan }
   state.add(mantissa: lanesum, exponent: Double(top))
 }
 
-/// Two-pass, pass 1: accumulates `e^x_i` as per-lane (mantissa, exponent) pairs (Dukhan &
-/// Ablavatski, XNNPACK `f32-raddextexp`), folded into a Double `ExtendedSum` per window. Also
-/// reduces max and min of x so the caller can detect inputs the extended exponential does not
-/// handle (non-finite values make the mantissa NaN).
-func extendedSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> ExtendedSum {
+/// Two-pass, pass 1: accumulates `e^(x_i - r)` as per-lane (mantissa, exponent) pairs (Dukhan &
+/// Ablavatski, XNNPACK `f32-raddextexp`), folded into a Double `ExtendedSum` per window, and the
+/// row's maximum. The reference `r` (the row's first entry) keeps the arguments of the
+/// extended exponential small for rows far from 0, where its range reduction is exact.
+func extendedSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, reference r: T) -> ExtendedSum {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
+  let vr = T.Vector(repeating: r)
   var state = ExtendedSum()
-  var hi = T.Vector(repeating: -.infinity), lo = T.Vector(repeating: .infinity)
+  var hi = T.Vector(repeating: -.infinity)
   var i = 0
   while i < fullEnd {
     let end = windowEnd(i, fullEnd, T.self)
@@ -303,56 +310,52 @@ func extendedSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> Ext
     while i + 2 * lanes <= end {
       let x0 = load(x + i), x1 = load(x + i + lanes)
       hi = T.vmax(T.vmax(hi, x0), x1)
-      lo = T.vmin(T.vmin(lo, x0), x1)
-      extendedStep2(T.self, &v0, &e0, x0, x1)
+      extendedStep2(T.self, &v0, &e0, x0 - vr, x1 - vr)
       i += 2 * lanes
     }
     if i < end {
       let x0 = load(x + i)
       hi = T.vmax(hi, x0)
-      lo = T.vmin(lo, x0)
-      extendedStep(T.self, &v0, &e0, x0)
+      extendedStep(T.self, &v0, &e0, x0 - vr)
       i += lanes
     }
     foldExtended(T.self, &state, v0, e0)
   }
   if i < count {
-    // Padding with 0 keeps max, min and the NaN test meaningful; the padded lanes' terms are
-    // then dropped by resetting their accumulator lanes.
+    // Padded with r (argument 0); the padded lanes are then reset to the empty state.
     let valid = count - i
-    let x0 = loadPartial(x + i, valid, pad: 0)
-    hi = T.vmax(hi, x0)
-    lo = T.vmin(lo, x0)
+    let x0 = loadPartial(x + i, valid, pad: r)
     var v = T.Vector(), e = T.Vector(repeating: -.infinity)
-    extendedStep(T.self, &v, &e, x0)
+    extendedStep(T.self, &v, &e, x0 - vr)
     for k in valid..<lanes {
       v[k] = 0
       e[k] = -.infinity
     }
+    hi = T.vmax(hi, loadPartial(x + i, valid, pad: -.infinity))
     foldExtended(T.self, &state, v, e)
   }
   state.max = Double(horizontalMax(hi) as T)
-  state.min = -Double(horizontalMax(T.Vector() - lo) as T)
   return state
 }
 
-/// Two-pass, pass 2: `y_i = (p_i s) 2^(n_i - E)` with `s = 1 / mantissa`, `E = exponent` of the
-/// normalised sum (XNNPACK `f32-vscaleextexp`). Outputs below 2^-126 (float) become 0.
+/// Two-pass, pass 2: `y_i = (p_i s) 2^(n_i - E)` with `(p_i, n_i)` the extended exponential of
+/// `x_i - r`, `s = 1 / mantissa`, `E = exponent` of the normalised sum (XNNPACK
+/// `f32-vscaleextexp`). Outputs below 2^-126 (float) become 0.
 func extendedScalePass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int,
-  scale s: T, exponent e: T
+  scale s: T, exponent e: T, reference r: T
 ) {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
-  let vs = T.Vector(repeating: s), ve = T.Vector(repeating: e)
+  let vs = T.Vector(repeating: s), ve = T.Vector(repeating: e), vr = T.Vector(repeating: r)
   var i = 0
   while i < fullEnd {
-    let (p, n) = T.extendedExp(load(x + i))
+    let (p, n) = T.extendedExp(load(x + i) - vr)
     store((p * vs) * T.exp2Integral(n - ve), y + i)
     i += lanes
   }
   if i < count {
-    let (p, n) = T.extendedExp(loadPartial(x + i, count - i, pad: 0))
+    let (p, n) = T.extendedExp(loadPartial(x + i, count - i, pad: r) - vr)
     storePartial((p * vs) * T.exp2Integral(n - ve), y + i, count - i)
   }
 }

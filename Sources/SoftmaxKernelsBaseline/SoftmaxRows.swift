@@ -20,10 +20,6 @@ import Darwin
 import ucrt
 #endif
 
-/// Above this magnitude the extended exponential's range reduction loses accuracy
-/// (log-domain error 2.2e-7 at 1e5, 1.5e-6 at 1e6, ../shared/SPEC.md §1.1); rows with larger
-/// entries are recomputed by the three-pass algorithm.
-let twoPassMagnitudeLimit = 1e5
 
 /// Splits a row of `count` elements into `chunks` ranges whose starts are multiples of 64.
 struct Chunker {
@@ -71,25 +67,33 @@ func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Ch
   }
   switch b.algorithm {
   case .twoPass:
-    var s = chunker.map({ $0.merge($1) }) { c in extendedSumPass(x + c.lowerBound, c.count) }
-    guard s.mantissa.isFinite, s.mantissa > 0, s.max <= twoPassMagnitudeLimit,
-      s.min >= -twoPassMagnitudeLimit
-    else { return threePass(b, r, x, y, chunker, reload: true) }
+    // Reference ref: the row's first entry (a NaN or infinite one is caught by the sum).
+    let ref = x[0].isFinite ? x[0] : 0
+    var s = chunker.map({ $0.merge($1) }) { c in
+      extendedSumPass(x + c.lowerBound, c.count, reference: ref)
+    }
+    // Fall back where the extended exponential is not exact: any non-finite input, or a
+    // maximum too far above ref (see `twoPassRange`).
+    guard !s.invalid, s.mantissa > 0, s.max - Double(ref) <= T.twoPassRange else {
+      return threePass(b, r, x, y, chunker, reload: true)
+    }
     // Normalise the sum to mantissa in [1, 2) so that 1/mantissa is in (0.5, 1].
     let k = s.mantissa.exponent
     s.mantissa = s.mantissa.significand
     s.exponent += Double(k)
-    let lse = log(s.mantissa) + s.exponent * 0x1.62E42FEFA39EFp-1  // ln 2
-    b.logSumExp?[r] = T(lse)
+    // lse - max = log(mantissa) + exponent ln 2 + (ref - max), without cancelling against max.
+    let logSum = log(s.mantissa) + s.exponent * 0x1.62E42FEFA39EFp-1 + (Double(ref) - s.max)
+    b.logSumExp?[r] = T(s.max + logSum)
     guard let y else { return }
     switch b.operation {
     case .softmax:
       let scale = T(1 / s.mantissa), e = T(s.exponent)
       chunker.run { c in
-        extendedScalePass(x + c.lowerBound, y + c.lowerBound, c.count, scale: scale, exponent: e)
+        extendedScalePass(
+          x + c.lowerBound, y + c.lowerBound, c.count, scale: scale, exponent: e, reference: ref)
       }
     case .logSoftmax:
-      finishLogSoftmax(x, y, chunker, max: T(s.max), logSum: lse - s.max)
+      finishLogSoftmax(x, y, chunker, max: T(s.max), logSum: logSum)
     case .logSumExp:
       break
     }

@@ -27,6 +27,9 @@ protocol KernelFloat: BinaryFloatingPoint, SIMDScalar where Vector.Scalar == Sel
   static func vmin(_ a: Vector, _ b: Vector) -> Vector
   /// `a * b + c`, fused where the level has FMA.
   static func fma(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector
+  /// How far above the two-pass reference `r` a row's maximum may lie: every non-negligible
+  /// term then has `|x - r|` small enough that `n * ln2Hi` is exact in `extendedExp`.
+  static var twoPassRange: Double { get }
 }
 
 /// `a * b + c`, fused where the level has FMA. Concrete overloads: a generic one binds
@@ -74,6 +77,9 @@ extension Float: KernelFloat {
   @inline(always) static var c3: Float { 0x1.555A80p-3 }
   @inline(always) static var c4: Float { 0x1.573A1Ap-5 }
   @inline(always) static var c5: Float { 0x1.0F9F9Cp-7 }
+  // n * ln2Hi is exact for |n| < 2^9, i.e. |x| < 512 ln 2 = 354.9; terms more than 104 below
+  // the maximum vanish, so a maximum at most 350 above the reference keeps every term exact.
+  static var twoPassRange: Double { 350 }
   // ln(2^-126): below it e^x is not a normal float; flushed to +0 (XNNPACK's denorm cutoff).
   @inline(always) static var flushBelow: Float { -0x1.5D589Ep6 }
 
@@ -146,6 +152,8 @@ extension Double: KernelFloat {
   // 1.5 * 2^52 (+ the exponent bias 1023): the double analogue of the float magic bias.
   @inline(always) static var roundBiased: Double { 0x1.80000000003FFp52 }
   @inline(always) static var roundPlain: Double { 0x1.8p52 }
+  // n * ln2Hi is exact for |n| < 2^21 (|x| < 1.45e6); 1e5 keeps a wide margin.
+  static var twoPassRange: Double { 1e5 }
   // ln(2^-1022).
   @inline(always) static var flushBelow: Double { -0x1.6232BDD7ABCD2p9 }
 

@@ -6,8 +6,8 @@
 /// `S = sum_j exp(x_j - m)` up to rounding; they differ in how often the row is streamed from
 /// memory and how many exponentials they evaluate (see the README's algorithm table).
 public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
-  /// Chosen per call from the row length and the thread count; see
-  /// `SoftmaxAlgorithm.resolved(columns:rows:)` for the rule and the measurements behind it.
+  /// Chosen per call from the row length; see
+  /// `SoftmaxAlgorithm.resolved(columns:)` for the rule and the measurements behind it.
   case automatic
   /// Three passes, `exp` computed twice: max; sum of `exp(x - m)`; write `exp(x - m) / S`.
   /// Reads the input three times, writes once (Dukhan & Ablavatski 2020, "recomputing").
@@ -16,10 +16,11 @@ public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConver
   /// in place. Reads the input twice and the output once, writes twice (XNNPACK's operator,
   /// PyTorch's CPU kernel). For log-softmax and log-sum-exp it is the same as recompute.
   case threePassReload
-  /// Two passes with (mantissa, exponent) accumulation of `exp(x)`, no max pass
-  /// (Dukhan & Ablavatski, "The Two-Pass Softmax Algorithm", IPDPSW 2020). Rows with a
-  /// non-finite value or `|x| > 1e5` are detected in pass 1 and recomputed with
-  /// `threePassReload` (the extended exponential loses accuracy there).
+  /// Two passes with (mantissa, exponent) accumulation of `exp(x - r)`, `r` the row's first
+  /// entry, and no max pass (Dukhan & Ablavatski, "The Two-Pass Softmax Algorithm", IPDPSW
+  /// 2020). Rows with a non-finite value, or whose maximum lies more than 350 (Float; 1e5 for
+  /// Double) above `r`, are detected in pass 1 and recomputed with `threePassReload`: the
+  /// extended exponential's range reduction is exact only there.
   case twoPass
   /// Two passes with the online normaliser of Milakov & Gimelshein (arXiv:1805.02867),
   /// blocked: the running `(max, sum)` is rescaled once per block of 256 elements.

@@ -1,0 +1,310 @@
+// Every `SoftmaxKernelsError` an entry point throws, with its payload, and the promise that a
+// call that throws has written nothing (outputs are filled with a sentinel first).
+
+import Foundation
+import SoftmaxKernels
+import XCTest
+
+final class ErrorTests: XCTestCase {
+  /// Runs `body`, which must throw `expected` (or, when `expected` is `.invalidArgument`, an
+  /// `.invalidArgument` naming the same argument; the reason is free text).
+  func assertThrows<R>(
+    _ expected: SoftmaxKernelsError, _ context: String, file: StaticString = #filePath, line: UInt = #line,
+    _ body: () throws(SoftmaxKernelsError) -> R
+  ) {
+    do {
+      let r = try body()
+      XCTFail("\(context): expected \(expected), returned \(r)", file: file, line: line)
+    } catch {
+      if case .invalidArgument(let wanted, _) = expected {
+        if case .invalidArgument(let got, let reason) = error {
+          XCTAssertEqual(got, wanted, "\(context): \(error)", file: file, line: line)
+          XCTAssertFalse(reason.isEmpty, "\(context): empty reason", file: file, line: line)
+        } else {
+          XCTFail("\(context): expected \(expected), threw \(error)", file: file, line: line)
+        }
+      } else {
+        XCTAssertEqual(error, expected, "\(context)", file: file, line: line)
+      }
+      XCTAssertFalse(error.description.isEmpty, file: file, line: line)
+    }
+  }
+
+  static func invalid(_ argument: String) -> SoftmaxKernelsError { .invalidArgument(argument: argument, reason: "") }
+
+  /// Calls `body` with a 20-element input and a 20-element output full of the sentinel, and
+  /// checks that the output is still all sentinel afterwards.
+  func withBuffers(
+    _ context: String, file: StaticString = #filePath, line: UInt = #line,
+    _ body: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
+  ) {
+    let input = (0..<20).map { Float($0) / 4 }
+    var output = [Float](repeating: Float(sentinel), count: 20)
+    input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in body(x, y) } }
+    XCTAssertEqual(output, [Float](repeating: Float(sentinel), count: 20), "\(context): output written", file: file, line: line)
+  }
+
+  // MARK: - Counts
+
+  func testCountMismatch() {
+    withBuffers("softmax") { x, y in
+      assertThrows(.countMismatch(argument: "output", expected: 20, actual: 19), "softmax(_:into:)") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(x, into: UnsafeMutableBufferPointer(rebasing: y[0..<19]))
+      }
+    }
+    withBuffers("logSoftmax") { x, y in
+      assertThrows(.countMismatch(argument: "output", expected: 12, actual: 20), "logSoftmax(_:into:)") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSoftmax(UnsafeBufferPointer(rebasing: x[0..<12]), into: y)
+      }
+    }
+    // Span entry points.
+    let x = [Float](repeating: 1, count: 5)
+    var out = [Float](repeating: Float(sentinel), count: 4)
+    do {
+      var span = out.mutableSpan
+      assertThrows(.countMismatch(argument: "output", expected: 5, actual: 4), "softmax(Span, into:)") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(x.span, into: &span)
+      }
+      assertThrows(.countMismatch(argument: "output", expected: 5, actual: 4), "logSoftmax(Span, into:)") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSoftmax(x.span, into: &span)
+      }
+    }
+    XCTAssertEqual(out, [Float](repeating: Float(sentinel), count: 4), "Span entry points wrote output")
+    // Array gradients.
+    assertThrows(.countMismatch(argument: "outputGradient", expected: 5, actual: 4), "softmaxBackward arrays") { () throws(SoftmaxKernelsError) in
+      try Softmax.softmaxBackward(output: [Float](repeating: 0.2, count: 5), outputGradient: [Float](repeating: 1, count: 4))
+    }
+    assertThrows(.countMismatch(argument: "outputGradient", expected: 3, actual: 6), "logSoftmaxBackward arrays") { () throws(SoftmaxKernelsError) in
+      try Softmax.logSoftmaxBackward(output: [Double](repeating: -1, count: 3), outputGradient: [Double](repeating: 1, count: 6))
+    }
+  }
+
+  // MARK: - Buffer sizes and strides
+
+  func testBufferTooSmall() {
+    withBuffers("output too small") { x, y in
+      assertThrows(.bufferTooSmall(argument: "output", required: 20, actual: 19), "softmax rows") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(rows: 4, columns: 5, input: x, output: UnsafeMutableBufferPointer(rebasing: y[0..<19]))
+      }
+    }
+    withBuffers("input too small") { x, y in
+      assertThrows(.bufferTooSmall(argument: "input", required: 20, actual: 19), "logSoftmax rows") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSoftmax(rows: 4, columns: 5, input: UnsafeBufferPointer(rebasing: x[0..<19]), output: y)
+      }
+    }
+    withBuffers("strided input too small") { x, y in
+      // 3 rows of 4 with stride 9 need (3 - 1) * 9 + 4 = 22 elements.
+      assertThrows(.bufferTooSmall(argument: "input", required: 22, actual: 20), "softmax strided input") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(rows: 3, columns: 4, input: x, inputRowStride: 9, output: y)
+      }
+    }
+    withBuffers("strided output too small") { x, y in
+      assertThrows(.bufferTooSmall(argument: "output", required: 21, actual: 20), "softmax strided output") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(rows: 2, columns: 5, input: x, output: y, outputRowStride: 16)
+      }
+    }
+    withBuffers("logSumExp output") { x, y in
+      assertThrows(.bufferTooSmall(argument: "output", required: 4, actual: 3), "logSumExp rows") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSumExp(rows: 4, columns: 5, input: x, output: UnsafeMutableBufferPointer(rebasing: y[0..<3]))
+      }
+    }
+    // Backward: each of the three buffers.
+    withBuffers("backward") { x, y in
+      assertThrows(.bufferTooSmall(argument: "output", required: 20, actual: 10), "softmaxBackward output") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmaxBackward(rows: 4, columns: 5, output: UnsafeBufferPointer(rebasing: x[0..<10]), outputGradient: x, inputGradient: y)
+      }
+      assertThrows(.bufferTooSmall(argument: "outputGradient", required: 20, actual: 10), "softmaxBackward gradient") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmaxBackward(rows: 4, columns: 5, output: x, outputGradient: UnsafeBufferPointer(rebasing: x[0..<10]), inputGradient: y)
+      }
+      assertThrows(.bufferTooSmall(argument: "inputGradient", required: 20, actual: 10), "logSoftmaxBackward dx") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSoftmaxBackward(rows: 4, columns: 5, output: x, outputGradient: x, inputGradient: UnsafeMutableBufferPointer(rebasing: y[0..<10]))
+      }
+    }
+  }
+
+  func testStrideTooSmall() {
+    withBuffers("stride") { x, y in
+      assertThrows(.strideTooSmall(argument: "inputRowStride", stride: 3, columns: 4), "input stride") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(rows: 2, columns: 4, input: x, inputRowStride: 3, output: y)
+      }
+      assertThrows(.strideTooSmall(argument: "outputRowStride", stride: 2, columns: 4), "output stride") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSoftmax(rows: 3, columns: 4, input: x, output: y, outputRowStride: 2)
+      }
+      assertThrows(.strideTooSmall(argument: "inputRowStride", stride: -1, columns: 4), "negative stride, one row") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(rows: 1, columns: 4, input: x, inputRowStride: -1, output: y)
+      }
+      assertThrows(.strideTooSmall(argument: "inputRowStride", stride: 1, columns: 5), "logSumExp input stride") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSumExp(rows: 2, columns: 5, input: x, inputRowStride: 1, output: y)
+      }
+      assertThrows(.strideTooSmall(argument: "outputGradientRowStride", stride: 4, columns: 5), "backward gradient stride") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmaxBackward(rows: 2, columns: 5, output: x, outputGradient: x, outputGradientRowStride: 4, inputGradient: y)
+      }
+      assertThrows(.strideTooSmall(argument: "inputGradientRowStride", stride: 0, columns: 5), "backward dx stride") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSoftmaxBackward(rows: 2, columns: 5, output: x, outputGradient: x, inputGradient: y, inputGradientRowStride: 0)
+      }
+      // rows x stride overflowing Int.
+      assertThrows(Self.invalid("inputRowStride"), "overflowing stride") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(rows: 3, columns: 4, input: x, inputRowStride: Int.max / 2 + 1, output: y)
+      }
+    }
+  }
+
+  // MARK: - Scalar arguments
+
+  func testNegativeRowsAndColumns() {
+    withBuffers("negative") { x, y in
+      assertThrows(Self.invalid("rows"), "rows -1") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(rows: -1, columns: 4, input: x, output: y)
+      }
+      assertThrows(Self.invalid("columns"), "columns -4") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSoftmax(rows: 2, columns: -4, input: x, output: y)
+      }
+      assertThrows(Self.invalid("rows"), "logSumExp rows -2") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSumExp(rows: -2, columns: 4, input: x, output: y)
+      }
+      assertThrows(Self.invalid("columns"), "logSumExp columns -1") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSumExp(rows: 2, columns: -1, input: x, output: y)
+      }
+      assertThrows(Self.invalid("rows"), "backward rows -1") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmaxBackward(rows: -1, columns: 4, output: x, outputGradient: x, inputGradient: y)
+      }
+      assertThrows(Self.invalid("columns"), "backward columns -1") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSoftmaxBackward(rows: 1, columns: -1, output: x, outputGradient: x, inputGradient: y)
+      }
+    }
+  }
+
+  func testZeroThreads() {
+    for threads in [0, -3] {
+      let options = SoftmaxOptions(threads: threads)
+      withBuffers("threads \(threads)") { x, y in
+        assertThrows(Self.invalid("threads"), "softmax threads \(threads)") { () throws(SoftmaxKernelsError) in
+          try Softmax.softmax(rows: 4, columns: 5, input: x, output: y, options: options)
+        }
+        assertThrows(Self.invalid("threads"), "logSoftmax threads \(threads)") { () throws(SoftmaxKernelsError) in
+          try Softmax.logSoftmax(x, into: y, options: options)
+        }
+        assertThrows(Self.invalid("threads"), "logSumExp rows threads \(threads)") { () throws(SoftmaxKernelsError) in
+          try Softmax.logSumExp(rows: 4, columns: 5, input: x, output: y, options: options)
+        }
+        assertThrows(Self.invalid("threads"), "softmaxBackward threads \(threads)") { () throws(SoftmaxKernelsError) in
+          try Softmax.softmaxBackward(rows: 4, columns: 5, output: x, outputGradient: x, inputGradient: y, options: options)
+        }
+        assertThrows(Self.invalid("threads"), "logSoftmaxBackward threads \(threads)") { () throws(SoftmaxKernelsError) in
+          try Softmax.logSoftmaxBackward(rows: 4, columns: 5, output: x, outputGradient: x, inputGradient: y, options: options)
+        }
+      }
+      assertThrows(Self.invalid("threads"), "logSumExp array threads \(threads)") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSumExp([Float(1), 2], options: options)
+      }
+      var values: [Float] = [1, 2, 3]
+      assertThrows(Self.invalid("threads"), "inout softmax threads \(threads)") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(&values, options: options)
+      }
+      XCTAssertEqual(values, [1, 2, 3], "inout softmax changed the array on error")
+    }
+  }
+
+  // MARK: - Array shapes
+
+  func testColumnsNotDividingTheArray() {
+    let x: [Float] = [1, 2, 3, 4, 5]
+    assertThrows(Self.invalid("columns"), "softmax 5 elements by 2") { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, columns: 2) }
+    assertThrows(Self.invalid("columns"), "logSoftmax 5 elements by 3") { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, columns: 3) }
+    assertThrows(Self.invalid("columns"), "logSumExp 5 elements by 4") { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, columns: 4) }
+    assertThrows(Self.invalid("columns"), "softmax columns 0") { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, columns: 0) }
+    assertThrows(Self.invalid("columns"), "logSumExp columns 0") { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, columns: 0) }
+    assertThrows(Self.invalid("columns"), "softmax columns -5") { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, columns: -5) }
+    assertThrows(Self.invalid("columns"), "softmaxBackward 5 by 2") { () throws(SoftmaxKernelsError) in
+      try Softmax.softmaxBackward(output: x, outputGradient: x, columns: 2)
+    }
+    assertThrows(Self.invalid("columns"), "logSoftmaxBackward 5 by 3") { () throws(SoftmaxKernelsError) in
+      try Softmax.logSoftmaxBackward(output: x, outputGradient: x, columns: 3)
+    }
+    var values = x
+    assertThrows(Self.invalid("columns"), "inout softmax 5 by 2") { () throws(SoftmaxKernelsError) in try Softmax.softmax(&values, columns: 2) }
+    XCTAssertEqual(values, x, "inout softmax changed the array on error")
+  }
+
+  // MARK: - Aliasing
+
+  func testPartialOverlapOfInputAndOutput() {
+    var storage = [Float](repeating: Float(sentinel), count: 40)
+    for i in 0..<20 { storage[i] = Float(i) / 4 }
+    let before = storage
+    storage.withUnsafeMutableBufferPointer { b in
+      let input = UnsafeBufferPointer(rebasing: b[0..<20])
+      let shifted = UnsafeMutableBufferPointer(rebasing: b[5..<25])
+      assertThrows(Self.invalid("output"), "output starts inside the input") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(input, into: shifted)
+      }
+      assertThrows(Self.invalid("output"), "input starts inside the output") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSoftmax(UnsafeBufferPointer(rebasing: b[5..<25]), into: UnsafeMutableBufferPointer(rebasing: b[0..<20]))
+      }
+      assertThrows(Self.invalid("output"), "rows API, shifted by one element") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(rows: 4, columns: 5, input: input, output: UnsafeMutableBufferPointer(rebasing: b[1..<21]))
+      }
+      // Same start, different strides: not "the same rows".
+      assertThrows(Self.invalid("output"), "same start, different strides") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(
+          rows: 2, columns: 5, input: input, inputRowStride: 5, output: UnsafeMutableBufferPointer(rebasing: b[0..<20]),
+          outputRowStride: 8)
+      }
+      // Backward: dx partially over y, and partially over g.
+      let y = UnsafeBufferPointer(rebasing: b[0..<20]), g = UnsafeBufferPointer(rebasing: b[20..<40])
+      assertThrows(Self.invalid("inputGradient"), "dx over part of y") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmaxBackward(rows: 4, columns: 5, output: y, outputGradient: g, inputGradient: UnsafeMutableBufferPointer(rebasing: b[10..<30]))
+      }
+      assertThrows(Self.invalid("inputGradient"), "dx over part of g") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSoftmaxBackward(rows: 4, columns: 5, output: y, outputGradient: g, inputGradient: UnsafeMutableBufferPointer(rebasing: b[19..<39]))
+      }
+    }
+    XCTAssertEqual(storage, before, "a call that threw wrote to memory")
+  }
+
+  // MARK: - ISA
+
+  func testUnsupportedISA() throws {
+    guard let above = ISALevel.allCases.first(where: { $0 > ISALevel.supported }) else {
+      throw XCTSkip("this CPU supports every level (\(ISALevel.supported))")
+    }
+    let options = SoftmaxOptions(isa: above)
+    let expected = SoftmaxKernelsError.unsupportedISA(requested: above, supported: ISALevel.supported)
+    withBuffers("isa \(above)") { x, y in
+      assertThrows(expected, "softmax rows") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmax(rows: 4, columns: 5, input: x, output: y, options: options)
+      }
+      assertThrows(expected, "logSoftmax buffer") { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, into: y, options: options) }
+      assertThrows(expected, "logSumExp rows") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSumExp(rows: 4, columns: 5, input: x, output: y, options: options)
+      }
+      assertThrows(expected, "softmaxBackward") { () throws(SoftmaxKernelsError) in
+        try Softmax.softmaxBackward(rows: 4, columns: 5, output: x, outputGradient: x, inputGradient: y, options: options)
+      }
+      assertThrows(expected, "logSoftmaxBackward") { () throws(SoftmaxKernelsError) in
+        try Softmax.logSoftmaxBackward(rows: 4, columns: 5, output: x, outputGradient: x, inputGradient: y, options: options)
+      }
+    }
+    assertThrows(expected, "softmax array") { () throws(SoftmaxKernelsError) in try Softmax.softmax([1.0, 2.0], options: options) }
+    assertThrows(expected, "logSumExp array") { () throws(SoftmaxKernelsError) in try Softmax.logSumExp([Float(1)], options: options) }
+    // Also for empty input: the level is checked whatever the shape.
+    assertThrows(expected, "softmax empty array") { () throws(SoftmaxKernelsError) in try Softmax.softmax([Float](), options: options) }
+  }
+
+  // MARK: - Messages
+
+  func testErrorDescriptionsNameTheArgument() {
+    let cases: [(SoftmaxKernelsError, [String])] = [
+      (.countMismatch(argument: "output", expected: 5, actual: 4), ["output", "5", "4"]),
+      (.bufferTooSmall(argument: "input", required: 22, actual: 20), ["input", "22", "20"]),
+      (.strideTooSmall(argument: "inputRowStride", stride: 3, columns: 4), ["inputRowStride", "3", "4"]),
+      (.invalidArgument(argument: "threads", reason: "0 is not a positive thread count"), ["threads", "0 is not"]),
+      (.unsupportedISA(requested: .x86_64_v4, supported: .x86_64_v3), ["x86-64-v4", "x86-64-v3"]),
+    ]
+    for (error, parts) in cases {
+      for part in parts {
+        XCTAssertTrue(error.description.contains(part), "\(error.description) does not mention \(part)")
+      }
+    }
+  }
+}
