@@ -67,8 +67,10 @@ func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Ch
   }
   switch b.algorithm {
   case .twoPass:
-    // Reference ref: the row's first entry (a NaN or infinite one is caught by the sum).
-    let ref = x[0].isFinite ? x[0] : 0
+    // Reference: 0, so that x - ref is exact, unless the row's first entry is far from 0; then
+    // that entry (x - ref is then exact for the entries within a factor 2 of it, Sterbenz).
+    // A NaN or infinite entry is caught by the sum.
+    let ref = Swift.abs(x[0]) <= T(T.twoPassUnshiftedLimit) || !x[0].isFinite ? 0 : x[0]
     var s = chunker.map({ $0.merge($1) }) { c in
       extendedSumPass(x + c.lowerBound, c.count, reference: ref)
     }
@@ -82,7 +84,9 @@ func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Ch
     s.mantissa = s.mantissa.significand
     s.exponent += Double(k)
     // lse - max = log(mantissa) + exponent ln 2 + (ref - max), without cancelling against max.
-    let logSum = log(s.mantissa) + s.exponent * 0x1.62E42FEFA39EFp-1 + (Double(ref) - s.max)
+    // ln 2 split (fdlibm's ln2HI / ln2LO) so that exponent * ln2Hi is exact.
+    let logSum = (s.exponent * 0x1.62E42FEE00000p-1 + (Double(ref) - s.max))
+      + s.exponent * 0x1.A39EF35793C76p-33 + log(s.mantissa)
     b.logSumExp?[r] = T(s.max + logSum)
     guard let y else { return }
     switch b.operation {

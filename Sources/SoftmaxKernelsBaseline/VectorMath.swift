@@ -30,6 +30,8 @@ protocol KernelFloat: BinaryFloatingPoint, SIMDScalar where Vector.Scalar == Sel
   /// How far above the two-pass reference `r` a row's maximum may lie: every non-negligible
   /// term then has `|x - r|` small enough that `n * ln2Hi` is exact in `extendedExp`.
   static var twoPassRange: Double { get }
+  /// Rows whose first entry is within this distance of 0 are summed unshifted (`r = 0`).
+  static var twoPassUnshiftedLimit: Double { get }
 }
 
 /// `a * b + c`, fused where the level has FMA. Concrete overloads: a generic one binds
@@ -80,6 +82,7 @@ extension Float: KernelFloat {
   // n * ln2Hi is exact for |n| < 2^9, i.e. |x| < 512 ln 2 = 354.9; terms more than 104 below
   // the maximum vanish, so a maximum at most 350 above the reference keeps every term exact.
   static var twoPassRange: Double { 350 }
+  static var twoPassUnshiftedLimit: Double { 250 }
   // ln(2^-126): below it e^x is not a normal float; flushed to +0 (XNNPACK's denorm cutoff).
   @inline(always) static var flushBelow: Float { -0x1.5D589Ep6 }
 
@@ -154,6 +157,7 @@ extension Double: KernelFloat {
   @inline(always) static var roundPlain: Double { 0x1.8p52 }
   // n * ln2Hi is exact for |n| < 2^21 (|x| < 1.45e6); 1e5 keeps a wide margin.
   static var twoPassRange: Double { 1e5 }
+  static var twoPassUnshiftedLimit: Double { 5e4 }
   // ln(2^-1022).
   @inline(always) static var flushBelow: Double { -0x1.6232BDD7ABCD2p9 }
 
