@@ -65,7 +65,8 @@ func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Ch
     b.logSumExp?[r] = -.infinity
     return
   }
-  switch b.algorithm {
+  // One entry: the three-pass path gives exactly [1] ([0] for log-softmax).
+  switch n == 1 ? .threePassRecompute : b.algorithm {
   case .twoPass:
     // Reference: 0, so that x - ref is exact, unless the row's first entry is far from 0; then
     // that entry (x - ref is then exact for the entries within a factor 2 of it, Sterbenz).
