@@ -17,6 +17,14 @@ PASSES = ["maxPass", "sumExpPass", "storeExpPass", "scalePass", "expScalePass", 
           "softmaxBackwardPass", "logSoftmaxBackwardPass"]
 EXP_PASSES = {"sumExpPass", "storeExpPass", "expScalePass", "extendedSumPass",
               "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass"}
+# Sigmoid / softplus family (SigmoidPasses.swift, SigmoidLossPasses.swift, SoftplusAttentionRows.swift).
+PASSES += ["sigmoidPass", "logSigmoidPass", "softplusPass", "sigmoidGradientPass",
+           "sigmoidOutputGradientPass", "logSigmoidGradientPass", "softplusGradientPass",
+           "bceLoop", "rangePass", "sigLIPRowPass", "softplusSumPass", "reweightMaxPass",
+           "powerSumPass", "reweightBackwardPass", "softplusInputGradientPass"]
+EXP_PASSES |= {"sigmoidPass", "logSigmoidPass", "softplusPass", "sigmoidGradientPass",
+               "logSigmoidGradientPass", "softplusGradientPass", "bceLoop", "sigLIPRowPass",
+               "softplusSumPass", "powerSumPass", "softplusInputGradientPass"}
 
 def main():
     ap = argparse.ArgumentParser()

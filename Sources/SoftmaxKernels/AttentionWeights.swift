@@ -1,0 +1,333 @@
+// Softmax-free attention-weight normalisations: sigmoid attention and softplus attention with
+// L1 normalisation (LSSA) and re-weighting (LSSAR), row-wise over strided score matrices.
+
+import Foundation
+
+/// Attention weights without a softmax, computed row by row from a matrix of scores
+/// (`rows` queries x `columns` keys, row-major with row strides).
+///
+/// **Sigmoid attention** (Ramapuram et al., "Theory, Analysis, and Best Practices for Sigmoid
+/// Self-Attention", ICLR 2025, arXiv:2409.04431; apple/ml-sigmoid-attention):
+/// `P_ij = sigmoid(scale s_ij + b)` with the bias `b = -log n` by default (`n` = sequence
+/// length = `columns` unless given), no row state; backward `dS = scale dP P (1 - P)`. Masked
+/// scores of `-inf` give exact zeros (with `scale > 0`), so a fully masked row is 0, never NaN.
+/// Accuracy as `Sigmoid.sigmoid` (3.5 units of 2^-24 relative, Float).
+///
+/// **Softplus attention** (Gao & Spratling, "Softplus Attention with Re-weighting Boosts Length
+/// Extrapolation in Large Language Models", arXiv:2501.13428; ../shared/SPEC.md §6.7, whose
+/// formulas come from secondary sources, see its §9 item 3): with `N_i` the number of keys
+/// query `i` sees (`i + queryOffset + 1` when `causal`, else `columns`) and
+/// `c_i = log(d) log(N_i)` (`.lengthDependent(headDimension: d)`) or a constant `c`:
+///
+///     f_ij = softplus(c_i s_ij) for visible keys, 0 for masked ones
+///     LSSA:  A_ij = f_ij / (sum_j f_ij + eps)                          (eps = 1e-8)
+///     LSSAR: U_ij = max(A_ij N_i - O_i, 0);  A_ij = U_ij^p / sum_j U_ij^p
+///            (O_i = 0 for the first `offsetRows` queries, else 1; a row of zeros stays 0)
+///
+/// The re-weighting raises `U_ij / max_j U_ij` (in [0, 1]) to the power `p` as
+/// `exp(p log(.))`, so long rows cannot overflow (`(N - 1)^15` exceeds Float's range for
+/// `N > 370`). The first query (N = 1, `log 1 = 0`) gets a uniform row. Accuracy: relative error
+/// of the weights below 2e-6 (LSSA) and `(2 + p) x 1e-6` (LSSAR) in Float for rows up to 4096
+/// keys (`AttentionWeightTests`).
+///
+/// **Layout**: `output` may be the scores buffer with the same stride (in place) for the
+/// forward calls; the softplus backward needs an `inputGradient` that overlaps nothing else (it
+/// holds intermediates). Masked entries (`causal`) are written as 0 (gradient 0).
+///
+/// - Complexity: O(rows x columns). Sigmoid: one pass. LSSA: two passes over each row
+///   (one exponential and one logarithm per entry); LSSAR: four (plus one logarithm and one
+///   exponential per entry); backward: three or four. Rows are spread over threads.
+public enum AttentionWeights {
+  /// The softplus scale `c_i` of query `i`.
+  public enum SoftplusScale: Sendable, Equatable {
+    /// LSSA's `c_i = log(d) log(N_i)`, `d` the head dimension.
+    case lengthDependent(headDimension: Int)
+    /// The same `c` for every query.
+    case constant(Double)
+  }
+
+  /// LSSAR's re-weighting `A <- max(A N - O, 0)^p` (then L1-normalised).
+  public struct Reweighting: Sendable, Equatable {
+    /// The power `p` (the paper: 3 at 1K context, 15 for long contexts). Positive.
+    public var power: Double
+    /// Queries below this index use `O = 0` (the paper's first 3 rows), the others `O = 1`.
+    public var offsetRows: Int
+
+    public init(power: Double = 3, offsetRows: Int = 3) {
+      self.power = power
+      self.offsetRows = offsetRows
+    }
+  }
+}
+
+// MARK: - Sigmoid attention
+
+extension AttentionWeights {
+  /// `output_ij = sigmoid(scale scores_ij + bias)`, `bias` defaulting to `-log(sequenceLength)`
+  /// (`sequenceLength` defaults to `columns`).
+  public static func sigmoid<T: SigmoidScalar>(
+    rows: Int, columns: Int,
+    scores: UnsafeBufferPointer<T>, scoresRowStride: Int? = nil,
+    output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil,
+    scale: T = 1, bias: T? = nil, sequenceLength: Int? = nil,
+    options: SigmoidOptions = SigmoidOptions()
+  ) throws(SoftmaxKernelsError) {
+    let (inLayout, outLayout) = try layouts(
+      rows, columns, scores.count, scoresRowStride, "scores", "scoresRowStride",
+      output.count, outputRowStride, "output", "outputRowStride")
+    try checkAliasing(
+      input: UnsafeRawPointer(scores.baseAddress), inLayout,
+      output: UnsafeRawPointer(output.baseAddress), outLayout, T.self, outputArgument: "output")
+    let b = try sigmoidBias(bias, sequenceLength ?? columns)
+    guard scale.isFinite else { throw .invalidArgument(argument: "scale", reason: "\(scale) is not finite") }
+    let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
+    guard rows > 0, columns > 0, let s = scores.baseAddress, let y = output.baseAddress else { return }
+    let table = T._sigmoidKernelTable(plan.level)
+    forRows(rows, plan) { r in
+      table.unary(.sigmoid, s + r * inLayout.stride, y + r * outLayout.stride, columns, scale, b)
+    }
+  }
+
+  /// `inputGradient_ij = scale outputGradient_ij P_ij (1 - P_ij)` from the forward output `P`;
+  /// `inputGradient` may be `output` or `outputGradient` (same stride).
+  public static func sigmoidBackward<T: SigmoidScalar>(
+    rows: Int, columns: Int,
+    output: UnsafeBufferPointer<T>, outputRowStride: Int? = nil,
+    outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int? = nil,
+    inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int? = nil,
+    scale: T = 1, options: SigmoidOptions = SigmoidOptions()
+  ) throws(SoftmaxKernelsError) {
+    let (pLayout, dxLayout) = try layouts(
+      rows, columns, output.count, outputRowStride, "output", "outputRowStride",
+      inputGradient.count, inputGradientRowStride, "inputGradient", "inputGradientRowStride")
+    let gLayout = try RowLayout.validated(
+      rows: rows, columns: columns, stride: outputGradientRowStride, count: outputGradient.count,
+      argument: "outputGradient", strideArgument: "outputGradientRowStride")
+    let dxBase = UnsafeRawPointer(inputGradient.baseAddress)
+    try checkAliasing(
+      input: UnsafeRawPointer(output.baseAddress), pLayout, output: dxBase, dxLayout, T.self,
+      outputArgument: "inputGradient")
+    try checkAliasing(
+      input: UnsafeRawPointer(outputGradient.baseAddress), gLayout, output: dxBase, dxLayout,
+      T.self, outputArgument: "inputGradient")
+    let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
+    guard rows > 0, columns > 0, let p = output.baseAddress, let g = outputGradient.baseAddress,
+      let dx = inputGradient.baseAddress
+    else { return }
+    let table = T._sigmoidKernelTable(plan.level)
+    forRows(rows, plan) { r in
+      table.gradient(
+        .sigmoidFromOutput, p + r * pLayout.stride, g + r * gLayout.stride,
+        dx + r * dxLayout.stride, columns, scale, 0)
+    }
+  }
+
+  /// Sigmoid attention weights of a row-major `rows x columns` array.
+  public static func sigmoid<T: SigmoidScalar>(
+    _ scores: [T], columns: Int, scale: T = 1, bias: T? = nil, sequenceLength: Int? = nil,
+    options: SigmoidOptions = SigmoidOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    let rows = try Softmax.shape(scores.count, columns).0
+    return try Sigmoid.map(scores) { (s, y) throws(SoftmaxKernelsError) in
+      try sigmoid(
+        rows: rows, columns: columns, scores: s, output: y, scale: scale, bias: bias,
+        sequenceLength: sequenceLength, options: options)
+    }
+  }
+}
+
+// MARK: - Softplus attention
+
+extension AttentionWeights {
+  /// LSSA weights (L1-normalised softplus), or LSSAR weights when `reweighting` is given.
+  ///
+  /// - Parameters:
+  ///   - causal: query `i` sees keys `0...i + queryOffset` (default true); masked entries are 0.
+  ///   - queryOffset: the position of row 0 among the queries (decoding with a cache). >= 0.
+  ///   - epsilon: added to the L1 norm of LSSA (1e-8, as the reference implementations).
+  public static func softplus<T: SigmoidScalar>(
+    rows: Int, columns: Int,
+    scores: UnsafeBufferPointer<T>, scoresRowStride: Int? = nil,
+    output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil,
+    scale: SoftplusScale, causal: Bool = true, queryOffset: Int = 0,
+    reweighting: Reweighting? = nil, epsilon: T = T(1e-8),
+    options: SigmoidOptions = SigmoidOptions()
+  ) throws(SoftmaxKernelsError) {
+    let (inLayout, outLayout) = try layouts(
+      rows, columns, scores.count, scoresRowStride, "scores", "scoresRowStride",
+      output.count, outputRowStride, "output", "outputRowStride")
+    try checkAliasing(
+      input: UnsafeRawPointer(scores.baseAddress), inLayout,
+      output: UnsafeRawPointer(output.baseAddress), outLayout, T.self, outputArgument: "output")
+    let parameters = try SoftplusParameters<T>(scale, queryOffset, reweighting, epsilon)
+    let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
+    guard rows > 0, columns > 0, let s = scores.baseAddress, let y = output.baseAddress else { return }
+    let batch = parameters.batch(causal, queryOffset, s, inLayout.stride, y, outLayout.stride, columns)
+    let table = T._sigmoidKernelTable(plan.level)
+    forRowRanges(rows, plan) { table.softplusAttentionRows(batch, $0) }
+  }
+
+  /// The gradient with respect to the scores of `softplus(...)`, from the scores, the forward
+  /// output and the upstream gradient (same parameters as the forward call).
+  /// `inputGradient` must not overlap the other buffers.
+  public static func softplusBackward<T: SigmoidScalar>(
+    rows: Int, columns: Int,
+    scores: UnsafeBufferPointer<T>, scoresRowStride: Int? = nil,
+    output: UnsafeBufferPointer<T>, outputRowStride: Int? = nil,
+    outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int? = nil,
+    inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int? = nil,
+    scale: SoftplusScale, causal: Bool = true, queryOffset: Int = 0,
+    reweighting: Reweighting? = nil, epsilon: T = T(1e-8),
+    options: SigmoidOptions = SigmoidOptions()
+  ) throws(SoftmaxKernelsError) {
+    let (sLayout, dxLayout) = try layouts(
+      rows, columns, scores.count, scoresRowStride, "scores", "scoresRowStride",
+      inputGradient.count, inputGradientRowStride, "inputGradient", "inputGradientRowStride")
+    let yLayout = try RowLayout.validated(
+      rows: rows, columns: columns, stride: outputRowStride, count: output.count,
+      argument: "output", strideArgument: "outputRowStride")
+    let gLayout = try RowLayout.validated(
+      rows: rows, columns: columns, stride: outputGradientRowStride, count: outputGradient.count,
+      argument: "outputGradient", strideArgument: "outputGradientRowStride")
+    let dxRaw = UnsafeRawBufferPointer(
+      start: inputGradient.baseAddress, count: dxLayout.span * MemoryLayout<T>.stride)
+    for (buffer, layout, name) in [
+      (UnsafeRawPointer(scores.baseAddress), sLayout, "scores"),
+      (UnsafeRawPointer(output.baseAddress), yLayout, "output"),
+      (UnsafeRawPointer(outputGradient.baseAddress), gLayout, "outputGradient"),
+    ] {
+      let raw = UnsafeRawBufferPointer(start: buffer, count: layout.span * MemoryLayout<T>.stride)
+      do throws(SoftmaxKernelsError) {
+        try BinaryCrossEntropy.checkDisjoint(raw, dxRaw, "inputGradient")
+      } catch {
+        throw .invalidArgument(argument: "inputGradient", reason: "overlaps \(name)")
+      }
+    }
+    let parameters = try SoftplusParameters<T>(scale, queryOffset, reweighting, epsilon)
+    let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
+    guard rows > 0, columns > 0, let s = scores.baseAddress, let y = output.baseAddress,
+      let g = outputGradient.baseAddress, let dx = inputGradient.baseAddress
+    else { return }
+    var batch = parameters.batch(
+      causal, queryOffset, s, sLayout.stride, UnsafeMutablePointer(mutating: y), yLayout.stride,
+      columns)
+    batch.outputGradient = g
+    batch.outputGradientStride = gLayout.stride
+    batch.inputGradient = dx
+    batch.inputGradientStride = dxLayout.stride
+    let table = T._sigmoidKernelTable(plan.level)
+    forRowRanges(rows, plan) { table.softplusAttentionBackwardRows(batch, $0) }
+  }
+
+  /// LSSA / LSSAR weights of a row-major `rows x columns` array.
+  public static func softplus<T: SigmoidScalar>(
+    _ scores: [T], columns: Int, scale: SoftplusScale, causal: Bool = true,
+    queryOffset: Int = 0, reweighting: Reweighting? = nil,
+    options: SigmoidOptions = SigmoidOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    let rows = try Softmax.shape(scores.count, columns).0
+    return try Sigmoid.map(scores) { (s, y) throws(SoftmaxKernelsError) in
+      try softplus(
+        rows: rows, columns: columns, scores: s, output: y, scale: scale, causal: causal,
+        queryOffset: queryOffset, reweighting: reweighting, options: options)
+    }
+  }
+}
+
+// MARK: - Implementation
+
+extension AttentionWeights {
+  static func layouts(
+    _ rows: Int, _ columns: Int, _ inCount: Int, _ inStride: Int?, _ inName: String,
+    _ inStrideName: String, _ outCount: Int, _ outStride: Int?, _ outName: String,
+    _ outStrideName: String
+  ) throws(SoftmaxKernelsError) -> (RowLayout, RowLayout) {
+    let a = try RowLayout.validated(
+      rows: rows, columns: columns, stride: inStride, count: inCount, argument: inName,
+      strideArgument: inStrideName)
+    let b = try RowLayout.validated(
+      rows: rows, columns: columns, stride: outStride, count: outCount, argument: outName,
+      strideArgument: outStrideName)
+    return (a, b)
+  }
+
+  static func sigmoidBias<T: SigmoidScalar>(_ bias: T?, _ n: Int) throws(SoftmaxKernelsError) -> T {
+    if let bias {
+      guard bias.isFinite else { throw .invalidArgument(argument: "bias", reason: "\(bias) is not finite") }
+      return bias
+    }
+    guard n > 0 else {
+      throw .invalidArgument(argument: "sequenceLength", reason: "\(n) is not positive (bias -log n)")
+    }
+    return T(-Foundation.log(Double(n)))
+  }
+
+  /// Runs `body(r)` for every row, rows split into one contiguous range per thread.
+  static func forRows(_ rows: Int, _ plan: ExecutionPlan, _ body: (Int) -> Void) {
+    forRowRanges(rows, plan) { range in for r in range { body(r) } }
+  }
+
+  static func forRowRanges(_ rows: Int, _ plan: ExecutionPlan, _ body: (Range<Int>) -> Void) {
+    let t = min(plan.threads, rows)
+    if t <= 1 { return body(0..<rows) }
+    parallelFor(t) { i in body((rows * i / t)..<(rows * (i + 1) / t)) }
+  }
+}
+
+/// The checked scalar parameters of a softplus-attention call.
+struct SoftplusParameters<T: SigmoidScalar> {
+  var logD: T = 0
+  var constant: T = 0
+  var lengthDependent = false
+  var power: T = 0
+  var offsetRows = 0
+  var epsilon: T
+
+  init(
+    _ scale: AttentionWeights.SoftplusScale, _ queryOffset: Int,
+    _ reweighting: AttentionWeights.Reweighting?, _ epsilon: T
+  ) throws(SoftmaxKernelsError) {
+    guard queryOffset >= 0 else {
+      throw .invalidArgument(argument: "queryOffset", reason: "\(queryOffset) is negative")
+    }
+    guard epsilon >= 0, epsilon.isFinite else {
+      throw .invalidArgument(argument: "epsilon", reason: "\(epsilon) is not a finite value >= 0")
+    }
+    self.epsilon = epsilon
+    switch scale {
+    case .lengthDependent(let d):
+      guard d > 0 else {
+        throw .invalidArgument(argument: "headDimension", reason: "\(d) is not positive")
+      }
+      logD = T(Foundation.log(Double(d)))
+      lengthDependent = true
+    case .constant(let c):
+      guard c.isFinite else { throw .invalidArgument(argument: "scale", reason: "\(c) is not finite") }
+      constant = T(c)
+    }
+    if let reweighting {
+      guard reweighting.power > 0, reweighting.power.isFinite else {
+        throw .invalidArgument(
+          argument: "reweighting.power", reason: "\(reweighting.power) is not positive and finite")
+      }
+      guard reweighting.offsetRows >= 0 else {
+        throw .invalidArgument(
+          argument: "reweighting.offsetRows", reason: "\(reweighting.offsetRows) is negative")
+      }
+      power = T(reweighting.power)
+      offsetRows = reweighting.offsetRows
+    }
+  }
+
+  func batch(
+    _ causal: Bool, _ queryOffset: Int, _ s: UnsafePointer<T>, _ sStride: Int,
+    _ y: UnsafeMutablePointer<T>, _ yStride: Int, _ columns: Int
+  ) -> _SoftplusAttentionBatch<T> {
+    _SoftplusAttentionBatch(
+      scores: s, scoresStride: sStride, output: y, outputStride: yStride, columns: columns,
+      causal: causal, queryOffset: queryOffset, lengthDependentScale: lengthDependent,
+      logHeadDimension: logD, constantScale: constant, power: power, offsetRows: offsetRows,
+      epsilon: epsilon, outputGradient: nil, outputGradientStride: 0, inputGradient: nil,
+      inputGradientStride: 0)
+  }
+}

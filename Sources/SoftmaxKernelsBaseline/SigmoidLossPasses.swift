@@ -1,0 +1,215 @@
+// Binary cross-entropy with logits and the SigLIP pairwise sigmoid loss: streaming passes in the
+// style of RowPasses.swift. Sums accumulate in the vector type within windows of
+// `windowVectors` vectors and in Double across windows.
+
+import SoftmaxKernelsCore
+
+// MARK: - BCE with logits
+
+/// Per element, with e = e^-|x|, r = 1 / (1 + e), L = log1p(e), a = 1 - y, b = p y:
+///   loss = w [a max(x, 0) + b max(-x, 0) + (a + b) L]
+///        = w [(1 - y) softplus(x) + p y softplus(-x)]    (PyTorch's BCEWithLogitsLoss)
+///   dloss/dx = w [a sigmoid(x) - b sigmoid(-x)]            (no cancellation for hard labels)
+/// The products `a max(x, 0)` and `b max(-x, 0)` are 0 when their weight is 0, so an infinite
+/// logit with the matching hard label gives loss 0 (not 0 * inf = NaN).
+@inline(always)
+func bceVector<T: KernelFloatLog>(
+  _: T.Type, _ x: T.Vector, _ y: T.Vector, _ w: T.Vector, _ p: T.Vector
+) -> (loss: T.Vector, gradient: T.Vector) {
+  let zero = T.Vector(), one = T.Vector(repeating: 1)
+  let e = T.expNegativeGradual(T.negativeAbs(x))
+  let r = one / (one + e)
+  let a = one - y, b = p * y
+  let er = e * r
+  let gradient = w * (a * T.whereNonNegative(x, r, er) - b * T.whereNonNegative(x, er, r))
+  let positive = T.vmax(x, zero), negative = T.vmax(zero - x, zero)
+  let l = T.fma(a + b, T.log1pUnit(e), T.multiplyZeroSafe(a, positive) + T.multiplyZeroSafe(b, negative))
+  return (w * l, gradient)
+}
+
+/// BCE over `count` contiguous elements starting at element `start` of the batch, within one
+/// row (`posWeight` index `column`...). Returns the sum of the losses.
+///
+/// The loop has no branch: an absent input (`weight`, `posWeight`, upstream gradient) is read
+/// from a vector of ones with stride 0, an absent output written to a scratch vector with
+/// stride 0 (loop-invariant branches in the body made LLVM split the vectors into pieces).
+func bceSegmentPass<T: KernelFloatLog>(
+  _ batch: _BCEBatch<T>, start: Int, column: Int, count: Int
+) -> Double {
+  let lanes = T.Vector.scalarCount
+  return withUnsafeTemporaryAllocation(of: T.self, capacity: 3 * lanes) { scratch in
+    let ones = scratch.baseAddress!, sink = ones + lanes
+    for k in 0..<lanes { ones[k] = 1 }
+    func input(_ p: UnsafePointer<T>?, _ offset: Int) -> (UnsafePointer<T>, Int) {
+      p.map { ($0 + offset, 1) } ?? (UnsafePointer(ones), 0)
+    }
+    func output(_ p: UnsafeMutablePointer<T>?) -> (UnsafeMutablePointer<T>, Int) {
+      p.map { ($0 + start, 1) } ?? (sink, 0)
+    }
+    let (w, ws) = input(batch.weight, start)
+    let (p, ps) = input(batch.posWeight, column)
+    let (g, gs) = input(batch.upstream, start)
+    let (losses, ls) = output(batch.losses)
+    let (dx, ds) = output(batch.inputGradient)
+    return bceLoop(
+      batch.logits + start, batch.targets + start, w, ws, p, ps, g, gs, losses, ls, dx, ds, count,
+      scale: batch.gradientScale)
+  }
+}
+
+/// The loop of `bceSegmentPass`: `w`, `p`, `g` are read at `i * stride`, `losses` and `dx`
+/// written at `i * stride` (stride 0 or 1).
+func bceLoop<T: KernelFloatLog>(
+  _ x: UnsafePointer<T>, _ y: UnsafePointer<T>, _ w: UnsafePointer<T>, _ ws: Int,
+  _ p: UnsafePointer<T>, _ ps: Int, _ g: UnsafePointer<T>, _ gs: Int,
+  _ losses: UnsafeMutablePointer<T>, _ ls: Int, _ dx: UnsafeMutablePointer<T>, _ ds: Int,
+  _ count: Int, scale: T
+) -> Double {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let vscale = T.Vector(repeating: scale)
+  var total = 0.0
+  var i = 0
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
+    var acc = T.Vector()
+    while i < end {
+      let (l, d) = bceVector(T.self, load(x + i), load(y + i), load(w + i * ws), load(p + i * ps))
+      acc += l
+      store(l, losses + i * ls)
+      store(d * vscale * load(g + i * gs), dx + i * ds)
+      i += lanes
+    }
+    total += Double(acc.sum())
+  }
+  if i < count {
+    let valid = count - i
+    let (l, d) = bceVector(
+      T.self, loadPartial(x + i, valid, pad: 0), loadPartial(y + i, valid, pad: 0),
+      loadPartial(w + i * ws, valid, pad: 0), loadPartial(p + i * ps, valid, pad: 1))
+    var tail = 0.0
+    for k in 0..<valid { tail += Double(l[k]) }
+    total += tail
+    storePartial(l, losses + i * ls, valid)
+    storePartial(d * vscale * loadPartial(g + i * gs, valid, pad: 0), dx + i * ds, valid)
+  }
+  return total
+}
+
+/// BCE over a flat range of elements, split at row ends so `posWeight` lines up.
+func bceRange<T: KernelFloatLog>(_ batch: _BCEBatch<T>, _ elements: Range<Int>) -> Double {
+  var total = 0.0
+  var i = elements.lowerBound
+  while i < elements.upperBound {
+    let column = i % batch.columns
+    let n = min(elements.upperBound - i, batch.columns - column)
+    total += bceSegmentPass(batch, start: i, column: column, count: n)
+    i += n
+  }
+  return total
+}
+
+/// `(min, max, any NaN)` of `x[0..<count]`; `(+inf, -inf, false)` when empty.
+func rangePass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ count: Int) -> (min: T, max: T, nan: Bool) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  var hi = T.Vector(repeating: -.infinity), lo = T.Vector(repeating: .infinity), nan = T.Vector()
+  var i = 0
+  while i < fullEnd {
+    T.rangeStep(load(x + i), &hi, &lo, &nan)
+    i += lanes
+  }
+  var anyNaN = false
+  for k in i..<count {
+    if x[k].isNaN { anyNaN = true }
+  }
+  if i < count {
+    let valid = count - i
+    T.rangeStep(loadPartial(x + i, valid, pad: x[i]), &hi, &lo, &nan)
+  }
+  let low = -(horizontalMax(T.Vector() - lo) as T)
+  return (low, horizontalMax(hi), anyNaN || (nan.sum() != 0))
+}
+
+// MARK: - SigLIP
+
+/// One row of the SigLIP loss: `l_j = t s_j + b`, `z_j = +1` at column `positive`, `-1`
+/// elsewhere; `u_j = -z_j l_j`. Adds `softplus(u_j)` (= -log sigmoid(z_j l_j)),
+/// `q_j = -z_j sigmoid(u_j)` and `q_j s_j` to the sums and writes `ds_j = scale q_j` at
+/// `ds + j * dsStride` (`dsStride` 0: a scratch vector, so the loop has no branch).
+/// The positive column is found per lane by comparing `lane + j - positive` with 0
+/// (`positive` far outside the row: no positive pair).
+func sigLIPRowPass<T: KernelFloatLog>(
+  _ s: UnsafePointer<T>, _ count: Int, positive: Int, temperature t: T, bias b: T,
+  gradient ds: UnsafeMutablePointer<T>, gradientStride dsStride: Int, scale: T
+) -> _SigLIPSums {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let vt = T.Vector(repeating: t), vb = T.Vector(repeating: b), vscale = T.Vector(repeating: scale)
+  let one = T.Vector(repeating: 1), minusOne = T.Vector(repeating: -1), zero = T.Vector()
+  var iota = T.Vector()
+  for k in 0..<lanes { iota[k] = T(k) }
+  var sums = _SigLIPSums()
+  var i = 0
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
+    var accL = T.Vector(), accQ = T.Vector(), accQS = T.Vector()
+    while i < end {
+      let sv = load(s + i)
+      let position = iota + T.Vector(repeating: T(i - positive))
+      let l = T.fma(sv, vt, vb)
+      let u = T.whereEqual(position, zero, zero - l, l)
+      let e = T.expNegativeGradual(T.negativeAbs(u))
+      let r = one / (one + e)
+      accL += T.vmax(u, zero) + T.log1pUnit(e)
+      let sig = T.whereNonNegative(u, r, e * r)
+      let q = T.whereEqual(position, zero, zero - sig, sig)
+      accQ += q
+      accQS = T.fma(q, sv, accQS)
+      store(q * vscale, ds + i * dsStride)
+      i += lanes
+    }
+    sums.loss += Double(accL.sum())
+    sums.q += Double(accQ.sum())
+    sums.qs += Double(accQS.sum())
+  }
+  if i < count {
+    let valid = count - i
+    let sv = loadPartial(s + i, valid, pad: 0)
+    let sign = T.whereEqual(iota + T.Vector(repeating: T(i - positive)), zero, minusOne, one)
+    let u = T.fma(sv, vt, vb) * sign
+    let e = T.expNegativeGradual(T.negativeAbs(u))
+    let r = one / (one + e)
+    let l = T.vmax(u, zero) + T.log1pUnit(e)
+    let q = sign * T.whereNonNegative(u, r, e * r)
+    for k in 0..<valid {
+      sums.loss += Double(l[k])
+      sums.q += Double(q[k])
+      sums.qs += Double(q[k]) * Double(sv[k])
+    }
+    storePartial(q * vscale, ds + i * dsStride, valid)
+  }
+  return sums
+}
+
+/// SigLIP over rows `rows` of the batch.
+func sigLIPRows<T: KernelFloatLog>(_ batch: _SigLIPBatch<T>, _ rows: Range<Int>) -> _SigLIPSums {
+  var sums = _SigLIPSums()
+  for r in rows {
+    var positive = Int.min / 2
+    if batch.hasPositives {
+      let (column, overflow) = r.addingReportingOverflow(batch.positiveOffset)
+      if !overflow && column >= 0 && column < batch.columns { positive = column }
+    }
+    let rowSums = withUnsafeTemporaryAllocation(of: T.self, capacity: T.Vector.scalarCount) { sink in
+      let (ds, stride) = batch.similarityGradient.map { ($0 + r * batch.gradientRowStride, 1) }
+        ?? (sink.baseAddress!, 0)
+      return sigLIPRowPass(
+        batch.similarities + r * batch.rowStride, batch.columns, positive: positive,
+        temperature: batch.temperature, bias: batch.bias, gradient: ds, gradientStride: stride,
+        scale: batch.gradientScale)
+    }
+    sums.add(rowSums)
+  }
+  return sums
+}

@@ -1,0 +1,1 @@
+../SoftmaxKernelsBaseline/VectorLog.swift

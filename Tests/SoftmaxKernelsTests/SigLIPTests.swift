@@ -1,0 +1,171 @@
+import Foundation
+import SoftmaxKernels
+import XCTest
+
+/// The SigLIP loss and its three gradients against a direct float64 / Float80 evaluation of
+/// big_vision's formula and by finite differences.
+final class SigLIPTests: XCTestCase {
+  struct Reference {
+    var loss: Double, dT: Double, dB: Double, ds: [Double]
+    /// Scales for the tolerances of the sums that can cancel: sum |q| / B and t sum |q s| / B.
+    var dBScale: Double, dTScale: Double
+  }
+
+  /// `L = (1/B) sum_ij softplus(-z_ij (t s_ij + b))`, `z_ij = +1` iff `j = i + offset`.
+  static func reference(
+    _ s: [Double], rows: Int, columns: Int, stride: Int, tPrime: Double, b: Double,
+    offset: Int?, batch: Int
+  ) -> Reference {
+    #if arch(x86_64)
+    typealias R = Float80
+    #else
+    typealias R = Double
+    #endif
+    let t = R.shimExp(R(tPrime))
+    var loss: R = 0, q: R = 0, qs: R = 0, qAbs: R = 0, qsAbs: R = 0
+    var ds = [Double](repeating: 0, count: rows * columns)
+    for i in 0..<rows {
+      for j in 0..<columns {
+        let sij = R(s[i * stride + j])
+        let z: R = (offset.map { j == i + $0 } ?? false) ? 1 : -1
+        let l = t * sij + R(b)
+        loss += sigRefSoftplusExact(-z * l)
+        let qij = -z * sigRefSigmoid(-z * l)
+        q += qij
+        qs += qij * sij
+        qAbs += abs(qij)
+        qsAbs += abs(qij * sij)
+        ds[i * columns + j] = Double(t * qij / R(batch))
+      }
+    }
+    let invB = 1 / R(batch)
+    return Reference(
+      loss: Double(loss * invB), dT: Double(t * qs * invB), dB: Double(q * invB), ds: ds,
+      dBScale: Double(qAbs * invB), dTScale: Double(t * qsAbs * invB))
+  }
+
+  func check<T: SigmoidScalar>(_: T.Type, tolerance: Double, sums: Double) throws {
+    var random = SigRandom(seed: 21)
+    let shapes: [(Int, Int, Int?)] = [(1, 1, 0), (2, 2, 0), (7, 7, 0), (16, 16, 0), (17, 17, 0), (33, 33, 0),
+                                      (100, 100, 0), (5, 12, 3), (5, 12, nil), (12, 5, -2)]
+    for (rows, columns, offset) in shapes {
+      let stride = columns + (rows % 3)
+      let s = (0..<(rows * stride)).map { _ in T(random.uniform(-1, 1)) }
+      for (tPrime, b) in [(SigLIP.defaultLogTemperature, SigLIP.defaultBias), (2.0, 0.5), (0.0, -2.71)] {
+        let batch = rows + 1
+        let ref = Self.reference(
+          s.map { Double($0) }, rows: rows, columns: columns, stride: stride, tPrime: tPrime, b: b,
+          offset: offset, batch: batch)
+        for level in ISALevel.allSupported {
+          var ds = [T](repeating: .nan, count: rows * columns)
+          let r = try s.withUnsafeBufferPointer { sp in
+            try ds.withUnsafeMutableBufferPointer { d in
+              try SigLIP.loss(
+                similarities: sp, rows: rows, columns: columns, rowStride: stride,
+                logTemperature: T(tPrime), bias: T(b), positiveOffset: offset, batchSize: batch,
+                similarityGradient: d, options: SigmoidOptions(isa: level))
+            }
+          }
+          let context = "\(T.self) \(rows)x\(columns) offset \(String(describing: offset)) t' \(tPrime) b \(b) \(level)"
+          XCTAssertEqual(Double(r.loss), ref.loss, accuracy: sums * abs(ref.loss), context)
+          XCTAssertEqual(Double(r.biasGradient), ref.dB, accuracy: sums * ref.dBScale + 1e-300, context)
+          XCTAssertEqual(Double(r.logTemperatureGradient), ref.dT, accuracy: sums * ref.dTScale + 1e-300, context)
+          // dL/ds_ij = t sigmoid(u) / B with u = -z (t s + b) rounded in T: relative error up to
+          // a few units plus |u| units from the rounding of u (sigmoid's condition number).
+          let t = Foundation.exp(tPrime)
+          for k in 0..<ds.count {
+            let u = abs(t * Double(s[k / columns * stride + k % columns]) + b)
+            XCTAssertEqual(Double(ds[k]), ref.ds[k], accuracy: tolerance * (8 + u) * abs(ref.ds[k]) + 1e-300, "\(context) k \(k)")
+          }
+        }
+      }
+    }
+  }
+
+  func testFloatAgainstReference() throws { try check(Float.self, tolerance: 2 * 0x1p-24, sums: 1e-6) }
+  func testDoubleAgainstReference() throws { try check(Double.self, tolerance: 2 * 0x1p-53, sums: 1e-14) }
+
+  /// `dL/ds`, `dL/dt'`, `dL/db` by central finite differences (Double, 6 x 6, upstream 0.7).
+  func testGradientsByFiniteDifferences() throws {
+    var random = SigRandom(seed: 5)
+    let n = 6
+    let s = (0..<(n * n)).map { _ in random.uniform(-1, 1) }
+    let (tPrime, b, g) = (1.2, -1.5, 0.7)
+    func loss(_ s: [Double], _ tp: Double, _ bb: Double) throws -> Double {
+      try g * SigLIP.loss(similarities: s, count: n, logTemperature: tp, bias: bb).loss
+    }
+    var ds = [Double](repeating: 0, count: n * n)
+    let r = try s.withUnsafeBufferPointer { sp in
+      try ds.withUnsafeMutableBufferPointer { d in
+        try SigLIP.loss(similarities: sp, rows: n, columns: n, logTemperature: tPrime, bias: b,
+                        lossGradient: g, similarityGradient: d)
+      }
+    }
+    let h = 1e-6
+    let fdT = (try loss(s, tPrime + h, b) - loss(s, tPrime - h, b)) / (2 * h)
+    let fdB = (try loss(s, tPrime, b + h) - loss(s, tPrime, b - h)) / (2 * h)
+    XCTAssertEqual(r.logTemperatureGradient, fdT, accuracy: 1e-7 * max(1, abs(fdT)))
+    XCTAssertEqual(r.biasGradient, fdB, accuracy: 1e-7 * max(1, abs(fdB)))
+    for k in 0..<(n * n) {
+      var sp = s, sm = s
+      sp[k] += h
+      sm[k] -= h
+      let fd = (try loss(sp, tPrime, b) - loss(sm, tPrime, b)) / (2 * h)
+      XCTAssertEqual(ds[k], fd, accuracy: 1e-7 * max(1, abs(fd)), "k \(k)")
+    }
+  }
+
+  /// In place, threads, huge temperatures, NaN, one pair, a 1024 x 1024 block.
+  func testEdgeCasesAndLargeBlocks() throws {
+    var random = SigRandom(seed: 17)
+    // 1024 x 1024 in Float: threads 1 and 2 agree with the reference; the in-place gradient
+    // equals the separate one.
+    let n = 1024
+    let s = (0..<(n * n)).map { _ in Float(random.uniform(-1, 1)) }
+    let ref = Self.reference(s.map { Double($0) }, rows: n, columns: n, stride: n,
+                             tPrime: SigLIP.defaultLogTemperature, b: -10, offset: 0, batch: n)
+    var results: [SigLIP.Result<Float>] = []
+    for threads in [1, 2] {
+      let (r, ds) = try SigLIP.lossAndGradient(similarities: s, count: n, options: SigmoidOptions(threads: threads))
+      XCTAssertEqual(Double(r.loss), ref.loss, accuracy: 1e-6 * ref.loss)
+      XCTAssertEqual(Double(r.biasGradient), ref.dB, accuracy: 1e-6 * ref.dBScale)
+      XCTAssertEqual(Double(r.logTemperatureGradient), ref.dT, accuracy: 1e-6 * ref.dTScale)
+      results.append(r)
+      var inPlace = s
+      let r2 = try inPlace.withUnsafeMutableBufferPointer { b in
+        try SigLIP.loss(similarities: UnsafeBufferPointer(b), rows: n, columns: n, similarityGradient: b,
+                        options: SigmoidOptions(threads: threads))
+      }
+      XCTAssertEqual(r2, r)
+      XCTAssertEqual(inPlace, ds)
+    }
+    XCTAssertEqual(Double(results[0].loss), Double(results[1].loss), accuracy: 1e-12 * Double(results[0].loss))
+    // Huge temperature: |l| ~ 1e13, no overflow.
+    let small: [Float] = [0.5, -0.25, 0.125, 0.9]
+    let hot = try SigLIP.loss(similarities: small, count: 2, logTemperature: 30, bias: 0)
+    let refHot = Self.reference(small.map { Double($0) }, rows: 2, columns: 2, stride: 2, tPrime: 30, b: 0, offset: 0, batch: 2)
+    XCTAssertTrue(hot.loss.isFinite)
+    XCTAssertEqual(Double(hot.loss), refHot.loss, accuracy: 1e-6 * refHot.loss)
+    XCTAssertEqual(Double(hot.logTemperatureGradient), refHot.dT, accuracy: 1e-6 * refHot.dTScale)
+    // One pair: only the positive term.
+    let one = try SigLIP.loss(similarities: [Float(0.3)], count: 1)
+    XCTAssertEqual(Double(one.loss), sigRefSoftplusExact(-(10 * 0.3 - 10)), accuracy: 1e-6)
+    // NaN propagates; an empty block is 0.
+    XCTAssertTrue(try SigLIP.loss(similarities: [Float(0.1), .nan, 0.2, 0.3], count: 2).loss.isNaN)
+    XCTAssertEqual(try SigLIP.loss(similarities: [Float](), count: 0).loss, 0)
+  }
+
+  func testErrors() {
+    let s: [Float] = [1, 2, 3, 4]
+    sigAssertInvalid("count") { _ = try SigLIP.loss(similarities: s, count: 3) }
+    sigAssertInvalid("logTemperature") { _ = try SigLIP.loss(similarities: s, count: 2, logTemperature: .infinity) }
+    sigAssertInvalid("logTemperature") { _ = try SigLIP.loss(similarities: s, count: 2, logTemperature: 100) }
+    sigAssertInvalid("bias") { _ = try SigLIP.loss(similarities: s, count: 2, bias: .nan) }
+    s.withUnsafeBufferPointer { sp in
+      sigAssertThrows(.bufferTooSmall(argument: "similarities", required: 6, actual: 4)) {
+        _ = try SigLIP.loss(similarities: sp, rows: 2, columns: 3)
+      }
+      sigAssertInvalid("batchSize") { _ = try SigLIP.loss(similarities: sp, rows: 2, columns: 2, batchSize: 0) }
+    }
+  }
+}

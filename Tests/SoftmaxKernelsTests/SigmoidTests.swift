@@ -1,0 +1,347 @@
+import Foundation
+import SoftmaxKernels
+import XCTest
+
+/// Sigmoid, log-sigmoid, softplus and their gradients against float64 (Float) and Float80
+/// (Double) references on strided sweeps of every finite input, at every supported ISA level.
+/// The enforced bounds are the ones documented on `Sigmoid` and in the README.
+final class SigmoidTests: XCTestCase {
+  static let names = ["sigmoid", "logSigmoid", "softplus", "sigmoid'", "logSigmoid'", "softplus'"]
+
+  /// Documented bounds, units of 2^-24 (relative; normal results) for Float.
+  static func floatBound(_ function: Int, _ level: ISALevel) -> Double {
+    #if arch(x86_64)
+    let baseline = level == .baseline
+    #else
+    let baseline = false
+    #endif
+    // Measured with every 257th bit pattern: baseline 4.49, 3.50, 3.50, 6.21, 4.49, 4.49;
+    // x86-64-v3 4.34, 3.35, 3.35, 6.08, 4.34, 4.34.
+    return baseline ? [5, 4, 4, 7, 5, 5][function] : [5, 4, 4, 7, 5, 5][function]
+  }
+  /// Bound on subnormal results, in units of the smallest subnormal (absolute; the exponential
+  /// rounds twice there). Measured 1.35.
+  static let subnormalBound = 1.5
+  /// Documented bounds, units of 2^-53 for Double (measured 3.12, 2.14, 2.14, 5.18, 3.18, 3.12).
+  static let doubleBound = [3.5, 2.5, 2.5, 6, 3.5, 3.5]
+
+  /// Every `stride`-th bit pattern is tested; `SIGMOID_SWEEP_STRIDE=1` in the environment
+  /// sweeps every finite float (slow in a debug test build: about 2 us per input).
+  static var sweepStride: UInt32 {
+    ProcessInfo.processInfo.environment["SIGMOID_SWEEP_STRIDE"].flatMap { UInt32($0) } ?? 1901
+  }
+
+  func testFloatSweep() {
+    let levels = ISALevel.allSupported
+    var worst = [[SigWorst]](repeating: [SigWorst](repeating: SigWorst(), count: levels.count), count: 6)
+    var checked = 0
+    let stride = Self.sweepStride
+    sigFloatSweep(stride: stride) { xs in
+      checked += xs.count
+      let refs: [[Double]] = [
+        xs.map { sigRefSigmoid(Double($0)) },
+        xs.map { sigRefLogSigmoid(Double($0)) },
+        xs.map { sigRefSoftplus(Double($0)) },
+        xs.map { sigRefSigmoid(Double($0)) * sigRefSigmoid(-Double($0)) },
+        xs.map { sigRefSigmoid(-Double($0)) },
+        xs.map { Double($0) > 20 ? 1 : sigRefSigmoid(Double($0)) },
+      ]
+      let ones = [Float](repeating: 1, count: xs.count)
+      for (k, level) in levels.enumerated() {
+        let options = SigmoidOptions(isa: level)
+        let outputs: [[Float]] = try! [
+          Sigmoid.sigmoid(xs, options: options),
+          Sigmoid.logSigmoid(xs, options: options),
+          Sigmoid.softplus(xs, options: options),
+          Sigmoid.sigmoidBackward(input: xs, outputGradient: ones, options: options),
+          Sigmoid.logSigmoidBackward(input: xs, outputGradient: ones, options: options),
+          Sigmoid.softplusBackward(input: xs, outputGradient: ones, options: options),
+        ]
+        for f in 0..<6 {
+          for i in 0..<xs.count {
+            let ref = refs[f][i]
+            worst[f][k].add(
+              sigFloatError(outputs[f][i], ref), at: Double(xs[i]),
+              subnormal: abs(ref) < Double(Float.leastNormalMagnitude) && ref != 0)
+          }
+        }
+      }
+    }
+    print("sigmoid family, Float: \(checked) inputs (every \(stride)th bit pattern, both signs)")
+    for f in 0..<6 {
+      for (k, level) in levels.enumerated() {
+        print("  \(Self.names[f]) \(level): \(worst[f][k])")
+        XCTAssertLessThanOrEqual(worst[f][k].relative, Self.floatBound(f, level), "\(Self.names[f]) \(level)")
+        XCTAssertLessThanOrEqual(worst[f][k].subnormal, Self.subnormalBound, "\(Self.names[f]) \(level)")
+      }
+    }
+  }
+
+  #if arch(x86_64)
+  func testDoubleSweep() {
+    let xs = sigDoubleInputs(samples: 1 << 18, seed: 5)
+    let refs: [[Float80]] = [
+      xs.map { sigRefSigmoid(Float80($0)) },
+      xs.map { sigRefLogSigmoid(Float80($0)) },
+      xs.map { sigRefSoftplus(Float80($0)) },
+      xs.map { sigRefSigmoid(Float80($0)) * sigRefSigmoid(-Float80($0)) },
+      xs.map { sigRefSigmoid(-Float80($0)) },
+      xs.map { $0 > 20 ? 1 : sigRefSigmoid(Float80($0)) },
+    ]
+    let ones = [Double](repeating: 1, count: xs.count)
+    for level in ISALevel.allSupported {
+      let options = SigmoidOptions(isa: level)
+      let outputs: [[Double]] = try! [
+        Sigmoid.sigmoid(xs, options: options),
+        Sigmoid.logSigmoid(xs, options: options),
+        Sigmoid.softplus(xs, options: options),
+        Sigmoid.sigmoidBackward(input: xs, outputGradient: ones, options: options),
+        Sigmoid.logSigmoidBackward(input: xs, outputGradient: ones, options: options),
+        Sigmoid.softplusBackward(input: xs, outputGradient: ones, options: options),
+      ]
+      for f in 0..<6 {
+        var worst = SigWorst()
+        for i in 0..<xs.count {
+          let ref = refs[f][i]
+          worst.add(
+            sigDoubleError(outputs[f][i], ref), at: xs[i],
+            subnormal: abs(ref) < Float80(Double.leastNormalMagnitude) && ref != 0)
+        }
+        print("  \(Self.names[f]) Double \(level): \(worst)")
+        XCTAssertLessThanOrEqual(worst.relative, Self.doubleBound[f], "\(Self.names[f]) \(level)")
+        XCTAssertLessThanOrEqual(worst.subnormal, Self.subnormalBound, "\(Self.names[f]) \(level)")
+      }
+    }
+  }
+  #endif
+
+  /// The vector log1p on [0, 1], log on every positive float and exp with gradual underflow.
+  func testLogAndExpAccuracy() {
+    var unit: [Float] = []
+    var bits: UInt32 = 0
+    while bits <= 0x3F80_0000 { unit.append(Float(bitPattern: bits)); bits += 331 }
+    unit.append(1)
+    var positive: [Float] = []
+    bits = 0
+    while bits < 0x7F80_0000 { positive.append(Float(bitPattern: bits)); bits += 1301 }
+    var negative: [Float] = []
+    bits = 0x8000_0000
+    while bits <= 0xC2D0_0000 { negative.append(Float(bitPattern: bits)); bits += 557 }
+    let cases: [(String, [Float], (Double) -> Double, KeyPath<_SigmoidKernelTable<Float>, (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void>, Double)] = [
+      ("log1p [0, 1]", unit, { Foundation.log1p($0) }, \.log1pUnit, 1.5),
+      ("log", positive, { Foundation.log($0) }, \.log, 1.5),
+      ("exp [-104, 0]", negative, { Foundation.exp($0) }, \.expNegative, 3.1),
+    ]
+    for (name, xs, ref, hook, bound) in cases {
+      let refs = xs.map { ref(Double($0)) }
+      for level in ISALevel.allSupported {
+        var ys = [Float](repeating: .nan, count: xs.count)
+        xs.withUnsafeBufferPointer { x in
+          ys.withUnsafeMutableBufferPointer { y in
+            Float._sigmoidKernelTable(level)[keyPath: hook](x.baseAddress!, y.baseAddress!, x.count)
+          }
+        }
+        var worst = SigWorst()
+        for i in 0..<xs.count {
+          worst.add(sigFloatError(ys[i], refs[i]), at: Double(xs[i]),
+                    subnormal: abs(refs[i]) < Double(Float.leastNormalMagnitude) && refs[i] != 0)
+        }
+        print("  \(name) Float \(level) (\(xs.count) inputs): \(worst)")
+        XCTAssertLessThanOrEqual(worst.relative, bound, "\(name) \(level)")
+        XCTAssertLessThanOrEqual(worst.subnormal, Self.subnormalBound, "\(name) \(level)")
+      }
+    }
+    // log special values.
+    for level in ISALevel.allSupported {
+      let xs: [Float] = [0, -0.0, .infinity, -1, .nan, -.infinity, 1, .leastNonzeroMagnitude]
+      var ys = [Float](repeating: 7, count: xs.count)
+      xs.withUnsafeBufferPointer { x in
+        ys.withUnsafeMutableBufferPointer { y in
+          Float._sigmoidKernelTable(level).log(x.baseAddress!, y.baseAddress!, x.count)
+        }
+      }
+      XCTAssertEqual(ys[0], -.infinity)
+      XCTAssertEqual(ys[1], -.infinity)
+      XCTAssertEqual(ys[2], .infinity)
+      XCTAssertTrue(ys[3].isNaN && ys[4].isNaN && ys[5].isNaN, "\(ys)")
+      XCTAssertEqual(ys[6], 0)
+      XCTAssertEqual(ys[7], Float(Foundation.log(Double(Float.leastNonzeroMagnitude))), accuracy: 1e-5)
+    }
+    #if arch(x86_64)
+    // Double: log1p on [0, 1] and log on a strided sweep, against Float80.
+    var dUnit: [Double] = []
+    var dbits: UInt64 = 0
+    while dbits <= 0x3FF0_0000_0000_0000 { dUnit.append(Double(bitPattern: dbits)); dbits += 0x3FF0_0000_0000_0000 / 400_000 }
+    dUnit += (0..<200_000).map { Double($0) / 200_000 }
+    var dPositive: [Double] = []
+    dbits = 1
+    while dbits < 0x7FF0_0000_0000_0000 { dPositive.append(Double(bitPattern: dbits)); dbits += 0x7FF0_0000_0000_0000 / 400_000 }
+    for level in ISALevel.allSupported {
+      for (name, xs, hook) in [("log1p [0, 1]", dUnit, \_SigmoidKernelTable<Double>.log1pUnit),
+                               ("log", dPositive, \_SigmoidKernelTable<Double>.log)] {
+        var ys = [Double](repeating: .nan, count: xs.count)
+        xs.withUnsafeBufferPointer { x in
+          ys.withUnsafeMutableBufferPointer { y in
+            Double._sigmoidKernelTable(level)[keyPath: hook](x.baseAddress!, y.baseAddress!, x.count)
+          }
+        }
+        var worst = SigWorst()
+        for i in 0..<xs.count {
+          let ref = name == "log" ? Foundation.log(Float80(xs[i])) : Foundation.log1p(Float80(xs[i]))
+          worst.add(sigDoubleError(ys[i], ref), at: xs[i], subnormal: false)
+        }
+        print("  \(name) Double \(level): \(worst)")
+        XCTAssertLessThanOrEqual(worst.relative, 1.5, "\(name) Double \(level)")
+      }
+    }
+    #endif
+  }
+
+  /// Exact special values at every level, in the vector body and in the tail.
+  func testSpecialValues() throws {
+    let xs: [Float] = [.infinity, -.infinity, .nan, 0, -0.0, 3e38, -3e38, 1e-45, -1e-45, 200, -200]
+    for level in ISALevel.allSupported {
+      let options = SigmoidOptions(isa: level)
+      for pad in [0, 16, 23] {
+        let input = [Float](repeating: 0.5, count: pad) + xs
+        let s = Array(try Sigmoid.sigmoid(input, options: options).dropFirst(pad))
+        let l = Array(try Sigmoid.logSigmoid(input, options: options).dropFirst(pad))
+        let p = Array(try Sigmoid.softplus(input, options: options).dropFirst(pad))
+        let ones = [Float](repeating: 1, count: input.count)
+        let ds = Array(try Sigmoid.sigmoidBackward(input: input, outputGradient: ones, options: options).dropFirst(pad))
+        let dl = Array(try Sigmoid.logSigmoidBackward(input: input, outputGradient: ones, options: options).dropFirst(pad))
+        let dp = Array(try Sigmoid.softplusBackward(input: input, outputGradient: ones, options: options).dropFirst(pad))
+        let context = "\(level) pad \(pad)"
+        XCTAssertEqual(s[0], 1, context); XCTAssertEqual(s[1], 0, context); XCTAssertTrue(s[2].isNaN, context)
+        XCTAssertEqual(s[3], 0.5, context); XCTAssertEqual(s[4], 0.5, context)
+        XCTAssertEqual(s[5], 1, context); XCTAssertEqual(s[6], 0, context)
+        XCTAssertEqual(s[9], 1, context); XCTAssertEqual(s[10], 0, context)
+        XCTAssertEqual(l[0], 0, context); XCTAssertEqual(l[1], -.infinity, context); XCTAssertTrue(l[2].isNaN, context)
+        XCTAssertEqual(l[5], 0, context); XCTAssertEqual(l[6], -3e38, context); XCTAssertEqual(l[10], -200, context)
+        XCTAssertEqual(p[0], .infinity, context); XCTAssertEqual(p[1], 0, context); XCTAssertTrue(p[2].isNaN, context)
+        XCTAssertEqual(p[5], 3e38, context); XCTAssertEqual(p[6], 0, context); XCTAssertEqual(p[9], 200, context)
+        XCTAssertEqual(p[3], Float(M_LN2), context)
+        XCTAssertEqual(ds[0], 0, context); XCTAssertEqual(ds[1], 0, context); XCTAssertTrue(ds[2].isNaN, context)
+        XCTAssertEqual(ds[3], 0.25, context)
+        XCTAssertEqual(dl[0], 0, context); XCTAssertEqual(dl[1], 1, context); XCTAssertTrue(dl[2].isNaN, context)
+        XCTAssertEqual(dp[0], 1, context); XCTAssertEqual(dp[1], 0, context); XCTAssertTrue(dp[2].isNaN, context)
+        // Gradual underflow: sigmoid(-100) = e^-100 (subnormal), as PyTorch.
+        let tiny = try Sigmoid.sigmoid([Float](repeating: -100, count: pad + 1), options: options)[pad]
+        XCTAssertEqual(Double(tiny), Foundation.exp(-100.0), accuracy: Double(Float.leastNonzeroMagnitude), context)
+        XCTAssertGreaterThan(tiny, 0, context)
+      }
+    }
+  }
+
+  /// Every length around the vector width and chunk boundaries, offsets, canaries, in place,
+  /// threads bit-identical to one thread.
+  func testSizesInPlaceAndThreads() throws {
+    var random = SigRandom(seed: 11)
+    for level in ISALevel.allSupported {
+      for type in [Float.self] as [Float.Type] {
+        _ = type
+        for n in Array(0...40) + [63, 64, 65, 255, 256, 257, 1000] {
+          let xs = (0..<n).map { _ in Float(random.uniform(-30, 30)) }
+          let expected = xs.map { Float(sigRefSoftplus(Double($0), beta: 0.5, threshold: 8)) }
+          // Offset output with canaries on both sides.
+          var out = [Float](repeating: 12345, count: n + 7)
+          try xs.withUnsafeBufferPointer { x in
+            try out.withUnsafeMutableBufferPointer { o in
+              try Sigmoid.softplus(
+                x, into: UnsafeMutableBufferPointer(rebasing: o[3..<(3 + n)]), beta: 0.5, threshold: 8,
+                options: SigmoidOptions(isa: level))
+            }
+          }
+          XCTAssertEqual(out[0..<3], [12345, 12345, 12345])
+          XCTAssertEqual(out[(3 + n)...], [12345, 12345, 12345, 12345])
+          for i in 0..<n {
+            XCTAssertLessThanOrEqual(sigFloatError(out[3 + i], Double(expected[i])), 8, "n \(n) i \(i)")
+          }
+          var inPlace = xs
+          try Sigmoid.sigmoid(&inPlace, options: SigmoidOptions(isa: level))
+          XCTAssertEqual(inPlace, try Sigmoid.sigmoid(xs, options: SigmoidOptions(isa: level)))
+        }
+      }
+      // Threads: 2^18 + 5 elements split over 1, 2, 3 threads give identical bits.
+      let big = (0..<((1 << 18) + 5)).map { _ in Float(random.uniform(-20, 20)) }
+      let one = try Sigmoid.logSigmoid(big, options: SigmoidOptions(threads: 1, isa: level))
+      for t in [2, 3] {
+        XCTAssertEqual(one, try Sigmoid.logSigmoid(big, options: SigmoidOptions(threads: t, isa: level)))
+      }
+      // Gradient in place over the upstream gradient.
+      let g = (0..<100).map { _ in Float(random.uniform(-2, 2)) }
+      let x = (0..<100).map { _ in Float(random.uniform(-9, 9)) }
+      var dx = g
+      try x.withUnsafeBufferPointer { xp in
+        try dx.withUnsafeMutableBufferPointer { d in
+          try Sigmoid.sigmoidBackward(input: xp, outputGradient: UnsafeBufferPointer(d), into: d,
+                                      options: SigmoidOptions(isa: level))
+        }
+      }
+      XCTAssertEqual(dx, try Sigmoid.sigmoidBackward(input: x, outputGradient: g, options: SigmoidOptions(isa: level)))
+      for i in 0..<100 {
+        let ref = Double(g[i]) * sigRefSigmoid(Double(x[i])) * sigRefSigmoid(-Double(x[i]))
+        XCTAssertEqual(Double(dx[i]), ref, accuracy: 1e-6 * abs(ref) + 1e-30)
+      }
+    }
+  }
+
+  /// Gradients by central finite differences of the forward functions (Double), with a random
+  /// upstream gradient; also the output-based sigmoid gradient and softplus with beta.
+  func testGradientsByFiniteDifferences() throws {
+    var random = SigRandom(seed: 3)
+    let xs = (0..<50).map { _ in random.uniform(-12, 12) } + [0, 1e-3, -1e-3, 7.9, 8.1]
+    let g = xs.map { _ in random.uniform(-1, 1) }
+    let h = 1e-6
+    let plus = xs.map { $0 + h }, minus = xs.map { $0 - h }
+    for level in ISALevel.allSupported {
+      let o = SigmoidOptions(isa: level)
+      func check(_ name: String, _ f: ([Double]) throws -> [Double], _ grad: [Double]) rethrows {
+        let fp = try f(plus), fm = try f(minus)
+        for i in 0..<xs.count {
+          let fd = g[i] * (fp[i] - fm[i]) / (2 * h)
+          XCTAssertEqual(grad[i], fd, accuracy: 1e-7 * max(1, abs(fd)), "\(name) \(level) x = \(xs[i])")
+        }
+      }
+      try check("sigmoid", { try Sigmoid.sigmoid($0, options: o) },
+                try Sigmoid.sigmoidBackward(input: xs, outputGradient: g, options: o))
+      let y = try Sigmoid.sigmoid(xs, options: o)
+      let fromOutput = try y.withUnsafeBufferPointer { yp in
+        try g.withUnsafeBufferPointer { gp in
+          var dx = [Double](repeating: 0, count: xs.count)
+          try dx.withUnsafeMutableBufferPointer { try Sigmoid.sigmoidBackward(output: yp, outputGradient: gp, into: $0, options: o) }
+          return dx
+        }
+      }
+      try check("sigmoid (from output)", { try Sigmoid.sigmoid($0, options: o) }, fromOutput)
+      try check("logSigmoid", { try Sigmoid.logSigmoid($0, options: o) },
+                try Sigmoid.logSigmoidBackward(input: xs, outputGradient: g, options: o))
+      try check("softplus beta 2 threshold 16", { try Sigmoid.softplus($0, beta: 2, threshold: 16, options: o) },
+                try Sigmoid.softplusBackward(input: xs, outputGradient: g, beta: 2, threshold: 16, options: o))
+    }
+  }
+
+  func testErrors() throws {
+    let x: [Float] = [1, 2, 3]
+    sigAssertInvalid("beta") { _ = try Sigmoid.softplus(x, beta: 0) }
+    sigAssertInvalid("beta") { _ = try Sigmoid.softplus(x, beta: -.infinity) }
+    sigAssertInvalid("threshold") { _ = try Sigmoid.softplus(x, threshold: .nan) }
+    sigAssertInvalid("threads") { _ = try Sigmoid.sigmoid(x, options: SigmoidOptions(threads: 0)) }
+    sigAssertThrows(.countMismatch(argument: "outputGradient", expected: 3, actual: 2)) {
+      _ = try Sigmoid.sigmoidBackward(input: x, outputGradient: [1, 2])
+    }
+    // Overlap other than exact aliasing is rejected, and nothing is written.
+    var buffer: [Float] = [1, 2, 3, 4, 5]
+    let before = buffer
+    buffer.withUnsafeMutableBufferPointer { b in
+      sigAssertInvalid("output") {
+        try Sigmoid.sigmoid(UnsafeBufferPointer(rebasing: b[0..<4]), into: UnsafeMutableBufferPointer(rebasing: b[1..<5]))
+      }
+      sigAssertThrows(.countMismatch(argument: "output", expected: 4, actual: 3)) {
+        try Sigmoid.sigmoid(UnsafeBufferPointer(rebasing: b[0..<4]), into: UnsafeMutableBufferPointer(rebasing: b[1..<4]))
+      }
+    }
+    XCTAssertEqual(buffer, before)
+    XCTAssertEqual(try Sigmoid.sigmoid([Float]()), [])
+  }
+}
