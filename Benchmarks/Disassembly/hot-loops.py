@@ -17,6 +17,11 @@ PASSES = ["maxPass", "sumExpPass", "storeExpPass", "scalePass", "expScalePass", 
           "softmaxBackwardPass", "logSoftmaxBackwardPass"]
 EXP_PASSES = {"sumExpPass", "storeExpPass", "expScalePass", "extendedSumPass",
               "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass"}
+# Loss kernels (LossPasses.swift).
+PASSES += ["sumPass", "tripleDotPass", "squaredDeviationPass", "affinePass",
+           "crossEntropyGradientPass", "stableMaxSumPass", "stableMaxScalePass",
+           "stableMaxGradientPass"]
+EXP_PASSES |= {"crossEntropyGradientPass"}
 # Sigmoid / softplus family (SigmoidPasses.swift, SigmoidLossPasses.swift, SoftplusAttentionRows.swift).
 PASSES += ["sigmoidPass", "logSigmoidPass", "softplusPass", "sigmoidGradientPass",
            "sigmoidOutputGradientPass", "logSigmoidGradientPass", "softplusGradientPass",
