@@ -6,27 +6,6 @@ import SoftmaxKernelsCore
 
 // MARK: - BCE with logits
 
-/// Per element, with e = e^-|x|, r = 1 / (1 + e), L = log1p(e), a = 1 - y, b = p y:
-///   loss = w [a max(x, 0) + b max(-x, 0) + (a + b) L]
-///        = w [(1 - y) softplus(x) + p y softplus(-x)]    (PyTorch's BCEWithLogitsLoss)
-///   dloss/dx = w [a sigmoid(x) - b sigmoid(-x)]            (no cancellation for hard labels)
-/// The products `a max(x, 0)` and `b max(-x, 0)` are 0 when their weight is 0, so an infinite
-/// logit with the matching hard label gives loss 0 (not 0 * inf = NaN).
-@inline(always)
-func bceVector<T: KernelFloatLog>(
-  _: T.Type, _ x: T.Vector, _ y: T.Vector, _ w: T.Vector, _ p: T.Vector
-) -> (loss: T.Vector, gradient: T.Vector) {
-  let zero = T.Vector(), one = T.Vector(repeating: 1)
-  let e = T.expNegativeGradual(T.negativeAbs(x))
-  let r = one / (one + e)
-  let a = one - y, b = p * y
-  let er = e * r
-  let gradient = w * (a * T.whereNonNegative(x, r, er) - b * T.whereNonNegative(x, er, r))
-  let positive = T.vmax(x, zero), negative = T.vmax(zero - x, zero)
-  let l = T.fma(a + b, T.log1pUnit(e), T.multiplyZeroSafe(a, positive) + T.multiplyZeroSafe(b, negative))
-  return (w * l, gradient)
-}
-
 /// BCE over `count` contiguous elements starting at element `start` of the batch, within one
 /// row (`posWeight` index `column`...). Returns the sum of the losses.
 ///
@@ -74,7 +53,7 @@ func bceLoop<T: KernelFloatLog>(
     let end = windowEnd(i, fullEnd, T.self)
     var acc = T.Vector()
     while i < end {
-      let (l, d) = bceVector(T.self, load(x + i), load(y + i), load(w + i * ws), load(p + i * ps))
+      let (l, d) = T.bceCore(load(x + i), load(y + i), load(w + i * ws), load(p + i * ps))
       acc += l
       store(l, losses + i * ls)
       store(d * vscale * load(g + i * gs), dx + i * ds)
@@ -84,8 +63,8 @@ func bceLoop<T: KernelFloatLog>(
   }
   if i < count {
     let valid = count - i
-    let (l, d) = bceVector(
-      T.self, loadPartial(x + i, valid, pad: 0), loadPartial(y + i, valid, pad: 0),
+    let (l, d) = T.bceCore(
+      loadPartial(x + i, valid, pad: 0), loadPartial(y + i, valid, pad: 0),
       loadPartial(w + i * ws, valid, pad: 0), loadPartial(p + i * ps, valid, pad: 1))
     var tail = 0.0
     for k in 0..<valid { tail += Double(l[k]) }
@@ -146,7 +125,6 @@ func sigLIPRowPass<T: KernelFloatLog>(
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
   let vt = T.Vector(repeating: t), vb = T.Vector(repeating: b), vscale = T.Vector(repeating: scale)
-  let one = T.Vector(repeating: 1), minusOne = T.Vector(repeating: -1), zero = T.Vector()
   var iota = T.Vector()
   for k in 0..<lanes { iota[k] = T(k) }
   var sums = _SigLIPSums()
@@ -156,14 +134,8 @@ func sigLIPRowPass<T: KernelFloatLog>(
     var accL = T.Vector(), accQ = T.Vector(), accQS = T.Vector()
     while i < end {
       let sv = load(s + i)
-      let position = iota + T.Vector(repeating: T(i - positive))
-      let l = T.fma(sv, vt, vb)
-      let u = T.whereEqual(position, zero, zero - l, l)
-      let e = T.expNegativeGradual(T.negativeAbs(u))
-      let r = one / (one + e)
-      accL += T.vmax(u, zero) + T.log1pUnit(e)
-      let sig = T.whereNonNegative(u, r, e * r)
-      let q = T.whereEqual(position, zero, zero - sig, sig)
+      let (l, q) = T.sigLIPCore(sv, iota + T.Vector(repeating: T(i - positive)), vt, vb)
+      accL += l
       accQ += q
       accQS = T.fma(q, sv, accQS)
       store(q * vscale, ds + i * dsStride)
@@ -176,12 +148,7 @@ func sigLIPRowPass<T: KernelFloatLog>(
   if i < count {
     let valid = count - i
     let sv = loadPartial(s + i, valid, pad: 0)
-    let sign = T.whereEqual(iota + T.Vector(repeating: T(i - positive)), zero, minusOne, one)
-    let u = T.fma(sv, vt, vb) * sign
-    let e = T.expNegativeGradual(T.negativeAbs(u))
-    let r = one / (one + e)
-    let l = T.vmax(u, zero) + T.log1pUnit(e)
-    let q = sign * T.whereNonNegative(u, r, e * r)
+    let (l, q) = T.sigLIPCore(sv, iota + T.Vector(repeating: T(i - positive)), vt, vb)
     for k in 0..<valid {
       sums.loss += Double(l[k])
       sums.q += Double(q[k])

@@ -40,6 +40,11 @@ protocol KernelFloatLog: KernelFloat {
   static func multiplyZeroSafe(_ a: Vector, _ b: Vector) -> Vector
   /// `(max(x), min(x), any NaN)` folded into running vectors: used to validate targets.
   static func rangeStep(_ x: Vector, _ hi: inout Vector, _ lo: inout Vector, _ nan: inout Vector)
+  /// BCE with logits per element: `(loss, dloss/dx)` (SigmoidLossCores.swift).
+  static func bceCore(_ x: Vector, _ y: Vector, _ w: Vector, _ p: Vector) -> (loss: Vector, gradient: Vector)
+  /// SigLIP per pair: `(softplus(u), q)` with `u = -z (t s + b)`, `z = +1` where
+  /// `position == 0` (SigmoidLossCores.swift).
+  static func sigLIPCore(_ s: Vector, _ position: Vector, _ t: Vector, _ b: Vector) -> (loss: Vector, q: Vector)
 }
 
 // MARK: - Float
@@ -77,18 +82,18 @@ extension Float: KernelFloatLog {
 
   @inline(always)
   static func log1pUnit(_ u: Vector) -> Vector {
-    let high = u .>= Vector(repeating: 0.5)
-    let f = u.replacing(with: (u - Vector(repeating: 1)) * Vector(repeating: 0.5), where: high)
-    let k = Vector(repeating: 0).replacing(with: 1, where: high)
+    // Two different comparisons rather than one mask used twice: a reused SIMDMask was
+    // materialised through 16-bit lanes and split the loops into xmm pieces at x86-64-v3.
+    let f = u.replacing(with: (u - Vector(repeating: 1)) * Vector(repeating: 0.5), where: u .>= Vector(repeating: 0.5))
+    let k = Vector(repeating: 1).replacing(with: 0, where: u .< Vector(repeating: 0.5))
     return logReduced(f, k)
   }
 
   @inline(always)
   static func log(_ x: Vector) -> Vector {
     // Subnormal inputs: scale by 2^24 first, take 24 off the exponent.
-    let tiny = x .< Vector(repeating: .leastNormalMagnitude)
-    let scaled = x.replacing(with: x * Vector(repeating: 0x1p24), where: tiny)
-    let bias = Vector(repeating: 0).replacing(with: 24, where: tiny)
+    let scaled = x.replacing(with: x * Vector(repeating: 0x1p24), where: x .< Vector(repeating: .leastNormalMagnitude))
+    let bias = Vector(repeating: 24).replacing(with: 0, where: x .>= Vector(repeating: .leastNormalMagnitude))
     let bits = unsafeBitCast(scaled, to: SignedBits.self)
     let shifted = bits &- SignedBits(repeating: sqrtHalfBits)
     let kBits = shifted &>> 23
@@ -192,17 +197,17 @@ extension Double: KernelFloatLog {
 
   @inline(always)
   static func log1pUnit(_ u: Vector) -> Vector {
-    let high = u .>= Vector(repeating: 0.5)
-    let f = u.replacing(with: (u - Vector(repeating: 1)) * Vector(repeating: 0.5), where: high)
-    let k = Vector(repeating: 0).replacing(with: 1, where: high)
+    // Two different comparisons rather than one mask used twice: a reused SIMDMask was
+    // materialised through 16-bit lanes and split the loops into xmm pieces at x86-64-v3.
+    let f = u.replacing(with: (u - Vector(repeating: 1)) * Vector(repeating: 0.5), where: u .>= Vector(repeating: 0.5))
+    let k = Vector(repeating: 1).replacing(with: 0, where: u .< Vector(repeating: 0.5))
     return logReduced(f, k)
   }
 
   @inline(always)
   static func log(_ x: Vector) -> Vector {
-    let tiny = x .< Vector(repeating: .leastNormalMagnitude)
-    let scaled = x.replacing(with: x * Vector(repeating: 0x1p54), where: tiny)
-    let bias = Vector(repeating: 0).replacing(with: 54, where: tiny)
+    let scaled = x.replacing(with: x * Vector(repeating: 0x1p54), where: x .< Vector(repeating: .leastNormalMagnitude))
+    let bias = Vector(repeating: 54).replacing(with: 0, where: x .>= Vector(repeating: .leastNormalMagnitude))
     let bits = unsafeBitCast(scaled, to: SignedBits.self)
     let shifted = bits &- SignedBits(repeating: sqrtHalfBits)
     let kBits = shifted &>> 52

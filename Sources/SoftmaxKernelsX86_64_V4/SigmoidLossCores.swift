@@ -1,0 +1,1 @@
+../SoftmaxKernelsBaseline/SigmoidLossCores.swift
