@@ -215,3 +215,7 @@ if let path = settings.csv {
   }
   try text.write(toFile: path, atomically: true, encoding: .utf8)
 }
+
+// MARK: Sigmoid family (SigmoidWorkloads.swift; cells named Sig1...Sig6)
+let sigmoidResults = runSigmoidFamilyCells(settings: settings, x: x, y: y, z: z, roofline: roofline)
+if !sigmoidResults.isEmpty { try writeAllResults(results + sigmoidResults, settings: settings) }

@@ -23,10 +23,9 @@ extension Float {
     let r = one / (one + e)
     let a = one - y, b = p * y
     let er = e * r
-    // Two comparisons, not one mask used twice (see VectorLog.swift's log1pUnit).
-    let sigmoidX = er.replacing(with: r, where: x .>= zero)
-    let sigmoidMinusX = er.replacing(with: r, where: x .< zero)
-    let gradient = w * (a * sigmoidX - b * sigmoidMinusX)
+    // a sigmoid(x) - b sigmoid(-x) with one select of the two finished branches: a mask used by
+    // two selects was materialised through 16-bit lanes, splitting the loop into xmm pieces.
+    let gradient = w * (a * er - b * r).replacing(with: a * r - b * er, where: x .>= zero)
     let linear = multiplyZeroSafe(a, vmax(x, zero)) + multiplyZeroSafe(b, vmax(zero - x, zero))
     return (w * fma(a + b, log1pUnit(e), linear), gradient)
   }
@@ -52,10 +51,9 @@ extension Double {
     let r = one / (one + e)
     let a = one - y, b = p * y
     let er = e * r
-    // Two comparisons, not one mask used twice (see VectorLog.swift's log1pUnit).
-    let sigmoidX = er.replacing(with: r, where: x .>= zero)
-    let sigmoidMinusX = er.replacing(with: r, where: x .< zero)
-    let gradient = w * (a * sigmoidX - b * sigmoidMinusX)
+    // a sigmoid(x) - b sigmoid(-x) with one select of the two finished branches: a mask used by
+    // two selects was materialised through 16-bit lanes, splitting the loop into xmm pieces.
+    let gradient = w * (a * er - b * r).replacing(with: a * r - b * er, where: x .>= zero)
     let linear = multiplyZeroSafe(a, vmax(x, zero)) + multiplyZeroSafe(b, vmax(zero - x, zero))
     return (w * fma(a + b, log1pUnit(e), linear), gradient)
   }

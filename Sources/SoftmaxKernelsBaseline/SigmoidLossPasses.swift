@@ -36,8 +36,9 @@ func bceSegmentPass<T: KernelFloatLog>(
   }
 }
 
-/// The loop of `bceSegmentPass`: `w`, `p`, `g` are read at `i * stride`, `losses` and `dx`
-/// written at `i * stride` (stride 0 or 1).
+/// The loop of `bceSegmentPass`: `w`, `p`, `g` are read and `losses`, `dx` written at pointers
+/// advancing by `stride * lanes` per vector (stride 0 or 1). (Addresses `w + i * ws` made LLVM
+/// split the loop's vectors into xmm pieces in release builds.)
 func bceLoop<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ y: UnsafePointer<T>, _ w: UnsafePointer<T>, _ ws: Int,
   _ p: UnsafePointer<T>, _ ps: Int, _ g: UnsafePointer<T>, _ gs: Int,
@@ -47,16 +48,23 @@ func bceLoop<T: KernelFloatLog>(
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
   let vscale = T.Vector(repeating: scale)
+  var (wp, pp, gp, lp, dp) = (w, p, g, losses, dx)
+  let (wStep, pStep, gStep, lStep, dStep) = (ws * lanes, ps * lanes, gs * lanes, ls * lanes, ds * lanes)
   var total = 0.0
   var i = 0
   while i < fullEnd {
     let end = windowEnd(i, fullEnd, T.self)
     var acc = T.Vector()
     while i < end {
-      let (l, d) = T.bceCore(load(x + i), load(y + i), load(w + i * ws), load(p + i * ps))
+      let (l, d) = T.bceCore(load(x + i), load(y + i), load(wp), load(pp))
       acc += l
-      store(l, losses + i * ls)
-      store(d * vscale * load(g + i * gs), dx + i * ds)
+      store(l, lp)
+      store(d * vscale * load(gp), dp)
+      wp += wStep
+      pp += pStep
+      gp += gStep
+      lp += lStep
+      dp += dStep
       i += lanes
     }
     total += Double(acc.sum())
@@ -65,12 +73,12 @@ func bceLoop<T: KernelFloatLog>(
     let valid = count - i
     let (l, d) = T.bceCore(
       loadPartial(x + i, valid, pad: 0), loadPartial(y + i, valid, pad: 0),
-      loadPartial(w + i * ws, valid, pad: 0), loadPartial(p + i * ps, valid, pad: 1))
+      loadPartial(wp, valid, pad: 0), loadPartial(pp, valid, pad: 1))
     var tail = 0.0
     for k in 0..<valid { tail += Double(l[k]) }
     total += tail
-    storePartial(l, losses + i * ls, valid)
-    storePartial(d * vscale * loadPartial(g + i * gs, valid, pad: 0), dx + i * ds, valid)
+    storePartial(l, lp, valid)
+    storePartial(d * vscale * loadPartial(gp, valid, pad: 0), dp, valid)
   }
   return total
 }
@@ -128,6 +136,10 @@ func sigLIPRowPass<T: KernelFloatLog>(
   var iota = T.Vector()
   for k in 0..<lanes { iota[k] = T(k) }
   var sums = _SigLIPSums()
+  // The output pointer advances by 0 or `lanes`: an address `ds + i * dsStride` made LLVM split
+  // the loop's vectors into xmm pieces.
+  var out = ds
+  let outStep = lanes * dsStride
   var i = 0
   while i < fullEnd {
     let end = windowEnd(i, fullEnd, T.self)
@@ -138,7 +150,8 @@ func sigLIPRowPass<T: KernelFloatLog>(
       accL += l
       accQ += q
       accQS = T.fma(q, sv, accQS)
-      store(q * vscale, ds + i * dsStride)
+      store(q * vscale, out)
+      out += outStep
       i += lanes
     }
     sums.loss += Double(accL.sum())

@@ -98,7 +98,10 @@ extension Float: KernelFloatLog {
     let shifted = bits &- SignedBits(repeating: sqrtHalfBits)
     let kBits = shifted &>> 23
     let m = unsafeBitCast(bits &- (kBits &<< 23), to: Vector.self)
-    let k = Vector(kBits) - bias
+    // |k| < 200: the conversion through the magic number is exact (a vector Int32 -> Float
+    // initialiser was an out-of-line call).
+    let k = unsafeBitCast(kBits &+ unsafeBitCast(Vector(repeating: roundPlain), to: SignedBits.self),
+                          to: Vector.self) - Vector(repeating: roundPlain) - bias
     var y = logReduced(m - Vector(repeating: 1), k)
     y = y.replacing(with: .infinity, where: x .== Vector(repeating: .infinity))
     y = y.replacing(with: -.infinity, where: x .== Vector(repeating: 0))
