@@ -109,20 +109,19 @@ extension Float: KernelFloatLog {
     return y.replacing(with: .nan, where: .!(x .>= Vector(repeating: 0)))
   }
 
+  // 1.5 * 2^23 + 127 + 64: with it the magic-number rounding leaves n + 64 + 127 in the low
+  // bits, so `bits << 23` is 2^(n + 64).
+  @inline(always) static var roundBiasedPlus64: Float { 12_583_103 }
+
   @inline(always)
   static func expNegativeGradual(_ x: Vector) -> Vector {
-    let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundPlain))
-    let n = biased - Vector(repeating: roundPlain)
+    // e^x 2^64 is a normal float for every x >= ln(2^-150); one multiplication by 2^-64 then
+    // rounds it once into the subnormal range (a single extra multiply over the flushing exp).
+    let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundBiasedPlus64))
+    let s = unsafeBitCast(unsafeBitCast(biased, to: Bits.self) &<< 23, to: Vector.self)
+    let n = biased - Vector(repeating: roundBiasedPlus64)
     let t = reduce(x, n)
-    // e^x = 2^n1 (1 + t p(t)) 2^(n - n1), n1 = max(n, -126): the first factor is normal, the
-    // second rounds the product once into the subnormal range.
-    let n1 = vmax(n, Vector(repeating: -126))
-    let s1 = unsafeBitCast(
-      unsafeBitCast(n1 + Vector(repeating: roundBiased), to: Bits.self) &<< 23, to: Vector.self)
-    let s2 = unsafeBitCast(
-      unsafeBitCast((n - n1) + Vector(repeating: roundBiased), to: Bits.self) &<< 23,
-      to: Vector.self)
-    let y = fma(t * s1, polynomial(t), s1) * s2
+    let y = fma(t * s, polynomial(t), s) * Vector(repeating: 0x1p-64)
     return y.replacing(with: 0, where: x .< Vector(repeating: underflowBelow))
   }
 
@@ -224,18 +223,16 @@ extension Double: KernelFloatLog {
     return y.replacing(with: .nan, where: .!(x .>= Vector(repeating: 0)))
   }
 
+  // 1.5 * 2^52 + 1023 + 64.
+  @inline(always) static var roundBiasedPlus64: Double { 6_755_399_441_056_831 }
+
   @inline(always)
   static func expNegativeGradual(_ x: Vector) -> Vector {
-    let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundPlain))
-    let n = biased - Vector(repeating: roundPlain)
+    let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundBiasedPlus64))
+    let s = unsafeBitCast(unsafeBitCast(biased, to: Bits.self) &<< 52, to: Vector.self)
+    let n = biased - Vector(repeating: roundBiasedPlus64)
     let t = reduce(x, n)
-    let n1 = vmax(n, Vector(repeating: -1022))
-    let s1 = unsafeBitCast(
-      unsafeBitCast(n1 + Vector(repeating: roundBiased), to: Bits.self) &<< 52, to: Vector.self)
-    let s2 = unsafeBitCast(
-      unsafeBitCast((n - n1) + Vector(repeating: roundBiased), to: Bits.self) &<< 52,
-      to: Vector.self)
-    let y = fma(t * s1, polynomial(t), s1) * s2
+    let y = fma(t * s, polynomial(t), s) * Vector(repeating: 0x1p-64)
     return y.replacing(with: 0, where: x .< Vector(repeating: underflowBelow))
   }
 
