@@ -15,6 +15,7 @@ let usage = """
     --isa LIST           ISA levels (default: every level the CPU supports)
     --json FILE          write the results as JSON
     --csv FILE           write the results as CSV
+    --svg FILE           write a bar chart (GB/s per workload and algorithm, roofline dashed)
     --list               list the cells and exit
     --help               this text
   """
@@ -27,6 +28,7 @@ struct Settings {
   var levels = ISALevel.allSupported
   var json: String?
   var csv: String?
+  var svg: String?
   var list = false
 }
 
@@ -66,6 +68,7 @@ func parse(_ args: [String]) -> Settings {
       }
     case "--json": s.json = value()
     case "--csv": s.csv = value()
+    case "--svg": s.svg = value()
     case "--list": s.list = true
     case "--help", "-h":
       print(usage)
@@ -219,3 +222,12 @@ if let path = settings.csv {
 // MARK: Sigmoid family (SigmoidWorkloads.swift; cells named Sig1...Sig6)
 let sigmoidResults = runSigmoidFamilyCells(settings: settings, x: x, y: y, z: z, roofline: roofline)
 if !sigmoidResults.isEmpty { try writeAllResults(results + sigmoidResults, settings: settings) }
+
+if let path = settings.svg {
+  // The chart shows the best level and the most threads that were run.
+  let level = settings.levels.max()!.description
+  let threads = settings.threads.max()!
+  let title = "softmax-bench: \(MachineInfo.cpuModel), \(level), \(threads) threads, \((settings.elements * 4) >> 20) MiB inputs"
+  try svgChart(results: results, isa: level, threads: threads, title: title)
+    .write(toFile: path, atomically: true, encoding: .utf8)
+}
