@@ -35,7 +35,7 @@ public struct _BCEBatch<T>: @unchecked Sendable {
   public var columns: Int
   /// Per-element losses (reduction `none`), or `nil`.
   public var losses: UnsafeMutablePointer<T>?
-  /// Whether to return the sum of the losses (skipped for a gradient-only call).
+  /// Whether the caller uses the sum of the losses (the kernel always returns it).
   public var sumLosses: Bool
   /// `dx_i = gradientScale * upstream_i * dloss_i/dx_i` when not `nil`.
   public var inputGradient: UnsafeMutablePointer<T>?
@@ -182,8 +182,7 @@ public struct _SigmoidKernelTable<T>: @unchecked Sendable {
   public var gradient:
     (_ op: _SigmoidGradientOperation, _ v: UnsafePointer<T>, _ g: UnsafePointer<T>,
      _ dx: UnsafeMutablePointer<T>, _ count: Int, _ a: T, _ b: T) -> Void
-  /// BCE with logits over the flat element range; returns the sum of the losses (0 when
-  /// `sumLosses` is false).
+  /// BCE with logits over the flat element range; returns the sum of the losses.
   public var binaryCrossEntropy: (_ batch: _BCEBatch<T>, _ elements: Range<Int>) -> Double
   /// `(min, max, containsNaN)` of `count` values (target validation).
   public var range: (_ x: UnsafePointer<T>, _ count: Int) -> (min: T, max: T, nan: Bool)
