@@ -20,6 +20,11 @@ import Foundation
 /// once per block, with `positiveOffset: nil` (all negatives) for blocks of other devices'
 /// texts, and adds the results.
 ///
+/// From embeddings: with `X` (images) and `Y` (texts) L2-normalised row-wise, `S = X Y^T` is
+/// one matrix product (use a BLAS / GEMM), and the embedding gradients are two more,
+/// `dL/dX = (dL/dS) Y` and `dL/dY = (dL/dS)^T X`, from the `dL/ds` this function writes (then
+/// back through the normalisation). The kernel does not compute the products itself.
+///
 /// Nothing of size `rows x columns` is allocated: one streaming pass over the similarities
 /// computes the loss, `dL/dt'` and `dL/db`, and writes `dL/ds` when `similarityGradient` is
 /// given (which may be the similarities buffer itself). Each pair costs one exponential, one
