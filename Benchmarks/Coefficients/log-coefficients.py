@@ -8,9 +8,13 @@ rounding-correction term. Float keeps fdlibm's 4 coefficients (e_logf.c; 0.007 u
 polynomial error on the wider interval, printed below); Double's 8 coefficients are a Chebyshev
 fit (mpmath.chebyfit) of R(z)/z on [0, 0.04], rounded to double.
 
-Run: python3 Benchmarks/Coefficients/log-coefficients.py   (needs mpmath)
+Float's log1p on [0, 1] (the sigmoid family's log1p(e^-|x|)) skips the reduction: log1p(u) =
+u P(u) with P a degree-10 Chebyshev fit of log1p(u) / u on [0, 1], rounded to float (printed
+last, with its error evaluated in float32 Horner / FMA arithmetic).
+
+Run: python3 Benchmarks/Coefficients/log-coefficients.py   (needs mpmath and numpy)
 """
-from mpmath import mp, mpf, log, chebyfit, sqrt
+from mpmath import mp, mpf, log, log1p, chebyfit, sqrt
 mp.dps = 50
 
 def rz_over_z(z):
@@ -40,3 +44,21 @@ for i, c in enumerate(coeffs):
     print("  c%d = %s   // %.17g" % (i + 1, c.hex(), c))
 print("double: polynomial error on f in [-0.2929, 0.5]: %.4f ulp" %
       worst([mpf(c) for c in coeffs], mpf(-0.2929), mpf(0.5), mpf(2)**-53))
+
+import numpy as np
+def log1p_over_u(u):
+    return mpf(1) if u == 0 else log1p(u) / u
+poly, err = chebyfit(log1p_over_u, [0, 1], 11, error=True)
+c32 = [np.float32(float(c)) for c in poly]               # highest degree first
+print("float log1p on [0, 1]: degree-10 fit of log1p(u)/u, fit error %.3g" % err)
+for k, c in enumerate(c32):
+    print("  u^%d: %s" % (10 - k, float.hex(float(c))))
+us = np.unique(np.concatenate([np.linspace(0, 1, 400001).astype(np.float32),
+                               np.float32(2.0) ** -np.arange(1, 60, dtype=np.float32)]))
+p = np.full(us.shape, c32[0], dtype=np.float32)
+for c in c32[1:]:
+    p = (p.astype(np.float64) * us + np.float64(c)).astype(np.float32)   # one rounding per FMA
+y = (p.astype(np.float64) * us).astype(np.float32)
+ref = np.log1p(us.astype(np.float64))
+m = ref > 0
+print("  float32 evaluation error: %.3f ulp" % (np.abs(y[m] - ref[m]) / ref[m] / 2.0**-24).max())

@@ -15,9 +15,9 @@ final class SigmoidTests: XCTestCase {
     #else
     let baseline = false
     #endif
-    // Measured with every 131st bit pattern (SIGMOID_SWEEP_STRIDE=131): baseline 4.71, 3.48,
-    // 3.48, 6.36, 4.71, 4.71; x86-64-v3 4.46, 3.36, 3.36, 6.12, 4.46, 4.46.
-    return baseline ? [5.5, 4, 4, 7, 5.5, 5.5][function] : [5.5, 4, 4, 7, 5.5, 5.5][function]
+    // Measured with every 131st bit pattern (SIGMOID_SWEEP_STRIDE=131): baseline 4.71, 3.92,
+    // 3.92, 6.36, 4.71, 4.71; x86-64-v3 4.46, 3.74, 3.74, 6.12, 4.46, 4.46.
+    return baseline ? [5.5, 4.5, 4.5, 7, 5.5, 5.5][function] : [5.5, 4.5, 4.5, 7, 5.5, 5.5][function]
   }
   /// Bound on subnormal results, in units of the smallest subnormal (absolute; the exponential
   /// rounds twice there). Measured 1.38.
@@ -128,7 +128,8 @@ final class SigmoidTests: XCTestCase {
     bits = 0x8000_0000
     while bits <= 0xC2D0_0000 { negative.append(Float(bitPattern: bits)); bits += 557 }
     let cases: [(String, [Float], (Double) -> Double, KeyPath<_SigmoidKernelTable<Float>, (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void>, Double)] = [
-      ("log1p [0, 1]", unit, { Foundation.log1p($0) }, \.log1pUnit, 1.5),
+      // Float log1p is a degree-10 polynomial (measured 2.36 baseline, 1.93 with FMA).
+      ("log1p [0, 1]", unit, { Foundation.log1p($0) }, \.log1pUnit, 2.5),
       ("log", positive, { Foundation.log($0) }, \.log, 1.5),
       ("exp [-104, 0]", negative, { Foundation.exp($0) }, \.expNegative, 3.1),
     ]
