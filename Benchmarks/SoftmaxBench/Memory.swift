@@ -105,3 +105,30 @@ let rooflinePatterns: [RooflinePattern] = [
     addArrays(a, b, c, r)
   },
 ]
+
+/// The last-level cache size in bytes, from Linux's sysfs (largest level of cpu0), or nil.
+func lastLevelCacheBytes() -> Int? {
+  var best: (level: Int, bytes: Int)?
+  for index in 0..<8 {
+    let dir = "/sys/devices/system/cpu/cpu0/cache/index\(index)"
+    guard let level = (try? String(contentsOfFile: dir + "/level", encoding: .utf8))
+      .flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }),
+      let size = try? String(contentsOfFile: dir + "/size", encoding: .utf8)
+    else { continue }
+    let text = size.trimmingCharacters(in: .whitespacesAndNewlines)
+    let multiplier = text.hasSuffix("K") ? 1024 : text.hasSuffix("M") ? 1 << 20 : 1
+    guard let value = Int(text.trimmingCharacters(in: CharacterSet.letters)) else { continue }
+    if best == nil || level > best!.level { best = (level, value * multiplier) }
+  }
+  return best?.bytes
+}
+
+/// Bytes of memory available (Linux `MemAvailable`), or nil.
+func availableMemoryBytes() -> Int? {
+  guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+  for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+    let parts = line.split(separator: " ")
+    if parts.count >= 2, let kib = Int(parts[1]) { return kib * 1024 }
+  }
+  return nil
+}

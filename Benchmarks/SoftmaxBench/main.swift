@@ -106,14 +106,33 @@ func median(_ v: [Double]) -> Double {
 }
 
 func toolchain() -> String {
-  #if compiler(>=6.3)
-  return "Swift 6.3+"
+  // The compiler that built this binary, to the minor version (Swift has no run-time query).
+  #if compiler(>=6.5)
+  let version = "6.5 or later"
+  #elseif compiler(>=6.4)
+  let version = "6.4"
+  #elseif compiler(>=6.3)
+  let version = "6.3"
   #else
-  return "Swift < 6.3"
+  let version = "older than 6.3"
+  #endif
+  #if DEBUG
+  return "Swift \(version), debug build"
+  #else
+  return "Swift \(version), release build"
   #endif
 }
 
-let settings = parse(Array(CommandLine.arguments.dropFirst()))
+var settings = parse(Array(CommandLine.arguments.dropFirst()))
+let explicitSize = CommandLine.arguments.contains("--size") || CommandLine.arguments.contains("--quick")
+let llc = lastLevelCacheBytes()
+if !explicitSize {
+  // PERF.md's 1 GiB, and at least 4x the last-level cache; three buffers must fit in memory.
+  if let llc { settings.elements = max(settings.elements, llc) }  // 4 x LLC bytes = LLC floats
+  if let available = availableMemoryBytes() {
+    settings.elements = min(settings.elements, available / 4 / 4)
+  }
+}
 let cores = MachineInfo.activeProcessorCount
 
 #if DEBUG
@@ -147,7 +166,7 @@ if settings.list {
 }
 
 print("softmax-bench  \(Date())")
-print("CPU: \(MachineInfo.cpuModel), \(cores) cores; ISA supported: \(ISALevel.supported), active: \(ISALevel.active)")
+print("CPU: \(MachineInfo.cpuModel), \(cores) cores, last-level cache \(llc.map { "\($0 >> 20) MiB" } ?? "unknown"); ISA supported: \(ISALevel.supported), active: \(ISALevel.active)")
 print("toolchain: \(toolchain()); elements per workload: \(settings.elements) (\((settings.elements * 4) >> 20) MiB of floats); repetitions: \(settings.repetitions)")
 
 // Buffers: x (input), y (output), z (third array for the roofline).
