@@ -6,34 +6,32 @@ import SoftmaxKernelsCore
 
 // MARK: - BCE with logits
 
-/// BCE over `count` contiguous elements starting at element `start` of the batch, within one
-/// row (`posWeight` index `column`...). Returns the sum of the losses.
+/// BCE over `count` contiguous elements starting at element `start` of the batch, reading the
+/// positive weights from `posWeight` (aligned with element `start`; `nil`: none). Returns the sum
+/// of the losses.
 ///
 /// The loop has no branch: an absent input (`weight`, `posWeight`, upstream gradient) is read
-/// from a vector of ones with stride 0, an absent output written to a scratch vector with
-/// stride 0 (loop-invariant branches in the body made LLVM split the vectors into pieces).
+/// from the vector of ones `ones` with stride 0, an absent output written to the scratch vector
+/// `sink` with stride 0 (loop-invariant branches in the body made LLVM split the vectors into
+/// pieces).
 func bceSegmentPass<T: KernelFloatLog>(
-  _ batch: _BCEBatch<T>, start: Int, column: Int, count: Int
+  _ batch: _BCEBatch<T>, start: Int, count: Int, posWeight: UnsafePointer<T>?,
+  ones: UnsafePointer<T>, sink: UnsafeMutablePointer<T>
 ) -> Double {
-  let lanes = T.Vector.scalarCount
-  return withUnsafeTemporaryAllocation(of: T.self, capacity: 3 * lanes) { scratch in
-    let ones = scratch.baseAddress!, sink = ones + lanes
-    for k in 0..<lanes { ones[k] = 1 }
-    func input(_ p: UnsafePointer<T>?, _ offset: Int) -> (UnsafePointer<T>, Int) {
-      p.map { ($0 + offset, 1) } ?? (UnsafePointer(ones), 0)
-    }
-    func output(_ p: UnsafeMutablePointer<T>?) -> (UnsafeMutablePointer<T>, Int) {
-      p.map { ($0 + start, 1) } ?? (sink, 0)
-    }
-    let (w, ws) = input(batch.weight, start)
-    let (p, ps) = input(batch.posWeight, column)
-    let (g, gs) = input(batch.upstream, start)
-    let (losses, ls) = output(batch.losses)
-    let (dx, ds) = output(batch.inputGradient)
-    return bceLoop(
-      batch.logits + start, batch.targets + start, w, ws, p, ps, g, gs, losses, ls, dx, ds, count,
-      scale: batch.gradientScale)
+  func input(_ p: UnsafePointer<T>?, _ offset: Int) -> (UnsafePointer<T>, Int) {
+    p.map { ($0 + offset, 1) } ?? (ones, 0)
   }
+  func output(_ p: UnsafeMutablePointer<T>?) -> (UnsafeMutablePointer<T>, Int) {
+    p.map { ($0 + start, 1) } ?? (sink, 0)
+  }
+  let (w, ws) = input(batch.weight, start)
+  let (p, ps) = input(posWeight, 0)
+  let (g, gs) = input(batch.upstream, start)
+  let (losses, ls) = output(batch.losses)
+  let (dx, ds) = output(batch.inputGradient)
+  return bceLoop(
+    batch.logits + start, batch.targets + start, w, ws, p, ps, g, gs, losses, ls, dx, ds, count,
+    scale: batch.gradientScale)
 }
 
 /// The loop of `bceSegmentPass`: `w`, `p`, `g` are read and `losses`, `dx` written at pointers
@@ -83,17 +81,47 @@ func bceLoop<T: KernelFloatLog>(
   return total
 }
 
-/// BCE over a flat range of elements, split at row ends so `posWeight` lines up.
+/// Rows shorter than this many classes read `posWeight` from a tile of it repeated on the stack,
+/// so the loop runs over many rows at once instead of one short row at a time.
+let bcePosWeightTileColumns = 256
+
+/// BCE over a flat range of elements. With `posWeight`, the range is split at row ends (long
+/// rows), or, for rows of fewer than `bcePosWeightTileColumns` classes, into segments of
+/// `lanes * columns` elements that read a tile of `posWeight` repeated `lanes + 1` times.
 func bceRange<T: KernelFloatLog>(_ batch: _BCEBatch<T>, _ elements: Range<Int>) -> Double {
-  var total = 0.0
-  var i = elements.lowerBound
-  while i < elements.upperBound {
-    let column = i % batch.columns
-    let n = min(elements.upperBound - i, batch.columns - column)
-    total += bceSegmentPass(batch, start: i, column: column, count: n)
-    i += n
+  let lanes = T.Vector.scalarCount
+  let c = batch.columns
+  let tiled = batch.posWeight != nil && c < bcePosWeightTileColumns
+  let tileCount = tiled ? (lanes + 1) * c : 0
+  return withUnsafeTemporaryAllocation(of: T.self, capacity: 2 * lanes + tileCount) { scratch in
+    let ones = scratch.baseAddress!, sink = ones + lanes, tile = ones + 2 * lanes
+    for k in 0..<lanes { ones[k] = 1 }
+    var total = 0.0
+    var i = elements.lowerBound
+    guard let pw = batch.posWeight else {
+      if i < elements.upperBound {
+        total = bceSegmentPass(batch, start: i, count: elements.count, posWeight: nil, ones: ones, sink: sink)
+      }
+      return total
+    }
+    if tiled {
+      for k in 0..<tileCount { tile[k] = pw[k % c] }
+      while i < elements.upperBound {
+        let n = min(elements.upperBound - i, lanes * c)
+        total += bceSegmentPass(
+          batch, start: i, count: n, posWeight: UnsafePointer(tile + i % c), ones: ones, sink: sink)
+        i += n
+      }
+      return total
+    }
+    while i < elements.upperBound {
+      let column = i % c
+      let n = min(elements.upperBound - i, c - column)
+      total += bceSegmentPass(batch, start: i, count: n, posWeight: pw + column, ones: ones, sink: sink)
+      i += n
+    }
+    return total
   }
-  return total
 }
 
 /// `(min, max, any NaN)` of `x[0..<count]`; `(+inf, -inf, false)` when empty.
