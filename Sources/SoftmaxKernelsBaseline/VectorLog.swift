@@ -131,7 +131,7 @@ extension Float: KernelFloatLog {
     let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundBiasedPlus64))
     let s = unsafeBitCast(unsafeBitCast(biased, to: Bits.self) &<< 23, to: Vector.self)
     let n = biased - Vector(repeating: roundBiasedPlus64)
-    let t = reduce(x, n)
+    let t = fma(n, Vector(repeating: -ln2Lo), fma(n, Vector(repeating: -ln2Hi), x))
     let y = fma(t * s, polynomial(t), s) * Vector(repeating: 0x1p-64)
     return y.replacing(with: 0, where: x .< Vector(repeating: underflowBelow))
   }
@@ -242,7 +242,7 @@ extension Double: KernelFloatLog {
     let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundBiasedPlus64))
     let s = unsafeBitCast(unsafeBitCast(biased, to: Bits.self) &<< 52, to: Vector.self)
     let n = biased - Vector(repeating: roundBiasedPlus64)
-    let t = reduce(x, n)
+    let t = fma(n, Vector(repeating: -ln2Lo), fma(n, Vector(repeating: -ln2Hi), x))
     let y = fma(t * s, polynomial(t), s) * Vector(repeating: 0x1p-64)
     return y.replacing(with: 0, where: x .< Vector(repeating: underflowBelow))
   }
