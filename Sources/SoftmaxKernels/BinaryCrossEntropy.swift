@@ -17,10 +17,11 @@
 /// rounds to 1). Reductions: `.none` (one loss per element), `.mean` (sum over **all** elements
 /// divided by their count, not by the weights, as PyTorch), `.sum`.
 ///
-/// **Accuracy** (measured by `BCETests` against a Double/Float80 reference written from
-/// PyTorch's formula): per-element loss and gradient within 8 units of 2^-24 relative error
-/// (Float), the mean over 2^20 elements within 1e-6 relative (sums accumulate in Double across
-/// 4096-element windows).
+/// **Accuracy** (`BCETests`, against the stable form above in Float80, which is checked against
+/// PyTorch's own formula in Double): per-element losses within 8 units of 2^-24 relative error
+/// (Float), gradients within 8 units of 2^-24 of `|w| ((1 - y) sigmoid(x) + p y sigmoid(-x))`
+/// (relative for hard labels; soft labels cancel), the mean over 2^20 elements within 1e-6
+/// relative (sums accumulate in Double across 4096-element windows).
 ///
 /// **Edge cases**: `x = +inf` gives loss 0 for `y = 1` and `+inf` for `y = 0`; `x = -inf` the
 /// reverse (the vanishing term is 0, not `0 * inf`); gradients are then 0 or `±w`. NaN logits

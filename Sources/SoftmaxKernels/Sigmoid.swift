@@ -104,9 +104,10 @@ public struct SigmoidOptions: Sendable, Equatable {
 /// **Layout**: `output` may be the input itself (in place); any other overlap throws.
 /// Arguments are checked before anything is written. Buffer entry points allocate nothing.
 ///
-/// - Complexity: O(n): one read of each input, one write; one exponential (and one logarithm for
-///   `logSigmoid` / `softplus`) and one division per element. Spread over `SigmoidOptions.threads`
-///   threads in contiguous chunks.
+/// - Complexity: O(n): one read of each input, one write; per element one exponential and
+///   either one division (`sigmoid`, the gradients) or one logarithm (`logSigmoid`, `softplus`;
+///   Float's is a division-free polynomial). Spread over `SigmoidOptions.threads` threads in
+///   contiguous chunks.
 public enum Sigmoid {}
 
 // MARK: - Buffers
