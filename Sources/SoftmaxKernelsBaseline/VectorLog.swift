@@ -18,8 +18,9 @@
 // fitted with mpmath.chebyfit on z in [0, 0.04]). The rest of the error is rounding, measured by
 // the tests (SigmoidTests.testLogAccuracy).
 
-/// The vector logarithms and selects of the sigmoid / softplus kernels.
-protocol KernelFloatLog: KernelFloat {
+/// The vector logarithms and selects of the sigmoid / softplus kernels. (`Codable` only silences
+/// a compiler warning about the inherited same-type constraint; Float and Double are Codable.)
+protocol KernelFloatLog: KernelFloat, Codable {
   /// `e^x` for `x <= 0` with gradual underflow: subnormal results are rounded (not flushed),
   /// `+0` below `ln(leastNonzeroMagnitude / 2)`, `-inf` gives `+0`, NaN propagates.
   static func expNegativeGradual(_ x: Vector) -> Vector
