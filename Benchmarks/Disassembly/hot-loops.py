@@ -23,11 +23,11 @@ PASSES += ["sumPass", "tripleDotPass", "squaredDeviationPass", "affinePass",
            "stableMaxGradientPass"]
 EXP_PASSES |= {"crossEntropyGradientPass"}
 # Sigmoid / softplus family (SigmoidPasses.swift, SigmoidLossPasses.swift, SoftplusAttentionRows.swift).
-PASSES += ["sigmoidPass", "logSigmoidPass", "softplusSmoothPass", "softplusThresholdPass",
+PASSES += ["sigmoidPass", "plainSigmoidPass", "logSigmoidPass", "softplusSmoothPass", "softplusThresholdPass",
            "sigmoidGradientPass", "sigmoidOutputGradientPass", "logSigmoidGradientPass", "softplusGradientPass",
            "bceLoop", "rangePass", "sigLIPRowPass", "softplusSumPass", "reweightMaxPass",
            "powerSumPass", "reweightBackwardPass", "softplusInputGradientPass"]
-EXP_PASSES |= {"sigmoidPass", "logSigmoidPass", "softplusSmoothPass", "sigmoidGradientPass",
+EXP_PASSES |= {"sigmoidPass", "plainSigmoidPass", "logSigmoidPass", "softplusSmoothPass", "sigmoidGradientPass",
                "logSigmoidGradientPass", "softplusGradientPass", "bceLoop", "sigLIPRowPass",
                "softplusSumPass", "powerSumPass", "softplusInputGradientPass"}
 
