@@ -10,6 +10,16 @@
 //   log sigmoid(u) = min(u, 0) - log1p(e)
 // e has gradual underflow, so sigmoid(-100) is the subnormal e^-100 rather than 0.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#elseif canImport(ucrt)
+import ucrt
+#endif
+
 /// `(e^-|u|, 1 / (1 + e^-|u|))`.
 @inline(always)
 func sigmoidParts<T: KernelFloatLog>(_: T.Type, _ u: T.Vector) -> (e: T.Vector, r: T.Vector) {
@@ -103,6 +113,10 @@ func softplusBlocks<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, beta: T, threshold: T,
   copy: UnsafeMutablePointer<T>?
 ) {
+  // With beta = 1 and e^-threshold below a quarter ulp of 1, the smooth part already rounds to
+  // x wherever x > threshold (x + log1p(e^-x) with log1p(e^-x) <= e^-x < half an ulp of x):
+  // the threshold loop is skipped (Float's default threshold 20; not Double's).
+  let thresholdMatters = !(beta == 1 && T(exp(-Double(threshold))) < T.ulpOfOne / 4)
   var start = 0
   while start < count {
     let n = min(softplusBlock, count - start)
@@ -112,7 +126,9 @@ func softplusBlocks<T: KernelFloatLog>(
       input = UnsafePointer(copy)
     }
     softplusSmoothPass(input, y + start, n, beta: beta)
-    softplusThresholdPass(input, y + start, n, beta: beta, threshold: threshold)
+    if thresholdMatters {
+      softplusThresholdPass(input, y + start, n, beta: beta, threshold: threshold)
+    }
     start += n
   }
 }
