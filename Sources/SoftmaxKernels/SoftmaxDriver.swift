@@ -1,16 +1,22 @@
 // Checks, algorithm choice and dispatch behind the public `Softmax` functions.
 
 extension SoftmaxAlgorithm {
-  /// The algorithm `.automatic` runs for rows of `columns` entries (other cases return
-  /// themselves).
+  /// The algorithm `.automatic` runs for rows of `columns` entries; `logarithmic` is true for
+  /// log-softmax and log-sum-exp. Other cases return themselves.
   ///
-  /// Rule (from `softmax-bench` on the development machine, see the README): rows of up to
-  /// 2^18 entries are re-read from the L2/L3 caches, so the three-pass reload algorithm, with
-  /// one exponential per entry, is fastest; longer rows stream from memory in every pass, so the
-  /// two-pass algorithm, which reads the input twice instead of three times, wins.
-  public func resolved(columns: Int) -> SoftmaxAlgorithm {
+  /// Rule, from `softmax-bench` on 1 GiB inputs (AMD EPYC, x86-64-v3, 2 cores; README):
+  /// - softmax rows of up to 2^18 entries: `threePassReload`. The row is re-read from L2/L3,
+  ///   and one exponential per entry wins (W2: 11.8 / 22.2 GB/s at 1 / 2 threads against 9.7 /
+  ///   18.4 for `online` and 8.8 / 17.1 for `twoPass`);
+  /// - longer softmax rows: `online`. Every pass streams from memory and the fewer passes win
+  ///   at 2 threads (W1: 15.3 GB/s against 14.8 `twoPass`, 13.2 `threePassReload`; at 1
+  ///   thread 9.0 against 9.2 for `threePassReload`);
+  /// - log-softmax and log-sum-exp: `online` (no output to reload; W4: 9.8 / 18.2 GB/s against
+  ///   9.0 / 16.9 for the three-pass algorithms).
+  public func resolved(columns: Int, logarithmic: Bool = false) -> SoftmaxAlgorithm {
     guard self == .automatic else { return self }
-    return columns > 1 << 18 ? .twoPass : .threePassReload
+    if logarithmic { return .online }
+    return columns > 1 << 18 ? .online : .threePassReload
   }
 }
 
@@ -109,7 +115,7 @@ extension Softmax {
         input: input.baseAddress ?? UnsafePointer(d), inputStride: inLayout.stride,
         output: output.map { $0.baseAddress ?? d }, outputStride: outputRowStride ?? columns,
         logSumExp: logSumExp?.baseAddress, columns: columns, operation: operation,
-        algorithm: options.algorithm.resolved(columns: columns),
+        algorithm: options.algorithm.resolved(columns: columns, logarithmic: operation != .softmax),
         fullyMaskedRowIsZero: options.fullyMaskedRowIsZero,
         positiveInfinityIsLimit: options.positiveInfinityIsLimit)
       let table = T._kernelTable(plan.level)

@@ -6,8 +6,8 @@
 /// `S = sum_j exp(x_j - m)` up to rounding; they differ in how often the row is streamed from
 /// memory and how many exponentials they evaluate (see the README's algorithm table).
 public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
-  /// Chosen per call from the row length; see
-  /// `SoftmaxAlgorithm.resolved(columns:)` for the rule and the measurements behind it.
+  /// Chosen per call from the row length and the operation; see
+  /// `SoftmaxAlgorithm.resolved(columns:logarithmic:)` for the rule and the measurements behind it.
   case automatic
   /// Three passes, `exp` computed twice: max; sum of `exp(x - m)`; write `exp(x - m) / S`.
   /// Reads the input three times, writes once (Dukhan & Ablavatski 2020, "recomputing").

@@ -193,7 +193,8 @@ final class PropertyTests: XCTestCase {
     XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: 0), .threePassReload)
     XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: 1), .threePassReload)
     XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: 1 << 18), .threePassReload)
-    XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: (1 << 18) + 1), .twoPass)
+    XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: (1 << 18) + 1), .online)
+    XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: 100, logarithmic: true), .online)
     for algorithm in allAlgorithms where algorithm != .automatic {
       for columns in [0, 1, 1 << 18, 1 << 20] {
         XCTAssertEqual(algorithm.resolved(columns: columns), algorithm, "\(algorithm) at \(columns)")

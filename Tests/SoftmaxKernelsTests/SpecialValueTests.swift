@@ -474,13 +474,14 @@ final class SpecialValueTests: XCTestCase {
 
   // MARK: - Default options on a row longer than 2^18
 
-  /// `.automatic` runs the two-pass algorithm on rows longer than 2^18 entries
-  /// (`SoftmaxAlgorithm.resolved(columns:)`): the special cells with default options there.
+  /// `.automatic` runs the online algorithm on rows longer than 2^18 entries
+  /// (`SoftmaxAlgorithm.resolved(columns:logarithmic:)`): the special cells with default
+  /// options there.
   func testDefaultOptionsOnARowLongerThan2To18() { longRowDefaultCases() }
 
   func longRowDefaultCases() {
     let n = (1 << 18) + 1
-    XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: n), .twoPass, "the premise of this test")
+    XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: n), .online, "the premise of this test")
     var rng = SplitMix64(seed: 78)
     let base: [Float] = rng.row(Float.self, n, -3, 3)
     func run(_ label: String, limit: Bool = false, _ edit: (inout [Float]) -> Void) {
