@@ -67,29 +67,11 @@ public enum StableMax {
     outputGradient: T = 1, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
     options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> T {
-    let layout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: logitsRowStride, count: logits.count,
-      argument: "logits", strideArgument: "logitsRowStride")
-    try Softmax.checkCounts(rows, targets.count, "targets")
-    for r in 0..<rows where !(0..<columns).contains(targets[r]) {
-      throw .invalidArgument(argument: "targets", reason: "row \(r) has target \(targets[r]), outside [0, \(columns))")
-    }
-    if let rowLosses, rowLosses.count < rows {
-      throw .bufferTooSmall(argument: "rowLosses", required: rows, actual: rowLosses.count)
-    }
-    if reduction == .none && rowLosses == nil {
-      throw .invalidArgument(argument: "rowLosses", reason: "reduction .none needs a buffer for the row losses")
-    }
-    var gradientStride = 0
-    if let gradient {
-      let g = try RowLayout.validated(
-        rows: rows, columns: columns, stride: gradientRowStride, count: gradient.count,
-        argument: "gradient", strideArgument: "gradientRowStride")
-      try checkAliasing(
-        input: UnsafeRawPointer(logits.baseAddress), layout,
-        output: UnsafeRawPointer(gradient.baseAddress), g, T.self, outputArgument: "gradient")
-      gradientStride = g.stride
-    }
+    let checked = try TargetLossLayout.validated(
+      logits: logits, rows: rows, columns: columns, logitsRowStride: logitsRowStride,
+      targets: targets, reduction: reduction, gradient: gradient,
+      gradientRowStride: gradientRowStride, rowLosses: rowLosses)
+    let layout = checked.logits, gradientStride = checked.gradientStride
     let plan = try ExecutionPlan(options, elements: rows * columns)
     guard rows > 0, let x = logits.baseAddress else { return reduction == .mean ? .nan : 0 }
     let scale = reduction == .mean ? Double(outputGradient) / Double(rows) : Double(outputGradient)

@@ -1,0 +1,43 @@
+// Argument checks shared by the row losses with integer targets and no ignore index
+// (`SphericalZLoss`, `StableMax.crossEntropy`).
+
+/// The checked layout of a target loss call: the logits' rows and the gradient's row stride
+/// (0 without a gradient).
+struct TargetLossLayout {
+  var logits: RowLayout
+  var gradientStride: Int
+
+  /// Checks shapes, strides, targets in `[0, columns)`, the row-loss buffer (required with
+  /// `.none`) and that a gradient overlapping the logits is exactly the logits (in place).
+  static func validated<T>(
+    logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int?,
+    targets: UnsafeBufferPointer<Int>, reduction: LossReduction,
+    gradient: UnsafeMutableBufferPointer<T>?, gradientRowStride: Int?,
+    rowLosses: UnsafeMutableBufferPointer<T>?
+  ) throws(SoftmaxKernelsError) -> TargetLossLayout {
+    let layout = try RowLayout.validated(
+      rows: rows, columns: columns, stride: logitsRowStride, count: logits.count,
+      argument: "logits", strideArgument: "logitsRowStride")
+    try Softmax.checkCounts(rows, targets.count, "targets")
+    for r in 0..<rows where !(0..<columns).contains(targets[r]) {
+      throw .invalidArgument(argument: "targets", reason: "row \(r) has target \(targets[r]), outside [0, \(columns))")
+    }
+    if let rowLosses, rowLosses.count < rows {
+      throw .bufferTooSmall(argument: "rowLosses", required: rows, actual: rowLosses.count)
+    }
+    if reduction == .none && rowLosses == nil {
+      throw .invalidArgument(argument: "rowLosses", reason: "reduction .none needs a buffer for the row losses")
+    }
+    var gradientStride = 0
+    if let gradient {
+      let g = try RowLayout.validated(
+        rows: rows, columns: columns, stride: gradientRowStride, count: gradient.count,
+        argument: "gradient", strideArgument: "gradientRowStride")
+      try checkAliasing(
+        input: UnsafeRawPointer(logits.baseAddress), layout,
+        output: UnsafeRawPointer(gradient.baseAddress), g, T.self, outputArgument: "gradient")
+      gradientStride = g.stride
+    }
+    return TargetLossLayout(logits: layout, gradientStride: gradientStride)
+  }
+}
