@@ -245,6 +245,9 @@ extension CrossEntropy {
     guard options.zLossScale.isFinite && options.zLossScale >= 0 else {
       throw .invalidArgument(argument: "zLossScale", reason: "\(options.zLossScale) is not a finite value >= 0")
     }
+    if let c = options.softcap, !(c > 0 && c.isFinite) {
+      throw .invalidArgument(argument: "softcap", reason: "\(c) is not a positive finite value")
+    }
     if let classWeights { try Softmax.checkCounts(columns, classWeights.count, "classWeights") }
     for (name, count) in [("rowLosses", rowLosses?.count), ("rowLogSumExp", rowLogSumExp?.count),
                           ("rowArgmax", rowArgmax?.count), ("rowOutputGradients", rowOutputGradients?.count)] {
@@ -327,7 +330,8 @@ extension CrossEntropy {
       targets: targets?.baseAddress, probabilities: probabilities?.baseAddress,
       probabilitiesStride: probabilitiesStride, classWeights: classWeights?.baseAddress,
       ignoreIndex: options.ignoreIndex, labelSmoothing: T(options.labelSmoothing),
-      zLossScale: T(options.zLossScale), gradient: gradient?.baseAddress,
+      zLossScale: T(options.zLossScale), softcap: T(options.softcap ?? 0),
+      gradient: gradient?.baseAddress,
       gradientStride: gradientStride, gradientScale: T(scale),
       perRowGradientScale: rowOutputGradients?.baseAddress, zLossGradientScale: T(zScale),
       rowLoss: rowLosses?.baseAddress, rowLogSumExp: rowLogSumExp?.baseAddress,

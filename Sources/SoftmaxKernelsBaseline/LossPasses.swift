@@ -8,9 +8,30 @@ protocol KernelFloatLoss: KernelFloat {
   static func stableMaxS(_ x: Vector) -> Vector
   /// `s'(x) = 1` for `x >= 0`, `1 / (1 - x)^2` for `x < 0`.
   static func stableMaxDerivative(_ x: Vector) -> Vector
+  /// Soft-capping `c tanh(x / c)`, with `tanh(u) = sign(u) (-e) / (2 + e)`,
+  /// `e = expm1(-2 |u|)`: no cancellation for small `u`; `x = +-inf` gives `+-c`.
+  static func softcap(_ x: Vector, cap c: Self) -> Vector
 }
 
 extension Float: KernelFloatLoss {
+  @inline(always)
+  static func softcap(_ x: Vector, cap c: Float) -> Vector {
+    let u = x * Vector(repeating: 1 / c)
+    let magnitude = u.replacing(with: -u, where: u .< Vector())
+    // expm1(v) for v in [-87, 0]: e^v - 1 = (s - 1) + s t p(t) with the exp's reduction
+    // (s = 2^n exact, s - 1 exact for n >= -24); n = 0 gives t p(t), accurate near 0.
+    let v = (magnitude * Vector(repeating: -2)).replacing(
+      with: Vector(repeating: -87), where: magnitude .> Vector(repeating: 43.5))
+    let biased = fma(v, Vector(repeating: log2e), Vector(repeating: roundBiased))
+    let s = unsafeBitCast(unsafeBitCast(biased, to: SIMD16<UInt32>.self) &<< 23, to: Vector.self)
+    let n = biased - Vector(repeating: roundBiased)
+    let t = reduce(v, n)
+    let e = fma(t * s, polynomial(t), s - Vector(repeating: 1))
+    let tanhMagnitude = -e / (e + Vector(repeating: 2))
+    let signed = tanhMagnitude.replacing(with: -tanhMagnitude, where: u .< Vector())
+    return signed * Vector(repeating: c)
+  }
+
   @inline(always)
   static func stableMaxS(_ x: Vector) -> Vector {
     let one = Vector(repeating: 1)
@@ -25,6 +46,24 @@ extension Float: KernelFloatLoss {
 }
 
 extension Double: KernelFloatLoss {
+  @inline(always)
+  static func softcap(_ x: Vector, cap c: Double) -> Vector {
+    let u = x * Vector(repeating: 1 / c)
+    let magnitude = u.replacing(with: -u, where: u .< Vector())
+    // expm1(v) for v in [-700, 0]: e^v - 1 = (s - 1) + s t p(t) with the exp's reduction
+    // (s = 2^n exact, s - 1 exact for n >= -24); n = 0 gives t p(t), accurate near 0.
+    let v = (magnitude * Vector(repeating: -2)).replacing(
+      with: Vector(repeating: -700), where: magnitude .> Vector(repeating: 350.0))
+    let biased = fma(v, Vector(repeating: log2e), Vector(repeating: roundBiased))
+    let s = unsafeBitCast(unsafeBitCast(biased, to: SIMD8<UInt64>.self) &<< 52, to: Vector.self)
+    let n = biased - Vector(repeating: roundBiased)
+    let t = reduce(v, n)
+    let e = fma(t * s, polynomial(t), s - Vector(repeating: 1))
+    let tanhMagnitude = -e / (e + Vector(repeating: 2))
+    let signed = tanhMagnitude.replacing(with: -tanhMagnitude, where: u .< Vector())
+    return signed * Vector(repeating: c)
+  }
+
   @inline(always)
   static func stableMaxS(_ x: Vector) -> Vector {
     let one = Vector(repeating: 1)
@@ -231,5 +270,41 @@ func stableMaxGradientPass<T: KernelFloatLoss>(
   if i < count {
     let d = T.stableMaxDerivative(loadPartial(x + i, count - i, pad: 0))
     storePartial(d * vs, dx + i, count - i)
+  }
+}
+
+/// `y_i = c tanh(x_i / c)` (a row of soft-capped logits).
+func softcapPass<T: KernelFloatLoss>(
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, cap c: T
+) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  var i = 0
+  while i < fullEnd {
+    store(T.softcap(load(x + i), cap: c), y + i)
+    i += lanes
+  }
+  if i < count {
+    storePartial(T.softcap(loadPartial(x + i, count - i, pad: 0), cap: c), y + i, count - i)
+  }
+}
+
+/// `dx_i *= 1 - (capped_i / c)^2`, the chain factor of soft-capping.
+func softcapChainPass<T: KernelFloat>(
+  _ capped: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, cap c: T
+) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let inverse = T.Vector(repeating: 1 / c), one = T.Vector(repeating: 1)
+  var i = 0
+  while i < fullEnd {
+    let r = load(capped + i) * inverse
+    store(load(UnsafePointer(dx + i)) * T.fma(-r, r, one), dx + i)
+    i += lanes
+  }
+  if i < count {
+    let r = loadPartial(capped + i, count - i, pad: 0) * inverse
+    let d = loadPartial(UnsafePointer(dx + i), count - i, pad: 0)
+    storePartial(d * T.fma(-r, r, one), dx + i, count - i)
   }
 }

@@ -59,9 +59,17 @@ func crossEntropyRows<T: KernelFloatLoss>(_ b: _CrossEntropyBatch<T>, _ rows: Ra
   let c = Double(n)
   // W = sum of the class weights (C when unweighted).
   let totalWeight = b.classWeights.map { sumPass($0, n) } ?? c
+  // Soft-capping: each row is capped into a scratch row (one per call, i.e. per thread), the
+  // loss and gradient are computed from it, and the gradient gets the chain factor at the end.
+  let cap = b.softcap
+  let scratch: UnsafeMutablePointer<T>? = cap > 0 ? .allocate(capacity: n) : nil
+  defer { scratch?.deallocate() }
   for r in rows {
-    let x = b.logits + r * b.logitsStride
+    let rawRow = b.logits + r * b.logitsStride
+    if let scratch { softcapPass(rawRow, scratch, n, cap: cap) }
+    let x = scratch.map { UnsafePointer($0) } ?? rawRow
     let dx = b.gradient.map { $0 + r * b.gradientStride }
+    defer { if let scratch, let dx, cap > 0 { softcapChainPass(scratch, dx, n, cap: cap) } }
     let scale = Double(b.perRowGradientScale?[r] ?? b.gradientScale)
     if let targets = b.targets {
       let y = targets[r]

@@ -16,6 +16,8 @@ public struct _CrossEntropyBatch<T>: @unchecked Sendable {
   public var ignoreIndex: Int
   public var labelSmoothing: T
   public var zLossScale: T
+  /// Soft-capping constant `c` (0: none).
+  public var softcap: T
   /// Gradient rows (may equal `logits`), `nil` for forward only.
   public var gradient: UnsafeMutablePointer<T>?
   public var gradientStride: Int
@@ -34,7 +36,7 @@ public struct _CrossEntropyBatch<T>: @unchecked Sendable {
     logits: UnsafePointer<T>, logitsStride: Int, rows: Int, columns: Int,
     targets: UnsafePointer<Int>?, probabilities: UnsafePointer<T>?, probabilitiesStride: Int,
     classWeights: UnsafePointer<T>?, ignoreIndex: Int, labelSmoothing: T, zLossScale: T,
-    gradient: UnsafeMutablePointer<T>?, gradientStride: Int, gradientScale: T,
+    softcap: T, gradient: UnsafeMutablePointer<T>?, gradientStride: Int, gradientScale: T,
     perRowGradientScale: UnsafePointer<T>?, zLossGradientScale: T,
     rowLoss: UnsafeMutablePointer<T>?, rowLogSumExp: UnsafeMutablePointer<T>?,
     rowArgmax: UnsafeMutablePointer<Int>?
@@ -50,6 +52,7 @@ public struct _CrossEntropyBatch<T>: @unchecked Sendable {
     self.ignoreIndex = ignoreIndex
     self.labelSmoothing = labelSmoothing
     self.zLossScale = zLossScale
+    self.softcap = softcap
     self.gradient = gradient
     self.gradientStride = gradientStride
     self.gradientScale = gradientScale

@@ -25,6 +25,10 @@ public struct CrossEntropyOptions: Sendable, Equatable {
   /// used 1e-4); with `.mean` divided by the number of non-ignored rows (as Liger-Kernel).
   /// Reported separately in `CrossEntropyResult.zLoss` and included in `loss`.
   public var zLossScale: Double
+  /// Logit soft-capping `c tanh(x / c)` applied before the softmax (Gemma 2, Grok; Liger-Kernel
+  /// `softcap`), with the gradient's chain factor `1 - tanh^2(x / c)`. `nil`: no capping; else
+  /// a positive finite `c`.
+  public var softcap: Double?
   /// With `.mean` and every target ignored (or a zero total weight): `false` gives NaN (0/0,
   /// PyTorch), `true` gives 0.
   public var zeroWhenNoValidTargets: Bool
@@ -35,13 +39,14 @@ public struct CrossEntropyOptions: Sendable, Equatable {
 
   public init(
     reduction: LossReduction = .mean, ignoreIndex: Int = -100, labelSmoothing: Double = 0,
-    zLossScale: Double = 0, zeroWhenNoValidTargets: Bool = false, threads: Int? = nil,
-    isa: ISALevel? = nil
+    zLossScale: Double = 0, softcap: Double? = nil, zeroWhenNoValidTargets: Bool = false,
+    threads: Int? = nil, isa: ISALevel? = nil
   ) {
     self.reduction = reduction
     self.ignoreIndex = ignoreIndex
     self.labelSmoothing = labelSmoothing
     self.zLossScale = zLossScale
+    self.softcap = softcap
     self.zeroWhenNoValidTargets = zeroWhenNoValidTargets
     self.threads = threads
     self.isa = isa
