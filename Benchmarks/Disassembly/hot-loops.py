@@ -20,8 +20,8 @@ EXP_PASSES = {"sumExpPass", "storeExpPass", "expScalePass", "extendedSumPass",
 # Loss kernels (LossPasses.swift).
 PASSES += ["sumPass", "tripleDotPass", "squaredDeviationPass", "affinePass",
            "crossEntropyGradientPass", "stableMaxSumPass", "stableMaxScalePass",
-           "stableMaxGradientPass"]
-EXP_PASSES |= {"crossEntropyGradientPass"}
+           "stableMaxGradientPass", "softcapPass", "softcapChainPass"]
+EXP_PASSES |= {"crossEntropyGradientPass", "softcapPass"}
 # Sigmoid / softplus family (SigmoidPasses.swift, SigmoidLossPasses.swift, SoftplusAttentionRows.swift).
 PASSES += ["sigmoidPass", "plainSigmoidPass", "logSigmoidPass", "softplusSmoothPass", "softplusThresholdPass",
            "sigmoidGradientPass", "sigmoidOutputGradientPass", "logSigmoidGradientPass", "softplusGradientPass",
