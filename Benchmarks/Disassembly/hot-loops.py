@@ -12,11 +12,11 @@ Usage: swift build -c release && python3 Benchmarks/Disassembly/hot-loops.py [--
 """
 import argparse, collections, os, re, subprocess, sys
 
-PASSES = ["maxPass", "sumExpPass", "storeExpPass", "scalePass", "expScalePass", "logSoftmaxPass",
-          "extendedSumPass", "extendedScalePass", "onlineSumPass", "dotPass", "sumAndMaxPass",
+PASSES = ["maxPass", "sumExpPass", "sumExpSplitPass", "storeExpPass", "scalePass", "expScalePass", "logSoftmaxPass",
+          "extendedSumPass", "extendedScalePass", "onlineSumPass", "onlineSplitSumPass", "dotPass", "sumAndMaxPass",
           "softmaxBackwardPass", "logSoftmaxBackwardPass"]
-EXP_PASSES = {"sumExpPass", "storeExpPass", "expScalePass", "extendedSumPass",
-              "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass"}
+EXP_PASSES = {"sumExpPass", "sumExpSplitPass", "storeExpPass", "expScalePass", "extendedSumPass",
+              "extendedScalePass", "onlineSumPass", "onlineSplitSumPass", "logSoftmaxBackwardPass"}
 # Loss kernels (LossPasses.swift).
 PASSES += ["sumPass", "tripleDotPass", "squaredDeviationPass", "affinePass",
            "crossEntropyGradientPass", "stableMaxSumPass", "stableMaxScalePass",

@@ -19,10 +19,12 @@ import ucrt
 
 /// Vectors per accumulation window (4096 floats / 2048 doubles).
 let windowVectors = 256
-/// Vectors per accumulation window of the two-pass sum (2048 floats): its per-lane mantissas
-/// add 128 terms each, so even an all-equal row (where rounding errors do not cancel) sums
-/// within about 1.5e-6 (measured on 4097 entries).
-let extendedWindowVectors = 128
+/// Vectors per accumulation window of the two-pass sum (1024 floats): each of its two lane
+/// accumulators adds 16 pairs of terms before the window goes to Double. With 128 terms per
+/// lane accumulator an all-equal row (where rounding errors do not cancel) summed 24 ulp low
+/// (all entries 3.25: every output 1/n (1 + 1.43e-6)); with pairs in 16-pair runs a float32
+/// simulation over 4000 random terms gives at most 4.5 ulp.
+let extendedWindowVectors = 64
 /// Vectors per block of the blocked online normaliser (256 floats / 128 doubles).
 let onlineBlockVectors = 16
 
@@ -95,69 +97,106 @@ func maxPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> T {
 
 // MARK: - Exponential sums and writes
 
-/// `sum_i exp(x_i - m)` for `m` finite and `m >= x_i`. NaN if some `x_i` is NaN.
-func sumExpPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, max m: T) -> Double {
+/// The sums a softmax row needs from its exponentials `e_i = exp(x_i - m)`, `m` the row's
+/// maximum: `sum = sum_i e_i` and, for the logarithmic operations, `rest` = the same sum over
+/// the entries strictly below `m` (nil when not accumulated).
+///
+/// Why `rest`: every maximal entry contributes exactly 1, so `sum = k + rest` with `k >= 1`
+/// maximal entries. When the maximum is unique and dominates (`rest` far below 1, the
+/// "Softmax Collapse" regime of Prieto et al. 2025), a lane that holds the 1 absorbs the small
+/// terms added after it and `log(sum)` keeps none of their digits; `log1p(rest)` keeps all of
+/// them, so log-probabilities near 0 keep their relative accuracy.
+struct ExpSums {
+  var sum = 0.0
+  var rest: Double?
+
+  mutating func merge(_ other: ExpSums) {
+    sum += other.sum
+    if let r = other.rest { rest = (rest ?? 0) + r }
+  }
+
+  /// `log(sum)`, as `log1p(rest)` when `sum < 2`: then exactly one entry is maximal (two would
+  /// contribute 1 + 1), so `sum = 1 + rest`.
+  var logSum: Double {
+    if let rest, sum < 2 { return log1p(rest) }
+    return log(sum)
+  }
+}
+
+/// Vectors per accumulation window of the exponential sums (1024 floats / 512 doubles): four
+/// accumulators, so each lane accumulator adds at most 16 terms in the row's precision before
+/// the window is added in Double. A large term (one near the maximum) absorbs the small terms
+/// added after it in its lane, losing up to half an ulp of it per term; with 16 terms per lane
+/// that loss stays below 8 ulp of the sum (it reached 64 with the former 128-term lanes: a Float
+/// row `[16.7, 0, ..., 0]` lost 7e-6 of its sum).
+let expSumWindowVectors = 64
+
+/// `sum_i exp(x_i - m)` for `m` finite and `m >= x_i`, and the part of it over `x_i < m` when
+/// `split` (see `ExpSums`). NaN if some `x_i` is NaN. `y`, when given, receives `exp(x_i - m)`
+/// (three-pass reload, pass 2). Specialised by the wrappers below for constant `split` and `y`.
+@inline(__always)
+func expSums<T: KernelFloat>(
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?, _ count: Int, max m: T, split: Bool
+) -> ExpSums {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
   let vm = T.Vector(repeating: m)
-  var total = 0.0
+  var total = ExpSums(sum: 0, rest: split ? 0 : nil)
   var i = 0
+  /// The exponential of one vector, stored when `y` is given, added to `a` and (when `split`)
+  /// to `r` where `x < m`.
+  @inline(__always)
+  func add(_ x0: T.Vector, at j: Int, _ a: inout T.Vector, _ r: inout T.Vector) {
+    let d = x0 - vm
+    let e = T.expNonPositive(d)
+    if let y { store(e, y + j) }
+    a += e
+    if split { r = T.addBelowZero(r, e, d) }
+  }
   while i < fullEnd {
-    let end = windowEnd(i, fullEnd, T.self)
-    var a0 = T.Vector(), a1 = T.Vector()
-    while i + 2 * lanes <= end {
-      a0 += T.expNonPositive(load(x + i) - vm)
-      a1 += T.expNonPositive(load(x + i + lanes) - vm)
-      i += 2 * lanes
+    let end = min(fullEnd, i + expSumWindowVectors * lanes)
+    var a0 = T.Vector(), a1 = T.Vector(), a2 = T.Vector(), a3 = T.Vector()
+    var r0 = T.Vector(), r1 = T.Vector(), r2 = T.Vector(), r3 = T.Vector()
+    while i + 4 * lanes <= end {
+      add(load(x + i), at: i, &a0, &r0)
+      add(load(x + i + lanes), at: i + lanes, &a1, &r1)
+      add(load(x + i + 2 * lanes), at: i + 2 * lanes, &a2, &r2)
+      add(load(x + i + 3 * lanes), at: i + 3 * lanes, &a3, &r3)
+      i += 4 * lanes
     }
-    if i < end {
-      a0 += T.expNonPositive(load(x + i) - vm)
+    while i < end {
+      add(load(x + i), at: i, &a0, &r0)
       i += lanes
     }
-    total += Double((a0 + a1).sum())
+    total.sum += Double(((a0 + a1) + (a2 + a3)).sum())
+    if split { total.rest! += Double(((r0 + r1) + (r2 + r3)).sum()) }
   }
   if i < count {
-    let e = T.expNonPositive(loadPartial(x + i, count - i, pad: -.infinity) - vm)
-    total += Double(e.sum())
+    let valid = count - i
+    let d = loadPartial(x + i, valid, pad: -.infinity) - vm
+    let e = T.expNonPositive(d)
+    if let y { storePartial(e, y + i, valid) }
+    total.sum += Double(e.sum())
+    if split { total.rest! += Double(T.addBelowZero(T.Vector(), e, d).sum()) }
   }
   return total
+}
+
+/// `sum_i exp(x_i - m)` for `m` finite and `m >= x_i`. NaN if some `x_i` is NaN.
+func sumExpPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, max m: T) -> Double {
+  expSums(x, nil, count, max: m, split: false).sum
+}
+
+/// `sum_i exp(x_i - m)` and its part over `x_i < m` (log-softmax, log-sum-exp; see `ExpSums`).
+func sumExpSplitPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, max m: T) -> ExpSums {
+  expSums(x, nil, count, max: m, split: true)
 }
 
 /// Writes `y_i = exp(x_i - m)` and returns their sum (three-pass reload, pass 2).
 func storeExpPass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T
 ) -> Double {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vm = T.Vector(repeating: m)
-  var total = 0.0
-  var i = 0
-  while i < fullEnd {
-    let end = windowEnd(i, fullEnd, T.self)
-    var a0 = T.Vector(), a1 = T.Vector()
-    while i + 2 * lanes <= end {
-      let e0 = T.expNonPositive(load(x + i) - vm)
-      let e1 = T.expNonPositive(load(x + i + lanes) - vm)
-      store(e0, y + i)
-      store(e1, y + i + lanes)
-      a0 += e0
-      a1 += e1
-      i += 2 * lanes
-    }
-    if i < end {
-      let e0 = T.expNonPositive(load(x + i) - vm)
-      store(e0, y + i)
-      a0 += e0
-      i += lanes
-    }
-    total += Double((a0 + a1).sum())
-  }
-  if i < count {
-    let e = T.expNonPositive(loadPartial(x + i, count - i, pad: -.infinity) - vm)
-    storePartial(e, y + i, count - i)
-    total += Double(e.sum())
-  }
-  return total
+  expSums(x, y, count, max: m, split: false).sum
 }
 
 /// `y_i *= s` in place (three-pass reload, pass 3).
@@ -267,20 +306,34 @@ func extendedStep<T: KernelFloat>(_: T.Type, _ v: inout T.Vector, _ e: inout T.V
 }
 
 /// Two elements per lane into one accumulator: `E = max(e, n0, n1)`, one rescale of `v`
-/// (XNNPACK folds its unrolled tiles the same way), saving a rescale per pair.
+/// (XNNPACK folds its unrolled tiles the same way). The pair is added first and then to `v`:
+/// same instruction count as adding the terms one by one, half the roundings at `v`'s size.
 @inline(always)
-func extendedStep2<T: KernelFloat>(
+func extendedPairStep<T: KernelFloat>(
   _: T.Type, _ v: inout T.Vector, _ e: inout T.Vector, _ x0: T.Vector, _ x1: T.Vector
 ) {
   let (p0, n0) = T.extendedExp(x0)
   let (p1, n1) = T.extendedExp(x1)
   let newE = T.vmax(T.vmax(e, n0), n1)
-  let rescaled = v * T.exp2Integral(e - newE)
-  v = T.fma(p1, T.exp2Integral(n1 - newE), T.fma(p0, T.exp2Integral(n0 - newE), rescaled))
+  let pair = T.fma(p0, T.exp2Integral(n0 - newE), p1 * T.exp2Integral(n1 - newE))
+  v = T.fma(v, T.exp2Integral(e - newE), pair)
   e = newE
 }
 
-/// Adds the lanes `(v, e)` of a window to `state`.
+/// `(v0, e0) += (v1, e1)` lane-wise. An empty lane (`e = -inf`) scales by 0: `vmax` ignores
+/// the NaN of `-inf - (-inf)` in `exp2Integral`'s clamp.
+@inline(always)
+func extendedMerge<T: KernelFloat>(
+  _: T.Type, _ v0: inout T.Vector, _ e0: inout T.Vector, _ v1: T.Vector, _ e1: T.Vector
+) {
+  let newE = T.vmax(e0, e1)
+  v0 = T.fma(v0, T.exp2Integral(e0 - newE), v1 * T.exp2Integral(e1 - newE))
+  e0 = newE
+}
+
+/// Adds the lanes `(v, e)` of a window to `state`: each lane is scaled to the window's top
+/// exponent in the vector (exact while the result is normal; lanes more than 2^126 below the
+/// top are far below rounding) and the lanes are added in Double.
 @inline(never)
 func foldExtended<T: KernelFloat>(_: T.Type, _ state: inout ExtendedSum, _ v: T.Vector, _ e: T.Vector) {
   let top: T = horizontalMax(e)
@@ -290,10 +343,9 @@ func foldExtended<T: KernelFloat>(_: T.Type, _ state: inout ExtendedSum, _ v: T.
     return
   }
   if top == -.infinity { return }
+  let scaledLanes = v * T.exp2Integral(e - T.Vector(repeating: top))
   var lanesum = 0.0
-  for k in 0..<T.Vector.scalarCount {
-    lanesum += scaled(Double(v[k]), Double(e[k]) - Double(top))
-  }
+  for k in 0..<T.Vector.scalarCount { lanesum += Double(scaledLanes[k]) }
   state.add(mantissa: lanesum, exponent: Double(top))
 }
 
@@ -301,6 +353,9 @@ func foldExtended<T: KernelFloat>(_: T.Type, _ state: inout ExtendedSum, _ v: T.
 /// Ablavatski, XNNPACK `f32-raddextexp`), folded into a Double `ExtendedSum` per window, and the
 /// row's maximum. The reference `r` (the row's first entry) keeps the arguments of the
 /// extended exponential small for rows far from 0, where its range reduction is exact.
+///
+/// Accuracy of the sum: two accumulators take a pair of terms per lane each step, so a lane
+/// accumulator adds at most `extendedWindowVectors / 4` pairs before its window goes to Double.
 func extendedSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, reference r: T) -> ExtendedSum {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
@@ -310,19 +365,28 @@ func extendedSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, refere
   var i = 0
   while i < fullEnd {
     let end = min(fullEnd, i + extendedWindowVectors * lanes)
-    var v0 = T.Vector(), e0 = T.Vector(repeating: -.infinity)
-    while i + 2 * lanes <= end {
+    var v0 = T.Vector(), e0 = T.Vector(repeating: -.infinity), v1 = v0, e1 = e0
+    while i + 4 * lanes <= end {
       let x0 = load(x + i), x1 = load(x + i + lanes)
-      hi = T.vmax(T.vmax(hi, x0), x1)
-      extendedStep2(T.self, &v0, &e0, x0 - vr, x1 - vr)
+      let x2 = load(x + i + 2 * lanes), x3 = load(x + i + 3 * lanes)
+      hi = T.vmax(hi, T.vmax(T.vmax(x0, x1), T.vmax(x2, x3)))
+      extendedPairStep(T.self, &v0, &e0, x0 - vr, x1 - vr)
+      extendedPairStep(T.self, &v1, &e1, x2 - vr, x3 - vr)
+      i += 4 * lanes
+    }
+    if i + 2 * lanes <= end {
+      let x0 = load(x + i), x1 = load(x + i + lanes)
+      hi = T.vmax(hi, T.vmax(x0, x1))
+      extendedPairStep(T.self, &v0, &e0, x0 - vr, x1 - vr)
       i += 2 * lanes
     }
     if i < end {
       let x0 = load(x + i)
       hi = T.vmax(hi, x0)
-      extendedStep(T.self, &v0, &e0, x0 - vr)
+      extendedStep(T.self, &v1, &e1, x0 - vr)
       i += lanes
     }
+    extendedMerge(T.self, &v0, &e0, v1, e1)
     foldExtended(T.self, &state, v0, e0)
   }
   if i < count {
@@ -366,37 +430,54 @@ func extendedScalePass<T: KernelFloat>(
 
 // MARK: - Online normaliser (blocked)
 
-/// The online normaliser's state: `sum_i exp(x_i - max)` and `max`, merged with the
-/// (max, sum) monoid of Milakov & Gimelshein. The rescale factor is evaluated only for the
+/// The online normaliser's state: `sum = sum_i exp(x_i - max)` and `max`, merged with the
+/// (max, sum) monoid of Milakov & Gimelshein, and (when tracked) `rest`, the part of `sum` over
+/// the entries below `max` (see `ExpSums`). The rescale factor is evaluated only for the
 /// smaller maximum, never as `-inf - (-inf)`.
 struct OnlineSum {
   var max = -Double.infinity
   var sum = 0.0
+  var rest: Double?
 
-  mutating func merge(max m: Double, sum d: Double) {
+  mutating func merge(max m: Double, sum d: Double, rest r: Double?) {
     if d.isNaN { sum = .nan; return }
     if d == 0 { return }
     if m > max {
-      sum = sum * exp(max - m) + d
+      // Everything summed so far lies below the new maximum.
+      let f = exp(max - m)
+      if rest != nil { rest = sum * f + (r ?? 0) }
+      sum = sum * f + d
       max = m
+    } else if m < max {
+      let f = exp(m - max)
+      sum += d * f
+      if rest != nil { rest! += d * f }
     } else {
-      sum += d * exp(m - max)
+      sum += d
+      if rest != nil { rest! += r ?? 0 }
     }
   }
+
+  mutating func merge(_ o: OnlineSum) { merge(max: o.max, sum: o.sum, rest: o.rest) }
+
+  var expSums: ExpSums { ExpSums(sum: sum, rest: rest) }
 }
 
 /// Online, pass 1, blocked: per lane a running `(m, d)`; per block of `onlineBlockVectors`
 /// vectors the block max `b`, `M = max(m, b)`, `d = d e^(m - M) + sum e^(x - M)`. Lanes start at
 /// `m = -greatestFiniteMagnitude` so no `-inf - (-inf)` arises. Each window of
-/// `windowVectors` vectors is folded into a Double `OnlineSum`.
-func onlineSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> OnlineSum {
+/// `windowVectors` vectors is folded into a Double `OnlineSum`. With `split`, each lane also
+/// keeps `r`, the part of `d` over entries below its `m`: all of `d e^(m - M)` when the block
+/// raises `m`, plus the block's terms with `x < M`.
+@inline(__always)
+func onlineSums<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, split: Bool) -> OnlineSum {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
-  var state = OnlineSum()
+  var state = OnlineSum(rest: split ? 0 : nil)
   var i = 0
   while i < fullEnd {
     let end = windowEnd(i, fullEnd, T.self)
-    var m = T.Vector(repeating: -T.greatestFiniteMagnitude), d = T.Vector()
+    var m = T.Vector(repeating: -T.greatestFiniteMagnitude), d = T.Vector(), r = T.Vector()
     while i < end {
       let blockEnd = min(end, i + onlineBlockVectors * lanes)
       var b0 = T.Vector(repeating: -.infinity), b1 = b0
@@ -408,34 +489,67 @@ func onlineSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> Onlin
       }
       if j < blockEnd { b0 = T.vmax(b0, load(x + j)) }
       let newM = T.vmax(m, T.vmax(b0, b1))
-      var s0 = d * T.expNonPositive(m - newM), s1 = T.Vector()
+      // The block's terms are summed apart and added to the rescaled state once per block, so
+      // a lane's large state absorbs one rounding per block rather than one per term.
+      let scale = T.expNonPositive(m - newM)
+      var s0 = T.Vector(), s1 = T.Vector(), r0 = T.Vector(), r1 = T.Vector()
       j = i
       while j + 2 * lanes <= blockEnd {
-        s0 += T.expNonPositive(load(x + j) - newM)
-        s1 += T.expNonPositive(load(x + j + lanes) - newM)
+        let d0 = load(x + j) - newM, d1 = load(x + j + lanes) - newM
+        let e0 = T.expNonPositive(d0), e1 = T.expNonPositive(d1)
+        s0 += e0
+        s1 += e1
+        if split {
+          r0 = T.addBelowZero(r0, e0, d0)
+          r1 = T.addBelowZero(r1, e1, d1)
+        }
         j += 2 * lanes
       }
-      if j < blockEnd { s0 += T.expNonPositive(load(x + j) - newM) }
-      d = s0 + s1
+      if j < blockEnd {
+        let d0 = load(x + j) - newM
+        let e0 = T.expNonPositive(d0)
+        s0 += e0
+        if split { r0 = T.addBelowZero(r0, e0, d0) }
+      }
+      // Lanes whose maximum is unchanged keep their rest; the others' old terms are all below.
+      if split { r = T.select(r, where: newM, equals: m, else: d * scale) + (r0 + r1) }
+      d = T.fma(d, scale, s0 + s1)
       m = newM
       i = blockEnd
     }
-    foldOnline(T.self, &state, m, d)
+    foldOnline(T.self, &state, m, d, r)
   }
   if i < count {
     let x0 = loadPartial(x + i, count - i, pad: -.infinity)
     let m = T.vmax(T.Vector(repeating: -T.greatestFiniteMagnitude), x0)
-    foldOnline(T.self, &state, m, T.expNonPositive(x0 - m))
+    // One entry per lane: it is its lane's maximum, so its lane rest is 0.
+    foldOnline(T.self, &state, m, T.expNonPositive(x0 - m), T.Vector())
   }
   return state
 }
 
-/// Adds the lanes `(m, d)` of a window to `state`.
+/// Online pass 1 for softmax.
+func onlineSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> OnlineSum {
+  onlineSums(x, count, split: false)
+}
+
+/// Online pass 1 for log-softmax and log-sum-exp: also the rest (see `ExpSums`).
+func onlineSplitSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> OnlineSum {
+  onlineSums(x, count, split: true)
+}
+
+/// Adds the lanes `(m, d, r)` of a window to `state` (`r` is used when `state` tracks a rest).
 @inline(never)
-func foldOnline<T: KernelFloat>(_: T.Type, _ state: inout OnlineSum, _ m: T.Vector, _ d: T.Vector) {
+func foldOnline<T: KernelFloat>(
+  _: T.Type, _ state: inout OnlineSum, _ m: T.Vector, _ d: T.Vector, _ r: T.Vector
+) {
   let top: T = horizontalMax(m)
-  let folded = (d * T.expNonPositive(m - T.Vector(repeating: top))).sum()
-  state.merge(max: Double(top), sum: Double(folded))
+  let vtop = T.Vector(repeating: top)
+  let f = T.expNonPositive(m - vtop)
+  let folded = (d * f).sum()
+  // A lane below the window's top lies below it entirely; a lane at the top keeps its rest.
+  let rest = state.rest == nil ? nil : Double((T.select(r, where: m, equals: vtop, else: d) * f).sum())
+  state.merge(max: Double(top), sum: Double(folded), rest: rest)
 }
 
 // MARK: - Backward

@@ -86,8 +86,17 @@ func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Ch
     s.exponent += Double(k)
     // lse - max = log(mantissa) + exponent ln 2 + (ref - max), without cancelling against max.
     // ln 2 split (fdlibm's ln2HI / ln2LO) so that exponent * ln2Hi is exact.
-    let logSum = (s.exponent * 0x1.62E42FEE00000p-1 + (Double(ref) - s.max))
+    var logSum = (s.exponent * 0x1.62E42FEE00000p-1 + (Double(ref) - s.max))
       + s.exponent * 0x1.A39EF35793C76p-33 + log(s.mantissa)
+    if b.operation != .softmax && logSum < 0x1.62E42FEFA39EFp-1 {
+      // The sum relative to the maximum is below 2 (ln 2 above): one entry dominates, and
+      // the lanes that held it absorbed the small terms. A log-probability near 0 needs them:
+      // one more pass sums the entries below the maximum apart (see `ExpSums`).
+      let m = T(s.max)
+      logSum = chunker.map({ $0.merge($1) }) { c in
+        sumExpSplitPass(x + c.lowerBound, c.count, max: m)
+      }.logSum
+    }
     b.logSumExp?[r] = T(s.max + logSum)
     guard let y else { return }
     switch b.operation {
@@ -103,13 +112,15 @@ func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Ch
       break
     }
   case .online:
-    let s = chunker.map({ $0.merge(max: $1.max, sum: $1.sum) }) { c in
-      onlineSumPass(x + c.lowerBound, c.count)
+    let logarithmic = b.operation != .softmax
+    let s = chunker.map({ $0.merge($1) }) { c in
+      logarithmic
+        ? onlineSplitSumPass(x + c.lowerBound, c.count) : onlineSumPass(x + c.lowerBound, c.count)
     }
     guard s.sum.isFinite, s.sum > 0, s.max.isFinite else {
       return specialRow(b, r, x, y)
     }
-    finish(b, r, x, y, chunker, max: T(s.max), sum: s.sum, reloaded: false)
+    finish(b, r, x, y, chunker, max: T(s.max), sums: s.expSums, reloaded: false)
   case .threePassRecompute, .automatic:
     threePass(b, r, x, y, chunker, reload: false)
   case .threePassReload:
@@ -124,25 +135,29 @@ func threePass<T: KernelFloat>(
   let m = chunker.map({ $0 = Swift.max($0, $1) }) { c in maxPass(x + c.lowerBound, c.count) }
   guard m.isFinite else { return specialRow(b, r, x, y) }
   let reloaded = reload && b.operation == .softmax && y != nil
-  let sum = chunker.map({ $0 += $1 }) { c in
+  let logarithmic = b.operation != .softmax
+  let sums = chunker.map({ $0.merge($1) }) { c in
     reloaded
-      ? storeExpPass(x + c.lowerBound, y! + c.lowerBound, c.count, max: m)
-      : sumExpPass(x + c.lowerBound, c.count, max: m)
+      ? ExpSums(sum: storeExpPass(x + c.lowerBound, y! + c.lowerBound, c.count, max: m))
+      : logarithmic
+        ? sumExpSplitPass(x + c.lowerBound, c.count, max: m)
+        : ExpSums(sum: sumExpPass(x + c.lowerBound, c.count, max: m))
   }
-  finish(b, r, x, y, chunker, max: m, sum: sum, reloaded: reloaded)
+  finish(b, r, x, y, chunker, max: m, sums: sums, reloaded: reloaded)
 }
 
-/// Writes the row's results from its maximum `m` (finite) and `sum = sum_i exp(x_i - m)`.
+/// Writes the row's results from its maximum `m` (finite) and the sums of `exp(x_i - m)`.
 func finish<T: KernelFloat>(
   _ b: _ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?,
-  _ chunker: Chunker, max m: T, sum: Double, reloaded: Bool
+  _ chunker: Chunker, max m: T, sums: ExpSums, reloaded: Bool
 ) {
+  let sum = sums.sum
   if sum.isNaN {  // a NaN input: m is finite, so nothing else makes the sum NaN
     b.logSumExp?[r] = .nan
     if let y { chunker.run { c in fillPass(y + c.lowerBound, c.count, T.nan) } }
     return
   }
-  let logSum = log(sum)
+  let logSum = sums.logSum
   b.logSumExp?[r] = T(Double(m) + logSum)
   guard let y else { return }
   switch b.operation {

@@ -27,6 +27,12 @@ protocol KernelFloat: BinaryFloatingPoint, SIMDScalar where Vector.Scalar == Sel
   static func vmin(_ a: Vector, _ b: Vector) -> Vector
   /// `a * b + c`, fused where the level has FMA.
   static func fma(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector
+  /// `a + v` where `d < 0`, else `a` (NaN in `d` adds nothing): accumulates the exponentials
+  /// of the entries below a row's maximum (`d = x - max`); one merge-masked add at
+  /// x86-64-v4. A requirement for the same reason as `vmax`.
+  static func addBelowZero(_ a: Vector, _ v: Vector, _ d: Vector) -> Vector
+  /// `a` where `mask == b`, else `c`, lane-wise (`mask`, `b` compared exactly).
+  static func select(_ a: Vector, where mask: Vector, equals b: Vector, else c: Vector) -> Vector
   /// How far above the two-pass reference `r` a row's maximum may lie: every non-negligible
   /// term then has `|x - r|` small enough that `n * ln2Hi` is exact in `extendedExp`.
   static var twoPassRange: Double { get }
@@ -115,6 +121,16 @@ extension Float: KernelFloat {
   static func vmin(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .< a) }
 
   @inline(always)
+  static func addBelowZero(_ a: Vector, _ v: Vector, _ d: Vector) -> Vector {
+    a.replacing(with: a + v, where: d .< Vector())
+  }
+
+  @inline(always)
+  static func select(_ a: Vector, where mask: Vector, equals b: Vector, else c: Vector) -> Vector {
+    c.replacing(with: a, where: mask .== b)
+  }
+
+  @inline(always)
   static func expNonPositive(_ x: Vector) -> Vector {
     let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundBiased))
     let s = unsafeBitCast(unsafeBitCast(biased, to: Bits.self) &<< 23, to: Vector.self)
@@ -198,6 +214,16 @@ extension Double: KernelFloat {
 
   @inline(always)
   static func vmin(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .< a) }
+
+  @inline(always)
+  static func addBelowZero(_ a: Vector, _ v: Vector, _ d: Vector) -> Vector {
+    a.replacing(with: a + v, where: d .< Vector())
+  }
+
+  @inline(always)
+  static func select(_ a: Vector, where mask: Vector, equals b: Vector, else c: Vector) -> Vector {
+    c.replacing(with: a, where: mask .== b)
+  }
 
   @inline(always)
   static func expNonPositive(_ x: Vector) -> Vector {

@@ -1,0 +1,264 @@
+// Properties of the softmax family on the rows where accuracy was lost before (issue
+// "accuracy defects found from outside the suite"): all-equal rows, rows with one dominant
+// entry ("Softmax Collapse": log-probabilities near 0 must keep relative accuracy) and large
+// shifts, for every algorithm, every ISA level this CPU runs, Float and Double, on lengths
+// around the vector width, the accumulation windows and the thread split.
+//
+// The reference is evaluated in `Wide` (Float80 on x86-64, where it has 11 more bits than
+// Double; Double elsewhere) as `z_i = (x_i - m) - log1p(R)`, `R = sum_{i != k} e^(x_i - m)` over
+// all entries but one maximal entry `k`: it never forms `1 + R` before the logarithm, so it
+// does not cancel where the kernels must not.
+
+import Foundation
+import SoftmaxKernels
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+#if arch(x86_64) && !os(Windows)
+typealias Wide = Float80
+#else
+typealias Wide = Double
+#endif
+
+/// The exact results of a regular (finite, non-empty) row, in `Wide`.
+struct WideReference {
+  let logSoftmax: [Wide]
+  let softmax: [Wide]
+  let logSumExp: Wide
+
+  /// The largest rounding error of the shift `x_i - m` evaluated in the row's type: what any
+  /// kernel computing `exp(x_i - m)` in that type incurs (0 when every shift is exact, as in
+  /// all-equal, shifted and equal-rest rows). It is a relative error of `exp`, and so of every
+  /// output; the bounds apply on top of it.
+  let shiftRounding: Double
+  /// The row's maximum (log-sum-exp errors are scaled by `max(|lse|, |m|)`: `m + log S` cancels
+  /// when they are close in size and of opposite sign).
+  let max: Double
+
+  init<T: BinaryFloatingPoint>(_ x: [T]) {
+    let m = Wide(x.max()!)
+    max = Double(x.max()!)
+    shiftRounding = x.map { v -> Double in
+      let rounded = v - x.max()!
+      return rounded.isFinite ? Double(abs(Wide(Double(rounded)) - (Wide(Double(v)) - m))) : 0
+    }.max()!
+    let x = x.map { Double($0) }
+    let k = x.firstIndex(of: x.max()!)!
+    var rest: Wide = 0
+    for (i, v) in x.enumerated() where i != k { rest += exp(Wide(v) - m) }
+    let logSum = log1p(rest)
+    logSoftmax = x.map { (Wide($0) - m) - logSum }
+    softmax = x.map { exp(Wide($0) - m) / (1 + rest) }
+    logSumExp = m + logSum
+  }
+}
+
+/// Bounds these properties enforce (measured maxima in the comments, 2026-11-29, Intel Xeon
+/// Sapphire Rapids, baseline / x86-64-v3 / x86-64-v4). They are the documented bounds of
+/// `SoftmaxAlgorithm` and the README's accuracy table.
+enum PropertyBounds {
+  /// Softmax relative error on top of the shift rounding. Measured maxima: Float 8.4e-7
+  /// (three-pass), 1.29e-6 (online, margin 16.7: the lane holding the maximum absorbs one
+  /// rounding per 256-element block), 2.4e-7 (two-pass); Double 2.05e-15 (three-pass, margin 30).
+  static func softmax<T>(_: T.Type) -> Double { T.self == Float.self ? 1.5e-6 : 3e-15 }
+  /// `|sum_i y_i - 1|` on top of the shift rounding; same maxima as `softmax`.
+  static func softmaxSum<T>(_: T.Type) -> Double { T.self == Float.self ? 1.5e-6 : 3e-15 }
+  /// Log-softmax *relative* error (`|z - ref| / |ref|`; exact where ref = 0) on top of the shift
+  /// rounding. Measured: Float 3.7e-7, Double 5.2e-16.
+  static func logSoftmaxRelative<T>(_: T.Type) -> Double { T.self == Float.self ? 5e-7 : 1e-15 }
+  /// Log-sum-exp error in units of `max(|lse|, |max x|)` (relative when the maximum is 0).
+  /// Measured: Float 5.4e-8, Double 1.8e-16.
+  static func logSumExp<T>(_: T.Type) -> Double { T.self == Float.self ? 1e-7 : 5e-16 }
+  /// Outputs below this are allowed to flush to 0 (Float `exp` flushes below 2^-126).
+  static func floor<T>(_: T.Type) -> Double { T.self == Float.self ? 1e-30 : 1e-290 }
+}
+
+final class SoftmaxFamilyPropertyTests: XCTestCase {
+  /// The worst error per key, one assertion per key at the end (a failing key names its row).
+  struct Tally {
+    var worst: [String: (error: Double, bound: Double, detail: String)] = [:]
+    var keys: [String] = []
+
+    mutating func note(_ key: String, _ error: Double, bound: Double, _ detail: @autoclosure () -> String) {
+      let e = error.isNaN ? .infinity : error
+      if worst[key] == nil { keys.append(key) }
+      if worst[key] == nil || e > worst[key]!.error { worst[key] = (e, bound, detail()) }
+    }
+
+    func check(file: StaticString = #filePath, line: UInt = #line) {
+      for key in keys {
+        let w = worst[key]!
+        print(String(format: "%-70@ max %.3g (bound %.3g)", key as NSString, w.error, w.bound))
+        XCTAssertLessThanOrEqual(w.error, w.bound, "\(key): \(w.detail)", file: file, line: line)
+      }
+    }
+  }
+
+  static func relative(_ v: Double, _ r: Wide, floor: Double) -> Double {
+    if v.isNaN || r.isNaN { return v.isNaN && r.isNaN ? 0 : .infinity }
+    if r == 0 { return v == 0 ? 0 : .infinity }
+    if abs(Double(r)) <= floor { return abs(v) <= floor ? 0 : .infinity }
+    return Double(abs((Wide(v) - r) / r))
+  }
+
+  /// Runs softmax, log-softmax and log-sum-exp on `x` with `options` and notes every error.
+  func measure<T: SoftmaxScalar>(
+    _ x: [T], _ reference: WideReference, _ options: SoftmaxOptions, _ label: String,
+    _ tally: inout Tally
+  ) {
+    let key = "\(typeName(T.self)) \(options.algorithm) \(options.isa.map { "\($0)" } ?? "-")"
+    let floor = PropertyBounds.floor(T.self)
+    do {
+      let y = try Softmax.softmax(x, options: options)
+      var worst = 0.0, at = 0
+      for i in y.indices {
+        let e = Self.relative(Double(y[i]), reference.softmax[i], floor: floor) - reference.shiftRounding
+        if e > worst || e.isNaN { (worst, at) = (e, i) }
+      }
+      tally.note("softmax \(label) \(key)", worst, bound: PropertyBounds.softmax(T.self),
+        "C=\(x.count) at \(at): \(y[at]) vs \(reference.softmax[at])")
+      tally.note("softmax sum \(label) \(key)", sumError(y) - reference.shiftRounding, bound: PropertyBounds.softmaxSum(T.self),
+        "C=\(x.count)")
+      let z = try Softmax.logSoftmax(x, options: options)
+      worst = 0; at = 0
+      for i in z.indices {
+        let e = Self.relative(Double(z[i]), reference.logSoftmax[i], floor: floor) - reference.shiftRounding
+        if e > worst || e.isNaN { (worst, at) = (e, i) }
+      }
+      tally.note("logSoftmax \(label) \(key)", worst, bound: PropertyBounds.logSoftmaxRelative(T.self),
+        "C=\(x.count) at \(at): \(z[at]) vs \(reference.logSoftmax[at])")
+      let l = try Softmax.logSumExp(x, options: options)
+      let scale = Swift.max(abs(reference.logSumExp), Wide(abs(reference.max)))
+      let lseError = l.isNaN ? Double.infinity
+        : scale == 0 ? (l == 0 ? 0 : .infinity) : Double(abs(Wide(Double(l)) - reference.logSumExp) / scale)
+      tally.note("logSumExp \(label) \(key)", lseError - reference.shiftRounding,
+        bound: PropertyBounds.logSumExp(T.self), "C=\(x.count): \(l) vs \(reference.logSumExp)")
+    } catch {
+      XCTFail("\(label) \(key): \(error)")
+    }
+  }
+
+  /// Lengths around the vector widths (16 floats, 8 doubles), the exponential-sum windows
+  /// (1024 floats / 512 doubles), the two-pass windows (1024 floats), the online blocks (256)
+  /// and windows (4096), and odd tails.
+  static let lengths = [1, 2, 7, 8, 15, 16, 17, 255, 257, 511, 512, 513, 1023, 1024, 1025, 2047, 4097, 8193]
+
+  // MARK: - All-equal rows
+
+  /// Every entry equal: softmax is exactly `1/n`, log-softmax `-log n`, log-sum-exp `v + log n`.
+  /// The two-pass sum of such a row was 24 ulp off (value 3.25: every output `(1 + 1.43e-6)/n`).
+  func testAllEqualRows() {
+    allEqualRows(Float.self)
+    allEqualRows(Double.self)
+  }
+
+  func allEqualRows<T: SoftmaxScalar>(_: T.Type) {
+    var tally = Tally()
+    for value in [3.25, -7.0, 1.0, 0.0, 0.1, 87.5, -1000.25, 1e4 + 0.5] {
+      for n in Self.lengths {
+        let x = [T](repeating: T(value), count: n)
+        let reference = WideReference(x)
+        for algorithm in allAlgorithms {
+          for level in ISALevel.allSupported {
+            measure(x, reference, SoftmaxOptions(algorithm: algorithm, isa: level), "all-equal", &tally)
+          }
+        }
+      }
+    }
+    tally.check()
+  }
+
+  // MARK: - Dominant entries
+
+  /// One entry `margin` above all others (equal, or spread over [-1, 0) below `max - margin`):
+  /// log-softmax of the dominant entry is `-log1p(R)`, `R ~ (n - 1) e^-margin`, and must keep
+  /// its relative accuracy (it was exactly 0 in Float, and 3.7e-5 off in Double, at margin 30).
+  func testDominantEntryRows() {
+    dominantEntryRows(Float.self, margins: [10, 16.7, 20, 30, 50, 80])
+    dominantEntryRows(Double.self, margins: [10, 20, 30, 36.7, 80, 300, 700])
+  }
+
+  func dominantEntryRows<T: SoftmaxScalar>(_: T.Type, margins: [Double]) {
+    var tally = Tally()
+    var rng = SplitMix64(seed: 8)
+    for margin in margins {
+      for n in [2, 17, 1025, 4097] {
+        for position in Set([0, n / 2, n - 1]) {
+          for spread in [false, true] {
+            var x = [T](repeating: 0, count: n)
+            if spread { for i in 0..<n { x[i] = T(rng.uniform(-1, 0)) } }
+            x[position] = T(margin)
+            let reference = WideReference(x)
+            for algorithm in allAlgorithms {
+              for level in ISALevel.allSupported {
+                measure(x, reference, SoftmaxOptions(algorithm: algorithm, isa: level),
+                  "dominant", &tally)
+              }
+            }
+          }
+        }
+      }
+    }
+    tally.check()
+  }
+
+  /// The same on rows long enough to be split over threads (every split path: chunks merged
+  /// as sums, online states and two-pass states), the dominant entry in different chunks.
+  func testDominantEntryThreadedRows() {
+    dominantEntryThreaded(Float.self, margin: 30)
+    dominantEntryThreaded(Double.self, margin: 300)
+  }
+
+  func dominantEntryThreaded<T: SoftmaxScalar>(_: T.Type, margin: Double) {
+    var tally = Tally()
+    let n = 300_001
+    for position in [0, 150_000, n - 1] {
+      var x = [T](repeating: -1, count: n)
+      x[position] = T(margin)
+      let reference = WideReference(x)
+      for algorithm in allAlgorithms {
+        for level in ISALevel.allSupported {
+          for threads in [1, 2, 3] {
+            measure(x, reference, SoftmaxOptions(algorithm: algorithm, threads: threads, isa: level),
+              "dominant threaded", &tally)
+          }
+        }
+      }
+    }
+    tally.check()
+  }
+
+  // MARK: - Large shifts
+
+  /// `x + c` for offsets far from 0 gives the same probabilities and log-probabilities (the
+  /// shift by the maximum is exact for close values) and `lse(x) + c`. Inputs are multiples of
+  /// 1/16 in [-8, 8), so `x + c` is exact in Float up to |c| = 2^20 and in Double up to 2^48.
+  func testLargeShifts() {
+    largeShifts(Float.self, offsets: [1e4, -1e4, 1e6, -1e6])
+    largeShifts(Double.self, offsets: [1e4, -1e6, 1e12, -1e12])
+  }
+
+  func largeShifts<T: SoftmaxScalar>(_: T.Type, offsets: [Double]) {
+    var tally = Tally()
+    var rng = SplitMix64(seed: 31)
+    for n in [17, 1025, 4097] {
+      let base = (0..<n).map { _ in (rng.uniform(-8, 8) * 16).rounded(.down) / 16 }
+      for c in offsets {
+        let x = base.map { T($0 + c) }
+        XCTAssertEqual(x.map { Double($0) }, base.map { $0 + c }, "x + \(c) is not exact; the test is wrong")
+        let reference = WideReference(x)
+        for algorithm in allAlgorithms {
+          for level in ISALevel.allSupported {
+            measure(x, reference, SoftmaxOptions(algorithm: algorithm, isa: level), "shift \(c)", &tally)
+          }
+        }
+      }
+    }
+    tally.check()
+  }
+}
