@@ -18,7 +18,7 @@ PASSES = ["maxPass", "sumExpPass", "storeExpPass", "scalePass", "expScalePass", 
 EXP_PASSES = {"sumExpPass", "storeExpPass", "expScalePass", "extendedSumPass",
               "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass"}
 # Loss kernels (LossPasses.swift).
-PASSES += ["sumPass", "tripleDotPass", "squaredDeviationPass", "affinePass",
+PASSES += ["sumPass", "gapSumPass", "gapDotPass", "gapTripleDotPass", "squaredDeviationPass", "affinePass",
            "crossEntropyGradientPass", "stableMaxSumPass", "stableMaxScalePass",
            "stableMaxGradientPass", "softcapPass", "softcapChainPass"]
 EXP_PASSES |= {"crossEntropyGradientPass", "softcapPass"}
