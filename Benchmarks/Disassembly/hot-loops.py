@@ -18,7 +18,7 @@ PASSES = ["maxPass", "sumExpPass", "sumExpSplitPass", "storeExpPass", "scalePass
 EXP_PASSES = {"sumExpPass", "sumExpSplitPass", "storeExpPass", "expScalePass", "extendedSumPass",
               "extendedScalePass", "onlineSumPass", "onlineSplitSumPass", "logSoftmaxBackwardPass"}
 # Loss kernels (LossPasses.swift).
-PASSES += ["sumPass", "tripleDotPass", "squaredDeviationPass", "affinePass",
+PASSES += ["sumPass", "gapSumPass", "gapDotPass", "gapTripleDotPass", "squaredDeviationPass", "affinePass",
            "crossEntropyGradientPass", "stableMaxSumPass", "stableMaxScalePass",
            "stableMaxGradientPass", "softcapPass", "softcapChainPass"]
 EXP_PASSES |= {"crossEntropyGradientPass", "softcapPass"}

@@ -38,8 +38,19 @@ public struct CrossEntropyResult<T: SoftmaxScalar>: Equatable, Sendable {
 /// all `-inf` row, gives NaN loss and gradient for that row. `ignoreIndex` is a sample mask:
 /// an ignored class stays in the softmax denominator (pytorch/pytorch#63004).
 ///
-/// **Accuracy** (float32 logits, tests against float64): loss within `2e-6 max(1, |loss|)`,
-/// gradients within `1e-7 + 1e-5 |ref|`; reductions accumulate in Double.
+/// **Accuracy** (enforced by the tests against a Float80 reference that does not cancel; measured
+/// maxima over every option combination, ISA level and thread count in parentheses): loss (reduced
+/// and per row) within `2e-6 max(1, |loss|)` for Float (1.8e-7), `1e-14 max(1, |loss|)` for Double
+/// (2.7e-15); gradients within `1e-7 + 1e-5 |ref|` for Float (0.58 of it, at a dominant soft
+/// target) and `1e-16 + 1e-13 |ref|` for Double (0.93 of it, same row: `p_i W - w_i t_i` cancels
+/// there). A row's log-sum-exp is carried as its maximum `m` and `log sum exp(x - m)`, and every
+/// term as `(m - x_c) + log sum`, so these bounds hold for rows far from 0 too (shift invariance:
+/// `1e4 + U[-8, 8)`, `1e6 + ...` in Float, `1e12 + ...` in Double give the same losses and
+/// gradients); the z-loss `lse^2` and soft-capping are not shift-invariant and keep the bounds
+/// against the exact value. The loss of a row whose target dominates (`log1p(rest)`, tiny) has
+/// relative error below `1e-5` (Float; 1.6e-7 measured) / `1e-13` (Double; 1.9e-16). Reductions
+/// accumulate in Double; with more than one thread the reduced loss may differ in its last bit
+/// (per-thread partial sums), the per-row outputs are bitwise the same.
 ///
 /// **Memory and complexity**: forward reads each logit row from memory once (a max pass, then
 /// passes over the cached row); with the gradient, one more write pass; no intermediate

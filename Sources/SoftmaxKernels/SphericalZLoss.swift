@@ -17,9 +17,15 @@ import Foundation
 /// (../shared/SPEC.md §4.1 could not confirm published defaults).
 ///
 /// Edge cases: all-equal outputs give `sigma = sqrt(epsilon)` (default 1e-12; must be > 0 for
-/// `D = 1`); NaN or infinite outputs give NaN. Accuracy: float32 rows, loss within 1e-5 relative
-/// of a float64 reference (tested). Complexity: three passes over the row (sum, squared
-/// deviations, gradient), rows spread over threads.
+/// `D = 1`); NaN or infinite outputs give NaN. The mean is carried as a `T` centre plus a small
+/// Double correction, from the gaps to the row's first entry, and the gradient pass is centred
+/// on it, so rows far from 0 lose nothing (the loss is shift-invariant, and so is its accuracy).
+/// Accuracy (tests against Float80, rows `U[-8, 8)` and the same rows shifted by `+-1e4`, `1e6`
+/// in Float and `+-1e12` in Double; measured maxima in parentheses): loss within
+/// `2e-6 max(1, |loss|)` (Float; 7e-8) / `1e-14 max(1, |loss|)` (Double; 3.5e-16), gradient
+/// within `1e-7 + 1e-5 |ref|` (Float; 0.084 of it) / `1e-16 + 1e-13 |ref|` (Double; 0.25 of it).
+/// Complexity: three passes over the row (gaps, squared deviations, gradient), rows spread
+/// over threads.
 public enum SphericalZLoss {
   /// The mean (or sum, or per-row with `.none`) Z-loss of rows of `columns` outputs, and
   /// optionally its gradient (which may overwrite `logits`).

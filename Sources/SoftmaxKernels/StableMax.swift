@@ -8,7 +8,14 @@
 /// Because `s` grows linearly, probabilities saturate only polynomially and the loss of a
 /// confidently classified row stays non-zero where float32 softmax cross-entropy gives exactly 0
 /// ("Softmax Collapse"). The reference code computes in float64 and adds 1e-30 to `1 - x`; we
-/// compute the sums in Double from Float rows and omit the 1e-30.
+/// compute the sums in Double from Float rows and omit the 1e-30. The loss is
+/// `log1p(rest / s(x_y))` with `rest = sum_j s(x_j) - s(x_y)` and `s(x_y)` evaluated exactly as
+/// the sum's own term, so `p_y = 1` (one class, or `-inf` elsewhere) gives exactly 0 loss and 0
+/// gradient. Accuracy (tests against Float80, measured maxima in parentheses): loss within
+/// `2e-6 max(1, |loss|)` (Float; 1.6e-7) / `1e-14 max(1, |loss|)` (Double; 6e-16), gradients
+/// within `1e-7 + 1e-5 |ref|` / `1e-16 + 1e-13 |ref|`, also for rows at `1e4`, `1e6` (Float) and
+/// `1e12` (Double); StableMax is not shift-invariant (`s` is piecewise), so those rows are judged
+/// against their own exact values.
 ///
 /// Edge cases (those of the reference code's `s(x) / sum`): `-inf` gives `s = 0`; a `+inf`
 /// entry gives inf/inf = NaN there and 0 elsewhere, and a NaN loss; NaN makes the row NaN; an

@@ -101,26 +101,84 @@ func sumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> Double {
   return total
 }
 
-/// `sum_i w_i t_i x_i`.
-func tripleDotPass<T: KernelFloat>(
-  _ w: UnsafePointer<T>, _ t: UnsafePointer<T>, _ x: UnsafePointer<T>, _ count: Int
+/// `sum_i (m - x_i)`: the row's gaps below `m` (its maximum, or any entry), each formed in `T`
+/// before it is summed, so that rows far from 0 (`1e4 + U[-8, 8)`) lose nothing to cancellation
+/// (`m - x_i` is exact for `x_i` in `[m/2, 2m]`, Sterbenz).
+func gapSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, from m: T) -> Double {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let vm = T.Vector(repeating: m)
+  var total = 0.0
+  var i = 0
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
+    var a0 = T.Vector(), a1 = T.Vector()
+    while i + 2 * lanes <= end {
+      a0 += vm - load(x + i)
+      a1 += vm - load(x + i + lanes)
+      i += 2 * lanes
+    }
+    if i < end {
+      a0 += vm - load(x + i)
+      i += lanes
+    }
+    total += Double((a0 + a1).sum())
+  }
+  if i < count { total += Double((vm - loadPartial(x + i, count - i, pad: m)).sum()) }
+  return total
+}
+
+/// `sum_i w_i (m - x_i)` (gaps as in `gapSumPass`).
+func gapDotPass<T: KernelFloat>(
+  _ w: UnsafePointer<T>, _ x: UnsafePointer<T>, _ count: Int, from m: T
 ) -> Double {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
+  let vm = T.Vector(repeating: m)
+  var total = 0.0
+  var i = 0
+  while i < fullEnd {
+    let end = windowEnd(i, fullEnd, T.self)
+    var a0 = T.Vector(), a1 = T.Vector()
+    while i + 2 * lanes <= end {
+      a0 = T.fma(load(w + i), vm - load(x + i), a0)
+      a1 = T.fma(load(w + i + lanes), vm - load(x + i + lanes), a1)
+      i += 2 * lanes
+    }
+    if i < end {
+      a0 = T.fma(load(w + i), vm - load(x + i), a0)
+      i += lanes
+    }
+    total += Double((a0 + a1).sum())
+  }
+  if i < count {
+    let v = loadPartial(w + i, count - i, pad: 0) * (vm - loadPartial(x + i, count - i, pad: m))
+    total += Double(v.sum())
+  }
+  return total
+}
+
+/// `sum_i w_i t_i (m - x_i)` (gaps as in `gapSumPass`).
+func gapTripleDotPass<T: KernelFloat>(
+  _ w: UnsafePointer<T>, _ t: UnsafePointer<T>, _ x: UnsafePointer<T>, _ count: Int, from m: T
+) -> Double {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let vm = T.Vector(repeating: m)
   var total = 0.0
   var i = 0
   while i < fullEnd {
     let end = windowEnd(i, fullEnd, T.self)
     var a0 = T.Vector()
     while i < end {
-      a0 = T.fma(load(w + i) * load(t + i), load(x + i), a0)
+      a0 = T.fma(load(w + i) * load(t + i), vm - load(x + i), a0)
       i += lanes
     }
     total += Double(a0.sum())
   }
   if i < count {
     let v = loadPartial(w + i, count - i, pad: 0) * loadPartial(t + i, count - i, pad: 0)
-      * loadPartial(x + i, count - i, pad: 0)
+      * (vm - loadPartial(x + i, count - i, pad: m))
     total += Double(v.sum())
   }
   return total
@@ -150,61 +208,66 @@ func squaredDeviationPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, m
   return total
 }
 
-/// `dx_i = alpha + beta x_i` (the spherical-family gradient without its target term).
+/// `dx_i = alpha + beta (x_i - center)` (the spherical-family gradient without its target
+/// term). Centred on the row's mean so that `alpha` and `beta x_i` do not cancel for rows far
+/// from 0; `x_i - center` is exact for close values (Sterbenz).
 func affinePass<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, alpha: T, beta: T
+  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, center: T, alpha: T, beta: T
 ) {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
-  let va = T.Vector(repeating: alpha), vb = T.Vector(repeating: beta)
+  let vc = T.Vector(repeating: center), va = T.Vector(repeating: alpha), vb = T.Vector(repeating: beta)
   var i = 0
   while i < fullEnd {
-    store(T.fma(load(x + i), vb, va), dx + i)
+    store(T.fma(load(x + i) - vc, vb, va), dx + i)
     i += lanes
   }
   if i < count {
-    storePartial(T.fma(loadPartial(x + i, count - i, pad: 0), vb, va), dx + i, count - i)
+    storePartial(T.fma(loadPartial(x + i, count - i, pad: center) - vc, vb, va), dx + i, count - i)
   }
 }
 
-/// Cross-entropy gradient row: `dx_i = a exp(x_i - lse) - u_i` with
-/// `u_i = (b1 t_i + b2) w_i` (`t`, `w` taken as 1 where `nil`).
+/// Cross-entropy gradient row: `dx_i = a exp((x_i - m) - logSum) - u_i` with
+/// `u_i = (b1 t_i + b2) w_i` (`t`, `w` taken as 1 where `nil`). `m` is the row's maximum, so
+/// `x_i - m` is exact for close values (Sterbenz) and the row's offset never meets the
+/// rounding of `lse` (issue 8: `x_i - T(lse)` lost 1e-3 at 1e4 in Float). `logSum` is `log S`
+/// rounded to `T`; the caller folds its rounding into `a`.
 func crossEntropyGradientPass<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, lse: T, a: T,
+  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum: T, a: T,
   b1: T, t: UnsafePointer<T>?, b2: T, w: UnsafePointer<T>?
 ) {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
-  let vl = T.Vector(repeating: lse), va = T.Vector(repeating: a)
+  let vm = T.Vector(repeating: m), vl = T.Vector(repeating: logSum), va = T.Vector(repeating: a)
   let vb1 = T.Vector(repeating: b1), vb2 = T.Vector(repeating: b2)
   var i = 0
   switch (t, w) {
   case (nil, nil):
     while i < fullEnd {
-      store(T.fma(va, T.expNonPositive(load(x + i) - vl), -vb2), dx + i)
+      store(T.fma(va, T.expNonPositive((load(x + i) - vm) - vl), -vb2), dx + i)
       i += lanes
     }
   case (nil, let w?):
     while i < fullEnd {
-      store(T.fma(va, T.expNonPositive(load(x + i) - vl), -vb2 * load(w + i)), dx + i)
+      store(T.fma(va, T.expNonPositive((load(x + i) - vm) - vl), -vb2 * load(w + i)), dx + i)
       i += lanes
     }
   case (let t?, nil):
     while i < fullEnd {
       let u = T.fma(vb1, load(t + i), vb2)
-      store(T.fma(va, T.expNonPositive(load(x + i) - vl), -u), dx + i)
+      store(T.fma(va, T.expNonPositive((load(x + i) - vm) - vl), -u), dx + i)
       i += lanes
     }
   case (let t?, let w?):
     while i < fullEnd {
       let u = T.fma(vb1, load(t + i), vb2) * load(w + i)
-      store(T.fma(va, T.expNonPositive(load(x + i) - vl), -u), dx + i)
+      store(T.fma(va, T.expNonPositive((load(x + i) - vm) - vl), -u), dx + i)
       i += lanes
     }
   }
   if i < count {
     let valid = count - i
-    let p = T.expNonPositive(loadPartial(x + i, valid, pad: -.infinity) - vl)
+    let p = T.expNonPositive((loadPartial(x + i, valid, pad: -.infinity) - vm) - vl)
     var u = vb2
     if let t { u = T.fma(vb1, loadPartial(t + i, valid, pad: 0), vb2) }
     if let w { u = u * loadPartial(w + i, valid, pad: 0) }

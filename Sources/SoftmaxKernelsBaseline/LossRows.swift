@@ -15,13 +15,19 @@ import Darwin
 import ucrt
 #endif
 
-/// `log(sum_j exp(x_j))` of a row, and its max; NaN for a NaN entry, `+inf` with a `+inf` entry,
-/// `-inf` for an empty or all `-inf` row (PyTorch's `logsumexp`). When the row's maximum is
-/// unique and dominates (sum of the other terms `rest < 1`), `rest` is summed without the
-/// maximum so that `lse - max = log1p(rest)` keeps its digits ("Softmax Collapse",
-/// ../shared/SPEC.md §3.2, §5.3); `rest` is then returned with the argmax, else `rest` is nil.
+/// `log(sum_j exp(x_j))` of a row, carried as its maximum `m` (a `T` value) and
+/// `logSum = log sum_j exp(x_j - m)` (in `[0, log C]`, Double), never as one rounded `lse`:
+/// every log-probability is then `(x_i - m) - logSum` and every loss term `(m - x_c) + logSum`,
+/// where `x_i - m` is exact for close values (Sterbenz), so the losses are as accurate for rows
+/// at `1e4 + U[-8, 8)` as at `U[-8, 8)` (issue 8, defect 1: `lse` rounded to Float has an ulp of
+/// 1e-3 at 1e4). `lse = m + logSum` is NaN for a NaN entry, `+inf` with a `+inf` entry, `-inf`
+/// for an empty or all `-inf` row (PyTorch's `logsumexp`); `logSum` is NaN for those rows. When
+/// the row's maximum is unique and dominates (sum of the other terms `rest < 1`), `rest` is
+/// summed without the maximum so that `logSum = log1p(rest)` keeps its digits ("Softmax
+/// Collapse", ../shared/SPEC.md §3.2, §5.3); `rest` is then returned with the argmax, else nil.
 struct RowLogSumExp {
   var max: Double
+  var logSum: Double
   var lse: Double
   /// `(argmax, sum of exp(x_j - max) over j != argmax)` when computed.
   var rest: (index: Int, sum: Double)?
@@ -31,23 +37,34 @@ func rowLogSumExp<T: KernelFloat>(_ x: UnsafePointer<T>, _ n: Int) -> RowLogSumE
   let m = maxPass(x, n)
   guard m.isFinite else {
     if m == -.infinity {  // all -inf, or -inf and NaN
-      for i in 0..<n where x[i].isNaN { return RowLogSumExp(max: .nan, lse: .nan, rest: nil) }
-      return RowLogSumExp(max: -.infinity, lse: -.infinity, rest: nil)
+      for i in 0..<n where x[i].isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
+      return RowLogSumExp(max: -.infinity, logSum: .nan, lse: -.infinity, rest: nil)
     }
-    for i in 0..<n where x[i].isNaN { return RowLogSumExp(max: .nan, lse: .nan, rest: nil) }
-    return RowLogSumExp(max: .infinity, lse: .infinity, rest: nil)
+    for i in 0..<n where x[i].isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
+    return RowLogSumExp(max: .infinity, logSum: .nan, lse: .infinity, rest: nil)
   }
   let s = sumExpPass(x, n, max: m)
-  if s.isNaN { return RowLogSumExp(max: .nan, lse: .nan, rest: nil) }
+  if s.isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
   let mm = Double(m)
   if s < 2 {
     // The maximum is unique (a tie would make s >= 2): sum the others exactly.
     var k = 0
     while x[k] != m { k += 1 }
     let rest = sumExpPass(x, k, max: m) + sumExpPass(x + k + 1, n - k - 1, max: m)
-    return RowLogSumExp(max: mm, lse: mm + log1p(rest), rest: (k, rest))
+    let logSum = log1p(rest)
+    return RowLogSumExp(max: mm, logSum: logSum, lse: mm + logSum, rest: (k, rest))
   }
-  return RowLogSumExp(max: mm, lse: mm + log(s), rest: nil)
+  let logSum = log(s)
+  return RowLogSumExp(max: mm, logSum: logSum, lse: mm + logSum, rest: nil)
+}
+
+/// The gradient pass's `(logSum rounded to T, factor)`: `exp(u - T(logSum)) * factor =
+/// exp(u - logSum)`, so the rounding of `logSum` to `T` (up to 2.4e-7 relative in `p_i` for
+/// Float at 1000 classes) costs nothing: the factor goes into the pass's scale `a`.
+@inline(always)
+func roundedLogSum<T: KernelFloat>(_ logSum: Double, _: T.Type) -> (T, Double) {
+  let rounded = T(logSum)
+  return (rounded, exp(Double(rounded) - logSum))
 }
 
 // MARK: - Cross-entropy
@@ -87,14 +104,15 @@ func crossEntropyRows<T: KernelFloatLoss>(_ b: _CrossEntropyBatch<T>, _ rows: Ra
       }
       let wy = Double(b.classWeights?[y] ?? 1)
       let xy = Double(x[y])
-      // -log p_y = lse - x_y; from log1p(rest) when y is the dominant maximum.
-      // A +inf logit makes every log-probability inf - inf = NaN (PyTorch), not +inf.
-      let nll = row.lse == .infinity ? .nan
-        : (row.rest?.index == y) ? log1p(row.rest!.sum) : row.lse - xy
+      let m = T(row.max)
+      // -log p_y = (m - x_y) + logSum: log1p(rest) alone when y is the dominant maximum. NaN for
+      // a +inf logit (every log-probability is inf - inf, PyTorch) and an all -inf row.
+      let nll = row.lse == .infinity ? .nan : (row.max - xy) + row.logSum
       var loss = (1 - eps) * wy * nll
       if eps > 0 {
-        let weightedSum = b.classWeights.map { dotPass($0, x, n) } ?? sumPass(x, n)
-        loss += eps / c * (totalWeight * row.lse - weightedSum)
+        // sum_i w_i (lse - x_i) = W logSum + sum_i w_i (m - x_i), without cancellation.
+        let gaps = b.classWeights.map { gapDotPass($0, x, n, from: m) } ?? gapSumPass(x, n, from: m)
+        loss += eps / c * (totalWeight * row.logSum + gaps)
       }
       partial.loss += loss
       partial.zLoss += row.lse * row.lse
@@ -109,11 +127,14 @@ func crossEntropyRows<T: KernelFloatLoss>(_ b: _CrossEntropyBatch<T>, _ rows: Ra
       let zTerm = 2 * Double(b.zLossScale) * row.lse * Double(b.zLossGradientScale)
       let a = scale * ((1 - eps) * wy + eps / c * totalWeight) + zTerm
       let b2 = scale * eps / c
+      let (logSum, factor) = roundedLogSum(row.logSum, T.self)
       crossEntropyGradientPass(
-        x, dx, n, lse: T(row.lse), a: T(a), b1: 0, t: nil, b2: T(b2), w: b.classWeights)
-      // The target entry without cancellation: p_y - 1 = expm1(x_y - lse).
-      let pyMinusOne = (row.rest?.index == y) ? -row.rest!.sum / (1 + row.rest!.sum) : expm1(xy - row.lse)
-      let py = pyMinusOne + 1
+        x, dx, n, max: m, logSum: logSum, a: T(a * factor), b1: 0, t: nil, b2: T(b2), w: b.classWeights)
+      // The target entry without cancellation: p_y - 1 = expm1(-nll), and p_y = exp(-nll) (not
+      // (p_y - 1) + 1, which loses p_y's digits when it is small and the z-loss term large).
+      let dominant = row.rest?.index == y
+      let pyMinusOne = dominant ? -row.rest!.sum / (1 + row.rest!.sum) : expm1(-nll)
+      let py = dominant ? 1 / (1 + row.rest!.sum) : exp(-nll)
       let wyGrad = b.classWeights.map { Double($0[y]) } ?? 1
       dx[y] = T(scale * (1 - eps) * wy * pyMinusOne + (scale * eps / c * totalWeight + zTerm) * py
         - b2 * wyGrad)
@@ -127,15 +148,18 @@ func crossEntropyRows<T: KernelFloatLoss>(_ b: _CrossEntropyBatch<T>, _ rows: Ra
         if row.max.isFinite { var i = 0; while Double(x[i]) != row.max { i += 1 }; k = i }
         argmax[r] = k
       }
+      // sum_c w_c t'_c (lse - x_c) = logSum sum_c w_c t'_c + sum_c w_c t'_c (m - x_c): the gaps
+      // m - x_c are exact for close values, so rows far from 0 do not cancel.
+      let m = T(row.max)
       let p1 = b.classWeights.map { dotPass($0, t, n) } ?? sumPass(t, n)  // sum w t
-      let p2 = b.classWeights.map { tripleDotPass($0, t, x, n) } ?? dotPass(t, x, n)  // sum w t x
+      let p2 = b.classWeights.map { gapTripleDotPass($0, t, x, n, from: m) } ?? gapDotPass(t, x, n, from: m)
       var wt = (1 - eps) * p1
-      var wtx = (1 - eps) * p2
+      var wtGaps = (1 - eps) * p2
       if eps > 0 {
         wt += eps / c * totalWeight
-        wtx += eps / c * (b.classWeights.map { dotPass($0, x, n) } ?? sumPass(x, n))
+        wtGaps += eps / c * (b.classWeights.map { gapDotPass($0, x, n, from: m) } ?? gapSumPass(x, n, from: m))
       }
-      let loss = row.lse == .infinity ? .nan : row.lse * wt - wtx
+      let loss = row.lse == .infinity ? .nan : row.logSum * wt + wtGaps
       partial.loss += loss
       partial.zLoss += row.lse * row.lse
       b.rowLoss?[r] = T(loss + Double(b.zLossScale) * row.lse * row.lse)
@@ -146,9 +170,10 @@ func crossEntropyRows<T: KernelFloatLoss>(_ b: _CrossEntropyBatch<T>, _ rows: Ra
       }
       // dx_i = s (p_i sum_c w_c t'_c - w_i t'_i) + zs 2 lambda lse p_i
       let zTerm = 2 * Double(b.zLossScale) * row.lse * Double(b.zLossGradientScale)
+      let (logSum, factor) = roundedLogSum(row.logSum, T.self)
       crossEntropyGradientPass(
-        x, dx, n, lse: T(row.lse), a: T(scale * wt + zTerm), b1: T(scale * (1 - eps)), t: t,
-        b2: T(scale * eps / c), w: b.classWeights)
+        x, dx, n, max: m, logSum: logSum, a: T((scale * wt + zTerm) * factor),
+        b1: T(scale * (1 - eps)), t: t, b2: T(scale * eps / c), w: b.classWeights)
     }
   }
   return partial
@@ -175,31 +200,40 @@ func zLossRows<T: KernelFloatLoss>(_ b: _ZLossBatch<T>, _ rows: Range<Int>) -> _
   for r in rows {
     let x = b.logits + r * b.logitsStride
     let c = b.targets[r]
-    // Two-pass mean and variance (not sum of squares minus squared mean: cancellation).
-    let mean = sumPass(x, n) / d
-    let variance = squaredDeviationPass(x, n, mean: T(mean)) / d
+    // Two-pass mean and variance (not sum of squares minus squared mean: cancellation), the
+    // mean as `center + delta` (`center` in T, `delta` small, Double) from the gaps to the first
+    // entry, so that a row far from 0 (1e4 + U[-8, 8) in Float, 1e12 + ... in Double) keeps
+    // every digit of `o_k - mean = (o_k - center) - delta` (the loss is shift-invariant).
+    let first = x[0]
+    let meanGap = -gapSumPass(x, n, from: first) / d  // mean - first
+    let center = T(Double(first) + meanGap)
+    let delta = (Double(first) - Double(center)) + meanGap  // mean - center
+    // sum (o - center)^2 / D = variance + delta^2 exactly (the cross term sums to 0).
+    let variance = Swift.max(squaredDeviationPass(x, n, mean: center) / d - delta * delta, 0)
     let sigma = (variance + Double(b.varianceEpsilon)).squareRoot()
-    let z = (Double(x[c]) - mean) / sigma
+    let z = ((Double(x[c]) - Double(center)) - delta) / sigma
     let (loss, g) = zLossValue(z: z, a: a, b: bb)
     partial.loss += loss
     b.rowLoss?[r] = T(loss)
     guard let dx = b.gradient.map({ $0 + r * b.gradientStride }) else { continue }
     // dL/do_k = (g / sigma)(delta_kc - 1/D - z z_k / D), z_k = (o_k - mean) / sigma
-    //         = alpha + beta o_k + gamma delta_kc.
+    //         = alpha + beta (o_k - center) + gamma delta_kc.
     let s = Double(b.gradientScale)
     let gamma = s * g / sigma
     let beta = -s * g * z / (d * sigma * sigma)
-    let alpha = -s * g / (d * sigma) - beta * mean
-    affinePass(x, dx, n, alpha: T(alpha), beta: T(beta))
-    dx[c] = T(alpha + beta * Double(x[c]) + gamma)
+    let alpha = -s * g / (d * sigma) - beta * delta
+    affinePass(x, dx, n, center: center, alpha: T(alpha), beta: T(beta))
+    dx[c] = T(alpha + beta * (Double(x[c]) - Double(center)) + gamma)
   }
   return partial
 }
 
 // MARK: - StableMax (Prieto et al. 2025)
 
+/// `s(x)` in `T` arithmetic: bitwise the value `KernelFloatLoss.stableMaxS` gives in a vector
+/// lane (the same IEEE operations), so a row's `s(x_y)` and its share of `sum_j s(x_j)` agree.
 @inline(always)
-func stableMaxS(_ x: Double) -> Double { x >= 0 ? x + 1 : 1 / (1 - x) }
+func stableMaxS<T: KernelFloat>(_ x: T) -> T { x >= 0 ? x + 1 : 1 / (1 - x) }
 
 func stableMaxRows<T: KernelFloatLoss>(_ b: _StableMaxBatch<T>, _ rows: Range<Int>) -> _LossPartial {
   var partial = _LossPartial()
@@ -210,15 +244,19 @@ func stableMaxRows<T: KernelFloatLoss>(_ b: _StableMaxBatch<T>, _ rows: Range<In
     if let y = b.output.map({ $0 + r * b.outputStride }) {
       if b.logarithm {
         let logTotal = log(total)
-        for i in 0..<n { y[i] = T(log(stableMaxS(Double(x[i]))) - logTotal) }
+        for i in 0..<n { y[i] = T(log(Double(stableMaxS(x[i]))) - logTotal) }
       } else {
         stableMaxScalePass(x, y, n, scale: T(1 / total))
       }
     }
     guard let targets = b.targets else { continue }
     let c = targets[r]
-    let sy = stableMaxS(Double(x[c]))
-    let loss = log(total) - log(sy)
+    // -log(s_y / total) = log1p(rest / s_y), rest = total - s_y >= 0 (the sum holds s_y as
+    // computed here, bitwise): exactly 0 when the other entries contribute 0 (one class, or
+    // -inf elsewhere; issue 8, defect 4: s_y in Double against a Float sum gave 1.5e-10).
+    let sy = Double(stableMaxS(x[c]))
+    let rest = total - sy
+    let loss = log1p(rest / sy)
     partial.loss += loss
     b.rowLoss?[r] = T(loss)
     guard let dx = b.gradient.map({ $0 + r * b.gradientStride }) else { continue }
@@ -227,7 +265,8 @@ func stableMaxRows<T: KernelFloatLoss>(_ b: _StableMaxBatch<T>, _ rows: Range<In
     let xc = Double(x[c])
     stableMaxGradientPass(x, dx, n, scale: T(s / total))
     let derivative = xc >= 0 ? 1 : 1 / ((1 - xc) * (1 - xc))
-    dx[c] = T(s * (derivative / total - derivative / sy))
+    // s'(x_y) (1 / total - 1 / s_y) = -s'(x_y) rest / (total s_y): no cancellation as p_y -> 1.
+    dx[c] = T(-s * derivative * rest / (total * sy))
   }
   return partial
 }

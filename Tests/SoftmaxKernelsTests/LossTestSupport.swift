@@ -1,0 +1,174 @@
+// Shared machinery of the loss property tests (LossShiftInvarianceTests, LossDominantEntryTests,
+// LossDegenerateShapeTests): calls through the public API with arrays, the documented bounds,
+// and a tally of the worst errors that the tests print and assert.
+
+import Foundation
+import SoftmaxKernels
+import XCTest
+
+/// The loss bounds the doc comments state (CrossEntropy.swift, StableMax.swift,
+/// SphericalZLoss.swift, README "Loss accuracy"); every one is a measured maximum (printed by the
+/// tests) with headroom.
+enum LossBounds {
+  /// Cross-entropy loss (reduced and per row): `|l - ref| <= bound * max(1, |ref|)`.
+  static func crossEntropyLoss<T>(_ t: T.Type) -> Double { Bounds.isFloat(t) ? 2e-6 : 1e-14 }
+  /// Gradients of every loss: `|g - ref| <= atol + rtol |ref|`.
+  static func gradient<T>(_ t: T.Type) -> (atol: Double, rtol: Double) {
+    Bounds.isFloat(t) ? (1e-7, 1e-5) : (1e-16, 1e-13)
+  }
+  /// StableMax cross-entropy and spherical Z-loss loss: `|l - ref| <= bound * max(1, |ref|)`.
+  static func targetLoss<T>(_ t: T.Type) -> Double { Bounds.isFloat(t) ? 2e-6 : 1e-14 }
+  /// Relative error of a cross-entropy row loss whose target is the dominant entry (the loss is
+  /// `log1p(rest)`, tiny; "Softmax Collapse").
+  static func dominantLossRelative<T>(_ t: T.Type) -> Double { Bounds.isFloat(t) ? 1e-5 : 1e-13 }
+}
+
+/// The worst errors seen, in units of their bounds, with where they happened.
+struct LossTally: CustomStringConvertible {
+  var loss = 0.0, lossAt = ""
+  var gradient = 0.0, gradientAt = ""
+  /// `max |g - ref| / |ref|` over entries with `|ref| >= floor` (informative, not a bound).
+  var gradientRelative = 0.0
+
+  mutating func loss(_ value: Double, _ ref: Double, bound: Double, _ at: @autoclosure () -> String) {
+    let e = Self.error(value, ref) / max(1, abs(ref))
+    if e / bound > loss { (loss, lossAt) = (e / bound, at()) }
+  }
+
+  mutating func gradient(
+    _ g: [Double], _ ref: [Double], bound: (atol: Double, rtol: Double), floor: Double,
+    _ at: @autoclosure () -> String
+  ) {
+    var worst = 0.0
+    for i in g.indices {
+      let e = Self.error(g[i], ref[i])
+      worst = max(worst, e / (bound.atol + bound.rtol * abs(ref[i])))
+      if abs(ref[i]) >= floor { gradientRelative = max(gradientRelative, e / abs(ref[i])) }
+    }
+    if worst > gradient { (gradient, gradientAt) = (worst, at()) }
+  }
+
+  /// `|a - b|`, 0 for equal values (infinities included), infinite for a NaN mismatch.
+  static func error(_ a: Double, _ b: Double) -> Double {
+    if a == b || (a.isNaN && b.isNaN) { return 0 }
+    let e = abs(a - b)
+    return e.isNaN ? .infinity : e
+  }
+
+  var description: String {
+    String(format: "loss %.3g of bound (%@); gradient %.3g of bound (%@), max rel. %.3g",
+           loss, lossAt, gradient, gradientAt, gradientRelative)
+  }
+}
+
+/// The outputs of one fused cross-entropy call.
+struct CrossEntropyOutput<T: SoftmaxScalar> {
+  var loss: T
+  var rowLosses: [T]
+  var gradient: [T]
+  var rowLogSumExp: [T]
+
+  /// Bitwise equality of the per-row outputs (row losses, gradient, log-sum-exp). The reduced
+  /// loss is not compared: threads sum their rows' partials apart and then merge them
+  /// (Execution.swift `mapRows`), a different association than one thread's.
+  func rowsIdentical(to o: Self) -> Bool {
+    func bytes(_ a: [T]) -> [UInt8] { a.withUnsafeBytes { Array($0) } }
+    return bytes(rowLosses) == bytes(o.rowLosses) && bytes(gradient) == bytes(o.gradient)
+      && bytes(rowLogSumExp) == bytes(o.rowLogSumExp)
+  }
+}
+
+/// `CrossEntropy.lossAndGradient` with every per-row output, integer or probability targets.
+func runCrossEntropy<T: SoftmaxScalar>(
+  _ x: [T], rows: Int, columns: Int, targets: [Int]?, probabilities: [T]?, weights: [T]?,
+  options: CrossEntropyOptions
+) throws -> CrossEntropyOutput<T> {
+  var out = CrossEntropyOutput<T>(
+    loss: .nan, rowLosses: [T](repeating: .nan, count: rows),
+    gradient: [T](repeating: .nan, count: x.count), rowLogSumExp: [T](repeating: .nan, count: rows))
+  let w = weights ?? []
+  out.loss = try x.withUnsafeBufferPointer { xb in
+    try w.withUnsafeBufferPointer { wb in
+      try out.rowLosses.withUnsafeMutableBufferPointer { lb in
+        try out.gradient.withUnsafeMutableBufferPointer { gb in
+          try out.rowLogSumExp.withUnsafeMutableBufferPointer { sb in
+            if let targets {
+              return try targets.withUnsafeBufferPointer { tb in
+                try CrossEntropy.lossAndGradient(
+                  logits: xb, rows: rows, columns: columns, targets: tb,
+                  classWeights: weights == nil ? nil : wb, options: options, gradient: gb,
+                  rowLosses: lb, rowLogSumExp: sb)
+              }.loss
+            }
+            return try probabilities!.withUnsafeBufferPointer { pb in
+              try CrossEntropy.lossAndGradient(
+                logits: xb, rows: rows, columns: columns, probabilities: pb,
+                classWeights: weights == nil ? nil : wb, options: options, gradient: gb,
+                rowLosses: lb, rowLogSumExp: sb)
+            }.loss
+          }
+        }
+      }
+    }
+  }
+  return out
+}
+
+/// `StableMax.crossEntropy` with its gradient and row losses.
+func runStableMax<T: SoftmaxScalar>(
+  _ x: [T], rows: Int, columns: Int, targets: [Int], reduction: LossReduction = .sum,
+  options: SoftmaxOptions
+) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
+  var g = [T](repeating: .nan, count: x.count), l = [T](repeating: .nan, count: rows)
+  let loss = try x.withUnsafeBufferPointer { xb in
+    try targets.withUnsafeBufferPointer { tb in
+      try g.withUnsafeMutableBufferPointer { gb in
+        try l.withUnsafeMutableBufferPointer { lb in
+          try StableMax.crossEntropy(
+            logits: xb, rows: rows, columns: columns, targets: tb, reduction: reduction,
+            gradient: gb, rowLosses: lb, options: options)
+        }
+      }
+    }
+  }
+  return (loss, l, g)
+}
+
+/// `SphericalZLoss.loss` with its gradient and row losses.
+func runSphericalZLoss<T: SoftmaxScalar>(
+  _ x: [T], rows: Int, columns: Int, targets: [Int], a: T, b: T, reduction: LossReduction = .sum,
+  options: SoftmaxOptions
+) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
+  var g = [T](repeating: .nan, count: x.count), l = [T](repeating: .nan, count: rows)
+  let loss = try x.withUnsafeBufferPointer { xb in
+    try targets.withUnsafeBufferPointer { tb in
+      try g.withUnsafeMutableBufferPointer { gb in
+        try l.withUnsafeMutableBufferPointer { lb in
+          try SphericalZLoss.loss(
+            logits: xb, rows: rows, columns: columns, targets: tb, a: a, b: b,
+            reduction: reduction, gradient: gb, rowLosses: lb, options: options)
+        }
+      }
+    }
+  }
+  return (loss, l, g)
+}
+
+/// Rows of multiples of `grid` in `[-8, 8)` shifted by `offset`, checked to be exact in `T` (so
+/// the shifted rows are the same rows, and only the kernels' arithmetic can differ).
+func exactlyShiftedRows<T: SoftmaxScalar>(
+  _: T.Type, _ base: [Double], offset: Double, file: StaticString = #filePath, line: UInt = #line
+) -> [T] {
+  let shifted = base.map { T(offset + $0) }
+  for (b, s) in zip(base, shifted) where Wide(Double(s)) != Wide(offset) + Wide(b) {
+    XCTFail("\(b) + \(offset) is not exact in \(T.self)", file: file, line: line)
+    break
+  }
+  return shifted
+}
+
+/// `count` multiples of `grid` uniform in `[-8, 8)`.
+func gridRow(_ rng: inout SplitMix64, _ count: Int, grid: Double) -> [Double] {
+  let steps = UInt64(16 / grid)
+  return (0..<count).map { _ in -8 + Double(rng.next() % steps) * grid }
+}
