@@ -215,8 +215,8 @@ final class ReproducibilityTests: XCTestCase {
       var rng = SplitMix64(seed: 4)
       var targets = (0..<rows).map { _ in Int(rng.next() % UInt64(columns)) }
       if rows > 2 { targets[2] = -100 }  // an ignored row (default ignore index)
-      var targets7 = targets  // ignore index 7: rows 1 and 3 ignored
-      if rows > 3 { targets7[1] = 7; targets7[3] = 7 }
+      var targets7 = targets  // ignore index 7: rows 1, 2 and 3 ignored
+      for r in 1..<min(rows, 4) { targets7[r] = 7 }
       let weights: [T] = rng.row(T.self, columns, 0.5, 2)
       let rowScale: [T] = rng.row(T.self, rows, -2, 2)
       let q: [T] = rng.row(T.self, rows * columns, -4, 4)
