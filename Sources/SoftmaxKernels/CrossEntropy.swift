@@ -348,7 +348,7 @@ extension CrossEntropy {
       rowLoss: rowLosses?.baseAddress, rowLogSumExp: rowLogSumExp?.baseAddress,
       rowArgmax: rowArgmax?.baseAddress)
     let table = T._lossTable(plan.level)
-    let partial = plan.mapRows(rows) { table.crossEntropyRows(batch, $0) }
+    let partial = plan.mapRows(rows, columns: columns) { table.crossEntropyRows(batch, $0) }
 
     let lambda = options.zLossScale
     var loss: Double, zLoss: Double

@@ -105,18 +105,39 @@ struct ExecutionPlan {
   }
 }
 
+/// Rows per group of a reduction over rows: groups hold at least `reductionGroupElements`
+/// elements (or one row), a number fixed by the shape alone.
+let reductionGroupElements = 1 << 18
+
 extension ExecutionPlan {
-  /// Runs `body` on contiguous row ranges, one per thread, and merges the partial sums in row
-  /// order (so a given thread count always gives the same result).
-  func mapRows(_ rows: Int, _ body: (Range<Int>) -> _LossPartial) -> _LossPartial {
-    let t = max(1, min(threads, rows))
-    if t == 1 { return body(0..<rows) }
-    return withUnsafeTemporaryAllocation(of: _LossPartial.self, capacity: t) { buffer in
+  /// Runs `body` on groups of consecutive rows (`reductionGroupElements` elements or more each)
+  /// spread over the plan's threads, and merges the partial results in group order. Groups and
+  /// merge order depend on the shape only, so every thread count gives bitwise the same result.
+  func mapRowGroups<P>(
+    _ rows: Int, columns: Int, _ merge: (inout P, P) -> Void, _ body: (Range<Int>) -> P
+  ) -> P {
+    let perGroup = max(1, reductionGroupElements / max(1, columns))
+    let groups = max(1, (rows + perGroup - 1) / perGroup)
+    func group(_ g: Int) -> Range<Int> { (g * perGroup)..<min(rows, (g + 1) * perGroup) }
+    if groups == 1 { return body(0..<rows) }
+    return withUnsafeTemporaryAllocation(of: P.self, capacity: groups) { buffer in
       let base = buffer.baseAddress!
-      parallelFor(t) { i in (base + i).initialize(to: body((rows * i / t)..<(rows * (i + 1) / t))) }
-      var total = _LossPartial()
-      for i in 0..<t { total.merge((base + i).move()) }
+      let t = max(1, min(threads, groups))
+      parallelFor(t) { i in
+        var g = i
+        while g < groups {
+          (base + g).initialize(to: body(group(g)))
+          g += t
+        }
+      }
+      var total = base.move()
+      for g in 1..<groups { merge(&total, (base + g).move()) }
       return total
     }
+  }
+
+  /// `mapRowGroups` for the losses' partial sums.
+  func mapRows(_ rows: Int, columns: Int, _ body: (Range<Int>) -> _LossPartial) -> _LossPartial {
+    mapRowGroups(rows, columns: columns, { $0.merge($1) }, body)
   }
 }

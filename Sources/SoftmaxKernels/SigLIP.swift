@@ -111,18 +111,8 @@ extension SigLIP {
       gradientRowStride: gradientLayout.stride,
       gradientScale: T(Double(t) * invB * Double(lossGradient)))
     let table = T._sigmoidKernelTable(plan.level)
-    let threads = min(plan.threads, rows)
-    var sums = _SigLIPSums()
-    if threads <= 1 {
-      sums = table.sigLIPRows(batch, 0..<rows)
-    } else {
-      withUnsafeTemporaryAllocation(of: _SigLIPSums.self, capacity: threads) { partial in
-        parallelFor(threads) { i in
-          partial.initializeElement(
-            at: i, to: table.sigLIPRows(batch, (rows * i / threads)..<(rows * (i + 1) / threads)))
-        }
-        for p in partial { sums.add(p) }
-      }
+    let sums = plan.mapRowGroups(rows, columns: columns, { $0.add($1) }) {
+      table.sigLIPRows(batch, $0)
     }
     let g = Double(lossGradient)
     return Result(

@@ -55,7 +55,7 @@ public enum SphericalZLoss {
       a: a, b: b, varianceEpsilon: varianceEpsilon, gradient: gradient?.baseAddress,
       gradientStride: gradientStride, gradientScale: T(scale), rowLoss: rowLosses?.baseAddress)
     let table = T._lossTable(plan.level)
-    let total = plan.mapRows(rows) { table.zLossRows(batch, $0) }.loss
+    let total = plan.mapRows(rows, columns: columns) { table.zLossRows(batch, $0) }.loss
     return T(reduction == .mean ? total / Double(rows) : total)
   }
 

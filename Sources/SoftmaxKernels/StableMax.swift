@@ -44,7 +44,7 @@ public enum StableMax {
       outputStride: outLayout.stride, logarithm: logarithm, targets: nil, gradient: nil,
       gradientStride: 0, gradientScale: 0, rowLoss: nil)
     let table = T._lossTable(plan.level)
-    _ = plan.mapRows(rows) { table.stableMaxRows(batch, $0) }
+    _ = plan.mapRows(rows, columns: columns) { table.stableMaxRows(batch, $0) }
   }
 
   /// StableMax of a vector (or of rows of `columns` entries).
@@ -87,7 +87,7 @@ public enum StableMax {
       logarithm: false, targets: targets.baseAddress, gradient: gradient?.baseAddress,
       gradientStride: gradientStride, gradientScale: T(scale), rowLoss: rowLosses?.baseAddress)
     let table = T._lossTable(plan.level)
-    let total = plan.mapRows(rows) { table.stableMaxRows(batch, $0) }.loss
+    let total = plan.mapRows(rows, columns: columns) { table.stableMaxRows(batch, $0) }.loss
     return T(reduction == .mean ? total / Double(rows) : total)
   }
 }

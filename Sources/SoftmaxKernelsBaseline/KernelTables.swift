@@ -33,13 +33,13 @@ func makeTable<T: KernelFloat>() -> _KernelTable<T> {
       for r in rows { forwardRow(batch, row: r, .single(batch.columns)) }
     },
     forwardSplitRow: { batch, row, chunks, parallel in
-      forwardRow(batch, row: row, Chunker(count: batch.columns, chunks: chunks, parallel: parallel))
+      forwardRow(batch, row: row, Chunker(count: batch.columns, threads: chunks, parallel: parallel))
     },
     backwardRows: { batch, rows in
       for r in rows { backwardRow(batch, row: r, .single(batch.columns)) }
     },
     backwardSplitRow: { batch, row, chunks, parallel in
-      backwardRow(batch, row: row, Chunker(count: batch.columns, chunks: chunks, parallel: parallel))
+      backwardRow(batch, row: row, Chunker(count: batch.columns, threads: chunks, parallel: parallel))
     },
     expNonPositive: { x, y, n in expScalePass(x, y, n, max: 0, scale: 1) }
   )

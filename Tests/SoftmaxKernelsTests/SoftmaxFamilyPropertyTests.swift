@@ -19,11 +19,7 @@ import Glibc
 import Darwin
 #endif
 
-#if arch(x86_64) && !os(Windows)
-typealias Wide = Float80
-#else
-typealias Wide = Double
-#endif
+// `Wide` (Float80 on x86-64, else Double) is declared in LossReference.swift.
 
 /// The exact results of a regular (finite, non-empty) row, in `Wide`.
 struct WideReference {
@@ -43,8 +39,9 @@ struct WideReference {
   init<T: BinaryFloatingPoint>(_ x: [T]) {
     let m = Wide(x.max()!)
     max = Double(x.max()!)
+    let top = x.max()!
     shiftRounding = x.map { v -> Double in
-      let rounded = v - x.max()!
+      let rounded = v - top
       return rounded.isFinite ? Double(abs(Wide(Double(rounded)) - (Wide(Double(v)) - m))) : 0
     }.max()!
     let x = x.map { Double($0) }
