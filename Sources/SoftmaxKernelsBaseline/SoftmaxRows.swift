@@ -103,8 +103,13 @@ func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Ch
       extendedSumPass(x + c.lowerBound, c.count, reference: ref)
     }
     // Fall back where the extended exponential is not exact: any non-finite input, or a
-    // maximum too far above ref (see `twoPassRange`).
-    guard !s.invalid, s.mantissa > 0, s.max - Double(ref) <= T.twoPassRange else {
+    // maximum too far above ref (see `twoPassRange`); and, with ref = x_0 != 0, unless every
+    // entry that is not negligible (within `negligibleBelowMax` of the maximum) lies within a
+    // factor 2 of ref, where x - ref is exact (Sterbenz). Otherwise x - ref rounds, by up to
+    // 1.5e-5 relative for x_0 = -300 and entries near 7 (found by an outside review).
+    let d = Double(ref), low = s.max - T.negligibleBelowMax
+    let shiftsExact = d == 0 || (d > 0 ? s.max <= 2 * d && low >= d / 2 : s.max <= d / 2 && low >= 2 * d)
+    guard !s.invalid, s.mantissa > 0, s.max - d <= T.twoPassRange, shiftsExact else {
       return threePass(b, r, x, y, chunker, reload: true)
     }
     // Normalise the sum to mantissa in [1, 2) so that 1/mantissa is in (0.5, 1].

@@ -38,6 +38,10 @@ protocol KernelFloat: BinaryFloatingPoint, SIMDScalar where Vector.Scalar == Sel
   static var twoPassRange: Double { get }
   /// Rows whose first entry is within this distance of 0 are summed unshifted (`r = 0`).
   static var twoPassUnshiftedLimit: Double { get }
+  /// Entries more than this far below a row's maximum have `exp(x - max)` below the smallest
+  /// normal number (flushed to 0): ln(2^-126) = -87.3 rounded out to 104 for Float (the margin
+  /// the two-pass range above uses), ln(2^-1022) = -708.4 rounded out to 746 for Double.
+  static var negligibleBelowMax: Double { get }
 }
 
 /// `a * b + c`, fused where the level has FMA. Concrete overloads: a generic one binds
@@ -89,6 +93,7 @@ extension Float: KernelFloat {
   // the maximum vanish, so a maximum at most 350 above the reference keeps every term exact.
   static var twoPassRange: Double { 350 }
   static var twoPassUnshiftedLimit: Double { 250 }
+  static var negligibleBelowMax: Double { 104 }
   // ln(2^-126): below it e^x is not a normal float; flushed to +0 (XNNPACK's denorm cutoff).
   @inline(always) static var flushBelow: Float { -0x1.5D589Ep6 }
 
@@ -174,6 +179,7 @@ extension Double: KernelFloat {
   // n * ln2Hi is exact for |n| < 2^21 (|x| < 1.45e6); 1e5 keeps a wide margin.
   static var twoPassRange: Double { 1e5 }
   static var twoPassUnshiftedLimit: Double { 5e4 }
+  static var negligibleBelowMax: Double { 746 }
   // ln(2^-1022).
   @inline(always) static var flushBelow: Double { -0x1.6232BDD7ABCD2p9 }
 
