@@ -13,10 +13,10 @@ Usage: swift build -c release && python3 Benchmarks/Disassembly/hot-loops.py [--
 import argparse, collections, os, re, subprocess, sys
 
 PASSES = ["maxPass", "sumExpPass", "sumExpSplitPass", "storeExpPass", "scalePass", "expScalePass", "logSoftmaxPass",
-          "extendedSumPass", "extendedScalePass", "onlineSumPass", "onlineSplitSumPass", "dotPass", "sumAndMaxPass",
+          "extendedSumPass", "extendedScalePass", "onlineSumPass", "dotPass", "sumAndMaxPass",
           "softmaxBackwardPass", "logSoftmaxBackwardPass"]
 EXP_PASSES = {"sumExpPass", "sumExpSplitPass", "storeExpPass", "expScalePass", "extendedSumPass",
-              "extendedScalePass", "onlineSumPass", "onlineSplitSumPass", "logSoftmaxBackwardPass"}
+              "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass"}
 # Loss kernels (LossPasses.swift).
 PASSES += ["sumPass", "gapSumPass", "gapDotPass", "gapTripleDotPass", "squaredDeviationPass", "affinePass",
            "crossEntropyGradientPass", "stableMaxSumPass", "stableMaxScalePass",

@@ -168,13 +168,21 @@ struct CompensatedSum {
   }
 }
 
-/// Vectors per accumulation window of the exponential sums (1024 floats / 512 doubles): four
-/// accumulators, so each lane accumulator adds at most 16 terms in the row's precision before
-/// the window is added in Double. A large term (one near the maximum) absorbs the small terms
-/// added after it in its lane, losing up to half an ulp of it per term; with 16 terms per lane
-/// that loss stays below 8 ulp of the sum (it reached 64 with the former 128-term lanes: a Float
-/// row `[16.7, 0, ..., 0]` lost 7e-6 of its sum).
-let expSumWindowVectors = 64
+/// Vectors per accumulation window of the exponential sums, and lane accumulators. Each lane
+/// accumulator adds at most 16 terms in the row's precision before the window is added in
+/// Double (compensated). A large term (one near the maximum) absorbs the small terms added after
+/// it in its lane, losing up to half an ulp of it per term; with 16 terms per lane that loss
+/// stays below 8 ulp of the sum (it reached 64 with the former 128-term lanes: a Float row
+/// `[16.7, 0, ..., 0]` lost 7e-6 of its sum). x86-64-v4 has 32 zmm registers and takes four
+/// accumulators per 64-vector window; the other levels hold a vector in two ymm (four xmm)
+/// registers, where four accumulators spilled (disassembly: 42 stack accesses per iteration
+/// against 15, 9% more instructions per vector), so they take two per 32-vector window.
+#if SOFTMAXKERNELS_LEVEL_V4
+let expSumAccumulators = 4
+#else
+let expSumAccumulators = 2
+#endif
+let expSumWindowVectors = 16 * expSumAccumulators
 
 /// `sum_i exp(x_i - m)` for `m` finite and `m >= x_i`, and the part of it over `x_i < m` when
 /// `split` (see `ExpSums`). NaN if some `x_i` is NaN. `y`, when given, receives `exp(x_i - m)`
@@ -202,19 +210,22 @@ func expSums<T: KernelFloat>(
     let end = min(fullEnd, i + expSumWindowVectors * lanes)
     var a0 = T.Vector(), a1 = T.Vector(), a2 = T.Vector(), a3 = T.Vector()
     var r0 = T.Vector(), r1 = T.Vector(), r2 = T.Vector(), r3 = T.Vector()
-    while i + 4 * lanes <= end {
+    while i + expSumAccumulators * lanes <= end {
       add(load(x + i), at: i, &a0, &r0)
       add(load(x + i + lanes), at: i + lanes, &a1, &r1)
-      add(load(x + i + 2 * lanes), at: i + 2 * lanes, &a2, &r2)
-      add(load(x + i + 3 * lanes), at: i + 3 * lanes, &a3, &r3)
-      i += 4 * lanes
+      if expSumAccumulators == 4 {
+        add(load(x + i + 2 * lanes), at: i + 2 * lanes, &a2, &r2)
+        add(load(x + i + 3 * lanes), at: i + 3 * lanes, &a3, &r3)
+      }
+      i += expSumAccumulators * lanes
     }
     while i < end {
       add(load(x + i), at: i, &a0, &r0)
       i += lanes
     }
     total.add(
-      sum: Double(((a0 + a1) + (a2 + a3)).sum()), rest: split ? Double(((r0 + r1) + (r2 + r3)).sum()) : 0)
+      sum: Double(T.horizontalSum((a0 + a1) + (a2 + a3))),
+      rest: split ? Double(T.horizontalSum((r0 + r1) + (r2 + r3))) : 0)
   }
   if i < count {
     let valid = count - i
@@ -474,63 +485,44 @@ func extendedScalePass<T: KernelFloat>(
 
 // MARK: - Online normaliser (blocked)
 
-/// The online normaliser's state: `sum = sum_i exp(x_i - max)` and `max`, merged with the
-/// (max, sum) monoid of Milakov & Gimelshein, and (when tracked) `rest`, the part of `sum` over
-/// the entries below `max` (see `ExpSums`). The rescale factor is evaluated only for the
-/// smaller maximum, never as `-inf - (-inf)`.
+/// The online normaliser's state: `sum = sum_i exp(x_i - max)` (compensated) and `max`, merged
+/// with the (max, sum) monoid of Milakov & Gimelshein. The rescale factor is evaluated only for
+/// the smaller maximum, never as `-inf - (-inf)`.
 struct OnlineSum {
   var max = -Double.infinity
   private var total = CompensatedSum()
-  private var restTotal: CompensatedSum?
-
-  init(tracksRest: Bool) { restTotal = tracksRest ? CompensatedSum() : nil }
 
   var sum: Double { total.value }
-  var rest: Double? { restTotal?.value }
 
-  mutating func merge(max m: Double, sum d: Double, rest r: Double?) {
+  mutating func merge(max m: Double, sum d: Double) {
     if d.isNaN { total = CompensatedSum(.nan); return }
     if d == 0 { return }
     if m > max {
-      // Everything summed so far lies below the new maximum.
-      let f = exp(max - m)
-      total.scale(f)
-      if restTotal != nil {
-        restTotal = total
-        restTotal!.add(r ?? 0)
-      }
+      total.scale(exp(max - m))
       total.add(d)
       max = m
     } else if m < max {
-      let f = exp(m - max)
-      total.add(d * f)
-      restTotal?.add(d * f)
+      total.add(d * exp(m - max))
     } else {
       total.add(d)
-      restTotal?.add(r ?? 0)
     }
   }
 
-  mutating func merge(_ o: OnlineSum) { merge(max: o.max, sum: o.sum, rest: o.rest) }
-
-  var expSums: ExpSums { ExpSums(sum: sum, rest: rest) }
+  mutating func merge(_ o: OnlineSum) { merge(max: o.max, sum: o.sum) }
 }
 
 /// Online, pass 1, blocked: per lane a running `(m, d)`; per block of `onlineBlockVectors`
 /// vectors the block max `b`, `M = max(m, b)`, `d = d e^(m - M) + sum e^(x - M)`. Lanes start at
 /// `m = -greatestFiniteMagnitude` so no `-inf - (-inf)` arises. Each window of
-/// `windowVectors` vectors is folded into a Double `OnlineSum`. With `split`, each lane also
-/// keeps `r`, the part of `d` over entries below its `m`: all of `d e^(m - M)` when the block
-/// raises `m`, plus the block's terms with `x < M`.
-@inline(__always)
-func onlineSums<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, split: Bool) -> OnlineSum {
+/// `windowVectors` vectors is folded into a Double `OnlineSum`.
+func onlineSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> OnlineSum {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
-  var state = OnlineSum(tracksRest: split)
+  var state = OnlineSum()
   var i = 0
   while i < fullEnd {
     let end = windowEnd(i, fullEnd, T.self)
-    var m = T.Vector(repeating: -T.greatestFiniteMagnitude), d = T.Vector(), r = T.Vector()
+    var m = T.Vector(repeating: -T.greatestFiniteMagnitude), d = T.Vector()
     while i < end {
       let blockEnd = min(end, i + onlineBlockVectors * lanes)
       var b0 = T.Vector(repeating: -.infinity), b1 = b0
@@ -544,65 +536,34 @@ func onlineSums<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, split: Bool
       let newM = T.vmax(m, T.vmax(b0, b1))
       // The block's terms are summed apart and added to the rescaled state once per block, so
       // a lane's large state absorbs one rounding per block rather than one per term.
-      let scale = T.expNonPositive(m - newM)
-      var s0 = T.Vector(), s1 = T.Vector(), r0 = T.Vector(), r1 = T.Vector()
+      var s0 = T.Vector(), s1 = T.Vector()
       j = i
       while j + 2 * lanes <= blockEnd {
-        let d0 = load(x + j) - newM, d1 = load(x + j + lanes) - newM
-        let e0 = T.expNonPositive(d0), e1 = T.expNonPositive(d1)
-        s0 += e0
-        s1 += e1
-        if split {
-          r0 = T.addBelowZero(r0, e0, d0)
-          r1 = T.addBelowZero(r1, e1, d1)
-        }
+        s0 += T.expNonPositive(load(x + j) - newM)
+        s1 += T.expNonPositive(load(x + j + lanes) - newM)
         j += 2 * lanes
       }
-      if j < blockEnd {
-        let d0 = load(x + j) - newM
-        let e0 = T.expNonPositive(d0)
-        s0 += e0
-        if split { r0 = T.addBelowZero(r0, e0, d0) }
-      }
-      // Lanes whose maximum is unchanged keep their rest; the others' old terms are all below.
-      if split { r = T.select(r, where: newM, equals: m, else: d * scale) + (r0 + r1) }
-      d = T.fma(d, scale, s0 + s1)
+      if j < blockEnd { s0 += T.expNonPositive(load(x + j) - newM) }
+      d = T.fma(d, T.expNonPositive(m - newM), s0 + s1)
       m = newM
       i = blockEnd
     }
-    foldOnline(T.self, &state, m, d, r)
+    foldOnline(T.self, &state, m, d)
   }
   if i < count {
     let x0 = loadPartial(x + i, count - i, pad: -.infinity)
     let m = T.vmax(T.Vector(repeating: -T.greatestFiniteMagnitude), x0)
-    // One entry per lane: it is its lane's maximum, so its lane rest is 0.
-    foldOnline(T.self, &state, m, T.expNonPositive(x0 - m), T.Vector())
+    foldOnline(T.self, &state, m, T.expNonPositive(x0 - m))
   }
   return state
 }
 
-/// Online pass 1 for softmax.
-func onlineSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> OnlineSum {
-  onlineSums(x, count, split: false)
-}
-
-/// Online pass 1 for log-softmax and log-sum-exp: also the rest (see `ExpSums`).
-func onlineSplitSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> OnlineSum {
-  onlineSums(x, count, split: true)
-}
-
-/// Adds the lanes `(m, d, r)` of a window to `state` (`r` is used when `state` tracks a rest).
+/// Adds the lanes `(m, d)` of a window to `state`.
 @inline(never)
-func foldOnline<T: KernelFloat>(
-  _: T.Type, _ state: inout OnlineSum, _ m: T.Vector, _ d: T.Vector, _ r: T.Vector
-) {
+func foldOnline<T: KernelFloat>(_: T.Type, _ state: inout OnlineSum, _ m: T.Vector, _ d: T.Vector) {
   let top: T = horizontalMax(m)
-  let vtop = T.Vector(repeating: top)
-  let f = T.expNonPositive(m - vtop)
-  let folded = (d * f).sum()
-  // A lane below the window's top lies below it entirely; a lane at the top keeps its rest.
-  let rest = state.rest == nil ? nil : Double((T.select(r, where: m, equals: vtop, else: d) * f).sum())
-  state.merge(max: Double(top), sum: Double(folded), rest: rest)
+  let folded = (d * T.expNonPositive(m - T.Vector(repeating: top))).sum()
+  state.merge(max: Double(top), sum: Double(folded))
 }
 
 // MARK: - Backward

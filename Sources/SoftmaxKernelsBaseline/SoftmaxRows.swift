@@ -121,13 +121,8 @@ func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Ch
     var logSum = (s.exponent * 0x1.62E42FEE00000p-1 + (Double(ref) - s.max))
       + s.exponent * 0x1.A39EF35793C76p-33 + log(s.mantissa)
     if b.operation != .softmax && logSum < 0x1.62E42FEFA39EFp-1 {
-      // The sum relative to the maximum is below 2 (ln 2 above): one entry dominates, and
-      // the lanes that held it absorbed the small terms. A log-probability near 0 needs them:
-      // one more pass sums the entries below the maximum apart (see `ExpSums`).
-      let m = T(s.max)
-      logSum = chunker.map({ $0.merge($1) }) { c in
-        sumExpSplitPass(x + c.lowerBound, c.count, max: m)
-      }.logSum
+      // The sum relative to the maximum is below 2 (ln 2 above): see `logSumNearZero`.
+      logSum = logSumNearZero(x, chunker, max: T(s.max), sum: 1)
     }
     b.logSumExp?[r] = T(s.max + logSum)
     guard let y else { return }
@@ -144,15 +139,11 @@ func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Ch
       break
     }
   case .online:
-    let logarithmic = b.operation != .softmax
-    let s = chunker.map({ $0.merge($1) }) { c in
-      logarithmic
-        ? onlineSplitSumPass(x + c.lowerBound, c.count) : onlineSumPass(x + c.lowerBound, c.count)
-    }
+    let s = chunker.map({ $0.merge($1) }) { c in onlineSumPass(x + c.lowerBound, c.count) }
     guard s.sum.isFinite, s.sum > 0, s.max.isFinite else {
       return specialRow(b, r, x, y)
     }
-    finish(b, r, x, y, chunker, max: T(s.max), sums: s.expSums, reloaded: false)
+    finish(b, r, x, y, chunker, max: T(s.max), sum: s.sum, reloaded: false)
   case .threePassRecompute, .automatic:
     threePass(b, r, x, y, chunker, reload: false)
   case .threePassReload:
@@ -167,29 +158,26 @@ func threePass<T: KernelFloat>(
   let m = chunker.map({ $0 = Swift.max($0, $1) }) { c in maxPass(x + c.lowerBound, c.count) }
   guard m.isFinite else { return specialRow(b, r, x, y) }
   let reloaded = reload && b.operation == .softmax && y != nil
-  let logarithmic = b.operation != .softmax
   let sums = chunker.map({ $0.merge($1) }) { c in
-    reloaded
-      ? ExpSums(sum: storeExpPass(x + c.lowerBound, y! + c.lowerBound, c.count, max: m))
-      : logarithmic
-        ? sumExpSplitPass(x + c.lowerBound, c.count, max: m)
-        : ExpSums(sum: sumExpPass(x + c.lowerBound, c.count, max: m))
+    ExpSums(
+      sum: reloaded
+        ? storeExpPass(x + c.lowerBound, y! + c.lowerBound, c.count, max: m)
+        : sumExpPass(x + c.lowerBound, c.count, max: m))
   }
-  finish(b, r, x, y, chunker, max: m, sums: sums, reloaded: reloaded)
+  finish(b, r, x, y, chunker, max: m, sum: sums.sum, reloaded: reloaded)
 }
 
-/// Writes the row's results from its maximum `m` (finite) and the sums of `exp(x_i - m)`.
+/// Writes the row's results from its maximum `m` (finite) and `sum = sum_i exp(x_i - m)`.
 func finish<T: KernelFloat>(
   _ b: _ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?,
-  _ chunker: Chunker, max m: T, sums: ExpSums, reloaded: Bool
+  _ chunker: Chunker, max m: T, sum: Double, reloaded: Bool
 ) {
-  let sum = sums.sum
   if sum.isNaN {  // a NaN input: m is finite, so nothing else makes the sum NaN
     b.logSumExp?[r] = .nan
     if let y { chunker.run { c in fillPass(y + c.lowerBound, c.count, T.nan) } }
     return
   }
-  let logSum = sums.logSum
+  let logSum = b.operation == .softmax ? log(sum) : logSumNearZero(x, chunker, max: m, sum: sum)
   b.logSumExp?[r] = T(Double(m) + logSum)
   guard let y else { return }
   switch b.operation {
@@ -207,6 +195,20 @@ func finish<T: KernelFloat>(
   case .logSumExp:
     break
   }
+}
+
+/// `log S` for the logarithmic operations, `S = sum_i exp(x_i - m)` = `sum`. When `S < 2`,
+/// exactly one entry is maximal (two would contribute 1 + 1) and dominates: the lane that held
+/// its 1 absorbed the small terms added after it, and `log(S)` keeps none of their digits. One
+/// more pass then sums the entries below the maximum apart (`rest`, see `ExpSums`) and
+/// returns `log1p(rest)`, so log-probabilities near 0 keep their relative accuracy. Rows with
+/// `S >= 2` (the common case) pay nothing.
+func logSumNearZero<T: KernelFloat>(
+  _ x: UnsafePointer<T>, _ chunker: Chunker, max m: T, sum: Double
+) -> Double {
+  guard sum < 2 else { return log(sum) }
+  return chunker.map({ $0.merge($1) }) { c in sumExpSplitPass(x + c.lowerBound, c.count, max: m) }
+    .logSum
 }
 
 func finishLogSoftmax<T: KernelFloat>(
