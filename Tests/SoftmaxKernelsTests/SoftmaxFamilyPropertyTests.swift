@@ -74,6 +74,11 @@ enum PropertyBounds {
   /// Log-sum-exp error in units of `max(|lse|, |max x|)` (relative when the maximum is 0).
   /// Measured: Float 1.27e-6 (same row), Double 2.4e-15.
   static func logSumExp<T>(_: T.Type) -> Double { T.self == Float.self ? 2e-6 : 5e-15 }
+  /// Softmax relative error and `|sum - 1|` on all-equal rows, where every output is exactly
+  /// `1/n` and nothing absorbs: only the sum's rounding in equal steps (which do not cancel) and
+  /// two roundings. Measured: Float 2.4e-7 (two-pass; it was 1.43e-6 with 128-term lane runs,
+  /// entries 3.25), Double 7.2e-16 (2.9e-15 at 65 537 entries, outside review).
+  static func allEqual<T>(_: T.Type) -> Double { T.self == Float.self ? 4e-7 : 4e-15 }
   /// Outputs below this are allowed to flush to 0 (Float `exp` flushes below 2^-126).
   static func floor<T>(_: T.Type) -> Double { T.self == Float.self ? 1e-30 : 1e-290 }
 }
@@ -122,9 +127,10 @@ final class SoftmaxFamilyPropertyTests: XCTestCase {
         let e = Self.relative(Double(y[i]), reference.softmax[i], floor: floor) - reference.shiftRounding
         if e > worst || e.isNaN { (worst, at) = (e, i) }
       }
-      tally.note("softmax \(label) \(key)", worst, bound: PropertyBounds.softmax(T.self),
+      let softmaxBound = label == "all-equal" ? PropertyBounds.allEqual(T.self) : PropertyBounds.softmax(T.self)
+      tally.note("softmax \(label) \(key)", worst, bound: softmaxBound,
         "C=\(x.count) at \(at): \(y[at]) vs \(reference.softmax[at])")
-      tally.note("softmax sum \(label) \(key)", sumError(y) - reference.shiftRounding, bound: PropertyBounds.softmaxSum(T.self),
+      tally.note("softmax sum \(label) \(key)", sumError(y) - reference.shiftRounding, bound: label == "all-equal" ? PropertyBounds.allEqual(T.self) : PropertyBounds.softmaxSum(T.self),
         "C=\(x.count)")
       let z = try Softmax.logSoftmax(x, options: options)
       worst = 0; at = 0
