@@ -1,6 +1,6 @@
 // swift-tools-version:6.2
 // 6.2 is the first manifest version whose `unsafeFlags` are accepted in a package that is
-// consumed by version (`from: "1.0.0"`); see ../shared/SWIFT-SIMD.md section 2.
+// consumed by version (`from: "1.0.0"`).
 
 import PackageDescription
 

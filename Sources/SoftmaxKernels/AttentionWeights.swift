@@ -15,7 +15,7 @@ import Foundation
 /// whose rounding to Float moves `sigmoid(u)` by up to `|u| (1 - P)` units.
 ///
 /// **Softplus attention** (Gao & Spratling, "Softplus Attention with Re-weighting Boosts Length
-/// Extrapolation in Large Language Models", arXiv:2501.13428; ../shared/SPEC.md §6.7, whose
+/// Extrapolation in Large Language Models", arXiv:2501.13428, whose
 /// formulas come from secondary sources, see its §9 item 3): with `N_i` the number of keys
 /// query `i` sees (`i + queryOffset + 1` when `causal`, else `columns`) and
 /// `c_i = log(d) log(N_i)` (`.lengthDependent(headDimension: d)`) or a constant `c`:

@@ -1,7 +1,7 @@
 // Binary cross-entropy with logits (PyTorch `BCEWithLogitsLoss`): forward, gradient, fused.
 
 /// Binary cross-entropy with logits, with PyTorch's `weight`, `pos_weight` and `reduction`
-/// (`torch.nn.BCEWithLogitsLoss`; ../shared/SPEC.md §6.3).
+/// (`torch.nn.BCEWithLogitsLoss`).
 ///
 /// For logits `x`, targets `y` in `[0, 1]` (soft labels allowed), per-element weights `w`
 /// (default 1) and per-class positive weights `p` (default 1; `posWeight[c]` applies to every

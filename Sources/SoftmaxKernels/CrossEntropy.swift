@@ -13,7 +13,7 @@ public struct CrossEntropyResult<T: SoftmaxScalar>: Equatable, Sendable {
 }
 
 /// Cross-entropy between the softmax of logits and integer or probability targets, with the
-/// semantics of PyTorch's `torch.nn.functional.cross_entropy` (../shared/SPEC.md §3.1), plus
+/// semantics of PyTorch's `torch.nn.functional.cross_entropy`, plus
 /// PaLM's auxiliary z-loss, and the fused gradient with respect to the logits.
 ///
 /// For row `n` with logits `x`, `lse = log sum_c exp(x_c)`, `p = softmax(x)`, target `y`, class
@@ -31,7 +31,7 @@ public struct CrossEntropyResult<T: SoftmaxScalar>: Equatable, Sendable {
 ///   `log1p(rest)`, with `rest` the sum of the other classes' `exp(x_c - x_y)`, so it stays
 ///   non-zero where a float32 `log_softmax` rounds it to 0 ("Softmax Collapse").
 ///
-/// **Edge cases** (PyTorch's, ../shared/SPEC.md §3.8): a target outside `[0, C)` that is not
+/// **Edge cases** (PyTorch's): a target outside `[0, C)` that is not
 /// `ignoreIndex` throws (naming the row); `.mean` with every target ignored gives NaN, or 0 with
 /// `zeroWhenNoValidTargets`; no rows: `.mean` NaN, `.sum` 0; `-inf` at the target gives `+inf`
 /// with a finite gradient; `-inf` logits with `eps > 0` give `+inf`; a NaN or `+inf` logit, or an

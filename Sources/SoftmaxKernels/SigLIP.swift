@@ -4,7 +4,7 @@ import Foundation
 
 /// The pairwise sigmoid loss of SigLIP: Zhai, Mustafa, Kolesnikov & Beyer, "Sigmoid Loss for
 /// Language Image Pre-Training" (ICCV 2023, arXiv:2303.15343), as in big_vision's trainer
-/// (`big_vision/trainers/proj/image_text/siglip.py`; ../shared/SPEC.md §6.5).
+/// (`big_vision/trainers/proj/image_text/siglip.py`).
 ///
 /// For a `rows x columns` block of similarities `s_ij = <x_i, y_j>` (cosines of L2-normalised
 /// image and text embeddings), a learnable log-temperature `t'` (`t = e^t'`) and bias `b`:

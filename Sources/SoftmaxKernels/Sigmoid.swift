@@ -73,7 +73,7 @@ public struct SigmoidOptions: Sendable, Equatable {
 /// - Gradients: `sigmoid'(x) = sigmoid(x) sigmoid(-x)`, `logSigmoid'(x) = sigmoid(-x)`,
 ///   `softplus'(x) = sigmoid(beta x)` (1 in the linear region).
 ///
-/// (../shared/SPEC.md §1.4, §6.1, §6.2; PyTorch `aten/src/ATen/native/cpu/Activation.cpp`.)
+/// (PyTorch `aten/src/ATen/native/cpu/Activation.cpp`.)
 ///
 /// **Accuracy** (enforced by `SigmoidTests` against float64 references for Float and Float80
 /// references for Double, on a strided sweep of every finite input of both signs, at every ISA

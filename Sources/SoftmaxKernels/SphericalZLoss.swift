@@ -14,7 +14,7 @@ import Foundation
 /// `s > 0` (up to `epsilon`): that is what lets a layer train it without forming the `D` outputs
 /// (`fromStatistics`). `a` sets the sharpness and `b` the target's standardised score; the paper
 /// tunes both as hyper-parameters, so they are required arguments here
-/// (../shared/SPEC.md §4.1 could not confirm published defaults).
+/// (no published defaults could be confirmed).
 ///
 /// Edge cases: all-equal outputs give `sigma = sqrt(epsilon)` (default 1e-12; must be > 0 for
 /// `D = 1`); NaN or infinite outputs give NaN. The mean is carried as a `T` centre plus a small

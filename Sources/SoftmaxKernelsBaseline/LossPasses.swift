@@ -230,7 +230,7 @@ func affinePass<T: KernelFloat>(
 /// Cross-entropy gradient row: `dx_i = a exp((x_i - m) - logSum) - u_i` with
 /// `u_i = (b1 t_i + b2) w_i` (`t`, `w` taken as 1 where `nil`). `m` is the row's maximum, so
 /// `x_i - m` is exact for close values (Sterbenz) and the row's offset never meets the
-/// rounding of `lse` (issue 8: `x_i - T(lse)` lost 1e-3 at 1e4 in Float). `logSum` is `log S`
+/// rounding of `lse` (before: `x_i - T(lse)` lost 1e-3 at 1e4 in Float). `logSum` is `log S`
 /// rounded to `T`; the caller folds its rounding into `a`.
 func crossEntropyGradientPass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum: T, a: T,

@@ -1,6 +1,6 @@
 // Per-row cross-entropy, spherical Z-loss and StableMax, assembled from RowPasses.swift and
-// LossPasses.swift. Formulas: ../shared/SPEC.md §3 (cross-entropy, PyTorch semantics), §4
-// (Z-loss), §5 (StableMax). Every row is processed while it is in cache: a max pass and a sum
+// LossPasses.swift. Formulas: the public doc comments of CrossEntropy (PyTorch semantics),
+// SphericalZLoss and StableMax. Every row is processed while it is in cache: a max pass and a sum
 // pass, the few extra sums the options need, then (for gradients) one write pass.
 
 import SoftmaxKernelsCore
@@ -19,12 +19,12 @@ import ucrt
 /// `logSum = log sum_j exp(x_j - m)` (in `[0, log C]`, Double), never as one rounded `lse`:
 /// every log-probability is then `(x_i - m) - logSum` and every loss term `(m - x_c) + logSum`,
 /// where `x_i - m` is exact for close values (Sterbenz), so the losses are as accurate for rows
-/// at `1e4 + U[-8, 8)` as at `U[-8, 8)` (issue 8, defect 1: `lse` rounded to Float has an ulp of
+/// at `1e4 + U[-8, 8)` as at `U[-8, 8)` (before: `lse` rounded to Float has an ulp of
 /// 1e-3 at 1e4). `lse = m + logSum` is NaN for a NaN entry, `+inf` with a `+inf` entry, `-inf`
 /// for an empty or all `-inf` row (PyTorch's `logsumexp`); `logSum` is NaN for those rows. When
 /// the row's maximum is unique and dominates (sum of the other terms `rest < 1`), `rest` is
 /// summed without the maximum so that `logSum = log1p(rest)` keeps its digits ("Softmax
-/// Collapse", ../shared/SPEC.md §3.2, §5.3); `rest` is then returned with the argmax, else nil.
+/// Collapse", Prieto et al. 2025); `rest` is then returned with the argmax, else nil.
 struct RowLogSumExp {
   var max: Double
   var logSum: Double
@@ -253,7 +253,7 @@ func stableMaxRows<T: KernelFloatLoss>(_ b: _StableMaxBatch<T>, _ rows: Range<In
     let c = targets[r]
     // -log(s_y / total) = log1p(rest / s_y), rest = total - s_y >= 0 (the sum holds s_y as
     // computed here, bitwise): exactly 0 when the other entries contribute 0 (one class, or
-    // -inf elsewhere; issue 8, defect 4: s_y in Double against a Float sum gave 1.5e-10).
+    // -inf elsewhere; before: s_y in Double against a Float sum gave 1.5e-10).
     let sy = Double(stableMaxS(x[c]))
     let rest = total - sy
     let loss = log1p(rest / sy)

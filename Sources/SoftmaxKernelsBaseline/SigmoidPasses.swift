@@ -2,7 +2,7 @@
 // loop of 64-byte vectors each, plus one padded partial vector (the loop style of
 // RowPasses.swift; no closures, every select a `KernelFloatLog` requirement).
 //
-// Stable forms (../shared/SPEC.md §1.4, §6.1, §6.2), with e = e^-|u| (never overflows) and
+// Stable forms, with e = e^-|u| (never overflows) and
 // r = 1 / (1 + e):
 //   sigmoid(u)     = r for u >= 0, e r for u < 0
 //   1 - sigmoid(u) = sigmoid(-u) = e r for u >= 0, r for u < 0;  sigmoid'(u) = e r^2

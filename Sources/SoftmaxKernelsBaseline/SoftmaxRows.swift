@@ -4,7 +4,7 @@
 // the caller's parallel-for and their partial states are merged (max; sums in Double;
 // (mantissa, exponent) pairs; (max, sum) pairs), so one long row can use every core.
 //
-// Special values follow ../shared/SPEC.md §2.7: any non-finite maximum, a NaN that reached a
+// Special values follow PyTorch's CPU results: any non-finite maximum, a NaN that reached a
 // sum, or an empty online state sends the row to `specialRow`, which scans it (scalar, rare)
 // and writes the exact PyTorch result or the limit/zero result the options ask for.
 
@@ -222,7 +222,7 @@ func finishLogSoftmax<T: KernelFloat>(
 }
 
 /// A row whose maximum is not finite, or that holds a NaN: scans it and writes the result the
-/// options ask for (../shared/SPEC.md §2.7). Runs on the calling thread.
+/// options ask for. Runs on the calling thread.
 func specialRow<T: KernelFloat>(
   _ b: _ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?
 ) {

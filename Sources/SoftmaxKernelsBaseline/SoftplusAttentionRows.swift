@@ -1,6 +1,6 @@
 // Softplus attention with L1 normalisation (LSSA) and its re-weighting (LSSAR), row by row
 // (Gao & Spratling, "Softplus Attention with Re-weighting Boosts Length Extrapolation in Large
-// Language Models", arXiv:2501.13428; formulas as in ../shared/SPEC.md §6.7):
+// Language Models", arXiv:2501.13428):
 //
 //   f_j = softplus(c s_j) for the N visible keys j, 0 for masked ones;  S = sum f
 //   LSSA:  a_j = f_j / (S + eps)

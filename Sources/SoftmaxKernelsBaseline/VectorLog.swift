@@ -4,7 +4,7 @@
 // Like VectorMath.swift this file is compiled once per ISA module (the V3 and V4 folders link
 // to it). Every comparison and select is a requirement implemented in the concrete `Float` and
 // `Double` conformances: in generic code `.>` and `replacing(with:where:)` compile to scalar
-// loops (../shared/SWIFT-SIMD.md §3).
+// loops.
 //
 // log(1 + f) for f in [-0.2929, 0.5] (fdlibm's scheme, k_log.h / e_logf.c):
 //   s = f / (2 + f),  z = s^2,  log(1 + f) = 2 atanh(s) = f - f^2/2 + s (f^2/2 + R(z)),
@@ -64,7 +64,7 @@ extension Float: KernelFloatLog {
   @inline(always) static var lg4: Float { 0xF89E26.0p-26 }
   // Bit pattern of sqrt(1/2) rounded to float: the reduction maps x to m in [sqrt(1/2), sqrt(2)).
   @inline(always) static var sqrtHalfBits: Int32 { 0x3F35_04F3 }
-  // ln(2^-150): below it e^x rounds to 0 (XNNPACK's exp cut-off, ../shared/SPEC.md §1.1).
+  // ln(2^-150): below it e^x rounds to 0 (XNNPACK's exp cut-off).
   @inline(always) static var underflowBelow: Float { -0x1.9FE368p6 }
 
   /// log(1 + f) + k ln 2 for f in [-0.2929, 0.5], k integral.

@@ -3,7 +3,7 @@
 // This file is compiled once per ISA module (baseline, x86-64-v3, x86-64-v4): the V3 and V4
 // folders hold symbolic links to it. `SOFTMAXKERNELS_FMA` is defined for the levels that have
 // fused multiply-add; without it `fma` is a multiply and an add (at the x86-64 baseline a
-// vector `addingProduct` becomes one `fmaf` library call per lane, ../shared/SWIFT-SIMD.md §1).
+// vector `addingProduct` becomes one `fmaf` library call per lane).
 
 /// A scalar type the kernels are written for (`Float`, `Double`), with its SIMD vector type and
 /// its vector exponentials.
@@ -102,7 +102,7 @@ extension Float: KernelFloat {
   @inline(always) static var roundBiased: Float { 0x1.8000FEp23 }
   @inline(always) static var roundPlain: Float { 0x1.8p23 }
   // Degree-5 minimax polynomial for e^t on [-ln2/2, ln2/2], c0 = 1 (XNNPACK "p5" constants,
-  // src/math/exp-avx512f-p5.c, as listed in ../shared/SPEC.md §1.1).
+  // src/math/exp-avx512f-p5.c).
   @inline(always) static var c1: Float { 0x1.FFFFF6p-1 }
   @inline(always) static var c2: Float { 0x1.FFFDC6p-2 }
   @inline(always) static var c3: Float { 0x1.555A80p-3 }
