@@ -34,8 +34,6 @@ protocol KernelFloat: BinaryFloatingPoint, SIMDScalar where Vector.Scalar == Sel
   /// of the entries below a row's maximum (`d = x - max`); one merge-masked add at
   /// x86-64-v4. A requirement for the same reason as `vmax`.
   static func addBelowZero(_ a: Vector, _ v: Vector, _ d: Vector) -> Vector
-  /// `a` where `mask == b`, else `c`, lane-wise (`mask`, `b` compared exactly).
-  static func select(_ a: Vector, where mask: Vector, equals b: Vector, else c: Vector) -> Vector
   /// How far above the two-pass reference `r` a row's maximum may lie: every non-negligible
   /// term then has `|x - r|` small enough that `n * ln2Hi` is exact in `extendedExp`.
   static var twoPassRange: Double { get }
@@ -153,11 +151,6 @@ extension Float: KernelFloat {
   static func horizontalSum(_ v: Vector) -> Self { halvingSum(v) }
 
   @inline(always)
-  static func select(_ a: Vector, where mask: Vector, equals b: Vector, else c: Vector) -> Vector {
-    c.replacing(with: a, where: mask .== b)
-  }
-
-  @inline(always)
   static func expNonPositive(_ x: Vector) -> Vector {
     let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundBiased))
     let s = unsafeBitCast(unsafeBitCast(biased, to: Bits.self) &<< 23, to: Vector.self)
@@ -250,11 +243,6 @@ extension Double: KernelFloat {
 
   @inline(always)
   static func horizontalSum(_ v: Vector) -> Self { halvingSum(v) }
-
-  @inline(always)
-  static func select(_ a: Vector, where mask: Vector, equals b: Vector, else c: Vector) -> Vector {
-    c.replacing(with: a, where: mask .== b)
-  }
 
   @inline(always)
   static func expNonPositive(_ x: Vector) -> Vector {
