@@ -6,9 +6,9 @@ import PackageDescription
 
 // MARK: - ISA levels
 //
-// One kernel source (the files in Sources/SoftmaxKernelsBaseline) is compiled into one module
-// per instruction-set level; Sources/SoftmaxKernelsX86_64_V3 and ..._V4 hold symbolic links to
-// the same files. The public module `SoftmaxKernels` checks the CPU once and calls the best
+// One kernel source, Sources/Kernels (laid out by operation, not a target of its own), is
+// compiled into one module per instruction-set level: the folder of each level target holds one
+// symbolic link `Kernels -> ../Kernels`. The public module `SoftmaxKernels` checks the CPU once and calls the best
 // module the CPU supports. Flags are chosen on the host, so guard the x86 ones by architecture.
 
 let fmaDefine: [SwiftSetting] = [.define("SOFTMAXKERNELS_FMA")]
@@ -16,7 +16,7 @@ let fmaDefine: [SwiftSetting] = [.define("SOFTMAXKERNELS_FMA")]
 // The kernels are always optimised, whole-module, also in debug builds (`swift test`): an
 // unoptimised generic SIMD kernel is hundreds of times slower, and the tests exercise exactly
 // the code users run.
-let alwaysOptimized: SwiftSetting = .unsafeFlags(["-O", "-wmo", "-num-threads", "2"])
+let alwaysOptimized: SwiftSetting = .unsafeFlags(["-O", "-wmo", "-disable-batch-mode", "-num-threads", "2"])
 
 var levelTargets: [Target] = [
   .target(

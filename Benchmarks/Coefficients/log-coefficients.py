@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Coefficients of the vector log / log1p kernels (Sources/SoftmaxKernelsBaseline/VectorLog.swift).
+"""Coefficients of the vector log / log1p kernels (Sources/Kernels/Math/*KernelFloatLog.swift).
 
 log(1 + f) = 2 atanh(s) = 2s + s R(z),  s = f / (2 + f),  z = s^2,  R(z) = sum_k 2 z^k / (2k + 1).
 The kernels reduce arguments to f in [-0.2929, 0.5] (s in [-0.1716, 0.2], z <= 0.04), a wider

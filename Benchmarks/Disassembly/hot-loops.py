@@ -17,12 +17,12 @@ PASSES = ["maxPass", "sumExpPass", "sumExpSplitPass", "storeExpPass", "scalePass
           "softmaxBackwardPass", "logSoftmaxBackwardPass"]
 EXP_PASSES = {"sumExpPass", "sumExpSplitPass", "storeExpPass", "expScalePass", "extendedSumPass",
               "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass"}
-# Loss kernels (LossPasses.swift).
+# Loss kernels (Sources/Kernels/{CrossEntropy,ZLoss,StableMax}).
 PASSES += ["sumPass", "gapSumPass", "gapDotPass", "gapTripleDotPass", "squaredDeviationPass", "affinePass",
            "crossEntropyGradientPass", "stableMaxSumPass", "stableMaxScalePass",
            "stableMaxGradientPass", "softcapPass", "softcapChainPass"]
 EXP_PASSES |= {"crossEntropyGradientPass", "softcapPass"}
-# Sigmoid / softplus family (SigmoidPasses.swift, SigmoidLossPasses.swift, SoftplusAttentionRows.swift).
+# Sigmoid / softplus family (Sources/Kernels/{Sigmoid,AttentionWeights}).
 PASSES += ["sigmoidPass", "plainSigmoidPass", "logSigmoidPass", "softplusSmoothPass", "softplusThresholdPass",
            "sigmoidGradientPass", "sigmoidOutputGradientPass", "logSigmoidGradientPass", "softplusGradientPass",
            "bceLoop", "rangePass", "sigLIPRowPass", "softplusSumPass", "reweightMaxPass",

@@ -33,7 +33,7 @@ final class SpecialValueTests: XCTestCase {
   }
 
   /// Whether a case runs in this process. Two-pass traps on a row holding +inf or a finite
-  /// entry so large that `x log2(e)` overflows (RowPasses.swift `scaled`: `Int(NaN)` from
+  /// entry so large that `x log2(e)` overflows (Kernels/Softmax/TwoPassSum.swift `scaled`: `Int(NaN)` from
   /// `foldExtended`), so those cases run only in the child process, which runs nothing else.
   static func runs<T: SoftmaxScalar>(_ algorithm: SoftmaxAlgorithm, _ row: [T]) -> Bool {
     let traps = algorithm.resolved(columns: row.count) == .twoPass

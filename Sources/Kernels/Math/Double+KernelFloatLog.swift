@@ -1,0 +1,121 @@
+// `KernelFloatLog` for Double: log, log1p on [0, 1], exponential with gradual underflow.
+
+import SoftmaxKernelsCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Double
+
+extension Double: KernelFloatLog {
+  typealias SignedBits = SIMD8<Int64>
+
+  // fdlibm e_log.c: ln2Hi has 32 significant bits, so k * ln2Hi is exact for |k| < 2^21.
+  @inline(always) static var logLn2Hi: Double { 0x1.62E42FEE00000p-1 }
+  @inline(always) static var logLn2Lo: Double { 0x1.A39EF35793C76p-33 }
+  // R(z)/z ~ c1 + c2 z + ... + c8 z^7, Chebyshev fit on z in [0, 0.04]
+  // (Benchmarks/Coefficients/log-coefficients.py).
+  @inline(always) static var lg1: Double { 0x1.5555555555555p-1 }
+  @inline(always) static var lg2: Double { 0x1.9999999999F17p-2 }
+  @inline(always) static var lg3: Double { 0x1.24924923DE6EDp-2 }
+  @inline(always) static var lg4: Double { 0x1.C71C72DF580FCp-3 }
+  @inline(always) static var lg5: Double { 0x1.745CAC43CC003p-3 }
+  @inline(always) static var lg6: Double { 0x1.3B29D0452D426p-3 }
+  @inline(always) static var lg7: Double { 0x1.0E8C55B42945Fp-3 }
+  @inline(always) static var lg8: Double { 0x1.169C38CC826BEp-3 }
+  @inline(always) static var sqrtHalfBits: Int64 { 0x3FE6_A09E_667F_3BCD }
+  // ln(2^-1075).
+  @inline(always) static var underflowBelow: Double { -0x1.74910D52D3052p9 }
+
+  @inline(always)
+  static func logReduced(_ f: Vector, _ k: Vector) -> Vector {
+    let s = f / (Vector(repeating: 2) + f)
+    let z = s * s
+    var r = fma(Vector(repeating: lg8), z, Vector(repeating: lg7))
+    r = fma(r, z, Vector(repeating: lg6))
+    r = fma(r, z, Vector(repeating: lg5))
+    r = fma(r, z, Vector(repeating: lg4))
+    r = fma(r, z, Vector(repeating: lg3))
+    r = fma(r, z, Vector(repeating: lg2))
+    r = fma(r, z, Vector(repeating: lg1))
+    r = r * z
+    let hfsq = Vector(repeating: 0.5) * f * f
+    let tail = fma(s, hfsq + r, k * Vector(repeating: logLn2Lo))
+    return k * Vector(repeating: logLn2Hi) - ((hfsq - tail) - f)
+  }
+
+  @inline(always)
+  static func log1pUnit(_ u: Vector) -> Vector {
+    // Two different comparisons rather than one mask used twice: a reused SIMDMask was
+    // materialised through 16-bit lanes and split the loops into xmm pieces at x86-64-v3.
+    let f = u.replacing(with: (u - Vector(repeating: 1)) * Vector(repeating: 0.5), where: u .>= Vector(repeating: 0.5))
+    let k = Vector(repeating: 1).replacing(with: 0, where: u .< Vector(repeating: 0.5))
+    return logReduced(f, k)
+  }
+
+  @inline(always)
+  static func log(_ x: Vector) -> Vector {
+    let scaled = x.replacing(with: x * Vector(repeating: 0x1p54), where: x .< Vector(repeating: .leastNormalMagnitude))
+    let bias = Vector(repeating: 54).replacing(with: 0, where: x .>= Vector(repeating: .leastNormalMagnitude))
+    let bits = unsafeBitCast(scaled, to: SignedBits.self)
+    let shifted = bits &- SignedBits(repeating: sqrtHalfBits)
+    let kBits = shifted &>> 52
+    let m = unsafeBitCast(bits &- (kBits &<< 52), to: Vector.self)
+    // |k| < 1100: the conversion through the magic number is exact.
+    let k = unsafeBitCast(kBits &+ unsafeBitCast(Vector(repeating: roundPlain), to: SignedBits.self),
+                          to: Vector.self) - Vector(repeating: roundPlain) - bias
+    var y = logReduced(m - Vector(repeating: 1), k)
+    y = y.replacing(with: .infinity, where: x .== Vector(repeating: .infinity))
+    y = y.replacing(with: -.infinity, where: x .== Vector(repeating: 0))
+    return y.replacing(with: .nan, where: .!(x .>= Vector(repeating: 0)))
+  }
+
+  // 1.5 * 2^52 + 1023 + 64.
+  @inline(always) static var roundBiasedPlus64: Double { 6_755_399_441_056_831 }
+
+  @inline(always)
+  static func expNegativeGradual(_ x: Vector) -> Vector {
+    let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundBiasedPlus64))
+    let s = unsafeBitCast(unsafeBitCast(biased, to: Bits.self) &<< 52, to: Vector.self)
+    let n = biased - Vector(repeating: roundBiasedPlus64)
+    let t = fma(n, Vector(repeating: -ln2Lo), fma(n, Vector(repeating: -ln2Hi), x))
+    let y = fma(t * s, polynomial(t), s) * Vector(repeating: 0x1p-64)
+    return y.replacing(with: 0, where: x .< Vector(repeating: underflowBelow))
+  }
+
+  @inline(always)
+  static func negativeAbs(_ x: Vector) -> Vector {
+    unsafeBitCast(
+      unsafeBitCast(x, to: Bits.self) | Bits(repeating: 0x8000_0000_0000_0000), to: Vector.self)
+  }
+
+  @inline(always)
+  static func whereGreater(_ a: Vector, _ b: Vector, _ then: Vector, _ otherwise: Vector) -> Vector {
+    otherwise.replacing(with: then, where: a .> b)
+  }
+
+  @inline(always)
+  static func whereNonNegative(_ x: Vector, _ then: Vector, _ otherwise: Vector) -> Vector {
+    otherwise.replacing(with: then, where: x .>= Vector(repeating: 0))
+  }
+
+  @inline(always)
+  static func whereEqual(_ a: Vector, _ b: Vector, _ then: Vector, _ otherwise: Vector) -> Vector {
+    otherwise.replacing(with: then, where: a .== b)
+  }
+
+  @inline(always)
+  static func multiplyZeroSafe(_ a: Vector, _ b: Vector) -> Vector {
+    (a * b).replacing(with: 0, where: a .== Vector(repeating: 0))
+  }
+
+  @inline(always)
+  static func rangeStep(_ x: Vector, _ hi: inout Vector, _ lo: inout Vector, _ nan: inout Vector) {
+    hi = vmax(hi, x)
+    lo = vmin(lo, x)
+    nan = nan.replacing(with: 1, where: x .!= x)
+  }
+}

@@ -1,0 +1,130 @@
+// `KernelFloatLog` for Float: log, log1p on [0, 1], exponential with gradual underflow.
+
+import SoftmaxKernelsCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Float
+
+extension Float: KernelFloatLog {
+  typealias SignedBits = SIMD16<Int32>
+
+  // fdlibm e_logf.c: ln2 split (ln2Hi has 16 significant bits so k * ln2Hi is exact) and the
+  // coefficients of R(z) (|error| < 2^-34.24 on fdlibm's interval).
+  @inline(always) static var logLn2Hi: Float { 0x1.62E300p-1 }
+  @inline(always) static var logLn2Lo: Float { 0x1.2FEFA2p-17 }
+  @inline(always) static var lg1: Float { 0xAAAAAA.0p-24 }
+  @inline(always) static var lg2: Float { 0xCCCE13.0p-25 }
+  @inline(always) static var lg3: Float { 0x91E9EE.0p-25 }
+  @inline(always) static var lg4: Float { 0xF89E26.0p-26 }
+  // Bit pattern of sqrt(1/2) rounded to float: the reduction maps x to m in [sqrt(1/2), sqrt(2)).
+  @inline(always) static var sqrtHalfBits: Int32 { 0x3F35_04F3 }
+  // ln(2^-150): below it e^x rounds to 0 (XNNPACK's exp cut-off).
+  @inline(always) static var underflowBelow: Float { -0x1.9FE368p6 }
+
+  /// log(1 + f) + k ln 2 for f in [-0.2929, 0.5], k integral.
+  @inline(always)
+  static func logReduced(_ f: Vector, _ k: Vector) -> Vector {
+    let s = f / (Vector(repeating: 2) + f)
+    let z = s * s
+    var r = fma(Vector(repeating: lg4), z, Vector(repeating: lg3))
+    r = fma(r, z, Vector(repeating: lg2))
+    r = fma(r, z, Vector(repeating: lg1))
+    r = r * z
+    let hfsq = Vector(repeating: 0.5) * f * f
+    // fdlibm: k ln2Hi - ((hfsq - (s (hfsq + R) + k ln2Lo)) - f).
+    let tail = fma(s, hfsq + r, k * Vector(repeating: logLn2Lo))
+    return k * Vector(repeating: logLn2Hi) - ((hfsq - tail) - f)
+  }
+
+  /// log1p(u) = u P(u), P of degree 10: a Chebyshev fit of log1p(u) / u on [0, 1]
+  /// (Benchmarks/Coefficients/log-coefficients.py), rounded to float. No reduction and no
+  /// division: 11 FMAs instead of fdlibm's reduction, division and 4 FMAs, which made
+  /// log-sigmoid 34% and softplus 20% faster at x86-64-v3 for 0.6 units of 2^-24 more error.
+  @inline(always)
+  static func log1pUnit(_ u: Vector) -> Vector {
+    var p = fma(Vector(repeating: 0x1.04667Ap-9), u, Vector(repeating: -0x1.B02382p-7))
+    p = fma(p, u, Vector(repeating: 0x1.4FED04p-5))
+    p = fma(p, u, Vector(repeating: -0x1.4F61D4p-4))
+    p = fma(p, u, Vector(repeating: 0x1.FB00B2p-4))
+    p = fma(p, u, Vector(repeating: -0x1.49797Ap-3))
+    p = fma(p, u, Vector(repeating: 0x1.9742F8p-3))
+    p = fma(p, u, Vector(repeating: -0x1.FFB934p-3))
+    p = fma(p, u, Vector(repeating: 0x1.555324p-2))
+    p = fma(p, u, Vector(repeating: -0x1.FFFFF2p-2))
+    p = fma(p, u, Vector(repeating: 1))
+    return p * u
+  }
+
+  @inline(always)
+  static func log(_ x: Vector) -> Vector {
+    // Subnormal inputs: scale by 2^24 first, take 24 off the exponent.
+    let scaled = x.replacing(with: x * Vector(repeating: 0x1p24), where: x .< Vector(repeating: .leastNormalMagnitude))
+    let bias = Vector(repeating: 24).replacing(with: 0, where: x .>= Vector(repeating: .leastNormalMagnitude))
+    let bits = unsafeBitCast(scaled, to: SignedBits.self)
+    let shifted = bits &- SignedBits(repeating: sqrtHalfBits)
+    let kBits = shifted &>> 23
+    let m = unsafeBitCast(bits &- (kBits &<< 23), to: Vector.self)
+    // |k| < 200: the conversion through the magic number is exact (a vector Int32 -> Float
+    // initialiser was an out-of-line call).
+    let k = unsafeBitCast(kBits &+ unsafeBitCast(Vector(repeating: roundPlain), to: SignedBits.self),
+                          to: Vector.self) - Vector(repeating: roundPlain) - bias
+    var y = logReduced(m - Vector(repeating: 1), k)
+    y = y.replacing(with: .infinity, where: x .== Vector(repeating: .infinity))
+    y = y.replacing(with: -.infinity, where: x .== Vector(repeating: 0))
+    // NaN for x < 0 and for NaN (x >= 0 is false for both).
+    return y.replacing(with: .nan, where: .!(x .>= Vector(repeating: 0)))
+  }
+
+  // 1.5 * 2^23 + 127 + 64: with it the magic-number rounding leaves n + 64 + 127 in the low
+  // bits, so `bits << 23` is 2^(n + 64).
+  @inline(always) static var roundBiasedPlus64: Float { 12_583_103 }
+
+  @inline(always)
+  static func expNegativeGradual(_ x: Vector) -> Vector {
+    // e^x 2^64 is a normal float for every x >= ln(2^-150); one multiplication by 2^-64 then
+    // rounds it once into the subnormal range (a single extra multiply over the flushing exp).
+    let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundBiasedPlus64))
+    let s = unsafeBitCast(unsafeBitCast(biased, to: Bits.self) &<< 23, to: Vector.self)
+    let n = biased - Vector(repeating: roundBiasedPlus64)
+    let t = fma(n, Vector(repeating: -ln2Lo), fma(n, Vector(repeating: -ln2Hi), x))
+    let y = fma(t * s, polynomial(t), s) * Vector(repeating: 0x1p-64)
+    return y.replacing(with: 0, where: x .< Vector(repeating: underflowBelow))
+  }
+
+  @inline(always)
+  static func negativeAbs(_ x: Vector) -> Vector {
+    unsafeBitCast(unsafeBitCast(x, to: Bits.self) | Bits(repeating: 0x8000_0000), to: Vector.self)
+  }
+
+  @inline(always)
+  static func whereGreater(_ a: Vector, _ b: Vector, _ then: Vector, _ otherwise: Vector) -> Vector {
+    otherwise.replacing(with: then, where: a .> b)
+  }
+
+  @inline(always)
+  static func whereNonNegative(_ x: Vector, _ then: Vector, _ otherwise: Vector) -> Vector {
+    otherwise.replacing(with: then, where: x .>= Vector(repeating: 0))
+  }
+
+  @inline(always)
+  static func whereEqual(_ a: Vector, _ b: Vector, _ then: Vector, _ otherwise: Vector) -> Vector {
+    otherwise.replacing(with: then, where: a .== b)
+  }
+
+  @inline(always)
+  static func multiplyZeroSafe(_ a: Vector, _ b: Vector) -> Vector {
+    (a * b).replacing(with: 0, where: a .== Vector(repeating: 0))
+  }
+
+  @inline(always)
+  static func rangeStep(_ x: Vector, _ hi: inout Vector, _ lo: inout Vector, _ nan: inout Vector) {
+    hi = vmax(hi, x)
+    lo = vmin(lo, x)
+    nan = nan.replacing(with: 1, where: x .!= x)
+  }
+}

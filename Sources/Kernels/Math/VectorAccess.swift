@@ -1,0 +1,68 @@
+// Loads, stores and reductions of whole and partial vectors, and the accumulation window.
+//
+// Every pass is one streaming loop of 64-byte vectors, unrolled by two with two accumulators;
+// the last partial vector goes through the same code, padded with the reduction's neutral element.
+//
+// Accuracy of sums: lanes accumulate in the row's own precision only within a window of
+// `windowVectors` vectors (4096 floats); each window's total is added in Double. A 2^28-element
+// float row then sums with a relative error near 1e-7 instead of the ~1e-2 of one float
+// accumulator per lane (measured on 2^28 Float entries).
+//
+// The loops are written out in every pass: closures passed to generic helpers were seen not to
+// be inlined into the loop (one call per vector, the vector split into xmm pieces), so each
+// pass is one explicit loop over full vectors, unrolled by two, plus one padded partial vector.
+
+import SoftmaxKernelsCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Vectors per accumulation window (4096 floats / 2048 doubles).
+let windowVectors = 256
+
+// The loops are written out in every pass: closures passed to generic helpers were seen not to
+// be inlined into the loop (one call per vector, the vector split into xmm pieces), so each
+// pass is one explicit loop over full vectors, unrolled by two, plus one padded partial vector.
+
+/// An unaligned load of a full vector.
+@inline(always)
+func load<T: KernelFloat>(_ p: UnsafePointer<T>) -> T.Vector {
+  UnsafeRawPointer(p).loadUnaligned(as: T.Vector.self)
+}
+
+/// An unaligned store of a full vector.
+@inline(always)
+func store<T: KernelFloat>(_ v: T.Vector, _ p: UnsafeMutablePointer<T>) {
+  UnsafeMutableRawPointer(p).storeBytes(of: v, as: T.Vector.self)
+}
+
+/// Loads `valid < lanes` elements, the other lanes set to `pad` (a row's last partial vector).
+@inline(never)
+func loadPartial<T: KernelFloat>(_ p: UnsafePointer<T>, _ valid: Int, pad: T) -> T.Vector {
+  var v = T.Vector(repeating: pad)
+  for k in 0..<valid { v[k] = p[k] }
+  return v
+}
+
+/// Stores the first `valid` lanes of `v`.
+@inline(never)
+func storePartial<T: KernelFloat>(_ v: T.Vector, _ p: UnsafeMutablePointer<T>, _ valid: Int) {
+  for k in 0..<valid { p[k] = v[k] }
+}
+
+/// The largest lane (NaN lanes ignored).
+@inline(always)
+func horizontalMax<T: KernelFloat>(_ v: T.Vector) -> T {
+  var top = -T.infinity
+  for k in 0..<T.Vector.scalarCount where v[k] > top { top = v[k] }
+  return top
+}
+
+/// End of the window that starts at `i` (windows hold `windowVectors` full vectors).
+@inline(always)
+func windowEnd<T: KernelFloat>(_ i: Int, _ fullEnd: Int, _: T.Type) -> Int {
+  min(fullEnd, i + windowVectors * T.Vector.scalarCount)
+}

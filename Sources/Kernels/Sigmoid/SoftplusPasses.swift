@@ -1,0 +1,100 @@
+// Elementwise softplus with PyTorch's beta / threshold.
+
+import SoftmaxKernelsCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `y_i = softplus(beta x_i) / beta`, or `x_i` where `beta x_i > threshold`.
+///
+/// In blocks of `softplusBlock` elements: one loop writes the smooth part, a second applies the
+/// threshold while the block is in L1. (With the select in the first loop, LLVM split its
+/// vectors into xmm pieces in release builds, at half the speed.) In place (`y == x`) the
+/// block's input is first copied to the stack.
+func softplusPass<T: KernelFloatLog>(
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, beta: T, threshold: T
+) {
+  if UnsafeRawPointer(x) != UnsafeRawPointer(y) {
+    return softplusBlocks(x, y, count, beta: beta, threshold: threshold, copy: nil)
+  }
+  withUnsafeTemporaryAllocation(of: T.self, capacity: softplusBlock) { block in
+    softplusBlocks(x, y, count, beta: beta, threshold: threshold, copy: block.baseAddress!)
+  }
+}
+
+/// Elements per block of `softplusPass` (4 KiB of Float).
+let softplusBlock = 1024
+
+func softplusBlocks<T: KernelFloatLog>(
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, beta: T, threshold: T,
+  copy: UnsafeMutablePointer<T>?
+) {
+  // With beta = 1 and e^-threshold below a quarter ulp of 1, the smooth part already rounds to
+  // x wherever x > threshold (x + log1p(e^-x) with log1p(e^-x) <= e^-x < half an ulp of x):
+  // the threshold loop is skipped (Float's default threshold 20; not Double's).
+  let thresholdMatters = !(beta == 1 && T(exp(-Double(threshold))) < T.ulpOfOne / 4)
+  var start = 0
+  while start < count {
+    let n = min(softplusBlock, count - start)
+    var input = x + start
+    if let copy {
+      copy.update(from: input, count: n)
+      input = UnsafePointer(copy)
+    }
+    softplusSmoothPass(input, y + start, n, beta: beta)
+    if thresholdMatters {
+      softplusThresholdPass(input, y + start, n, beta: beta, threshold: threshold)
+    }
+    start += n
+  }
+}
+
+/// `y_i = softplus(beta x_i) / beta` (no threshold).
+func softplusSmoothPass<T: KernelFloatLog>(
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, beta: T
+) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let vb = T.Vector(repeating: beta), vi = T.Vector(repeating: 1 / beta)
+  var i = 0
+  while i < fullEnd {
+    store(softplusSmooth(T.self, load(x + i), vb, vi), y + i)
+    i += lanes
+  }
+  if i < count {
+    storePartial(softplusSmooth(T.self, loadPartial(x + i, count - i, pad: 0), vb, vi), y + i, count - i)
+  }
+}
+
+/// `y_i = x_i` where `beta x_i > threshold`.
+func softplusThresholdPass<T: KernelFloatLog>(
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, beta: T, threshold: T
+) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  let vb = T.Vector(repeating: beta), vt = T.Vector(repeating: threshold)
+  var i = 0
+  while i < fullEnd {
+    let xv = load(x + i)
+    store(T.whereGreater(xv * vb, vt, xv, load(UnsafePointer(y + i))), y + i)
+    i += lanes
+  }
+  if i < count {
+    let xv = loadPartial(x + i, count - i, pad: 0)
+    let v = T.whereGreater(xv * vb, vt, xv, loadPartial(UnsafePointer(y + i), count - i, pad: 0))
+    storePartial(v, y + i, count - i)
+  }
+}
+
+/// `softplus(beta x) / beta` without the threshold.
+@inline(always)
+func softplusSmooth<T: KernelFloatLog>(
+  _: T.Type, _ x: T.Vector, _ beta: T.Vector, _ inverseBeta: T.Vector
+) -> T.Vector {
+  let u = x * beta
+  let e = T.expNegativeGradual(T.negativeAbs(u))
+  return (T.vmax(u, T.Vector()) + T.log1pUnit(e)) * inverseBeta
+}

@@ -1,0 +1,39 @@
+// One row of the softmax / log-softmax vector-Jacobian product.
+
+import SoftmaxKernelsCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Backward
+
+func backwardRow<T: KernelFloat>(_ b: _BackwardBatch<T>, row r: Int, _ chunker: Chunker) {
+  let y = b.output + r * b.outputStride
+  let g = b.gradient + r * b.gradientStride
+  let dx = b.inputGradient + r * b.inputGradientStride
+  switch b.operation {
+  case .softmax:
+    let dot = T(chunker.map({ $0 += $1 }) { c in dotPass(g + c.lowerBound, y + c.lowerBound, c.count) })
+    chunker.run { c in
+      softmaxBackwardPass(y + c.lowerBound, g + c.lowerBound, dx + c.lowerBound, c.count, dot: dot)
+    }
+  case .logSoftmax:
+    let (sum, top) = chunker.map({ $0 = ($0.sum + $1.sum, Swift.max($0.max, $1.max)) }) { c in
+      sumAndMaxPass(g + c.lowerBound, y + c.lowerBound, c.count)
+    }
+    if b.fullyMaskedRowIsZero && top == -.infinity && b.columns > 0
+      && !(0..<b.columns).contains(where: { y[$0].isNaN })
+    {
+      // A fully masked row under the zero policy: the forward output did not depend on x.
+      chunker.run { c in fillPass(dx + c.lowerBound, c.count, 0) }
+      return
+    }
+    let s = T(sum)
+    chunker.run { c in
+      logSoftmaxBackwardPass(y + c.lowerBound, g + c.lowerBound, dx + c.lowerBound, c.count, sum: s)
+    }
+  }
+}

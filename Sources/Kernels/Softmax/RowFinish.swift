@@ -1,0 +1,101 @@
+// The last pass of a forward row, the log-sum near zero, and the special-value rows.
+
+import SoftmaxKernelsCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes the row's results from its maximum `m` (finite) and `sum = sum_i exp(x_i - m)`.
+func finish<T: KernelFloat>(
+  _ b: _ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?,
+  _ chunker: Chunker, max m: T, sum: Double, reloaded: Bool
+) {
+  if sum.isNaN {  // a NaN input: m is finite, so nothing else makes the sum NaN
+    b.logSumExp?[r] = .nan
+    if let y { chunker.run { c in fillPass(y + c.lowerBound, c.count, T.nan) } }
+    return
+  }
+  let logSum = b.operation == .softmax ? log(sum) : logSumNearZero(x, chunker, max: m, sum: sum)
+  b.logSumExp?[r] = T(Double(m) + logSum)
+  guard let y else { return }
+  switch b.operation {
+  case .softmax:
+    let s = T(1 / sum)
+    if reloaded {
+      chunker.run { c in scalePass(y + c.lowerBound, c.count, by: s) }
+    } else {
+      chunker.run { c in
+        expScalePass(x + c.lowerBound, y + c.lowerBound, c.count, max: m, scale: s)
+      }
+    }
+  case .logSoftmax:
+    finishLogSoftmax(x, y, chunker, max: m, logSum: logSum)
+  case .logSumExp:
+    break
+  }
+}
+
+/// `log S` for the logarithmic operations, `S = sum_i exp(x_i - m)` = `sum`. When `S < 2`,
+/// exactly one entry is maximal (two would contribute 1 + 1) and dominates: the lane that held
+/// its 1 absorbed the small terms added after it, and `log(S)` keeps none of their digits. One
+/// more pass then sums the entries below the maximum apart (`rest`, see `ExpSums`) and
+/// returns `log1p(rest)`, so log-probabilities near 0 keep their relative accuracy. Rows with
+/// `S >= 2` (the common case) pay nothing.
+func logSumNearZero<T: KernelFloat>(
+  _ x: UnsafePointer<T>, _ chunker: Chunker, max m: T, sum: Double
+) -> Double {
+  guard sum < 2 else { return log(sum) }
+  return chunker.map({ $0.merge($1) }) { c in sumExpSplitPass(x + c.lowerBound, c.count, max: m) }
+    .logSum
+}
+
+func finishLogSoftmax<T: KernelFloat>(
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ chunker: Chunker, max m: T,
+  logSum: Double
+) {
+  let l = T(logSum)
+  chunker.run { c in
+    logSoftmaxPass(x + c.lowerBound, y + c.lowerBound, c.count, max: m, logSum: l)
+  }
+}
+
+/// A row whose maximum is not finite, or that holds a NaN: scans it and writes the result the
+/// options ask for. Runs on the calling thread.
+func specialRow<T: KernelFloat>(
+  _ b: _ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?
+) {
+  let n = b.columns
+  var hasNaN = false
+  var positiveInfinities = 0
+  var infinityIndex = 0
+  var allNegativeInfinity = true
+  for i in 0..<n {
+    let v = x[i]
+    if v.isNaN {
+      hasNaN = true
+      break
+    }
+    if v == .infinity {
+      positiveInfinities += 1
+      infinityIndex = i
+    }
+    if v != -.infinity { allNegativeInfinity = false }
+  }
+  let lse: T = hasNaN ? .nan : positiveInfinities > 0 ? .infinity : allNegativeInfinity ? -.infinity : .nan
+  b.logSumExp?[r] = lse
+  guard let y else { return }
+  let isLog = b.operation == .logSoftmax
+  if !hasNaN && positiveInfinities == 1 && b.positiveInfinityIsLimit {
+    fillPass(y, n, isLog ? -T.infinity : 0)
+    y[infinityIndex] = isLog ? 0 : 1
+  } else if !hasNaN && positiveInfinities == 0 && allNegativeInfinity && b.fullyMaskedRowIsZero {
+    fillPass(y, n, isLog ? -T.infinity : 0)
+  } else {
+    // NaN input, +inf without limit semantics, several +inf, or an unmasked all -inf row
+    // (0/0). A row that reaches here with none of these would be a kernel bug; NaN marks it.
+    fillPass(y, n, T.nan)
+  }
+}

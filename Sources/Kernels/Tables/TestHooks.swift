@@ -1,0 +1,44 @@
+// Passes the tests call to measure the vector functions alone. Not used by the kernels.
+
+import SoftmaxKernelsCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Test hooks
+
+func log1pUnitPass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  var i = 0
+  while i < fullEnd {
+    store(T.log1pUnit(load(x + i)), y + i)
+    i += lanes
+  }
+  if i < count { storePartial(T.log1pUnit(loadPartial(x + i, count - i, pad: 0)), y + i, count - i) }
+}
+
+func logPass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  var i = 0
+  while i < fullEnd {
+    store(T.log(load(x + i)), y + i)
+    i += lanes
+  }
+  if i < count { storePartial(T.log(loadPartial(x + i, count - i, pad: 1)), y + i, count - i) }
+}
+
+func expNegativePass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
+  let lanes = T.Vector.scalarCount
+  let fullEnd = count - count % lanes
+  var i = 0
+  while i < fullEnd {
+    store(T.expNegativeGradual(load(x + i)), y + i)
+    i += lanes
+  }
+  if i < count { storePartial(T.expNegativeGradual(loadPartial(x + i, count - i, pad: 0)), y + i, count - i) }
+}

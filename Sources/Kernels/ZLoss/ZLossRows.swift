@@ -1,0 +1,58 @@
+// Spherical Z-loss rows (de Brebisson & Vincent 2016).
+
+import SoftmaxKernelsCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Spherical Z-loss (de Brebisson & Vincent 2016)
+
+/// The Z-loss of one row from its statistics: `z = (o_c - mean) / sigma`,
+/// `L = softplus(a (b - z)) / a`, and `g = dL/dz = -logistic(a (b - z))`.
+@inline(always)
+func zLossValue(z: Double, a: Double, b: Double) -> (loss: Double, dLdz: Double) {
+  let u = a * (b - z)
+  // softplus(u) = max(u, 0) + log1p(exp(-|u|)); logistic(u) without overflow.
+  let softplus = Swift.max(u, 0) + log1p(exp(-Swift.abs(u)))
+  let logistic = u >= 0 ? 1 / (1 + exp(-u)) : exp(u) / (1 + exp(u))
+  return (softplus / a, -logistic)
+}
+
+func zLossRows<T: KernelFloatLoss>(_ b: _ZLossBatch<T>, _ rows: Range<Int>) -> _LossPartial {
+  var partial = _LossPartial()
+  let n = b.columns
+  let d = Double(n)
+  let a = Double(b.a), bb = Double(b.b)
+  for r in rows {
+    let x = b.logits + r * b.logitsStride
+    let c = b.targets[r]
+    // Two-pass mean and variance (not sum of squares minus squared mean: cancellation), the
+    // mean as `center + delta` (`center` in T, `delta` small, Double) from the gaps to the first
+    // entry, so that a row far from 0 (1e4 + U[-8, 8) in Float, 1e12 + ... in Double) keeps
+    // every digit of `o_k - mean = (o_k - center) - delta` (the loss is shift-invariant).
+    let first = x[0]
+    let meanGap = -gapSumPass(x, n, from: first) / d  // mean - first
+    let center = T(Double(first) + meanGap)
+    let delta = (Double(first) - Double(center)) + meanGap  // mean - center
+    // sum (o - center)^2 / D = variance + delta^2 exactly (the cross term sums to 0).
+    let variance = Swift.max(squaredDeviationPass(x, n, mean: center) / d - delta * delta, 0)
+    let sigma = (variance + Double(b.varianceEpsilon)).squareRoot()
+    let z = ((Double(x[c]) - Double(center)) - delta) / sigma
+    let (loss, g) = zLossValue(z: z, a: a, b: bb)
+    partial.loss += loss
+    b.rowLoss?[r] = T(loss)
+    guard let dx = b.gradient.map({ $0 + r * b.gradientStride }) else { continue }
+    // dL/do_k = (g / sigma)(delta_kc - 1/D - z z_k / D), z_k = (o_k - mean) / sigma
+    //         = alpha + beta (o_k - center) + gamma delta_kc.
+    let s = Double(b.gradientScale)
+    let gamma = s * g / sigma
+    let beta = -s * g * z / (d * sigma * sigma)
+    let alpha = -s * g / (d * sigma) - beta * delta
+    affinePass(x, dx, n, center: center, alpha: T(alpha), beta: T(beta))
+    dx[c] = T(alpha + beta * (Double(x[c]) - Double(center)) + gamma)
+  }
+  return partial
+}

@@ -1,1 +1,0 @@
-../SoftmaxKernelsBaseline/SigmoidLossCores.swift

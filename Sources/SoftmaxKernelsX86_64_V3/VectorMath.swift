@@ -1,1 +1,0 @@
-../SoftmaxKernelsBaseline/VectorMath.swift
