@@ -83,7 +83,7 @@ let package = Package(
     // MARK: - Tests
     .testTarget(
       name: "SoftmaxKernelsTests",
-      dependencies: ["SoftmaxKernels"]
+      dependencies: ["SoftmaxKernels", "SoftmaxKernelsCore"]
     ),
   ]
 )

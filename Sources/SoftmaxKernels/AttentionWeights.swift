@@ -2,6 +2,7 @@
 // L1 normalisation (LSSA) and re-weighting (LSSAR), row-wise over strided score matrices.
 
 import Foundation
+import SoftmaxKernelsCore
 
 /// Attention weights without a softmax, computed row by row from a matrix of scores
 /// (`rows` queries x `columns` keys, row-major with row strides).
@@ -84,7 +85,7 @@ extension AttentionWeights {
     guard scale.isFinite else { throw .invalidArgument(argument: "scale", reason: "\(scale) is not finite") }
     let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
     guard rows > 0, columns > 0, let s = scores.baseAddress, let y = output.baseAddress else { return }
-    let table = T._sigmoidKernelTable(plan.level)
+    let table = T.kernels(plan.level).sigmoid
     forRows(rows, plan) { r in
       table.unary(.sigmoid, s + r * inLayout.stride, y + r * outLayout.stride, columns, scale, b)
     }
@@ -116,7 +117,7 @@ extension AttentionWeights {
     guard rows > 0, columns > 0, let p = output.baseAddress, let g = outputGradient.baseAddress,
       let dx = inputGradient.baseAddress
     else { return }
-    let table = T._sigmoidKernelTable(plan.level)
+    let table = T.kernels(plan.level).sigmoid
     forRows(rows, plan) { r in
       table.gradient(
         .sigmoidFromOutput, p + r * pLayout.stride, g + r * gLayout.stride,
@@ -165,7 +166,7 @@ extension AttentionWeights {
     let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
     guard rows > 0, columns > 0, let s = scores.baseAddress, let y = output.baseAddress else { return }
     let batch = parameters.batch(causal, queryOffset, s, inLayout.stride, y, outLayout.stride, columns)
-    let table = T._sigmoidKernelTable(plan.level)
+    let table = T.kernels(plan.level).sigmoid
     forRowRanges(rows, plan) { table.softplusAttentionRows(batch, $0) }
   }
 
@@ -217,7 +218,7 @@ extension AttentionWeights {
     batch.outputGradientStride = gLayout.stride
     batch.inputGradient = dx
     batch.inputGradientStride = dxLayout.stride
-    let table = T._sigmoidKernelTable(plan.level)
+    let table = T.kernels(plan.level).sigmoid
     forRowRanges(rows, plan) { table.softplusAttentionBackwardRows(batch, $0) }
   }
 
@@ -324,8 +325,8 @@ struct SoftplusParameters<T: SigmoidScalar> {
   func batch(
     _ causal: Bool, _ queryOffset: Int, _ s: UnsafePointer<T>, _ sStride: Int,
     _ y: UnsafeMutablePointer<T>, _ yStride: Int, _ columns: Int
-  ) -> _SoftplusAttentionBatch<T> {
-    _SoftplusAttentionBatch(
+  ) -> SoftplusAttentionBatch<T> {
+    SoftplusAttentionBatch(
       scores: s, scoresStride: sStride, output: y, outputStride: yStride, columns: columns,
       causal: causal, queryOffset: queryOffset, lengthDependentScale: lengthDependent,
       logHeadDimension: logD, constantScale: constant, power: power, offsetRows: offsetRows,

@@ -1,5 +1,7 @@
 // Binary cross-entropy with logits (PyTorch `BCEWithLogitsLoss`): forward, gradient, fused.
 
+import SoftmaxKernelsCore
+
 /// Binary cross-entropy with logits, with PyTorch's `weight`, `pos_weight` and `reduction`
 /// (`torch.nn.BCEWithLogitsLoss`).
 ///
@@ -251,7 +253,7 @@ extension BinaryCrossEntropy {
       try checkDisjoint(UnsafeRawBufferPointer(losses), UnsafeRawBufferPointer(inputGradient), "inputGradient")
     }
     let plan = try ExecutionPlan(SoftmaxOptions(threads: options.threads, isa: options.isa), elements: n)
-    let table = T._sigmoidKernelTable(plan.level)
+    let table = T.kernels(plan.level).sigmoid
     if options.checksTargets, let y = targets.baseAddress, n > 0 {
       let (lo, hi, nan) = table.range(y, n)
       if nan || lo < 0 || hi > 1 {
@@ -261,7 +263,7 @@ extension BinaryCrossEntropy {
       }
     }
     guard n > 0, let x = logits.baseAddress, let y = targets.baseAddress else { return 0 }
-    let batch = _BCEBatch<T>(
+    let batch = BCEBatch<T>(
       logits: x, targets: y, weight: weight?.baseAddress, posWeight: posWeight?.baseAddress,
       columns: columns, losses: losses?.baseAddress, sumLosses: sum,
       inputGradient: inputGradient?.baseAddress, upstream: upstream?.baseAddress,

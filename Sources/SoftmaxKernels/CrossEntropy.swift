@@ -1,5 +1,7 @@
 // Cross-entropy from logits with PyTorch's options, fused with its gradient.
 
+import SoftmaxKernelsCore
+
 /// The result of a cross-entropy call.
 public struct CrossEntropyResult<T: SoftmaxScalar>: Equatable, Sendable {
   /// The reduced loss, z-loss included: `.mean` and `.sum` as PyTorch; with `.none` the sum of
@@ -337,7 +339,7 @@ extension CrossEntropy {
       }
       return CrossEntropyResult(loss: empty, zLoss: 0, accuracy: rowArgmax == nil ? nil : .nan)
     }
-    let batch = _CrossEntropyBatch<T>(
+    let batch = CrossEntropyBatch<T>(
       logits: x, logitsStride: layout.stride, rows: rows, columns: columns,
       targets: targets?.baseAddress, probabilities: probabilities?.baseAddress,
       probabilitiesStride: probabilitiesStride, classWeights: classWeights?.baseAddress,
@@ -348,7 +350,7 @@ extension CrossEntropy {
       perRowGradientScale: rowOutputGradients?.baseAddress, zLossGradientScale: T(zScale),
       rowLoss: rowLosses?.baseAddress, rowLogSumExp: rowLogSumExp?.baseAddress,
       rowArgmax: rowArgmax?.baseAddress)
-    let table = T._lossTable(plan.level)
+    let table = T.kernels(plan.level).losses
     let partial = plan.mapRows(rows, columns: columns) { table.crossEntropyRows(batch, $0) }
 
     let lambda = options.zLossScale

@@ -2,6 +2,7 @@
 
 import Dispatch
 import Foundation
+import SoftmaxKernelsCore
 
 /// Inputs smaller than this many elements per thread run on the calling thread: below it the
 /// dispatch overhead (a few microseconds) is a visible part of the call.
@@ -91,7 +92,7 @@ struct ExecutionPlan {
   func run(
     rows: Int, columns: Int,
     wholeRows: (Range<Int>) -> Void,
-    splitRow: (_ row: Int, _ chunks: Int, _ parallel: @escaping _ParallelFor) -> Void
+    splitRow: (_ row: Int, _ chunks: Int, _ parallel: @escaping ParallelFor) -> Void
   ) {
     if threads == 1 || rows == 0 {
       return wholeRows(0..<rows)
@@ -137,7 +138,7 @@ extension ExecutionPlan {
   }
 
   /// `mapRowGroups` for the losses' partial sums.
-  func mapRows(_ rows: Int, columns: Int, _ body: (Range<Int>) -> _LossPartial) -> _LossPartial {
+  func mapRows(_ rows: Int, columns: Int, _ body: (Range<Int>) -> LossPartial) -> LossPartial {
     mapRowGroups(rows, columns: columns, { $0.merge($1) }, body)
   }
 }

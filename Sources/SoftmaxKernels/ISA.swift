@@ -2,15 +2,6 @@
 
 import CSoftmaxKernelsCPU
 import Foundation
-@_exported import SoftmaxKernelsCore
-import SoftmaxKernelsBaseline
-
-#if canImport(SoftmaxKernelsX86_64_V3)
-import SoftmaxKernelsX86_64_V3
-#endif
-#if canImport(SoftmaxKernelsX86_64_V4)
-import SoftmaxKernelsX86_64_V4
-#endif
 
 extension ISALevel {
   /// The best level this CPU (and this build) supports, detected once per process.
@@ -49,66 +40,6 @@ extension ISALevel {
 
 private func warn(_ message: String) {
   FileHandle.standardError.write(Data("SoftmaxKernels: warning: \(message)\n".utf8))
-}
-
-/// A scalar type the kernels are compiled for: `Float` (the fast path) and `Double`.
-public protocol SoftmaxScalar: BinaryFloatingPoint, Sendable {
-  /// The kernels of `level` for this type. Not API.
-  static func _kernelTable(_ level: ISALevel) -> _KernelTable<Self>
-  /// The loss kernels of `level` for this type. Not API.
-  static func _lossTable(_ level: ISALevel) -> _LossKernelTable<Self>
-}
-
-extension Float: SoftmaxScalar {
-  public static func _kernelTable(_ level: ISALevel) -> _KernelTable<Float> {
-    switch level {
-    #if canImport(SoftmaxKernelsX86_64_V4)
-    case .x86_64_v4: return SoftmaxKernelsX86_64_V4.Kernels.float
-    #endif
-    #if canImport(SoftmaxKernelsX86_64_V3)
-    case .x86_64_v3: return SoftmaxKernelsX86_64_V3.Kernels.float
-    #endif
-    default: return SoftmaxKernelsBaseline.Kernels.float
-    }
-  }
-
-  public static func _lossTable(_ level: ISALevel) -> _LossKernelTable<Float> {
-    switch level {
-    #if canImport(SoftmaxKernelsX86_64_V4)
-    case .x86_64_v4: return SoftmaxKernelsX86_64_V4.Kernels.floatLosses
-    #endif
-    #if canImport(SoftmaxKernelsX86_64_V3)
-    case .x86_64_v3: return SoftmaxKernelsX86_64_V3.Kernels.floatLosses
-    #endif
-    default: return SoftmaxKernelsBaseline.Kernels.floatLosses
-    }
-  }
-}
-
-extension Double: SoftmaxScalar {
-  public static func _kernelTable(_ level: ISALevel) -> _KernelTable<Double> {
-    switch level {
-    #if canImport(SoftmaxKernelsX86_64_V4)
-    case .x86_64_v4: return SoftmaxKernelsX86_64_V4.Kernels.double
-    #endif
-    #if canImport(SoftmaxKernelsX86_64_V3)
-    case .x86_64_v3: return SoftmaxKernelsX86_64_V3.Kernels.double
-    #endif
-    default: return SoftmaxKernelsBaseline.Kernels.double
-    }
-  }
-
-  public static func _lossTable(_ level: ISALevel) -> _LossKernelTable<Double> {
-    switch level {
-    #if canImport(SoftmaxKernelsX86_64_V4)
-    case .x86_64_v4: return SoftmaxKernelsX86_64_V4.Kernels.doubleLosses
-    #endif
-    #if canImport(SoftmaxKernelsX86_64_V3)
-    case .x86_64_v3: return SoftmaxKernelsX86_64_V3.Kernels.doubleLosses
-    #endif
-    default: return SoftmaxKernelsBaseline.Kernels.doubleLosses
-    }
-  }
 }
 
 /// Facts about the machine the package reports (used by the benchmark).

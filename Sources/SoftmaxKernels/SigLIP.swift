@@ -1,6 +1,7 @@
 // The SigLIP pairwise sigmoid loss (Zhai et al. 2023) and its gradients.
 
 import Foundation
+import SoftmaxKernelsCore
 
 /// The pairwise sigmoid loss of SigLIP: Zhai, Mustafa, Kolesnikov & Beyer, "Sigmoid Loss for
 /// Language Image Pre-Training" (ICCV 2023, arXiv:2303.15343), as in big_vision's trainer
@@ -104,13 +105,13 @@ extension SigLIP {
       return Result(loss: 0, logTemperatureGradient: 0, biasGradient: 0)
     }
     let invB = 1 / Double(b)
-    let batch = _SigLIPBatch<T>(
+    let batch = SigLIPBatch<T>(
       similarities: s, rowStride: layout.stride, columns: columns,
       hasPositives: positiveOffset != nil, positiveOffset: positiveOffset ?? 0, temperature: t,
       bias: bias, similarityGradient: similarityGradient?.baseAddress,
       gradientRowStride: gradientLayout.stride,
       gradientScale: T(Double(t) * invB * Double(lossGradient)))
-    let table = T._sigmoidKernelTable(plan.level)
+    let table = T.kernels(plan.level).sigmoid
     let sums = plan.mapRowGroups(rows, columns: columns, { $0.add($1) }) {
       table.sigLIPRows(batch, $0)
     }

@@ -1,48 +1,6 @@
 // The public elementwise sigmoid family: sigmoid, log-sigmoid, softplus and their gradients.
 
-import SoftmaxKernelsBaseline
-
-#if canImport(SoftmaxKernelsX86_64_V3)
-import SoftmaxKernelsX86_64_V3
-#endif
-#if canImport(SoftmaxKernelsX86_64_V4)
-import SoftmaxKernelsX86_64_V4
-#endif
-
-/// A scalar type the sigmoid-family kernels are compiled for: `Float` (the fast path) and
-/// `Double`.
-public protocol SigmoidScalar: SoftmaxScalar {
-  /// The sigmoid-family kernels of `level` for this type. Not API.
-  static func _sigmoidKernelTable(_ level: ISALevel) -> _SigmoidKernelTable<Self>
-}
-
-extension Float: SigmoidScalar {
-  public static func _sigmoidKernelTable(_ level: ISALevel) -> _SigmoidKernelTable<Float> {
-    switch level {
-    #if canImport(SoftmaxKernelsX86_64_V4)
-    case .x86_64_v4: return SoftmaxKernelsX86_64_V4.SigmoidKernels.float
-    #endif
-    #if canImport(SoftmaxKernelsX86_64_V3)
-    case .x86_64_v3: return SoftmaxKernelsX86_64_V3.SigmoidKernels.float
-    #endif
-    default: return SoftmaxKernelsBaseline.SigmoidKernels.float
-    }
-  }
-}
-
-extension Double: SigmoidScalar {
-  public static func _sigmoidKernelTable(_ level: ISALevel) -> _SigmoidKernelTable<Double> {
-    switch level {
-    #if canImport(SoftmaxKernelsX86_64_V4)
-    case .x86_64_v4: return SoftmaxKernelsX86_64_V4.SigmoidKernels.double
-    #endif
-    #if canImport(SoftmaxKernelsX86_64_V3)
-    case .x86_64_v3: return SoftmaxKernelsX86_64_V3.SigmoidKernels.double
-    #endif
-    default: return SoftmaxKernelsBaseline.SigmoidKernels.double
-    }
-  }
-}
+import SoftmaxKernelsCore
 
 /// Threads and instruction-set level of a sigmoid-family call (`Sigmoid`, `SigLIP`,
 /// `AttentionWeights`; `BinaryCrossEntropyOptions` has the same two fields).
@@ -278,7 +236,7 @@ extension Sigmoid {
   }
 
   static func unary<T: SigmoidScalar>(
-    _ op: _SigmoidUnaryOperation, _ input: UnsafeBufferPointer<T>,
+    _ op: SigmoidUnaryOperation, _ input: UnsafeBufferPointer<T>,
     _ output: UnsafeMutableBufferPointer<T>, _ a: T, _ b: T, _ options: SigmoidOptions
   ) throws(SoftmaxKernelsError) {
     guard input.count == output.count else {
@@ -287,12 +245,12 @@ extension Sigmoid {
     try checkElementwiseAliasing(input, output, "output")
     let plan = try ExecutionPlan(options.softmaxOptions, elements: input.count)
     guard let x = input.baseAddress, let y = output.baseAddress, input.count > 0 else { return }
-    let table = T._sigmoidKernelTable(plan.level)
+    let table = T.kernels(plan.level).sigmoid
     chunked(input.count, plan) { _, r in table.unary(op, x + r.lowerBound, y + r.lowerBound, r.count, a, b) }
   }
 
   static func gradient<T: SigmoidScalar>(
-    _ op: _SigmoidGradientOperation, _ v: UnsafeBufferPointer<T>, _ g: UnsafeBufferPointer<T>,
+    _ op: SigmoidGradientOperation, _ v: UnsafeBufferPointer<T>, _ g: UnsafeBufferPointer<T>,
     _ dx: UnsafeMutableBufferPointer<T>, _ a: T, _ b: T, _ options: SigmoidOptions
   ) throws(SoftmaxKernelsError) {
     guard g.count == v.count else {
@@ -306,7 +264,7 @@ extension Sigmoid {
     let plan = try ExecutionPlan(options.softmaxOptions, elements: v.count)
     guard let vp = v.baseAddress, let gp = g.baseAddress, let dp = dx.baseAddress, v.count > 0
     else { return }
-    let table = T._sigmoidKernelTable(plan.level)
+    let table = T.kernels(plan.level).sigmoid
     chunked(v.count, plan) { _, r in
       table.gradient(op, vp + r.lowerBound, gp + r.lowerBound, dp + r.lowerBound, r.count, a, b)
     }

@@ -1,5 +1,7 @@
 // The public softmax family: softmax, log-softmax, log-sum-exp and their gradients.
 
+import SoftmaxKernelsCore
+
 /// Softmax, log-softmax and log-sum-exp of a vector or of the rows of a row-major matrix, and
 /// their vector-Jacobian products.
 ///

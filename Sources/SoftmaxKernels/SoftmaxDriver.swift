@@ -1,5 +1,7 @@
 // Checks, algorithm choice and dispatch behind the public `Softmax` functions.
 
+import SoftmaxKernelsCore
+
 extension SoftmaxAlgorithm {
   /// The algorithm `.automatic` runs for rows of `columns` entries; `logarithmic` is true for
   /// log-softmax and log-sum-exp. Other cases return themselves.
@@ -89,7 +91,7 @@ extension Softmax {
   }
 
   static func forward<T: SoftmaxScalar>(
-    _ operation: _SoftmaxOperation, rows: Int, columns: Int,
+    _ operation: SoftmaxOperation, rows: Int, columns: Int,
     input: UnsafeBufferPointer<T>, inputRowStride: Int?,
     output: UnsafeMutableBufferPointer<T>?, outputRowStride: Int?,
     logSumExp: UnsafeMutableBufferPointer<T>?,
@@ -111,14 +113,14 @@ extension Softmax {
     // A zero-column row still has a log-sum-exp (-inf); give the kernel a valid pointer.
     var dummy = T.zero
     try withUnsafeMutablePointer(to: &dummy) { (d) throws(SoftmaxKernelsError) in
-      let batch = _ForwardBatch<T>(
+      let batch = ForwardBatch<T>(
         input: input.baseAddress ?? UnsafePointer(d), inputStride: inLayout.stride,
         output: output.map { $0.baseAddress ?? d }, outputStride: outputRowStride ?? columns,
         logSumExp: logSumExp?.baseAddress, columns: columns, operation: operation,
-        algorithm: options.algorithm.resolved(columns: columns, logarithmic: operation != .softmax),
+        algorithm: SoftmaxPasses(options.algorithm.resolved(columns: columns, logarithmic: operation != .softmax)),
         fullyMaskedRowIsZero: options.fullyMaskedRowIsZero,
         positiveInfinityIsLimit: options.positiveInfinityIsLimit)
-      let table = T._kernelTable(plan.level)
+      let table = T.kernels(plan.level).softmax
       plan.run(
         rows: rows, columns: columns,
         wholeRows: { table.forwardRows(batch, $0) },
@@ -127,7 +129,7 @@ extension Softmax {
   }
 
   static func backward<T: SoftmaxScalar>(
-    _ operation: _BackwardOperation, rows: Int, columns: Int,
+    _ operation: BackwardOperation, rows: Int, columns: Int,
     output: UnsafeBufferPointer<T>, outputRowStride: Int?,
     outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int?,
     inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int?,
@@ -153,14 +155,26 @@ extension Softmax {
     guard rows > 0, columns > 0, let y = output.baseAddress, let g = outputGradient.baseAddress,
       let dx = inputGradient.baseAddress
     else { return }
-    let batch = _BackwardBatch<T>(
+    let batch = BackwardBatch<T>(
       output: y, outputStride: yLayout.stride, gradient: g, gradientStride: gLayout.stride,
       inputGradient: dx, inputGradientStride: dxLayout.stride, columns: columns,
       operation: operation, fullyMaskedRowIsZero: options.fullyMaskedRowIsZero)
-    let table = T._kernelTable(plan.level)
+    let table = T.kernels(plan.level).softmax
     plan.run(
       rows: rows, columns: columns,
       wholeRows: { table.backwardRows(batch, $0) },
       splitRow: { table.backwardSplitRow(batch, $0, $1, $2) })
+  }
+}
+
+extension SoftmaxPasses {
+  /// The pass structure of a resolved algorithm (never `.automatic`).
+  init(_ algorithm: SoftmaxAlgorithm) {
+    switch algorithm {
+    case .threePassRecompute: self = .threePassRecompute
+    case .threePassReload, .automatic: self = .threePassReload
+    case .twoPass: self = .twoPass
+    case .online: self = .online
+    }
   }
 }

@@ -1,6 +1,7 @@
 // The Z-loss of de Brebisson & Vincent (2016), a member of the spherical loss family.
 
 import Foundation
+import SoftmaxKernelsCore
 
 /// The Z-loss of de Brébisson & Vincent, "The Z-loss: a shift and scale invariant
 /// classification loss belonging to the Spherical Family" (arXiv:1604.08859). Not PaLM's
@@ -50,11 +51,11 @@ public enum SphericalZLoss {
     let plan = try ExecutionPlan(options, elements: rows * columns)
     guard rows > 0, let x = logits.baseAddress else { return reduction == .mean ? .nan : 0 }
     let scale = reduction == .mean ? Double(outputGradient) / Double(rows) : Double(outputGradient)
-    let batch = _ZLossBatch<T>(
+    let batch = ZLossBatch<T>(
       logits: x, logitsStride: layout.stride, columns: columns, targets: targets.baseAddress!,
       a: a, b: b, varianceEpsilon: varianceEpsilon, gradient: gradient?.baseAddress,
       gradientStride: gradientStride, gradientScale: T(scale), rowLoss: rowLosses?.baseAddress)
-    let table = T._lossTable(plan.level)
+    let table = T.kernels(plan.level).losses
     let total = plan.mapRows(rows, columns: columns) { table.zLossRows(batch, $0) }.loss
     return T(reduction == .mean ? total / Double(rows) : total)
   }

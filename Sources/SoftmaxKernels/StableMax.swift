@@ -1,5 +1,7 @@
 // StableMax, log-StableMax and the StableMax cross-entropy (Prieto et al. 2025).
 
+import SoftmaxKernelsCore
+
 /// StableMax of Prieto, Barsbey, Mediano & Birdal, "Grokking at the Edge of Numerical
 /// Stability" (ICLR 2025; code LucasPrietoAl/grokking-at-the-edge-of-numerical-stability):
 /// `s(x) = x + 1` for `x >= 0`, `1 / (1 - x)` for `x < 0`; `StableMax(x)_i = s(x_i) / sum_j s(x_j)`;
@@ -39,11 +41,11 @@ public enum StableMax {
       output: UnsafeRawPointer(output.baseAddress), outLayout, T.self, outputArgument: "output")
     let plan = try ExecutionPlan(options, elements: rows * columns)
     guard rows > 0, columns > 0, let x = input.baseAddress, let y = output.baseAddress else { return }
-    let batch = _StableMaxBatch<T>(
+    let batch = StableMaxBatch<T>(
       input: x, inputStride: inLayout.stride, columns: columns, output: y,
       outputStride: outLayout.stride, logarithm: logarithm, targets: nil, gradient: nil,
       gradientStride: 0, gradientScale: 0, rowLoss: nil)
-    let table = T._lossTable(plan.level)
+    let table = T.kernels(plan.level).losses
     _ = plan.mapRows(rows, columns: columns) { table.stableMaxRows(batch, $0) }
   }
 
@@ -82,11 +84,11 @@ public enum StableMax {
     let plan = try ExecutionPlan(options, elements: rows * columns)
     guard rows > 0, let x = logits.baseAddress else { return reduction == .mean ? .nan : 0 }
     let scale = reduction == .mean ? Double(outputGradient) / Double(rows) : Double(outputGradient)
-    let batch = _StableMaxBatch<T>(
+    let batch = StableMaxBatch<T>(
       input: x, inputStride: layout.stride, columns: columns, output: nil, outputStride: 0,
       logarithm: false, targets: targets.baseAddress, gradient: gradient?.baseAddress,
       gradientStride: gradientStride, gradientScale: T(scale), rowLoss: rowLosses?.baseAddress)
-    let table = T._lossTable(plan.level)
+    let table = T.kernels(plan.level).losses
     let total = plan.mapRows(rows, columns: columns) { table.stableMaxRows(batch, $0) }.loss
     return T(reduction == .mean ? total / Double(rows) : total)
   }

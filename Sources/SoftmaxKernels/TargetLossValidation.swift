@@ -1,6 +1,8 @@
 // Argument checks shared by the row losses with integer targets and no ignore index
 // (`SphericalZLoss`, `StableMax.crossEntropy`).
 
+import SoftmaxKernelsCore
+
 /// The checked layout of a target loss call: the logits' rows and the gradient's row stride
 /// (0 without a gradient).
 struct TargetLossLayout {

@@ -1,41 +1,50 @@
-// The interface between the public module and the per-ISA kernel modules. Not API: the
-// underscored names are public only so that the modules can see each other.
+// The interface between the public module and the per-ISA kernel modules (`package` access:
+// visible to the package's modules, tests and benchmark, not to users).
 //
 // Each ISA module (baseline, x86-64-v3, x86-64-v4) compiles the same kernel source and
-// publishes one `_KernelTable<Float>` and one `_KernelTable<Double>`; the public module checks
+// publishes one `SoftmaxKernelTable<Float>` and one `SoftmaxKernelTable<Double>`; the public module checks
 // arguments, picks the table of the active level, and spreads work over threads. A table call
 // processes whole rows, or one long row split into chunks whose partial states are merged.
 
+/// The pass structure of a forward row: the public `SoftmaxAlgorithm` without `automatic`,
+/// which the caller resolves first.
+package enum SoftmaxPasses: Sendable {
+  case threePassRecompute
+  case threePassReload
+  case twoPass
+  case online
+}
+
 /// Which function of the softmax family a forward call computes.
-public enum _SoftmaxOperation: Sendable {
+package enum SoftmaxOperation: Sendable {
   case softmax
   case logSoftmax
   case logSumExp
 }
 
 /// Runs `body(0) ..< body(iterations - 1)`, possibly concurrently; returns when all are done.
-public typealias _ParallelFor = (_ iterations: Int, _ body: (Int) -> Void) -> Void
+package typealias ParallelFor = (_ iterations: Int, _ body: (Int) -> Void) -> Void
 
 /// A batch of rows for a forward call. Row `r` of the input starts at `input + r * inputStride`.
-public struct _ForwardBatch<T>: @unchecked Sendable {
-  public var input: UnsafePointer<T>
-  public var inputStride: Int
+package struct ForwardBatch<T>: @unchecked Sendable {
+  package var input: UnsafePointer<T>
+  package var inputStride: Int
   /// Row outputs (softmax / log-softmax); `nil` for log-sum-exp. May equal `input`.
-  public var output: UnsafeMutablePointer<T>?
-  public var outputStride: Int
+  package var output: UnsafeMutablePointer<T>?
+  package var outputStride: Int
   /// Per-row log-sum-exp, written at `logSumExp[r]` when not `nil`.
-  public var logSumExp: UnsafeMutablePointer<T>?
-  public var columns: Int
-  public var operation: _SoftmaxOperation
+  package var logSumExp: UnsafeMutablePointer<T>?
+  package var columns: Int
+  package var operation: SoftmaxOperation
   /// Never `.automatic`: resolved by the caller.
-  public var algorithm: SoftmaxAlgorithm
-  public var fullyMaskedRowIsZero: Bool
-  public var positiveInfinityIsLimit: Bool
+  package var algorithm: SoftmaxPasses
+  package var fullyMaskedRowIsZero: Bool
+  package var positiveInfinityIsLimit: Bool
 
-  public init(
+  package init(
     input: UnsafePointer<T>, inputStride: Int, output: UnsafeMutablePointer<T>?,
     outputStride: Int, logSumExp: UnsafeMutablePointer<T>?, columns: Int,
-    operation: _SoftmaxOperation, algorithm: SoftmaxAlgorithm, fullyMaskedRowIsZero: Bool,
+    operation: SoftmaxOperation, algorithm: SoftmaxPasses, fullyMaskedRowIsZero: Bool,
     positiveInfinityIsLimit: Bool
   ) {
     self.input = input
@@ -52,7 +61,7 @@ public struct _ForwardBatch<T>: @unchecked Sendable {
 }
 
 /// Which vector-Jacobian product a backward call computes.
-public enum _BackwardOperation: Sendable {
+package enum BackwardOperation: Sendable {
   /// `dx_i = y_i (g_i - sum_j g_j y_j)` from the softmax output `y`.
   case softmax
   /// `dx_i = g_i - exp(z_i) sum_j g_j` from the log-softmax output `z`.
@@ -60,21 +69,21 @@ public enum _BackwardOperation: Sendable {
 }
 
 /// A batch of rows for a backward call. `dx` may equal `output` or `gradient`.
-public struct _BackwardBatch<T>: @unchecked Sendable {
-  public var output: UnsafePointer<T>
-  public var outputStride: Int
-  public var gradient: UnsafePointer<T>
-  public var gradientStride: Int
-  public var inputGradient: UnsafeMutablePointer<T>
-  public var inputGradientStride: Int
-  public var columns: Int
-  public var operation: _BackwardOperation
-  public var fullyMaskedRowIsZero: Bool
+package struct BackwardBatch<T>: @unchecked Sendable {
+  package var output: UnsafePointer<T>
+  package var outputStride: Int
+  package var gradient: UnsafePointer<T>
+  package var gradientStride: Int
+  package var inputGradient: UnsafeMutablePointer<T>
+  package var inputGradientStride: Int
+  package var columns: Int
+  package var operation: BackwardOperation
+  package var fullyMaskedRowIsZero: Bool
 
-  public init(
+  package init(
     output: UnsafePointer<T>, outputStride: Int, gradient: UnsafePointer<T>,
     gradientStride: Int, inputGradient: UnsafeMutablePointer<T>, inputGradientStride: Int,
-    columns: Int, operation: _BackwardOperation, fullyMaskedRowIsZero: Bool
+    columns: Int, operation: BackwardOperation, fullyMaskedRowIsZero: Bool
   ) {
     self.output = output
     self.outputStride = outputStride
@@ -89,34 +98,25 @@ public struct _BackwardBatch<T>: @unchecked Sendable {
 }
 
 /// The kernels one ISA module provides for one scalar type.
-public struct _KernelTable<T>: @unchecked Sendable {
-  /// The level the module was compiled for.
-  public var level: ISALevel
+package struct SoftmaxKernelTable<T>: @unchecked Sendable {
   /// Processes rows `rows` of the batch on the calling thread.
-  public var forwardRows: (_ batch: _ForwardBatch<T>, _ rows: Range<Int>) -> Void
+  package var forwardRows: (_ batch: ForwardBatch<T>, _ rows: Range<Int>) -> Void
   /// Processes row `row` split into `chunks` chunks run through the parallel-for.
-  public var forwardSplitRow:
-    (_ batch: _ForwardBatch<T>, _ row: Int, _ chunks: Int, _ parallel: @escaping _ParallelFor) -> Void
-  public var backwardRows: (_ batch: _BackwardBatch<T>, _ rows: Range<Int>) -> Void
-  public var backwardSplitRow:
-    (_ batch: _BackwardBatch<T>, _ row: Int, _ chunks: Int, _ parallel: @escaping _ParallelFor) -> Void
-  /// `y_i = exp(x_i)` with the kernels' vector exponential, for `x_i <= 0` (results below the
-  /// smallest normal number flushed to 0). Exposed so the tests can measure its error.
-  public var expNonPositive: (_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) -> Void
+  package var forwardSplitRow:
+    (_ batch: ForwardBatch<T>, _ row: Int, _ chunks: Int, _ parallel: @escaping ParallelFor) -> Void
+  package var backwardRows: (_ batch: BackwardBatch<T>, _ rows: Range<Int>) -> Void
+  package var backwardSplitRow:
+    (_ batch: BackwardBatch<T>, _ row: Int, _ chunks: Int, _ parallel: @escaping ParallelFor) -> Void
 
-  public init(
-    level: ISALevel,
-    forwardRows: @escaping (_ForwardBatch<T>, Range<Int>) -> Void,
-    forwardSplitRow: @escaping (_ForwardBatch<T>, Int, Int, @escaping _ParallelFor) -> Void,
-    backwardRows: @escaping (_BackwardBatch<T>, Range<Int>) -> Void,
-    backwardSplitRow: @escaping (_BackwardBatch<T>, Int, Int, @escaping _ParallelFor) -> Void,
-    expNonPositive: @escaping (UnsafePointer<T>, UnsafeMutablePointer<T>, Int) -> Void
+  package init(
+    forwardRows: @escaping (ForwardBatch<T>, Range<Int>) -> Void,
+    forwardSplitRow: @escaping (ForwardBatch<T>, Int, Int, @escaping ParallelFor) -> Void,
+    backwardRows: @escaping (BackwardBatch<T>, Range<Int>) -> Void,
+    backwardSplitRow: @escaping (BackwardBatch<T>, Int, Int, @escaping ParallelFor) -> Void
   ) {
-    self.level = level
     self.forwardRows = forwardRows
     self.forwardSplitRow = forwardSplitRow
     self.backwardRows = backwardRows
     self.backwardSplitRow = backwardSplitRow
-    self.expNonPositive = expNonPositive
   }
 }

@@ -1,38 +1,38 @@
 // The interface between the public loss API and the per-ISA loss kernels. Not API.
 
 /// A batch of cross-entropy rows. Targets are already validated.
-public struct _CrossEntropyBatch<T>: @unchecked Sendable {
-  public var logits: UnsafePointer<T>
-  public var logitsStride: Int
-  public var rows: Int
-  public var columns: Int
+package struct CrossEntropyBatch<T>: @unchecked Sendable {
+  package var logits: UnsafePointer<T>
+  package var logitsStride: Int
+  package var rows: Int
+  package var columns: Int
   /// Integer targets (`nil` for probability targets).
-  public var targets: UnsafePointer<Int>?
+  package var targets: UnsafePointer<Int>?
   /// Probability targets, row-major with `probabilitiesStride` (`nil` for integer targets).
-  public var probabilities: UnsafePointer<T>?
-  public var probabilitiesStride: Int
+  package var probabilities: UnsafePointer<T>?
+  package var probabilitiesStride: Int
   /// Class weights (`columns` entries) or `nil`.
-  public var classWeights: UnsafePointer<T>?
-  public var ignoreIndex: Int
-  public var labelSmoothing: T
-  public var zLossScale: T
+  package var classWeights: UnsafePointer<T>?
+  package var ignoreIndex: Int
+  package var labelSmoothing: T
+  package var zLossScale: T
   /// Soft-capping constant `c` (0: none).
-  public var softcap: T
+  package var softcap: T
   /// Gradient rows (may equal `logits`), `nil` for forward only.
-  public var gradient: UnsafeMutablePointer<T>?
-  public var gradientStride: Int
+  package var gradient: UnsafeMutablePointer<T>?
+  package var gradientStride: Int
   /// Per-row scale of the gradient: the upstream gradient over the reduction's denominator.
   /// `gradientScale[r]` when `perRowGradientScale` is not `nil`, else `gradientScale` for all.
-  public var gradientScale: T
-  public var perRowGradientScale: UnsafePointer<T>?
+  package var gradientScale: T
+  package var perRowGradientScale: UnsafePointer<T>?
   /// Scale of the z-loss gradient (upstream over the z-loss denominator).
-  public var zLossGradientScale: T
+  package var zLossGradientScale: T
   /// Optional outputs, `rows` entries each.
-  public var rowLoss: UnsafeMutablePointer<T>?
-  public var rowLogSumExp: UnsafeMutablePointer<T>?
-  public var rowArgmax: UnsafeMutablePointer<Int>?
+  package var rowLoss: UnsafeMutablePointer<T>?
+  package var rowLogSumExp: UnsafeMutablePointer<T>?
+  package var rowArgmax: UnsafeMutablePointer<Int>?
 
-  public init(
+  package init(
     logits: UnsafePointer<T>, logitsStride: Int, rows: Int, columns: Int,
     targets: UnsafePointer<Int>?, probabilities: UnsafePointer<T>?, probabilitiesStride: Int,
     classWeights: UnsafePointer<T>?, ignoreIndex: Int, labelSmoothing: T, zLossScale: T,
@@ -65,15 +65,15 @@ public struct _CrossEntropyBatch<T>: @unchecked Sendable {
 }
 
 /// Partial sums over a range of rows, merged in row order by the caller.
-public struct _LossPartial: Sendable {
+package struct LossPartial: Sendable {
   /// Sum of the rows' cross-entropy (smoothing included, z-loss excluded), in Double.
-  public var loss = 0.0
+  package var loss = 0.0
   /// Sum of the rows' `lse^2` (non-ignored rows).
-  public var zLoss = 0.0
+  package var zLoss = 0.0
   /// Non-ignored rows whose argmax equals the target.
-  public var correct = 0
-  public init() {}
-  public mutating func merge(_ o: _LossPartial) {
+  package var correct = 0
+  package init() {}
+  package mutating func merge(_ o: LossPartial) {
     loss += o.loss
     zLoss += o.zLoss
     correct += o.correct
@@ -81,19 +81,19 @@ public struct _LossPartial: Sendable {
 }
 
 /// A batch of rows for the spherical Z-loss (de Brebisson & Vincent 2016).
-public struct _ZLossBatch<T>: @unchecked Sendable {
-  public var logits: UnsafePointer<T>
-  public var logitsStride: Int
-  public var columns: Int
-  public var targets: UnsafePointer<Int>
-  public var a: T
-  public var b: T
-  public var varianceEpsilon: T
-  public var gradient: UnsafeMutablePointer<T>?
-  public var gradientStride: Int
-  public var gradientScale: T
-  public var rowLoss: UnsafeMutablePointer<T>?
-  public init(
+package struct ZLossBatch<T>: @unchecked Sendable {
+  package var logits: UnsafePointer<T>
+  package var logitsStride: Int
+  package var columns: Int
+  package var targets: UnsafePointer<Int>
+  package var a: T
+  package var b: T
+  package var varianceEpsilon: T
+  package var gradient: UnsafeMutablePointer<T>?
+  package var gradientStride: Int
+  package var gradientScale: T
+  package var rowLoss: UnsafeMutablePointer<T>?
+  package init(
     logits: UnsafePointer<T>, logitsStride: Int, columns: Int, targets: UnsafePointer<Int>,
     a: T, b: T, varianceEpsilon: T, gradient: UnsafeMutablePointer<T>?, gradientStride: Int,
     gradientScale: T, rowLoss: UnsafeMutablePointer<T>?
@@ -113,21 +113,21 @@ public struct _ZLossBatch<T>: @unchecked Sendable {
 }
 
 /// A batch of rows for StableMax (Prieto et al. 2025).
-public struct _StableMaxBatch<T>: @unchecked Sendable {
-  public var input: UnsafePointer<T>
-  public var inputStride: Int
-  public var columns: Int
+package struct StableMaxBatch<T>: @unchecked Sendable {
+  package var input: UnsafePointer<T>
+  package var inputStride: Int
+  package var columns: Int
   /// `stableMax` / `logStableMax` outputs (`nil` for the loss).
-  public var output: UnsafeMutablePointer<T>?
-  public var outputStride: Int
-  public var logarithm: Bool
+  package var output: UnsafeMutablePointer<T>?
+  package var outputStride: Int
+  package var logarithm: Bool
   /// Cross-entropy targets (`nil` for the forward functions).
-  public var targets: UnsafePointer<Int>?
-  public var gradient: UnsafeMutablePointer<T>?
-  public var gradientStride: Int
-  public var gradientScale: T
-  public var rowLoss: UnsafeMutablePointer<T>?
-  public init(
+  package var targets: UnsafePointer<Int>?
+  package var gradient: UnsafeMutablePointer<T>?
+  package var gradientStride: Int
+  package var gradientScale: T
+  package var rowLoss: UnsafeMutablePointer<T>?
+  package init(
     input: UnsafePointer<T>, inputStride: Int, columns: Int, output: UnsafeMutablePointer<T>?,
     outputStride: Int, logarithm: Bool, targets: UnsafePointer<Int>?,
     gradient: UnsafeMutablePointer<T>?, gradientStride: Int, gradientScale: T,
@@ -149,14 +149,14 @@ public struct _StableMaxBatch<T>: @unchecked Sendable {
 
 /// The loss kernels one ISA module provides for one scalar type. Each processes a range of
 /// rows on the calling thread and returns its partial sums.
-public struct _LossKernelTable<T>: @unchecked Sendable {
-  public var crossEntropyRows: (_ batch: _CrossEntropyBatch<T>, _ rows: Range<Int>) -> _LossPartial
-  public var zLossRows: (_ batch: _ZLossBatch<T>, _ rows: Range<Int>) -> _LossPartial
-  public var stableMaxRows: (_ batch: _StableMaxBatch<T>, _ rows: Range<Int>) -> _LossPartial
-  public init(
-    crossEntropyRows: @escaping (_CrossEntropyBatch<T>, Range<Int>) -> _LossPartial,
-    zLossRows: @escaping (_ZLossBatch<T>, Range<Int>) -> _LossPartial,
-    stableMaxRows: @escaping (_StableMaxBatch<T>, Range<Int>) -> _LossPartial
+package struct LossKernelTable<T>: @unchecked Sendable {
+  package var crossEntropyRows: (_ batch: CrossEntropyBatch<T>, _ rows: Range<Int>) -> LossPartial
+  package var zLossRows: (_ batch: ZLossBatch<T>, _ rows: Range<Int>) -> LossPartial
+  package var stableMaxRows: (_ batch: StableMaxBatch<T>, _ rows: Range<Int>) -> LossPartial
+  package init(
+    crossEntropyRows: @escaping (CrossEntropyBatch<T>, Range<Int>) -> LossPartial,
+    zLossRows: @escaping (ZLossBatch<T>, Range<Int>) -> LossPartial,
+    stableMaxRows: @escaping (StableMaxBatch<T>, Range<Int>) -> LossPartial
   ) {
     self.crossEntropyRows = crossEntropyRows
     self.zLossRows = zLossRows

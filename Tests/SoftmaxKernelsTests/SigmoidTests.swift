@@ -1,5 +1,6 @@
 import Foundation
 import SoftmaxKernels
+import SoftmaxKernelsCore
 import XCTest
 
 /// Sigmoid, log-sigmoid, softplus and their gradients against float64 (Float) and Float80
@@ -127,7 +128,7 @@ final class SigmoidTests: XCTestCase {
     var negative: [Float] = []
     bits = 0x8000_0000
     while bits <= 0xC2D0_0000 { negative.append(Float(bitPattern: bits)); bits += 557 }
-    let cases: [(String, [Float], (Double) -> Double, KeyPath<_SigmoidKernelTable<Float>, (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void>, Double)] = [
+    let cases: [(String, [Float], (Double) -> Double, KeyPath<VectorFunctionHooks<Float>, VectorFunction<Float>>, Double)] = [
       // Float log1p is a degree-10 polynomial (measured 2.36 baseline, 1.93 with FMA).
       ("log1p [0, 1]", unit, { Foundation.log1p($0) }, \.log1pUnit, 2.5),
       ("log", positive, { Foundation.log($0) }, \.log, 1.5),
@@ -139,7 +140,7 @@ final class SigmoidTests: XCTestCase {
         var ys = [Float](repeating: .nan, count: xs.count)
         xs.withUnsafeBufferPointer { x in
           ys.withUnsafeMutableBufferPointer { y in
-            Float._sigmoidKernelTable(level)[keyPath: hook](x.baseAddress!, y.baseAddress!, x.count)
+            Float.vectorFunctionHooks(level)[keyPath: hook](x.baseAddress!, y.baseAddress!, x.count)
           }
         }
         var worst = SigWorst()
@@ -158,7 +159,7 @@ final class SigmoidTests: XCTestCase {
       var ys = [Float](repeating: 7, count: xs.count)
       xs.withUnsafeBufferPointer { x in
         ys.withUnsafeMutableBufferPointer { y in
-          Float._sigmoidKernelTable(level).log(x.baseAddress!, y.baseAddress!, x.count)
+          Float.vectorFunctionHooks(level).log(x.baseAddress!, y.baseAddress!, x.count)
         }
       }
       XCTAssertEqual(ys[0], -.infinity)
@@ -178,12 +179,12 @@ final class SigmoidTests: XCTestCase {
     dbits = 1
     while dbits < 0x7FF0_0000_0000_0000 { dPositive.append(Double(bitPattern: dbits)); dbits += 0x7FF0_0000_0000_0000 / 400_000 }
     for level in ISALevel.allSupported {
-      for (name, xs, hook) in [("log1p [0, 1]", dUnit, \_SigmoidKernelTable<Double>.log1pUnit),
-                               ("log", dPositive, \_SigmoidKernelTable<Double>.log)] {
+      for (name, xs, hook) in [("log1p [0, 1]", dUnit, \VectorFunctionHooks<Double>.log1pUnit),
+                               ("log", dPositive, \VectorFunctionHooks<Double>.log)] {
         var ys = [Double](repeating: .nan, count: xs.count)
         xs.withUnsafeBufferPointer { x in
           ys.withUnsafeMutableBufferPointer { y in
-            Double._sigmoidKernelTable(level)[keyPath: hook](x.baseAddress!, y.baseAddress!, x.count)
+            Double.vectorFunctionHooks(level)[keyPath: hook](x.baseAddress!, y.baseAddress!, x.count)
           }
         }
         var worst = SigWorst()

@@ -11,7 +11,7 @@ import Darwin
 /// Visible keys, `N` and the scale of row `r`.
 @inline(always)
 func softplusAttentionRowShape<T: KernelFloatLog>(
-  _ batch: _SoftplusAttentionBatch<T>, _ r: Int
+  _ batch: SoftplusAttentionBatch<T>, _ r: Int
 ) -> (visible: Int, n: T, scale: T, offset: T) {
   let query = r + batch.queryOffset
   let visible = batch.causal ? min(batch.columns, query + 1) : batch.columns
@@ -23,7 +23,7 @@ func softplusAttentionRowShape<T: KernelFloatLog>(
 }
 
 /// LSSA / LSSAR forward over rows `rows`.
-func softplusAttentionRows<T: KernelFloatLog>(_ batch: _SoftplusAttentionBatch<T>, _ rows: Range<Int>) {
+func softplusAttentionRows<T: KernelFloatLog>(_ batch: SoftplusAttentionBatch<T>, _ rows: Range<Int>) {
   for r in rows {
     let (visible, n, c, o) = softplusAttentionRowShape(batch, r)
     let s = batch.scores + r * batch.scoresStride
@@ -49,7 +49,7 @@ func softplusAttentionRows<T: KernelFloatLog>(_ batch: _SoftplusAttentionBatch<T
 /// LSSA / LSSAR backward over rows `rows`; `inputGradient` must not overlap the other buffers
 /// (it holds intermediate values).
 func softplusAttentionBackwardRows<T: KernelFloatLog>(
-  _ batch: _SoftplusAttentionBatch<T>, _ rows: Range<Int>
+  _ batch: SoftplusAttentionBatch<T>, _ rows: Range<Int>
 ) {
   guard let gBase = batch.outputGradient, let dxBase = batch.inputGradient else { return }
   for r in rows {

@@ -10,8 +10,8 @@ import Darwin
 
 // MARK: - Cross-entropy
 
-func crossEntropyRows<T: KernelFloatLoss>(_ b: _CrossEntropyBatch<T>, _ rows: Range<Int>) -> _LossPartial {
-  var partial = _LossPartial()
+func crossEntropyRows<T: KernelFloatLoss>(_ b: CrossEntropyBatch<T>, _ rows: Range<Int>) -> LossPartial {
+  var partial = LossPartial()
   let n = b.columns
   let eps = Double(b.labelSmoothing)
   let c = Double(n)

@@ -20,7 +20,10 @@ import Darwin
 protocol KernelFloat: BinaryFloatingPoint, SIMDScalar, Codable where Vector.Scalar == Self {
   /// The vector type the kernels use: 64 bytes (one zmm register at x86-64-v4, two ymm at
   /// x86-64-v3, four xmm at the baseline).
-  associatedtype Vector: SIMD
+  /// `BitwiseCopyable` selects the `loadUnaligned` / `storeBytes` overloads that are one
+  /// `Builtin` load or store; the generic overloads (a temporary and a memcpy) were seen left as
+  /// a call inside the online pass's hot loop when the inliner's budget ran out.
+  associatedtype Vector: SIMD & BitwiseCopyable
   /// `e^x` for `x <= 0` (and `x = -inf`, giving 0; NaN propagates). Results below the smallest
   /// normal number are flushed to `+0`.
   static func expNonPositive(_ x: Vector) -> Vector

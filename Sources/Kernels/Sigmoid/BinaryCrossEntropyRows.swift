@@ -18,7 +18,7 @@ import Darwin
 /// `sink` with stride 0 (loop-invariant branches in the body made LLVM split the vectors into
 /// pieces).
 func bceSegmentPass<T: KernelFloatLog>(
-  _ batch: _BCEBatch<T>, start: Int, count: Int, posWeight: UnsafePointer<T>?,
+  _ batch: BCEBatch<T>, start: Int, count: Int, posWeight: UnsafePointer<T>?,
   ones: UnsafePointer<T>, sink: UnsafeMutablePointer<T>
 ) -> Double {
   func input(_ p: UnsafePointer<T>?, _ offset: Int) -> (UnsafePointer<T>, Int) {
@@ -91,7 +91,7 @@ let bcePosWeightTileColumns = 256
 /// BCE over a flat range of elements. With `posWeight`, the range is split at row ends (long
 /// rows), or, for rows of fewer than `bcePosWeightTileColumns` classes, into segments of
 /// `lanes * columns` elements that read a tile of `posWeight` repeated `lanes + 1` times.
-func bceRange<T: KernelFloatLog>(_ batch: _BCEBatch<T>, _ elements: Range<Int>) -> Double {
+func bceRange<T: KernelFloatLog>(_ batch: BCEBatch<T>, _ elements: Range<Int>) -> Double {
   let lanes = T.Vector.scalarCount
   let c = batch.columns
   let tiled = batch.posWeight != nil && c < bcePosWeightTileColumns

@@ -41,13 +41,13 @@ func rangePass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ count: Int) -> (min: 
 func sigLIPRowPass<T: KernelFloatLog>(
   _ s: UnsafePointer<T>, _ count: Int, positive: Int, temperature t: T, bias b: T,
   gradient ds: UnsafeMutablePointer<T>, gradientStride dsStride: Int, scale: T
-) -> _SigLIPSums {
+) -> SigLIPSums {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
   let vt = T.Vector(repeating: t), vb = T.Vector(repeating: b), vscale = T.Vector(repeating: scale)
   var iota = T.Vector()
   for k in 0..<lanes { iota[k] = T(k) }
-  var sums = _SigLIPSums()
+  var sums = SigLIPSums()
   // The output pointer advances by 0 or `lanes`: an address `ds + i * dsStride` made LLVM split
   // the loop's vectors into xmm pieces.
   var out = ds
@@ -85,8 +85,8 @@ func sigLIPRowPass<T: KernelFloatLog>(
 }
 
 /// SigLIP over rows `rows` of the batch.
-func sigLIPRows<T: KernelFloatLog>(_ batch: _SigLIPBatch<T>, _ rows: Range<Int>) -> _SigLIPSums {
-  var sums = _SigLIPSums()
+func sigLIPRows<T: KernelFloatLog>(_ batch: SigLIPBatch<T>, _ rows: Range<Int>) -> SigLIPSums {
+  var sums = SigLIPSums()
   for r in rows {
     var positive = Int.min / 2
     if batch.hasPositives {

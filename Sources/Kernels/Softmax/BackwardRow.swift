@@ -10,7 +10,7 @@ import Darwin
 
 // MARK: - Backward
 
-func backwardRow<T: KernelFloat>(_ b: _BackwardBatch<T>, row r: Int, _ chunker: Chunker) {
+func backwardRow<T: KernelFloat>(_ b: BackwardBatch<T>, row r: Int, _ chunker: Chunker) {
   let y = b.output + r * b.outputStride
   let g = b.gradient + r * b.gradientStride
   let dx = b.inputGradient + r * b.inputGradientStride

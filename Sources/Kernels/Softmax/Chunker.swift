@@ -24,7 +24,7 @@ let reproducibleBlock = 1 << 16
 struct Chunker {
   let count: Int
   let threads: Int
-  let parallel: _ParallelFor?
+  let parallel: ParallelFor?
 
   static func single(_ count: Int) -> Chunker { Chunker(count: count, threads: 1, parallel: nil) }
 

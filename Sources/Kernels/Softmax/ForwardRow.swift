@@ -14,7 +14,7 @@ import Darwin
 
 // MARK: - Forward
 
-func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Chunker) {
+func forwardRow<T: KernelFloat>(_ b: ForwardBatch<T>, row r: Int, _ chunker: Chunker) {
   let x = b.input + r * b.inputStride
   let y = b.output.map { $0 + r * b.outputStride }
   let n = b.columns
@@ -74,7 +74,7 @@ func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Ch
       return specialRow(b, r, x, y)
     }
     finish(b, r, x, y, chunker, max: T(s.max), sum: s.sum, reloaded: false)
-  case .threePassRecompute, .automatic:
+  case .threePassRecompute:
     threePass(b, r, x, y, chunker, reload: false)
   case .threePassReload:
     threePass(b, r, x, y, chunker, reload: true)
@@ -82,7 +82,7 @@ func forwardRow<T: KernelFloat>(_ b: _ForwardBatch<T>, row r: Int, _ chunker: Ch
 }
 
 func threePass<T: KernelFloat>(
-  _ b: _ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?,
+  _ b: ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?,
   _ chunker: Chunker, reload: Bool
 ) {
   let m = chunker.map({ $0 = Swift.max($0, $1) }) { c in maxPass(x + c.lowerBound, c.count) }

@@ -10,7 +10,7 @@ import Darwin
 
 /// Writes the row's results from its maximum `m` (finite) and `sum = sum_i exp(x_i - m)`.
 func finish<T: KernelFloat>(
-  _ b: _ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?,
+  _ b: ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?,
   _ chunker: Chunker, max m: T, sum: Double, reloaded: Bool
 ) {
   if sum.isNaN {  // a NaN input: m is finite, so nothing else makes the sum NaN
@@ -65,7 +65,7 @@ func finishLogSoftmax<T: KernelFloat>(
 /// A row whose maximum is not finite, or that holds a NaN: scans it and writes the result the
 /// options ask for. Runs on the calling thread.
 func specialRow<T: KernelFloat>(
-  _ b: _ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?
+  _ b: ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?
 ) {
   let n = b.columns
   var hasNaN = false

@@ -15,8 +15,8 @@ import Darwin
 @inline(always)
 func stableMaxS<T: KernelFloat>(_ x: T) -> T { x >= 0 ? x + 1 : 1 / (1 - x) }
 
-func stableMaxRows<T: KernelFloatLoss>(_ b: _StableMaxBatch<T>, _ rows: Range<Int>) -> _LossPartial {
-  var partial = _LossPartial()
+func stableMaxRows<T: KernelFloatLoss>(_ b: StableMaxBatch<T>, _ rows: Range<Int>) -> LossPartial {
+  var partial = LossPartial()
   let n = b.columns
   for r in rows {
     let x = b.input + r * b.inputStride

@@ -1,4 +1,4 @@
-// The entry points this ISA module publishes: one `_KernelTable` per scalar type.
+// The entry points this ISA module publishes: one `KernelSet` per scalar type.
 
 import SoftmaxKernelsCore
 
@@ -8,33 +8,29 @@ import Glibc
 import Darwin
 #endif
 
-#if SOFTMAXKERNELS_LEVEL_V4
-let compiledLevel = ISALevel.x86_64_v4
-#elseif SOFTMAXKERNELS_LEVEL_V3
-let compiledLevel = ISALevel.x86_64_v3
-#else
-let compiledLevel = ISALevel.baseline
-#endif
-
-/// The kernels of this module (compiled for `compiledLevel`).
-public enum Kernels {
-  public static let float: _KernelTable<Float> = makeTable()
-  public static let double: _KernelTable<Double> = makeTable()
-  public static let floatLosses: _LossKernelTable<Float> = makeLossTable()
-  public static let doubleLosses: _LossKernelTable<Double> = makeLossTable()
+/// The kernels of this module, compiled for its level (`SOFTMAXKERNELS_LEVEL_*`). The public
+/// module picks one level's `LevelKernels` once per call; nothing here has state.
+package enum LevelKernels: KernelModule {
+  package static let float: KernelSet<Float> = makeKernelSet()
+  package static let double: KernelSet<Double> = makeKernelSet()
+  package static let floatHooks: VectorFunctionHooks<Float> = makeHooks()
+  package static let doubleHooks: VectorFunctionHooks<Double> = makeHooks()
 }
 
-func makeLossTable<T: KernelFloatLoss>() -> _LossKernelTable<T> {
-  _LossKernelTable(
+func makeKernelSet<T: KernelFloatLoss & KernelFloatLog>() -> KernelSet<T> {
+  KernelSet(softmax: makeTable(), losses: makeLossTable(), sigmoid: makeSigmoidTable())
+}
+
+func makeLossTable<T: KernelFloatLoss>() -> LossKernelTable<T> {
+  LossKernelTable(
     crossEntropyRows: { batch, rows in crossEntropyRows(batch, rows) },
     zLossRows: { batch, rows in zLossRows(batch, rows) },
     stableMaxRows: { batch, rows in stableMaxRows(batch, rows) }
   )
 }
 
-func makeTable<T: KernelFloat>() -> _KernelTable<T> {
-  _KernelTable(
-    level: compiledLevel,
+func makeTable<T: KernelFloat>() -> SoftmaxKernelTable<T> {
+  SoftmaxKernelTable(
     forwardRows: { batch, rows in
       for r in rows { forwardRow(batch, row: r, .single(batch.columns)) }
     },
@@ -46,7 +42,6 @@ func makeTable<T: KernelFloat>() -> _KernelTable<T> {
     },
     backwardSplitRow: { batch, row, chunks, parallel in
       backwardRow(batch, row: row, Chunker(count: batch.columns, threads: chunks, parallel: parallel))
-    },
-    expNonPositive: { x, y, n in expScalePass(x, y, n, max: 0, scale: 1) }
+    }
   )
 }

@@ -1,5 +1,4 @@
-// The sigmoid-family entry points this ISA module publishes: one `_SigmoidKernelTable` per
-// scalar type (`compiledLevel` is defined in KernelTables.swift).
+// The sigmoid-family table of this ISA module (part of its `KernelSet`).
 
 import SoftmaxKernelsCore
 
@@ -9,15 +8,8 @@ import Glibc
 import Darwin
 #endif
 
-/// The sigmoid / softplus kernels of this module (compiled for `compiledLevel`).
-public enum SigmoidKernels {
-  public static let float: _SigmoidKernelTable<Float> = makeSigmoidTable()
-  public static let double: _SigmoidKernelTable<Double> = makeSigmoidTable()
-}
-
-func makeSigmoidTable<T: KernelFloatLog>() -> _SigmoidKernelTable<T> {
-  _SigmoidKernelTable(
-    level: compiledLevel,
+func makeSigmoidTable<T: KernelFloatLog>() -> SigmoidKernelTable<T> {
+  SigmoidKernelTable(
     unary: { op, x, y, n, a, b in
       switch op {
       case .sigmoid: sigmoidPass(x, y, n, scale: a, bias: b)
@@ -37,9 +29,6 @@ func makeSigmoidTable<T: KernelFloatLog>() -> _SigmoidKernelTable<T> {
     range: { x, n in rangePass(x, n) },
     sigLIPRows: { batch, rows in sigLIPRows(batch, rows) },
     softplusAttentionRows: { batch, rows in softplusAttentionRows(batch, rows) },
-    softplusAttentionBackwardRows: { batch, rows in softplusAttentionBackwardRows(batch, rows) },
-    log1pUnit: { x, y, n in log1pUnitPass(x, y, n) },
-    log: { x, y, n in logPass(x, y, n) },
-    expNegative: { x, y, n in expNegativePass(x, y, n) }
+    softplusAttentionBackwardRows: { batch, rows in softplusAttentionBackwardRows(batch, rows) }
   )
 }

@@ -8,7 +8,14 @@ import Glibc
 import Darwin
 #endif
 
-// MARK: - Test hooks
+func makeHooks<T: KernelFloatLog>() -> VectorFunctionHooks<T> {
+  VectorFunctionHooks(
+    expNonPositive: { x, y, n in expScalePass(x, y, n, max: 0, scale: 1) },
+    expNegative: { x, y, n in expNegativePass(x, y, n) },
+    log: { x, y, n in logPass(x, y, n) },
+    log1pUnit: { x, y, n in log1pUnitPass(x, y, n) }
+  )
+}
 
 func log1pUnitPass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
   let lanes = T.Vector.scalarCount

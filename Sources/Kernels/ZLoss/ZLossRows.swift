@@ -21,8 +21,8 @@ func zLossValue(z: Double, a: Double, b: Double) -> (loss: Double, dLdz: Double)
   return (softplus / a, -logistic)
 }
 
-func zLossRows<T: KernelFloatLoss>(_ b: _ZLossBatch<T>, _ rows: Range<Int>) -> _LossPartial {
-  var partial = _LossPartial()
+func zLossRows<T: KernelFloatLoss>(_ b: ZLossBatch<T>, _ rows: Range<Int>) -> LossPartial {
+  var partial = LossPartial()
   let n = b.columns
   let d = Double(n)
   let a = Double(b.a), bb = Double(b.b)

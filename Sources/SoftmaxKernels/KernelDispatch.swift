@@ -1,0 +1,51 @@
+// The scalar types of the public API and the one switch from an ISA level to its module.
+
+import SoftmaxKernelsCore
+import SoftmaxKernelsBaseline
+
+#if canImport(SoftmaxKernelsX86_64_V3)
+import SoftmaxKernelsX86_64_V3
+#endif
+#if canImport(SoftmaxKernelsX86_64_V4)
+import SoftmaxKernelsX86_64_V4
+#endif
+
+/// A scalar type the kernels are compiled for: `Float` (the fast path) and `Double`.
+///
+/// Only `Float` and `Double` conform; the package's kernels exist for these two types, and a
+/// conformance added outside the package traps on its first call.
+public protocol SoftmaxScalar: BinaryFloatingPoint, Sendable {}
+
+/// A scalar type the sigmoid-family kernels are compiled for: `Float` and `Double` (the same
+/// types as `SoftmaxScalar`).
+public protocol SigmoidScalar: SoftmaxScalar {}
+
+extension Float: SigmoidScalar {}
+extension Double: SigmoidScalar {}
+
+/// The module compiled for `level`: the only place that names the level modules.
+package func kernelModule(_ level: ISALevel) -> any KernelModule.Type {
+  switch level {
+  #if canImport(SoftmaxKernelsX86_64_V4)
+  case .x86_64_v4: return SoftmaxKernelsX86_64_V4.LevelKernels.self
+  #endif
+  #if canImport(SoftmaxKernelsX86_64_V3)
+  case .x86_64_v3: return SoftmaxKernelsX86_64_V3.LevelKernels.self
+  #endif
+  default: return SoftmaxKernelsBaseline.LevelKernels.self
+  }
+}
+
+extension SoftmaxScalar {
+  /// The kernels of `level` for this type.
+  package static func kernels(_ level: ISALevel) -> KernelSet<Self> {
+    kernelModule(level).kernels(Self.self)
+  }
+}
+
+extension SoftmaxScalar {
+  /// The vector functions inside the kernels of `level`, alone (for the tests).
+  package static func vectorFunctionHooks(_ level: ISALevel) -> VectorFunctionHooks<Self> {
+    kernelModule(level).hooks(Self.self)
+  }
+}

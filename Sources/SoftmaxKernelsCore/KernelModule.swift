@@ -1,0 +1,70 @@
+// What each ISA module exports, and the one way to pick a scalar type's tables from it.
+
+/// The kernels one ISA module provides for one scalar type, by family.
+package struct KernelSet<T>: Sendable {
+  package var softmax: SoftmaxKernelTable<T>
+  package var losses: LossKernelTable<T>
+  package var sigmoid: SigmoidKernelTable<T>
+
+  package init(
+    softmax: SoftmaxKernelTable<T>, losses: LossKernelTable<T>, sigmoid: SigmoidKernelTable<T>
+  ) {
+    self.softmax = softmax
+    self.losses = losses
+    self.sigmoid = sigmoid
+  }
+}
+
+/// A contiguous vector function `y_i = f(x_i)`, `i < count`.
+package typealias VectorFunction<T> = (_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) -> Void
+
+/// The vector functions inside the kernels, alone, so that the tests can measure their error
+/// over every exponent. No public entry point uses this table.
+package struct VectorFunctionHooks<T>: @unchecked Sendable {
+  /// `exp(x)` for `x <= 0` with the kernels' exponential (results below the smallest normal
+  /// number flushed to 0).
+  package var expNonPositive: VectorFunction<T>
+  /// `exp(x)` for `x <= 0` with gradual underflow (sigmoid family).
+  package var expNegative: VectorFunction<T>
+  /// `log(x)` for `x > 0`.
+  package var log: VectorFunction<T>
+  /// `log1p(x)` for `x` in [0, 1].
+  package var log1pUnit: VectorFunction<T>
+
+  package init(
+    expNonPositive: @escaping VectorFunction<T>, expNegative: @escaping VectorFunction<T>,
+    log: @escaping VectorFunction<T>, log1pUnit: @escaping VectorFunction<T>
+  ) {
+    self.expNonPositive = expNonPositive
+    self.expNegative = expNegative
+    self.log = log
+    self.log1pUnit = log1pUnit
+  }
+}
+
+/// What an ISA module (baseline, x86-64-v3, x86-64-v4) exports: the same kernel source
+/// compiled for its level.
+package protocol KernelModule {
+  static var float: KernelSet<Float> { get }
+  static var double: KernelSet<Double> { get }
+  static var floatHooks: VectorFunctionHooks<Float> { get }
+  static var doubleHooks: VectorFunctionHooks<Double> { get }
+}
+
+extension KernelModule {
+  /// The kernels for `T` (`Float` or `Double`).
+  package static func kernels<T>(_: T.Type) -> KernelSet<T> { pick(float, double) }
+
+  /// The test hooks for `T` (`Float` or `Double`).
+  package static func hooks<T>(_: T.Type) -> VectorFunctionHooks<T> { pick(floatHooks, doubleHooks) }
+}
+
+/// `float` when `R` is its type, else `double` (a trap for any other type).
+@inline(__always)
+private func pick<R>(_ float: Any, _ double: Any) -> R {
+  if let r = float as? R { return r }
+  guard let r = double as? R else {
+    preconditionFailure("the kernels are compiled for Float and Double only, not \(R.self)")
+  }
+  return r
+}
