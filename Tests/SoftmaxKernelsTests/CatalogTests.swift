@@ -1,0 +1,192 @@
+// The catalog-driven suite: every kernel of `CatalogKernel` that takes rows (all but the losses
+// and attention weights, which have their own argument sets and tests) x every supported ISA
+// level x Float and Double x row lengths around every boundary of `boundaryVectors` x three
+// layouts (contiguous, strided, in place), against a Float80 reference, with the catalog's
+// bound. Strided and in-place results must also be bitwise those of the contiguous call.
+
+import Foundation
+import SoftmaxKernels
+import XCTest
+
+final class CatalogTests: XCTestCase {
+  /// Row lengths: 0, 1, and one below, at and above each boundary.
+  static func lengths<T: SigmoidScalar>(_: T.Type) -> [Int] {
+    let lanes = 64 / MemoryLayout<T>.size
+    return [0, 1] + CatalogKernel.boundaryVectors.flatMap { v in [v * lanes - 1, v * lanes, v * lanes + 1] }
+  }
+
+  func testEveryRowKernelAtEveryLevelTypeLengthAndLayout() throws {
+    for kernel in CatalogKernel.allCases where kernel.form != .loss {
+      for level in ISALevel.allSupported {
+        try check(kernel, Float.self, level)
+        try check(kernel, Double.self, level)
+      }
+    }
+  }
+
+  /// The catalog lists the passes of every kernel, and no pass twice within a kernel.
+  func testCatalogNamesPassesForEveryKernel() {
+    for kernel in CatalogKernel.allCases {
+      XCTAssertFalse(kernel.passes.isEmpty, "\(kernel)")
+      XCTAssertEqual(Set(kernel.passes).count, kernel.passes.count, "\(kernel)")
+      XCTAssertTrue(kernel.exponentialPasses.isSubset(of: kernel.passes), "\(kernel)")
+    }
+  }
+
+  private func check<T: SigmoidScalar>(_ kernel: CatalogKernel, _: T.Type, _ level: ISALevel) throws {
+    let bound = try XCTUnwrap(kernel.bound(T.self))
+    var rng = CatalogRandom(seed: UInt64(CatalogKernel.allCases.firstIndex(of: kernel)!) << 8 | UInt64(level.rawValue))
+    var worst = 0.0
+    for columns in Self.lengths(T.self) {
+      let rows = columns > 20_000 ? 2 : 3
+      // Multiples of 2^-10 in [-8, 8]: `x - max` is exact in Float, so the reference below
+      // needs no rounding model of the shift.
+      let x: [T] = (0..<rows * columns).map { _ in T(rng.next(in: -8192...8192)) / 1024 }
+      let saved = try savedInput(kernel, x, rows: rows, columns: columns, level: level)
+      let g: [T] = (0..<rows * columns).map { _ in T(rng.next(in: -1024...1024)) / 1024 }
+      let outCount = kernel.form == .rowReduction ? rows : rows * columns
+      let contiguous = try run(kernel, saved, g, rows: rows, columns: columns, stride: columns, level: level, outCount: outCount)
+      // The same rows, strided (a gap of 3 elements after each row), and in place.
+      if columns > 0 {
+        let strided = try run(kernel, saved, g, rows: rows, columns: columns, stride: columns + 3, level: level, outCount: outCount)
+        XCTAssertEqual(bits(strided), bits(contiguous), "\(kernel) \(T.self) \(level) strided, columns \(columns)")
+        if kernel.allowsInPlace {
+          var y = saved
+          try y.withUnsafeMutableBufferPointer { (b) throws(SoftmaxKernelsError) in
+            try g.withUnsafeBufferPointer { (gb) throws(SoftmaxKernelsError) in
+              try kernel.run(KernelCall(
+                rows: rows, columns: columns, input: UnsafeBufferPointer(b), inputRowStride: columns,
+                upstream: gb, upstreamRowStride: columns, output: b, outputRowStride: columns,
+                isa: level, threads: 1))
+            }
+          }
+          XCTAssertEqual(bits(y), bits(contiguous), "\(kernel) \(T.self) \(level) in place, columns \(columns)")
+        }
+      }
+      for r in 0..<rows {
+        let row = Array(saved[(r * columns)..<((r + 1) * columns)]).map { Float80($0) }
+        let grad = Array(g[(r * columns)..<((r + 1) * columns)]).map { Float80($0) }
+        let reference = Self.reference(kernel, row, grad)
+        let got = kernel.form == .rowReduction ? [contiguous[r]] : Array(contiguous[(r * columns)..<((r + 1) * columns)])
+        worst = max(worst, Self.error(kernel, got.map { Float80($0) }, reference))
+      }
+    }
+    print("  catalog \(kernel) \(T.self) \(level): worst error \(worst) (bound \(bound))")
+    XCTAssertLessThanOrEqual(worst, bound, "\(kernel) \(T.self) \(level)")
+  }
+
+  /// The saved tensor a backward kernel takes (the forward output for softmax / log-softmax,
+  /// the input otherwise), computed by the forward kernel of the same level.
+  private func savedInput<T: SigmoidScalar>(
+    _ kernel: CatalogKernel, _ x: [T], rows: Int, columns: Int, level: ISALevel
+  ) throws -> [T] {
+    let forward: CatalogKernel
+    switch kernel {
+    case .softmaxBackward: forward = .softmax
+    case .logSoftmaxBackward: forward = .logSoftmax
+    default: return x
+    }
+    return try run(forward, x, [], rows: rows, columns: columns, stride: columns, level: level, outCount: x.count)
+  }
+
+  /// Runs `kernel` with every row at `stride` (input, upstream and output alike).
+  private func run<T: SigmoidScalar>(
+    _ kernel: CatalogKernel, _ x: [T], _ g: [T], rows: Int, columns: Int, stride: Int,
+    level: ISALevel, outCount: Int
+  ) throws -> [T] {
+    func spread(_ v: [T]) -> [T] {
+      var out = [T](repeating: .nan, count: rows == 0 ? 0 : (rows - 1) * stride + columns)
+      for r in 0..<rows { for c in 0..<columns { out[r * stride + c] = v[r * columns + c] } }
+      return out
+    }
+    let sx = spread(x), sg = g.isEmpty ? [] : spread(g)
+    let reduction = kernel.form == .rowReduction
+    var y = [T](repeating: .nan, count: reduction ? outCount : sx.count)
+    try sx.withUnsafeBufferPointer { (xb) throws(SoftmaxKernelsError) in
+      try sg.withUnsafeBufferPointer { (gb) throws(SoftmaxKernelsError) in
+        try y.withUnsafeMutableBufferPointer { (yb) throws(SoftmaxKernelsError) in
+          try kernel.run(KernelCall(
+            rows: rows, columns: columns, input: xb, inputRowStride: stride,
+            upstream: sg.isEmpty ? nil : gb, upstreamRowStride: stride, output: yb,
+            outputRowStride: reduction ? 1 : stride, isa: level, threads: 1))
+        }
+      }
+    }
+    if reduction { return y }
+    var packed = [T](repeating: 0, count: rows * columns)
+    for r in 0..<rows { for c in 0..<columns { packed[r * columns + c] = y[r * stride + c] } }
+    return packed
+  }
+
+  /// The values with their signs (so `-0` differs from `0`); all NaNs compare equal.
+  private func bits<T: BinaryFloatingPoint>(_ v: [T]) -> [String] {
+    v.map { $0.isNaN ? "nan" : "\($0.sign == .minus ? "-" : "+")\(Float80($0).magnitude)" }
+  }
+
+  // MARK: - Float80 references (no cancellation: shifts by the exact maximum, sums of positives)
+
+  static func reference(_ kernel: CatalogKernel, _ x: [Float80], _ g: [Float80]) -> [Float80] {
+    func lse(_ v: [Float80]) -> Float80 {
+      guard let m = v.max() else { return -.infinity }
+      return m + Foundation.log(v.reduce(0) { $0 + Foundation.exp($1 - m) })
+    }
+    func s(_ v: Float80) -> Float80 { v >= 0 ? v + 1 : 1 / (1 - v) }
+    func sigmoid(_ v: Float80) -> Float80 { 1 / (1 + Foundation.exp(-v)) }
+    func softplus(_ v: Float80) -> Float80 { v > 20 ? v : Foundation.log1p(Foundation.exp(v)) }
+    switch kernel {
+    case .softmax: let l = lse(x); return x.map { Foundation.exp($0 - l) }
+    case .logSoftmax: let l = lse(x); return x.map { $0 - l }
+    case .logSumExp: return [lse(x)]
+    case .softmaxBackward:
+      let dot = zip(x, g).reduce(0) { $0 + $1.0 * $1.1 }
+      return zip(x, g).map { $0 * ($1 - dot) }
+    case .logSoftmaxBackward:
+      let sum = g.reduce(0, +)
+      return zip(x, g).map { $1 - Foundation.exp($0) * sum }
+    case .stableMax: let t = x.reduce(0) { $0 + s($1) }; return x.map { s($0) / t }
+    case .logStableMax: let t = x.reduce(0) { $0 + s($1) }; return x.map { Foundation.log(s($0) / t) }
+    case .sigmoid: return x.map(sigmoid)
+    case .logSigmoid: return x.map { -softplus(-$0) }
+    case .softplus: return x.map(softplus)
+    case .sigmoidBackward: return zip(x, g).map { sigmoid($0) * (1 - sigmoid($0)) * $1 }
+    case .logSigmoidBackward: return zip(x, g).map { (1 - sigmoid($0)) * $1 }
+    case .softplusBackward: return zip(x, g).map { ($0 > 20 ? 1 : sigmoid($0)) * $1 }
+    default: return []
+    }
+  }
+
+  /// The catalog's error measure (see `CatalogKernel.bound`).
+  static func error(_ kernel: CatalogKernel, _ got: [Float80], _ reference: [Float80]) -> Double {
+    var worst: Float80 = 0
+    let scale = max(1, reference.map(abs).max() ?? 1)
+    for (y, r) in zip(got, reference) {
+      let e: Float80
+      switch kernel {
+      case .softmax, .stableMax, .sigmoid:
+        e = abs(y - r) / max(r, 1e-30)
+      case .softmaxBackward, .logSoftmaxBackward, .sigmoidBackward, .logSigmoidBackward, .softplusBackward:
+        e = abs(y - r) / scale
+      default:
+        e = abs(y - r) / max(1, abs(r))
+      }
+      if !(e <= worst) { worst = e.isNaN ? .infinity : e }
+    }
+    return Double(worst)
+  }
+}
+
+/// A small seeded generator (SplitMix64) for the catalog inputs.
+struct CatalogRandom {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+  mutating func next(in range: ClosedRange<Int>) -> Int {
+    range.lowerBound + Int(next() % UInt64(range.count))
+  }
+}
