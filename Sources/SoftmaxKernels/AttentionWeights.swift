@@ -16,8 +16,9 @@ import SoftmaxKernelsCore
 /// whose rounding to Float moves `sigmoid(u)` by up to `|u| (1 - P)` units.
 ///
 /// **Softplus attention** (Gao & Spratling, "Softplus Attention with Re-weighting Boosts Length
-/// Extrapolation in Large Language Models", arXiv:2501.13428, whose
-/// formulas come from secondary sources, see its §9 item 3): with `N_i` the number of keys
+/// Extrapolation in Large Language Models", arXiv:2501.13428; the formulas are taken from a
+/// paper note and a third-party re-implementation that agree, not from the authors' code): with
+/// `N_i` the number of keys
 /// query `i` sees (`i + queryOffset + 1` when `causal`, else `columns`) and
 /// `c_i = log(d) log(N_i)` (`.lengthDependent(headDimension: d)`) or a constant `c`:
 ///
@@ -56,6 +57,7 @@ public enum AttentionWeights {
     /// Queries below this index use `O = 0` (the paper's first 3 rows), the others `O = 1`.
     public var offsetRows: Int
 
+    /// A re-weighting with the paper's defaults: `p = 3`, the first 3 queries with `O = 0`.
     public init(power: Double = 3, offsetRows: Int = 3) {
       self.power = power
       self.offsetRows = offsetRows
@@ -145,9 +147,18 @@ extension AttentionWeights {
   /// LSSA weights (L1-normalised softplus), or LSSAR weights when `reweighting` is given.
   ///
   /// - Parameters:
+  ///   - rows: the number of queries.
+  ///   - columns: the number of keys.
+  ///   - scores: row `i` starts at `i * scoresRowStride`.
+  ///   - scoresRowStride: elements from one row's start to the next; default `columns`.
+  ///   - output: receives the weights; may be `scores` with the same stride (in place).
+  ///   - outputRowStride: the output's row stride; default `columns`.
+  ///   - scale: the softplus scale `c_i`: LSSA's length-dependent one or a constant.
   ///   - causal: query `i` sees keys `0...i + queryOffset` (default true); masked entries are 0.
   ///   - queryOffset: the position of row 0 among the queries (decoding with a cache). >= 0.
+  ///   - reweighting: LSSAR's re-weighting; `nil` (default) gives the LSSA weights.
   ///   - epsilon: added to the L1 norm of LSSA (1e-8, as the reference implementations).
+  ///   - options: threads and instruction-set level.
   public static func softplus<T: SigmoidScalar>(
     rows: Int, columns: Int,
     scores: UnsafeBufferPointer<T>, scoresRowStride: Int? = nil,

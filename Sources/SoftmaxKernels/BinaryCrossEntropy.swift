@@ -50,6 +50,7 @@ public enum BinaryCrossEntropy {
 
 /// Options of `BinaryCrossEntropy`.
 public struct BinaryCrossEntropyOptions: Sendable, Equatable {
+  /// How the per-element losses are combined; `.mean` by default (PyTorch's default).
   public var reduction: BinaryCrossEntropy.Reduction
   /// Check that every target is in `[0, 1]` (default). `false` skips the extra read of the
   /// targets; out-of-range targets then give PyTorch's formula's value.
@@ -59,6 +60,8 @@ public struct BinaryCrossEntropyOptions: Sendable, Equatable {
   /// Force an instruction-set level (at most the CPU's).
   public var isa: ISALevel?
 
+  /// Options with the given values; the defaults are PyTorch's (`.mean`) with the targets
+  /// checked, all cores and the process's level.
   public init(
     reduction: BinaryCrossEntropy.Reduction = .mean, checksTargets: Bool = true,
     threads: Int? = nil, isa: ISALevel? = nil

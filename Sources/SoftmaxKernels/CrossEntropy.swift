@@ -65,6 +65,14 @@ extension CrossEntropy {
   /// Cross-entropy of `rows` rows of `columns` logits against integer targets.
   ///
   /// - Parameters:
+  ///   - logits: row `r` starts at `r * logitsRowStride`.
+  ///   - rows: the number of rows (samples).
+  ///   - columns: the number of classes `C`.
+  ///   - logitsRowStride: elements from one row's start to the next; default `columns`.
+  ///   - targets: one class index per row, in `[0, columns)` or equal to
+  ///     `CrossEntropyOptions.ignoreIndex`.
+  ///   - classWeights: `columns` weights `w_c`; `nil` means every weight is 1.
+  ///   - options: reduction, ignore index, label smoothing, z-loss, soft-capping, threads, level.
   ///   - rowLosses: with `.none`, required: receives each row's loss (z-loss included).
   ///   - rowLogSumExp: receives each row's log-sum-exp (to compose other losses).
   ///   - rowArgmax: receives each row's first argmax; enables `accuracy`.
@@ -87,9 +95,21 @@ extension CrossEntropy {
   /// Cross-entropy and its gradient with respect to the logits, in one fused call.
   ///
   /// - Parameters:
+  ///   - logits: row `r` starts at `r * logitsRowStride`.
+  ///   - rows: the number of rows (samples).
+  ///   - columns: the number of classes `C`.
+  ///   - logitsRowStride: elements from one row's start to the next; default `columns`.
+  ///   - targets: one class index per row, in `[0, columns)` or equal to
+  ///     `CrossEntropyOptions.ignoreIndex`.
+  ///   - classWeights: `columns` weights `w_c`; `nil` means every weight is 1.
+  ///   - options: reduction, ignore index, label smoothing, z-loss, soft-capping, threads, level.
   ///   - gradient: receives `d(outputGradient * loss)/d logits`; may be `logits` itself.
+  ///   - gradientRowStride: the gradient's row stride; default `columns`.
   ///   - outputGradient: the upstream gradient of the reduced loss (`.mean`, `.sum`).
   ///   - rowOutputGradients: with `.none`, the upstream gradient of each row's loss (default 1).
+  ///   - rowLosses: with `.none`, required: receives each row's loss (z-loss included).
+  ///   - rowLogSumExp: receives each row's log-sum-exp (to compose other losses).
+  ///   - rowArgmax: receives each row's first argmax; enables `accuracy`.
   public static func lossAndGradient<T: SoftmaxScalar>(
     logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
     targets: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<T>? = nil,

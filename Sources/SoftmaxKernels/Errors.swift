@@ -14,6 +14,7 @@ public enum SoftmaxKernelsError: Error, Equatable, Sendable, CustomStringConvert
   /// `SoftmaxOptions.isa` asks for a level this CPU does not support.
   case unsupportedISA(requested: ISALevel, supported: ISALevel)
 
+  /// A one-line message that names the argument, e.g. `output has 3 elements, expected 4`.
   public var description: String {
     switch self {
     case let .countMismatch(argument, expected, actual):

@@ -13,6 +13,7 @@ public enum LossReduction: String, CaseIterable, Sendable {
 
 /// Options of `CrossEntropy` (PyTorch `torch.nn.functional.cross_entropy` semantics).
 public struct CrossEntropyOptions: Sendable, Equatable {
+  /// How the per-row losses are combined; `.mean` by default (PyTorch's default).
   public var reduction: LossReduction
   /// Rows whose target is this value contribute nothing (loss 0, gradient 0) and are left out of
   /// the mean's denominator. PyTorch's default, -100. A value inside `[0, classes)` ignores the
@@ -37,6 +38,8 @@ public struct CrossEntropyOptions: Sendable, Equatable {
   /// Force an instruction-set level (see `SoftmaxOptions.isa`).
   public var isa: ISALevel?
 
+  /// Options with the given values; the defaults are PyTorch's `cross_entropy` defaults
+  /// (`.mean`, ignore index -100, no label smoothing) with no z-loss and no soft-capping.
   public init(
     reduction: LossReduction = .mean, ignoreIndex: Int = -100, labelSmoothing: Double = 0,
     zLossScale: Double = 0, softcap: Double? = nil, zeroWhenNoValidTargets: Bool = false,

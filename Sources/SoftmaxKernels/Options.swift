@@ -4,7 +4,7 @@
 ///
 /// All algorithms compute the same `p_i = exp(x_i - m) / S`, `m = max_j x_j`,
 /// `S = sum_j exp(x_j - m)` up to rounding; they differ in how often the row is streamed from
-/// memory and how many exponentials they evaluate (see the README's algorithm table).
+/// memory and how many exponentials they evaluate (see <doc:Algorithms>).
 public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
   /// Chosen per call from the row length and the operation; see
   /// `SoftmaxAlgorithm.resolved(columns:logarithmic:)` for the rule and the measurements behind it.
@@ -29,6 +29,7 @@ public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConver
   /// blocked: the running `(max, sum)` is rescaled once per block of 256 elements.
   case online
 
+  /// The case's name, as written in Swift (`"twoPass"`); the benchmark prints it.
   public var description: String { rawValue }
 }
 
@@ -41,6 +42,7 @@ public enum ISALevel: Int, Comparable, CaseIterable, Sendable, CustomStringConve
   /// x86-64-v4: x86-64-v3 plus AVX-512 F/BW/CD/DQ/VL (Skylake-X, Zen 4 and later).
   case x86_64_v4 = 2
 
+  /// Orders the levels from `baseline` up: every level's instructions include the lower ones'.
   public static func < (a: ISALevel, b: ISALevel) -> Bool { a.rawValue < b.rawValue }
 
   /// The name used by `SOFTMAXKERNELS_ISA` and printed by the benchmark.
@@ -87,6 +89,8 @@ public struct SoftmaxOptions: Sendable, Equatable {
   /// `SOFTMAXKERNELS_ISA=baseline|x86-64-v3|x86-64-v4` when it is set.
   public var isa: ISALevel?
 
+  /// Options with the given values; the defaults (`.automatic`, PyTorch's special values, all
+  /// cores, the process's level) are what a call without options uses.
   public init(
     algorithm: SoftmaxAlgorithm = .automatic,
     fullyMaskedRowIsZero: Bool = false,

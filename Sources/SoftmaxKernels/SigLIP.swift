@@ -50,6 +50,7 @@ public enum SigLIP {
 
   /// The loss and its gradients with respect to the two scalar parameters.
   public struct Result<T: SigmoidScalar>: Sendable, Equatable {
+    /// The loss `L` itself (not multiplied by `lossGradient`).
     public var loss: T
     /// `dL/dt'` (times `lossGradient`).
     public var logTemperatureGradient: T
@@ -63,11 +64,18 @@ extension SigLIP {
   ///
   /// - Parameters:
   ///   - similarities: row `i` starts at `i * rowStride` (`rowStride` defaults to `columns`).
+  ///   - rows: the number of images `i` in the block.
+  ///   - columns: the number of texts `j` in the block.
+  ///   - rowStride: elements from one row's start to the next; default `columns`.
+  ///   - logTemperature: `t'`, the temperature being `t = e^t'`; default `log 10`. Finite.
+  ///   - bias: `b`; default -10. Finite.
   ///   - positiveOffset: row `i`'s positive pair is column `i + positiveOffset`; `nil` makes
   ///     every pair a negative. Default 0 (the diagonal).
   ///   - batchSize: the `B` the loss is divided by; default `rows`.
   ///   - lossGradient: the upstream gradient of `L`; every gradient is multiplied by it.
   ///   - similarityGradient: receives `dL/ds_ij`; may be `similarities` with the same stride.
+  ///   - gradientRowStride: the row stride of `similarityGradient`; default `columns`.
+  ///   - options: threads and instruction-set level.
   public static func loss<T: SigmoidScalar>(
     similarities: UnsafeBufferPointer<T>, rows: Int, columns: Int, rowStride: Int? = nil,
     logTemperature: T = T(2.302585092994046), bias: T = -10, positiveOffset: Int? = 0,

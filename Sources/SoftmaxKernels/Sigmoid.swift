@@ -11,6 +11,7 @@ public struct SigmoidOptions: Sendable, Equatable {
   /// Force an instruction-set level (at most the CPU's); `nil` means `ISALevel.active`.
   public var isa: ISALevel?
 
+  /// Options with the given values; the defaults are all cores and the process's level.
   public init(threads: Int? = nil, isa: ISALevel? = nil) {
     self.threads = threads
     self.isa = isa

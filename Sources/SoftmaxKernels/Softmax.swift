@@ -19,7 +19,7 @@ import SoftmaxKernelsCore
 /// below the smallest normal number may be flushed to zero.
 ///
 /// **Accuracy** (measured by the tests against a float64 / Float80 reference that does not
-/// cancel; see the README's accuracy table): Float softmax relative error at most 2e-6 beyond
+/// cancel; see <doc:Accuracy>): Float softmax relative error at most 2e-6 beyond
 /// the rounding of `x_i - max` for rows up to 10^4 entries (entries above 1e-30), the row sum
 /// within 1e-6 of 1 even for 2^28 entries; log-softmax absolute error at most 1e-5 max(1, |z|);
 /// log-sum-exp at most 2e-6 max(1, |lse|).

@@ -6,7 +6,8 @@ extension SoftmaxAlgorithm {
   /// The algorithm `.automatic` runs for rows of `columns` entries; `logarithmic` is true for
   /// log-softmax and log-sum-exp. Other cases return themselves.
   ///
-  /// Rule, from `softmax-bench` on 1 GiB inputs (AMD EPYC, x86-64-v3, 2 cores; README):
+  /// Rule, from `softmax-bench` on 1 GiB inputs (AMD EPYC, x86-64-v3, 2 cores; see
+  /// <doc:Algorithms>):
   /// - softmax rows of up to 2^18 entries: `threePassReload`. The row is re-read from L2/L3,
   ///   and one exponential per entry wins (W2: 11.8 / 22.2 GB/s at 1 / 2 threads against 9.7 /
   ///   18.4 for `online` and 8.8 / 17.1 for `twoPass`);
