@@ -5,31 +5,25 @@ Disassembles the objects of one ISA module of a release build (objdump), finds e
 (a backward branch inside a function) in the specialised kernel passes, and prints per loop
 its instruction count, how many instructions touch zmm / ymm / xmm registers, how many are
 FMAs, and whether it calls anything. With --check it fails (exit 1) unless, at x86-64-v4,
-every listed Float pass has a loop that is zmm code with no call, and the exponential passes'
+every Float pass the kernel catalog names (`softmax-bench --catalog`) has a loop that is zmm code with no call, and the exponential passes'
 loops contain FMAs.
 
 Usage: swift build -c release && python3 Benchmarks/Disassembly/hot-loops.py [--level v4|v3|baseline] [--check] [--verbose]
 """
-import argparse, collections, os, re, subprocess, sys
+import argparse, collections, json, os, re, subprocess, sys
 
-PASSES = ["maxPass", "sumExpPass", "sumExpSplitPass", "storeExpPass", "scalePass", "expScalePass", "logSoftmaxPass",
-          "extendedSumPass", "extendedScalePass", "onlineSumPass", "dotPass", "sumAndMaxPass",
-          "softmaxBackwardPass", "logSoftmaxBackwardPass"]
-EXP_PASSES = {"sumExpPass", "sumExpSplitPass", "storeExpPass", "expScalePass", "extendedSumPass",
-              "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass"}
-# Loss kernels (Sources/Kernels/{CrossEntropy,ZLoss,StableMax}).
-PASSES += ["sumPass", "gapSumPass", "gapDotPass", "gapTripleDotPass", "squaredDeviationPass", "affinePass",
-           "crossEntropyGradientPass", "stableMaxSumPass", "stableMaxScalePass",
-           "stableMaxGradientPass", "softcapPass", "softcapChainPass"]
-EXP_PASSES |= {"crossEntropyGradientPass", "softcapPass"}
-# Sigmoid / softplus family (Sources/Kernels/{Sigmoid,AttentionWeights}).
-PASSES += ["sigmoidPass", "plainSigmoidPass", "logSigmoidPass", "softplusSmoothPass", "softplusThresholdPass",
-           "sigmoidGradientPass", "sigmoidOutputGradientPass", "logSigmoidGradientPass", "softplusGradientPass",
-           "bceLoop", "rangePass", "sigLIPRowPass", "softplusSumPass", "reweightMaxPass",
-           "powerSumPass", "reweightBackwardPass", "softplusInputGradientPass"]
-EXP_PASSES |= {"sigmoidPass", "plainSigmoidPass", "logSigmoidPass", "softplusSmoothPass", "sigmoidGradientPass",
-               "logSigmoidGradientPass", "softplusGradientPass", "bceLoop", "sigLIPRowPass",
-               "softplusSumPass", "powerSumPass", "softplusInputGradientPass"}
+def catalog_passes(build):
+    """The passes to check, from the package's kernel catalog (`softmax-bench --catalog`, built
+    in the same release build): every pass a kernel names, and which of them evaluate an
+    exponential (their hot loop must contain FMAs)."""
+    bench = os.path.join(build, "softmax-bench")
+    out = subprocess.run([bench, "--catalog"], capture_output=True, text=True, check=True).stdout
+    passes, exp_passes = [], set()
+    for kernel in json.loads(out):
+        for p in kernel["passes"]:
+            if p not in passes: passes.append(p)
+        exp_passes |= set(kernel["exponentialPasses"])
+    return passes, exp_passes
 
 def main():
     ap = argparse.ArgumentParser()
@@ -38,6 +32,7 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
+    PASSES, EXP_PASSES = catalog_passes(a.build)
     module = {"v4": "SoftmaxKernelsX86_64_V4", "v3": "SoftmaxKernelsX86_64_V3",
               "baseline": "SoftmaxKernelsBaseline"}[a.level]
     objdir = os.path.join(a.build, module + ".build")

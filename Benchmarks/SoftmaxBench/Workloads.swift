@@ -5,6 +5,8 @@ import SoftmaxKernels
 
 /// One workload: a shape, a kernel call, and a check of its output.
 struct Workload {
+  /// The catalog kernel the workload measures.
+  let kernel: CatalogKernel
   let id: String
   let description: String
   let rows: Int
@@ -57,7 +59,7 @@ func workloads(elements: Int) -> [Workload] {
   func rowsOf(_ columns: Int) -> Int { max(1, elements / columns) }
   func softmax(_ id: String, _ rows: Int, _ columns: Int, log: Bool, bound: String) -> Workload {
     Workload(
-      id: id,
+      kernel: log ? .logSoftmax : .softmax, id: id,
       description: "\(log ? "log-softmax" : "softmax") \(rows == 1 ? "one vector of \(columns)" : "rows \(rows) x \(columns)")",
       rows: rows, columns: columns, bytesPerElement: 8, bound: bound, algorithms: softmaxAlgorithms,
       run: { x, y, a, t, l in
@@ -102,7 +104,7 @@ func workloads(elements: Int) -> [Workload] {
     softmax("W3", rowsOf(262144), 262144, log: false, bound: "copy"),
     softmax("W4", rowsOf(32768), 32768, log: true, bound: "copy"),
     Workload(
-      id: "W5", description: "cross-entropy loss, mean, rows \(lossRows) x \(lossColumns)",
+      kernel: .crossEntropy, id: "W5", description: "cross-entropy loss, mean, rows \(lossRows) x \(lossColumns)",
       rows: lossRows, columns: lossColumns, bytesPerElement: 4, bound: "read", algorithms: [nil],
       run: { x, _, _, t, l in
         _ = try targets.withUnsafeBufferPointer { tb in
@@ -119,7 +121,7 @@ func workloads(elements: Int) -> [Workload] {
         }, { row, target in referenceCrossEntropy(row, lossColumns, target) })
       }),
     Workload(
-      id: "W6", description: "cross-entropy loss + gradient, rows \(lossRows) x \(lossColumns)",
+      kernel: .crossEntropy, id: "W6", description: "cross-entropy loss + gradient, rows \(lossRows) x \(lossColumns)",
       rows: lossRows, columns: lossColumns, bytesPerElement: 8, bound: "copy", algorithms: [nil],
       run: { x, y, _, t, l in
         _ = try targets.withUnsafeBufferPointer { tb in
@@ -140,7 +142,7 @@ func workloads(elements: Int) -> [Workload] {
         return worst
       }),
     Workload(
-      id: "ZLoss", description: "spherical Z-loss + gradient, rows \(lossRows) x \(lossColumns)",
+      kernel: .sphericalZLoss, id: "ZLoss", description: "spherical Z-loss + gradient, rows \(lossRows) x \(lossColumns)",
       rows: lossRows, columns: lossColumns, bytesPerElement: 8, bound: "copy", algorithms: [nil],
       run: { x, y, _, t, l in
         _ = try targets.withUnsafeBufferPointer { tb in
@@ -164,7 +166,7 @@ func workloads(elements: Int) -> [Workload] {
         })
       }),
     Workload(
-      id: "StableMaxCE", description: "StableMax cross-entropy + gradient, rows \(lossRows) x \(lossColumns)",
+      kernel: .stableMaxCrossEntropy, id: "StableMaxCE", description: "StableMax cross-entropy + gradient, rows \(lossRows) x \(lossColumns)",
       rows: lossRows, columns: lossColumns, bytesPerElement: 8, bound: "copy", algorithms: [nil],
       run: { x, y, _, t, l in
         _ = try targets.withUnsafeBufferPointer { tb in

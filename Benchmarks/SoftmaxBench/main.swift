@@ -17,6 +17,8 @@ let usage = """
     --csv FILE           write the results as CSV
     --svg FILE           write a bar chart (GB/s per workload and algorithm, roofline dashed)
     --list               list the cells and exit
+    --catalog            print the kernel catalog (JSON: each kernel's form, passes, exponential
+                         passes and the workloads that measure it) and exit
     --help               this text
   """
 
@@ -30,6 +32,7 @@ struct Settings {
   var csv: String?
   var svg: String?
   var list = false
+  var catalog = false
 }
 
 func fail(_ message: String) -> Never {
@@ -70,6 +73,7 @@ func parse(_ args: [String]) -> Settings {
     case "--csv": s.csv = value()
     case "--svg": s.svg = value()
     case "--list": s.list = true
+    case "--catalog": s.catalog = true
     case "--help", "-h":
       print(usage)
       exit(0)
@@ -159,6 +163,10 @@ for w in ws {
       }
     }
   }
+}
+if settings.catalog {
+  printCatalog(workloads(elements: settings.elements))
+  exit(0)
 }
 if settings.list {
   for (w, a, l, t) in cells { print("\(cellName(w, a, l, t))  (\(w.description))") }
