@@ -271,13 +271,9 @@ extension BinaryCrossEntropy {
       columns: columns, losses: losses?.baseAddress, sumLosses: sum,
       inputGradient: inputGradient?.baseAddress, upstream: upstream?.baseAddress,
       gradientScale: gradientScale)
-    let threads = plan.threads
-    if threads == 1 { return table.binaryCrossEntropy(batch, 0..<n) }
-    return withUnsafeTemporaryAllocation(of: Double.self, capacity: threads) { partial in
-      Sigmoid.chunked(n, plan) { i, r in partial[i] = table.binaryCrossEntropy(batch, r) }
-      // Added in chunk order: the result does not depend on thread timing.
-      return partial.reduce(0, +)
-    }
+    // Fixed groups of elements (the shape alone sets them), summed in group order: every
+    // thread count gives bitwise the same loss (`BCEReproducibilityTests`).
+    return plan.mapRowGroups(n, columns: 1, { $0 += $1 }) { r in table.binaryCrossEntropy(batch, r) }
   }
 
   static func checkDisjoint(
