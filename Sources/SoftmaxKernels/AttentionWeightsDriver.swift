@@ -1,0 +1,102 @@
+// Checks and dispatch behind the `AttentionWeights` entry points.
+
+import Foundation
+import SoftmaxKernelsCore
+
+// MARK: - Implementation
+
+extension AttentionWeights {
+  static func layouts(
+    _ rows: Int, _ columns: Int, _ inCount: Int, _ inStride: Int?, _ inName: String,
+    _ inStrideName: String, _ outCount: Int, _ outStride: Int?, _ outName: String,
+    _ outStrideName: String
+  ) throws(SoftmaxKernelsError) -> (RowLayout, RowLayout) {
+    let a = try RowLayout.validated(
+      rows: rows, columns: columns, stride: inStride, count: inCount, argument: inName,
+      strideArgument: inStrideName)
+    let b = try RowLayout.validated(
+      rows: rows, columns: columns, stride: outStride, count: outCount, argument: outName,
+      strideArgument: outStrideName)
+    return (a, b)
+  }
+
+  static func sigmoidBias<T: SigmoidScalar>(_ bias: T?, _ n: Int) throws(SoftmaxKernelsError) -> T {
+    if let bias {
+      guard bias.isFinite else { throw .invalidArgument(argument: "bias", reason: "\(bias) is not finite") }
+      return bias
+    }
+    guard n > 0 else {
+      throw .invalidArgument(argument: "sequenceLength", reason: "\(n) is not positive (bias -log n)")
+    }
+    return T(-Foundation.log(Double(n)))
+  }
+
+  /// Runs `body(r)` for every row, rows split into one contiguous range per thread.
+  static func forRows(_ rows: Int, _ plan: ExecutionPlan, _ body: (Int) -> Void) {
+    forRowRanges(rows, plan) { range in for r in range { body(r) } }
+  }
+
+  static func forRowRanges(_ rows: Int, _ plan: ExecutionPlan, _ body: (Range<Int>) -> Void) {
+    let t = min(plan.threads, rows)
+    if t <= 1 { return body(0..<rows) }
+    parallelFor(t) { i in body((rows * i / t)..<(rows * (i + 1) / t)) }
+  }
+}
+
+/// The checked scalar parameters of a softplus-attention call.
+struct SoftplusParameters<T: SigmoidScalar> {
+  var logD: T = 0
+  var constant: T = 0
+  var lengthDependent = false
+  var power: T = 0
+  var offsetRows = 0
+  var epsilon: T
+
+  init(
+    _ scale: AttentionWeights.SoftplusScale, _ queryOffset: Int,
+    _ reweighting: AttentionWeights.Reweighting?, _ epsilon: T
+  ) throws(SoftmaxKernelsError) {
+    guard queryOffset >= 0 else {
+      throw .invalidArgument(argument: "queryOffset", reason: "\(queryOffset) is negative")
+    }
+    guard epsilon >= 0, epsilon.isFinite else {
+      throw .invalidArgument(argument: "epsilon", reason: "\(epsilon) is not a finite value >= 0")
+    }
+    self.epsilon = epsilon
+    switch scale {
+    case .lengthDependent(let d):
+      guard d > 0 else {
+        throw .invalidArgument(argument: "headDimension", reason: "\(d) is not positive")
+      }
+      logD = T(Foundation.log(Double(d)))
+      lengthDependent = true
+    case .constant(let c):
+      guard c.isFinite else { throw .invalidArgument(argument: "scale", reason: "\(c) is not finite") }
+      constant = T(c)
+    }
+    if let reweighting {
+      guard reweighting.power > 0, reweighting.power.isFinite else {
+        throw .invalidArgument(
+          argument: "reweighting.power", reason: "\(reweighting.power) is not positive and finite")
+      }
+      guard reweighting.offsetRows >= 0 else {
+        throw .invalidArgument(
+          argument: "reweighting.offsetRows", reason: "\(reweighting.offsetRows) is negative")
+      }
+      power = T(reweighting.power)
+      offsetRows = reweighting.offsetRows
+    }
+  }
+
+  func batch(
+    _ causal: Bool, _ queryOffset: Int, _ s: UnsafePointer<T>, _ sStride: Int,
+    _ y: UnsafeMutablePointer<T>, _ yStride: Int, _ columns: Int
+  ) -> SoftplusAttentionBatch<T> {
+    SoftplusAttentionBatch(
+      scores: s, scoresStride: sStride, output: y, outputStride: yStride, columns: columns,
+      causal: causal, queryOffset: queryOffset, lengthDependentScale: lengthDependent,
+      logHeadDimension: logD, constantScale: constant, power: power, offsetRows: offsetRows,
+      epsilon: epsilon, outputGradient: nil, outputGradientStride: 0, inputGradient: nil,
+      inputGradientStride: 0)
+  }
+}

@@ -1,0 +1,107 @@
+// Checks, threading and dispatch behind the sigmoid-family entry points.
+
+import SoftmaxKernelsCore
+
+// MARK: - Implementation
+
+extension Sigmoid {
+  static func checkSoftplus<T: SigmoidScalar>(_ beta: T, _ threshold: T) throws(SoftmaxKernelsError) {
+    guard beta > 0, beta.isFinite else {
+      throw .invalidArgument(argument: "beta", reason: "\(beta) is not positive and finite")
+    }
+    guard !threshold.isNaN else { throw .invalidArgument(argument: "threshold", reason: "is NaN") }
+  }
+
+  /// Throws unless `output` is disjoint from `input` or starts at the same element.
+  static func checkElementwiseAliasing<T>(
+    _ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ argument: String
+  ) throws(SoftmaxKernelsError) {
+    let layout = RowLayout(rows: 1, columns: input.count, stride: input.count)
+    try checkAliasing(
+      input: UnsafeRawPointer(input.baseAddress), layout,
+      output: UnsafeRawPointer(output.baseAddress), layout, T.self, outputArgument: argument)
+  }
+
+  /// Runs `body(i, range_i)` for `i` in `0..<plan.threads`, the ranges splitting `0..<count`
+  /// into contiguous chunks (on 64-element boundaries; trailing ones may be empty), one thread
+  /// each.
+  static func chunked(_ count: Int, _ plan: ExecutionPlan, _ body: (Int, Range<Int>) -> Void) {
+    let t = plan.threads
+    if t <= 1 { return body(0, 0..<count) }
+    let per = ((count + t - 1) / t + 63) / 64 * 64
+    parallelFor(t) { i in
+      let lo = min(count, i * per)
+      body(i, lo..<min(count, lo + per))
+    }
+  }
+
+  static func unary<T: SigmoidScalar>(
+    _ op: SigmoidUnaryOperation, _ input: UnsafeBufferPointer<T>,
+    _ output: UnsafeMutableBufferPointer<T>, _ a: T, _ b: T, _ options: SigmoidOptions
+  ) throws(SoftmaxKernelsError) {
+    guard input.count == output.count else {
+      throw .countMismatch(argument: "output", expected: input.count, actual: output.count)
+    }
+    try checkElementwiseAliasing(input, output, "output")
+    let plan = try ExecutionPlan(options.softmaxOptions, elements: input.count)
+    guard let x = input.baseAddress, let y = output.baseAddress, input.count > 0 else { return }
+    let table = T.kernels(plan.level).sigmoid
+    chunked(input.count, plan) { _, r in table.unary(op, x + r.lowerBound, y + r.lowerBound, r.count, a, b) }
+  }
+
+  static func gradient<T: SigmoidScalar>(
+    _ op: SigmoidGradientOperation, _ v: UnsafeBufferPointer<T>, _ g: UnsafeBufferPointer<T>,
+    _ dx: UnsafeMutableBufferPointer<T>, _ a: T, _ b: T, _ options: SigmoidOptions
+  ) throws(SoftmaxKernelsError) {
+    guard g.count == v.count else {
+      throw .countMismatch(argument: "outputGradient", expected: v.count, actual: g.count)
+    }
+    guard dx.count == v.count else {
+      throw .countMismatch(argument: "inputGradient", expected: v.count, actual: dx.count)
+    }
+    try checkElementwiseAliasing(v, dx, "inputGradient")
+    try checkElementwiseAliasing(g, dx, "inputGradient")
+    let plan = try ExecutionPlan(options.softmaxOptions, elements: v.count)
+    guard let vp = v.baseAddress, let gp = g.baseAddress, let dp = dx.baseAddress, v.count > 0
+    else { return }
+    let table = T.kernels(plan.level).sigmoid
+    chunked(v.count, plan) { _, r in
+      table.gradient(op, vp + r.lowerBound, gp + r.lowerBound, dp + r.lowerBound, r.count, a, b)
+    }
+  }
+
+  static func map<T>(
+    _ input: [T], _ body: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
+  ) throws(SoftmaxKernelsError) -> [T] {
+    var failure: SoftmaxKernelsError?
+    let result = [T](unsafeUninitializedCapacity: input.count) { y, initialized in
+      input.withUnsafeBufferPointer { x in
+        do throws(SoftmaxKernelsError) {
+          try body(x, y)
+          initialized = input.count
+        } catch {
+          initialized = 0
+          failure = error
+        }
+      }
+    }
+    if let failure { throw failure }
+    return result
+  }
+
+  static func map2<T>(
+    _ a: [T], _ b: [T],
+    _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
+  ) throws(SoftmaxKernelsError) -> [T] {
+    guard a.count == b.count else {
+      throw .countMismatch(argument: "outputGradient", expected: a.count, actual: b.count)
+    }
+    return try map(a) { (x, y) throws(SoftmaxKernelsError) in
+      var failure: SoftmaxKernelsError?
+      b.withUnsafeBufferPointer { g in
+        do throws(SoftmaxKernelsError) { try body(x, g, y) } catch { failure = error }
+      }
+      if let failure { throw failure }
+    }
+  }
+}
