@@ -77,12 +77,9 @@ extension AttentionWeights {
     scale: T = 1, bias: T? = nil, sequenceLength: Int? = nil,
     options: SigmoidOptions = SigmoidOptions()
   ) throws(SoftmaxKernelsError) {
-    let (inLayout, outLayout) = try layouts(
-      rows, columns, scores.count, scoresRowStride, "scores", "scoresRowStride",
-      output.count, outputRowStride, "output", "outputRowStride")
-    try checkAliasing(
-      input: UnsafeRawPointer(scores.baseAddress), inLayout,
-      output: UnsafeRawPointer(output.baseAddress), outLayout, T.self, outputArgument: "output")
+    let inLayout = try RowLayout.input(scores, rows: rows, columns: columns, stride: scoresRowStride, "scores")
+    let outLayout = try RowLayout.output(
+      output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: [(scores, inLayout)])
     let b = try sigmoidBias(bias, sequenceLength ?? columns)
     guard scale.isFinite else { throw .invalidArgument(argument: "scale", reason: "\(scale) is not finite") }
     let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
@@ -102,19 +99,12 @@ extension AttentionWeights {
     inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int? = nil,
     scale: T = 1, options: SigmoidOptions = SigmoidOptions()
   ) throws(SoftmaxKernelsError) {
-    let (pLayout, dxLayout) = try layouts(
-      rows, columns, output.count, outputRowStride, "output", "outputRowStride",
-      inputGradient.count, inputGradientRowStride, "inputGradient", "inputGradientRowStride")
-    let gLayout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: outputGradientRowStride, count: outputGradient.count,
-      argument: "outputGradient", strideArgument: "outputGradientRowStride")
-    let dxBase = UnsafeRawPointer(inputGradient.baseAddress)
-    try checkAliasing(
-      input: UnsafeRawPointer(output.baseAddress), pLayout, output: dxBase, dxLayout, T.self,
-      outputArgument: "inputGradient")
-    try checkAliasing(
-      input: UnsafeRawPointer(outputGradient.baseAddress), gLayout, output: dxBase, dxLayout,
-      T.self, outputArgument: "inputGradient")
+    let pLayout = try RowLayout.input(output, rows: rows, columns: columns, stride: outputRowStride, "output")
+    let gLayout = try RowLayout.input(
+      outputGradient, rows: rows, columns: columns, stride: outputGradientRowStride, "outputGradient")
+    let dxLayout = try RowLayout.output(
+      inputGradient, rows: rows, columns: columns, stride: inputGradientRowStride, "inputGradient",
+      reading: [(output, pLayout), (outputGradient, gLayout)])
     let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
     guard rows > 0, columns > 0, let p = output.baseAddress, let g = outputGradient.baseAddress,
       let dx = inputGradient.baseAddress

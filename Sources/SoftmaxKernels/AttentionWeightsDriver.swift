@@ -6,20 +6,6 @@ import SoftmaxKernelsCore
 // MARK: - Implementation
 
 extension AttentionWeights {
-  static func layouts(
-    _ rows: Int, _ columns: Int, _ inCount: Int, _ inStride: Int?, _ inName: String,
-    _ inStrideName: String, _ outCount: Int, _ outStride: Int?, _ outName: String,
-    _ outStrideName: String
-  ) throws(SoftmaxKernelsError) -> (RowLayout, RowLayout) {
-    let a = try RowLayout.validated(
-      rows: rows, columns: columns, stride: inStride, count: inCount, argument: inName,
-      strideArgument: inStrideName)
-    let b = try RowLayout.validated(
-      rows: rows, columns: columns, stride: outStride, count: outCount, argument: outName,
-      strideArgument: outStrideName)
-    return (a, b)
-  }
-
   static func sigmoidBias<T: SigmoidScalar>(_ bias: T?, _ n: Int) throws(SoftmaxKernelsError) -> T {
     if let bias {
       guard bias.isFinite else { throw .invalidArgument(argument: "bias", reason: "\(bias) is not finite") }

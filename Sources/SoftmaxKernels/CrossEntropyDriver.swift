@@ -15,9 +15,7 @@ extension CrossEntropy {
     rowArgmax: UnsafeMutableBufferPointer<Int>?
   ) throws(SoftmaxKernelsError) -> CrossEntropyResult<T> {
     // Arguments, checked before anything is written.
-    let layout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: logitsRowStride, count: logits.count,
-      argument: "logits", strideArgument: "logitsRowStride")
+    let layout = try RowLayout.input(logits, rows: rows, columns: columns, stride: logitsRowStride, "logits")
     guard options.labelSmoothing >= 0 && options.labelSmoothing <= 1 else {
       throw .invalidArgument(
         argument: "labelSmoothing", reason: "\(options.labelSmoothing) is outside [0, 1]")
@@ -57,19 +55,15 @@ extension CrossEntropy {
     }
     var probabilitiesStride = 0
     if let probabilities {
-      let p = try RowLayout.validated(
-        rows: rows, columns: columns, stride: probabilitiesRowStride, count: probabilities.count,
-        argument: "probabilities", strideArgument: "probabilitiesRowStride")
+      let p = try RowLayout.input(
+        probabilities, rows: rows, columns: columns, stride: probabilitiesRowStride, "probabilities")
       probabilitiesStride = p.stride
       normaliser = Double(rows)
       validRows = rows
       if let gradient {
-        let g = try RowLayout.validated(
-          rows: rows, columns: columns, stride: gradientRowStride, count: gradient.count,
-          argument: "gradient", strideArgument: "gradientRowStride")
-        try checkAliasing(
-          input: UnsafeRawPointer(probabilities.baseAddress), RowLayout(rows: rows, columns: columns, stride: p.stride),
-          output: UnsafeRawPointer(gradient.baseAddress), g, T.self, outputArgument: "gradient")
+        let g = try RowLayout.output(
+          gradient, rows: rows, columns: columns, stride: gradientRowStride, "gradient",
+          reading: [(probabilities, p)])
         if probabilities.baseAddress == UnsafePointer(gradient.baseAddress) && g.span > 0 {
           throw .invalidArgument(argument: "gradient", reason: "must not overwrite the probabilities")
         }
@@ -77,13 +71,9 @@ extension CrossEntropy {
     }
     var gradientStride = 0
     if let gradient {
-      let g = try RowLayout.validated(
-        rows: rows, columns: columns, stride: gradientRowStride, count: gradient.count,
-        argument: "gradient", strideArgument: "gradientRowStride")
-      try checkAliasing(
-        input: UnsafeRawPointer(logits.baseAddress), layout,
-        output: UnsafeRawPointer(gradient.baseAddress), g, T.self, outputArgument: "gradient")
-      gradientStride = g.stride
+      gradientStride = try RowLayout.output(
+        gradient, rows: rows, columns: columns, stride: gradientRowStride, "gradient",
+        reading: [(logits, layout)]).stride
     }
     let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
 

@@ -142,3 +142,33 @@ extension ExecutionPlan {
     mapRowGroups(rows, columns: columns, { $0.merge($1) }, body)
   }
 }
+
+extension RowLayout {
+  /// The checked layout of the input buffer `argument` (its row stride is the argument
+  /// `strideArgument`, by default `argument + "RowStride"`).
+  static func input<T>(
+    _ buffer: UnsafeBufferPointer<T>, rows: Int, columns: Int, stride: Int?, _ argument: String,
+    strideArgument: String? = nil
+  ) throws(SoftmaxKernelsError) -> RowLayout {
+    try validated(
+      rows: rows, columns: columns, stride: stride, count: buffer.count, argument: argument,
+      strideArgument: strideArgument ?? argument + "RowStride")
+  }
+
+  /// The checked layout of the output buffer `argument`, which must be disjoint from each of
+  /// `inputs` or exactly its rows (in place).
+  static func output<T>(
+    _ buffer: UnsafeMutableBufferPointer<T>, rows: Int, columns: Int, stride: Int?, _ argument: String,
+    strideArgument: String? = nil, reading inputs: [(UnsafeBufferPointer<T>, RowLayout)]
+  ) throws(SoftmaxKernelsError) -> RowLayout {
+    let layout = try input(
+      UnsafeBufferPointer(buffer), rows: rows, columns: columns, stride: stride, argument,
+      strideArgument: strideArgument)
+    for (other, otherLayout) in inputs {
+      try checkAliasing(
+        input: UnsafeRawPointer(other.baseAddress), otherLayout,
+        output: UnsafeRawPointer(buffer.baseAddress), layout, T.self, outputArgument: argument)
+    }
+    return layout
+  }
+}

@@ -83,18 +83,13 @@ extension SigLIP {
     similarityGradient: UnsafeMutableBufferPointer<T>? = nil, gradientRowStride: Int? = nil,
     options: SigmoidOptions = SigmoidOptions()
   ) throws(SoftmaxKernelsError) -> Result<T> {
-    let layout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: rowStride, count: similarities.count,
-      argument: "similarities", strideArgument: "rowStride")
+    let layout = try RowLayout.input(
+      similarities, rows: rows, columns: columns, stride: rowStride, "similarities", strideArgument: "rowStride")
     var gradientLayout = layout
     if let similarityGradient {
-      gradientLayout = try RowLayout.validated(
-        rows: rows, columns: columns, stride: gradientRowStride, count: similarityGradient.count,
-        argument: "similarityGradient", strideArgument: "gradientRowStride")
-      try checkAliasing(
-        input: UnsafeRawPointer(similarities.baseAddress), layout,
-        output: UnsafeRawPointer(similarityGradient.baseAddress), gradientLayout, T.self,
-        outputArgument: "similarityGradient")
+      gradientLayout = try RowLayout.output(
+        similarityGradient, rows: rows, columns: columns, stride: gradientRowStride, "similarityGradient",
+        strideArgument: "gradientRowStride", reading: [(similarities, layout)])
     }
     guard logTemperature.isFinite else {
       throw .invalidArgument(argument: "logTemperature", reason: "\(logTemperature) is not finite")

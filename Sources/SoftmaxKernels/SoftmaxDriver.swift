@@ -98,16 +98,10 @@ extension Softmax {
     logSumExp: UnsafeMutableBufferPointer<T>?,
     options: SoftmaxOptions
   ) throws(SoftmaxKernelsError) {
-    let inLayout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: inputRowStride, count: input.count,
-      argument: "input", strideArgument: "inputRowStride")
+    let inLayout = try RowLayout.input(input, rows: rows, columns: columns, stride: inputRowStride, "input")
     if let output {
-      let outLayout = try RowLayout.validated(
-        rows: rows, columns: columns, stride: outputRowStride, count: output.count,
-        argument: "output", strideArgument: "outputRowStride")
-      try checkAliasing(
-        input: UnsafeRawPointer(input.baseAddress), inLayout,
-        output: UnsafeRawPointer(output.baseAddress), outLayout, T.self, outputArgument: "output")
+      _ = try RowLayout.output(
+        output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: [(input, inLayout)])
     }
     let plan = try ExecutionPlan(options, elements: rows * columns)
     guard rows > 0 else { return }
@@ -136,22 +130,12 @@ extension Softmax {
     inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int?,
     options: SoftmaxOptions
   ) throws(SoftmaxKernelsError) {
-    let yLayout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: outputRowStride, count: output.count,
-      argument: "output", strideArgument: "outputRowStride")
-    let gLayout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: outputGradientRowStride, count: outputGradient.count,
-      argument: "outputGradient", strideArgument: "outputGradientRowStride")
-    let dxLayout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: inputGradientRowStride, count: inputGradient.count,
-      argument: "inputGradient", strideArgument: "inputGradientRowStride")
-    let dxBase = UnsafeRawPointer(inputGradient.baseAddress)
-    try checkAliasing(
-      input: UnsafeRawPointer(output.baseAddress), yLayout, output: dxBase, dxLayout, T.self,
-      outputArgument: "inputGradient")
-    try checkAliasing(
-      input: UnsafeRawPointer(outputGradient.baseAddress), gLayout, output: dxBase, dxLayout,
-      T.self, outputArgument: "inputGradient")
+    let yLayout = try RowLayout.input(output, rows: rows, columns: columns, stride: outputRowStride, "output")
+    let gLayout = try RowLayout.input(
+      outputGradient, rows: rows, columns: columns, stride: outputGradientRowStride, "outputGradient")
+    let dxLayout = try RowLayout.output(
+      inputGradient, rows: rows, columns: columns, stride: inputGradientRowStride, "inputGradient",
+      reading: [(output, yLayout), (outputGradient, gLayout)])
     let plan = try ExecutionPlan(options, elements: rows * columns)
     guard rows > 0, columns > 0, let y = output.baseAddress, let g = outputGradient.baseAddress,
       let dx = inputGradient.baseAddress

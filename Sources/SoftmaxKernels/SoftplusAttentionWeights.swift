@@ -29,12 +29,9 @@ extension AttentionWeights {
     reweighting: Reweighting? = nil, epsilon: T = T(1e-8),
     options: SigmoidOptions = SigmoidOptions()
   ) throws(SoftmaxKernelsError) {
-    let (inLayout, outLayout) = try layouts(
-      rows, columns, scores.count, scoresRowStride, "scores", "scoresRowStride",
-      output.count, outputRowStride, "output", "outputRowStride")
-    try checkAliasing(
-      input: UnsafeRawPointer(scores.baseAddress), inLayout,
-      output: UnsafeRawPointer(output.baseAddress), outLayout, T.self, outputArgument: "output")
+    let inLayout = try RowLayout.input(scores, rows: rows, columns: columns, stride: scoresRowStride, "scores")
+    let outLayout = try RowLayout.output(
+      output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: [(scores, inLayout)])
     let parameters = try SoftplusParameters<T>(scale, queryOffset, reweighting, epsilon)
     let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
     guard rows > 0, columns > 0, let s = scores.baseAddress, let y = output.baseAddress else { return }
@@ -56,15 +53,13 @@ extension AttentionWeights {
     reweighting: Reweighting? = nil, epsilon: T = T(1e-8),
     options: SigmoidOptions = SigmoidOptions()
   ) throws(SoftmaxKernelsError) {
-    let (sLayout, dxLayout) = try layouts(
-      rows, columns, scores.count, scoresRowStride, "scores", "scoresRowStride",
-      inputGradient.count, inputGradientRowStride, "inputGradient", "inputGradientRowStride")
-    let yLayout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: outputRowStride, count: output.count,
-      argument: "output", strideArgument: "outputRowStride")
-    let gLayout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: outputGradientRowStride, count: outputGradient.count,
-      argument: "outputGradient", strideArgument: "outputGradientRowStride")
+    let sLayout = try RowLayout.input(scores, rows: rows, columns: columns, stride: scoresRowStride, "scores")
+    let dxLayout = try RowLayout.input(
+      UnsafeBufferPointer(inputGradient), rows: rows, columns: columns, stride: inputGradientRowStride,
+      "inputGradient")
+    let yLayout = try RowLayout.input(output, rows: rows, columns: columns, stride: outputRowStride, "output")
+    let gLayout = try RowLayout.input(
+      outputGradient, rows: rows, columns: columns, stride: outputGradientRowStride, "outputGradient")
     let dxRaw = UnsafeRawBufferPointer(
       start: inputGradient.baseAddress, count: dxLayout.span * MemoryLayout<T>.stride)
     for (buffer, layout, name) in [

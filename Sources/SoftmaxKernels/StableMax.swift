@@ -30,15 +30,9 @@ public enum StableMax {
     output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil, logarithm: Bool = false,
     options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
-    let inLayout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: inputRowStride, count: input.count,
-      argument: "input", strideArgument: "inputRowStride")
-    let outLayout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: outputRowStride, count: output.count,
-      argument: "output", strideArgument: "outputRowStride")
-    try checkAliasing(
-      input: UnsafeRawPointer(input.baseAddress), inLayout,
-      output: UnsafeRawPointer(output.baseAddress), outLayout, T.self, outputArgument: "output")
+    let inLayout = try RowLayout.input(input, rows: rows, columns: columns, stride: inputRowStride, "input")
+    let outLayout = try RowLayout.output(
+      output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: [(input, inLayout)])
     let plan = try ExecutionPlan(options, elements: rows * columns)
     guard rows > 0, columns > 0, let x = input.baseAddress, let y = output.baseAddress else { return }
     let batch = StableMaxBatch<T>(

@@ -17,9 +17,7 @@ struct TargetLossLayout {
     gradient: UnsafeMutableBufferPointer<T>?, gradientRowStride: Int?,
     rowLosses: UnsafeMutableBufferPointer<T>?
   ) throws(SoftmaxKernelsError) -> TargetLossLayout {
-    let layout = try RowLayout.validated(
-      rows: rows, columns: columns, stride: logitsRowStride, count: logits.count,
-      argument: "logits", strideArgument: "logitsRowStride")
+    let layout = try RowLayout.input(logits, rows: rows, columns: columns, stride: logitsRowStride, "logits")
     try Softmax.checkCounts(rows, targets.count, "targets")
     for r in 0..<rows where !(0..<columns).contains(targets[r]) {
       throw .invalidArgument(argument: "targets", reason: "row \(r) has target \(targets[r]), outside [0, \(columns))")
@@ -32,13 +30,9 @@ struct TargetLossLayout {
     }
     var gradientStride = 0
     if let gradient {
-      let g = try RowLayout.validated(
-        rows: rows, columns: columns, stride: gradientRowStride, count: gradient.count,
-        argument: "gradient", strideArgument: "gradientRowStride")
-      try checkAliasing(
-        input: UnsafeRawPointer(logits.baseAddress), layout,
-        output: UnsafeRawPointer(gradient.baseAddress), g, T.self, outputArgument: "gradient")
-      gradientStride = g.stride
+      gradientStride = try RowLayout.output(
+        gradient, rows: rows, columns: columns, stride: gradientRowStride, "gradient",
+        reading: [(logits, layout)]).stride
     }
     return TargetLossLayout(logits: layout, gradientStride: gradientStride)
   }
