@@ -7,17 +7,13 @@
 #    (.build/docs-build): the extra compiler flags would otherwise invalidate the normal debug
 #    build that `swift test` uses.
 # 2. Only the graphs of the module `SoftmaxKernels` are given to DocC: `SoftmaxKernels.symbols.json`
-#    and its extension graphs `SoftmaxKernels@<Module>.symbols.json`. The compiler puts the
-#    public symbols of a module that SoftmaxKernels re-exports (`@_exported import`) into
-#    SoftmaxKernels' own graph; adding that module's graph too would make DocC document a second
-#    module and break the links to those symbols. The graphs of the per-level kernel modules
-#    and of SoftmaxKernelsCore are therefore left out.
+#    and its extension graphs `SoftmaxKernels@<Module>.symbols.json`. Every public symbol is
+#    declared in that module (the kernel modules and SoftmaxKernelsCore have `package` access
+#    only), so the other modules' graphs are left out.
 # 3. `docc convert --warnings-as-errors`, with the experimental documentation coverage summary.
-#    `--enable-inherited-docs`: DocC takes the comment of a symbol declared in a re-exported
-#    module for an inherited one when the symbol implements a protocol requirement (`description`,
-#    `<`), and without the flag shows "Inherited from CustomStringConvertible.description." instead
-#    of it. With the flag, the members that stdlib protocols provide (`!=`, `hashValue`, ...) show
-#    the stdlib's comments too.
+#    `--enable-inherited-docs`: with it, DocC shows a symbol's own comment where the symbol
+#    implements a protocol requirement (`description`, `<`) and the standard library's comments
+#    for the members that stdlib protocols provide (`!=`, `hashValue`, ...).
 # 4. A check of the graph: every public symbol declared in Sources/ has a doc comment.
 #
 # View the result with `python3 -m http.server --directory .build/docs 8000` and
