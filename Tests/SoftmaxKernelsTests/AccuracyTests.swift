@@ -57,7 +57,7 @@ final class ErrorTable: @unchecked Sendable {
   }
 }
 
-final class AccuracyTests: XCTestCase {
+final class AccuracyTests: SoftmaxKernelsTestCase {
   /// Every partial vector for both types, unroll and window boundaries, and long rows.
   static let sizes = Array(1...33) + [63, 64, 65, 255, 256, 257, 4095, 4096, 4097, 10_000, 100_003]
 
@@ -121,7 +121,7 @@ final class AccuracyTests: XCTestCase {
     _ type: T.Type, _ input: Input, file: StaticString = #filePath, line: UInt = #line
   ) {
     let name = typeName(T.self)
-    var rng = SplitMix64(seed: input.seed)
+    var rng = SeededRandom(seed: input.seed)
     var cases: [String: Case] = [:]
     var order: [String] = []
     func note(_ key: String, _ error: Double, _ bound: Double, _ detail: @autoclosure () -> String) {

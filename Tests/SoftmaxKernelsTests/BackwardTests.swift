@@ -6,7 +6,7 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-final class BackwardTests: XCTestCase {
+final class BackwardTests: SoftmaxKernelsTestCase {
   static let sizes = Array(1...33) + [100, 1000, 4097, 10_000]
 
   /// `|dx - ref| <= atol + rtol |ref|` for every element, or a description of the worst one.
@@ -34,7 +34,7 @@ final class BackwardTests: XCTestCase {
   }
 
   func againstReference<T: SoftmaxScalar>(_: T.Type, log: Bool) {
-    var rng = SplitMix64(seed: log ? 31 : 32)
+    var rng = SeededRandom(seed: log ? 31 : 32)
     for n in Self.sizes {
       let x: [T] = rng.row(T.self, n, -8, 8)
       let g: [T] = rng.row(T.self, n, -1, 1)
@@ -64,7 +64,7 @@ final class BackwardTests: XCTestCase {
   /// differences, against the backward functions applied to the forward output; and the
   /// gradient of log-sum-exp, which is softmax. Double, n = 5 and 17, every algorithm and level.
   func testFiniteDifferences() {
-    var rng = SplitMix64(seed: 33)
+    var rng = SeededRandom(seed: 33)
     let h = 1e-5
     for n in [5, 17] {
       let x: [Double] = rng.row(Double.self, n, -3, 3)
@@ -107,7 +107,7 @@ final class BackwardTests: XCTestCase {
 
   func testFullyMaskedRowGradients() {
     for n in [1, 5, 17, 37] {
-      var rng = SplitMix64(seed: 34 + UInt64(n))
+      var rng = SeededRandom(seed: 34 + UInt64(n))
       let g: [Float] = rng.row(Float.self, n, -1, 1)
       let masked = [Float](repeating: -.infinity, count: n)
       for level in ISALevel.allSupported {
@@ -166,7 +166,7 @@ final class BackwardTests: XCTestCase {
   }
 
   func inPlace<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 35)
+    var rng = SeededRandom(seed: 35)
     let (rows, columns, stride) = (3, 37, 41)
     let x: [T] = rng.row(T.self, rows * columns, -8, 8)
     let g: [T] = rng.row(T.self, rows * columns, -1, 1)
@@ -257,7 +257,7 @@ final class BackwardTests: XCTestCase {
 
   func testLongRowBackwardSplitOverTwoThreads() {
     let n = 1 << 20
-    var rng = SplitMix64(seed: 36)
+    var rng = SeededRandom(seed: 36)
     let x: [Float] = rng.row(Float.self, n, -10, 10)
     let g: [Float] = rng.row(Float.self, n, -1, 1)
     for log in [false, true] {

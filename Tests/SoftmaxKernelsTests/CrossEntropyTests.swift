@@ -63,12 +63,12 @@ enum CrossEntropyReference {
   }
 }
 
-final class CrossEntropyTests: XCTestCase {
+final class CrossEntropyTests: SoftmaxKernelsTestCase {
   func check<T: SoftmaxScalar>(
     _: T.Type, rows: Int, classes: Int, weighted: Bool, eps: Double, ignore: Int,
     reduction: LossReduction, zLoss: Double, level: ISALevel, seed: UInt64
   ) throws {
-    var rng = SplitMix64(seed: seed)
+    var rng = SeededRandom(seed: seed)
     let x: [T] = rng.row(T.self, rows * classes, -8, 8)
     var targets = (0..<rows).map { _ in Int(rng.next() % UInt64(classes)) }
     if rows > 2 { targets[1] = ignore }  // one ignored row (when ignore is in range, a class)
@@ -138,7 +138,7 @@ final class CrossEntropyTests: XCTestCase {
   }
 
   func testInPlaceGradientOverLogits() throws {
-    var rng = SplitMix64(seed: 5)
+    var rng = SeededRandom(seed: 5)
     let rows = 4, classes = 37
     let x: [Float] = rng.row(Float.self, rows * classes, -5, 5)
     let targets = [0, 36, 5, 17]
@@ -207,7 +207,7 @@ final class CrossEntropyTests: XCTestCase {
   }
 
   func testProbabilityTargets() throws {
-    var rng = SplitMix64(seed: 11)
+    var rng = SeededRandom(seed: 11)
     let rows = 6, classes = 19
     let x: [Double] = rng.row(Double.self, rows * classes, -4, 4)
     var t = [Double](repeating: 0, count: x.count)
@@ -264,7 +264,7 @@ final class CrossEntropyTests: XCTestCase {
   func testLongReductionIsAccurate() throws {
     // 8192 rows: the mean accumulates in Double (no float drift).
     let rows = 8192, classes = 64
-    var rng = SplitMix64(seed: 3)
+    var rng = SeededRandom(seed: 3)
     let x: [Float] = rng.row(Float.self, rows * classes, -8, 8)
     let targets = (0..<rows).map { _ in Int(rng.next() % 64) }
     let ref = CrossEntropyReference.integer(
@@ -310,12 +310,12 @@ final class CrossEntropyTests: XCTestCase {
   }
 }
 
-final class CrossEntropySoftcapTests: XCTestCase {
+final class CrossEntropySoftcapTests: SoftmaxKernelsTestCase {
   /// Soft-capping `c tanh(x / c)` against the float64 reference applied to capped logits, with
   /// the chain factor `1 - tanh^2` on the gradient, for every ISA level; and by finite
   /// differences on the Double path.
   func testSoftcapAgainstReference() throws {
-    var rng = SplitMix64(seed: 77)
+    var rng = SeededRandom(seed: 77)
     let rows = 5, classes = 37, cap = 30.0
     for level in ISALevel.allSupported {
       for weighted in [false, true] {

@@ -6,7 +6,7 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-final class ISATests: XCTestCase {
+final class ISATests: SoftmaxKernelsTestCase {
   /// The level the CPU flags in /proc/cpuinfo allow (x86-64 Linux), or nil elsewhere.
   static func levelFromCPUInfo() -> ISALevel? {
     #if os(Linux) && arch(x86_64)
@@ -96,7 +96,7 @@ final class ISATests: XCTestCase {
   func testChildReportsTheActiveLevel() throws {
     try ChildProcess.requireChild()
     print("ACTIVE=\(ISALevel.active)")
-    var rng = SplitMix64(seed: 41)
+    var rng = SeededRandom(seed: 41)
     let x: [Float] = rng.row(Float.self, 1000, -10, 10)
     for algorithm in allAlgorithms {
       let implicit = try Softmax.softmax(x, options: SoftmaxOptions(algorithm: algorithm))
@@ -113,7 +113,7 @@ final class ISATests: XCTestCase {
   }
 
   func agree<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 42)
+    var rng = SeededRandom(seed: 42)
     for n in [1, 7, 17, 100, 4097, 10_000] {
       let x: [T] = rng.row(T.self, n, -20, 20)
       let g: [T] = rng.row(T.self, n, -1, 1)

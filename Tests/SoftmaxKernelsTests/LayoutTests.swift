@@ -7,11 +7,7 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-/// A value no softmax-family function produces from the test inputs: marks memory that must
-/// not be written.
-let sentinel = -12345.5
-
-final class LayoutTests: XCTestCase {
+final class LayoutTests: SoftmaxKernelsTestCase {
   typealias Forward<T: SoftmaxScalar> = (
     Int, Int, UnsafeBufferPointer<T>, Int?, UnsafeMutableBufferPointer<T>, Int?, SoftmaxOptions
   ) throws(SoftmaxKernelsError) -> Void
@@ -49,7 +45,7 @@ final class LayoutTests: XCTestCase {
   func strided<T: SoftmaxScalar>(_: T.Type) {
     // (rows, columns, input stride, output stride)
     let shapes = [(5, 37, 41, 45), (3, 16, 16, 17), (4, 1, 3, 2), (2, 100, 128, 100), (6, 9, 9, 9), (3, 33, 64, 40)]
-    var rng = SplitMix64(seed: 11)
+    var rng = SeededRandom(seed: 11)
     for (rows, columns, inStride, outStride) in shapes {
       // Input padding is NaN: a kernel that read it would make the row NaN.
       var input = [T](repeating: .nan, count: (rows - 1) * inStride + columns + 5)
@@ -112,7 +108,7 @@ final class LayoutTests: XCTestCase {
 
   func misaligned<T: SoftmaxScalar>(_: T.Type) {
     let lanes = 64 / MemoryLayout<T>.stride
-    var rng = SplitMix64(seed: 12)
+    var rng = SeededRandom(seed: 12)
     let capacity = 1000 + 2 * lanes
     let rawIn = UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<T>.stride, alignment: 64)
     let rawOut = UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<T>.stride, alignment: 64)
@@ -172,7 +168,7 @@ final class LayoutTests: XCTestCase {
   }
 
   func inPlace<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 13)
+    var rng = SeededRandom(seed: 13)
     let (rows, columns, stride) = (4, 37, 40)
     for algorithm in allAlgorithms {
       for level in ISALevel.allSupported {
@@ -248,7 +244,7 @@ final class LayoutTests: XCTestCase {
   }
 
   func batched<T: SoftmaxScalar>(_: T.Type, rows: Int, columns: Int) {
-    var rng = SplitMix64(seed: 14 + UInt64(rows))
+    var rng = SeededRandom(seed: 14 + UInt64(rows))
     let x: [T] = rng.row(T.self, rows * columns, -12, 12)
     for algorithm in allAlgorithms {
       for threads in [1, 2, nil] as [Int?] {
@@ -288,7 +284,7 @@ final class LayoutTests: XCTestCase {
   }
 
   func splitRow<T: SoftmaxScalar>(_: T.Type, columns n: Int, rows: Int, algorithms: [SoftmaxAlgorithm]) {
-    var rng = SplitMix64(seed: 15)
+    var rng = SeededRandom(seed: 15)
     let x: [T] = rng.row(T.self, rows * n, -10, 10)
     let inputs = (0..<rows).map { r in Array(x[r * n..<(r + 1) * n]).doubles }
     let refs = inputs.map { xd in (y: Reference.softmax(xd), z: Reference.logSoftmax(xd), l: Reference.logSumExp(xd)) }
@@ -325,7 +321,7 @@ final class LayoutTests: XCTestCase {
   }
 
   func spans<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 16)
+    var rng = SeededRandom(seed: 16)
     for n in [1, 5, 16, 37, 300] {
       let x: [T] = rng.row(T.self, n, -10, 10)
       for algorithm in allAlgorithms {
