@@ -219,10 +219,39 @@ func absoluteError(_ a: Double, _ b: Double) -> Double {
   return e.isNaN ? .infinity : e
 }
 
-/// `|v - r| / (atol + rtol |r|)`: at most 1 when `v` is within the tolerance of `r` (infinite for
-/// a NaN against a number).
+/// `|v - r| / (atol + rtol |r|)`: at most 1 when `v` is within the tolerance of `r` (0 for equal
+/// values and two NaN, infinite for a NaN against a number or a different infinity).
 func toleranceRatio(_ v: Double, _ r: Double, atol: Double, rtol: Double) -> Double {
-  absoluteError(v, r) / (atol + rtol * abs(r))
+  let e = absoluteError(v, r)
+  return e == 0 || e.isInfinite ? e : e / (atol + rtol * abs(r))
+}
+
+/// The worst error per key as a fraction of its bound, with where it happened: one assertion per
+/// key at the end, so that a sweep reports each (operation, algorithm, level, ...) once, with its
+/// worst case.
+struct BoundTally {
+  private var worst: [String: (ratio: Double, error: Double, bound: Double, detail: String)] = [:]
+  private var keys: [String] = []
+
+  /// Notes an error (NaN counts as infinite) and its bound under `key`.
+  mutating func note(_ key: String, _ error: Double, bound: Double, _ detail: @autoclosure () -> String) {
+    let e = error.isNaN ? Double.infinity : error
+    let ratio = e / bound
+    if let w = worst[key], !(ratio > w.ratio) { return }
+    if worst[key] == nil { keys.append(key) }
+    worst[key] = (ratio, e, bound, detail())
+  }
+
+  /// Asserts that every key's worst error is within its bound, in the order the keys came;
+  /// with `printing`, prints each key's worst error and bound first.
+  func check(printing: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
+    for key in keys {
+      let w = worst[key]!
+      if printing { print(String(format: "%-70@ max %.3g (bound %.3g)", key as NSString, w.error, w.bound)) }
+      XCTAssertLessThanOrEqual(
+        w.ratio, 1, "\(key): worst \(w.detail) (error \(w.error), bound \(w.bound))", file: file, line: line)
+    }
+  }
 }
 
 /// The error of a Float result against a Double reference: relative, in units of 2^-24, when
