@@ -131,8 +131,8 @@ final class ISATests: SoftmaxKernelsTestCase {
           }
         }
         guard let base = run(.baseline) else { continue }
-        for level in ISALevel.allSupported where level != .baseline {
-          guard let r = run(level) else { continue }
+        forEachLevel(ISALevel.allSupported.filter { $0 != .baseline }) { level in
+          guard let r = run(level) else { return }
           let context = "\(typeName(T.self)) \(algorithm) C=\(n): \(level) vs baseline"
           // Each within its bound of the reference, so within twice it of each other.
           let w = softmaxErrors(r.y, base.y.doubles, inputs: x.doubles).excess
@@ -143,7 +143,7 @@ final class ISATests: SoftmaxKernelsTestCase {
           XCTAssertLessThanOrEqual(wl.error, 2 * Bounds.logSumExp(T.self), "logSumExp, \(context): \(wl)")
           let (atol, rtol) = Bounds.gradient(T.self)
           for (a, b, name) in [(r.dy, base.dy, "softmaxBackward"), (r.dz, base.dz, "logSoftmaxBackward")] {
-            if let i = a.indices.first(where: { abs(Double(a[$0]) - Double(b[$0])) > 2 * (atol + rtol * abs(Double(b[$0]))) }) {
+            if let i = a.indices.first(where: { toleranceRatio(Double(a[$0]), Double(b[$0]), atol: atol, rtol: rtol) > 2 }) {
               XCTFail("\(name), \(context): element \(i): \(a[i]) vs \(b[i])")
             }
           }
