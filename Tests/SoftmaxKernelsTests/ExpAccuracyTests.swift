@@ -27,26 +27,22 @@ final class ExpAccuracyTests: SoftmaxKernelsTestCase {
       bits += 61
     }
     inputs += [0, -0.0, -1, -0x1.62E42Ep-2, -87.0, -87.33]
-    for level in ISALevel.allSupported {
+    forEachLevel { level in
       var outputs = [Float](repeating: .nan, count: inputs.count)
       inputs.withUnsafeBufferPointer { x in
         outputs.withUnsafeMutableBufferPointer { y in
           Float._kernelTable(level).expNonPositive(x.baseAddress!, y.baseAddress!, x.count)
         }
       }
-      var worst = 0.0
-      var worstInput: Float = 0
+      var worst = UlpWorst()
       for (x, y) in zip(inputs, outputs) {
         let reference = Foundation.exp(Double(x))
         guard reference >= Double(Float.leastNormalMagnitude) else { continue }
-        let ulps = abs(Double(y) - reference) / reference / 0x1p-24
-        if ulps > worst {
-          worst = ulps
-          worstInput = x
-        }
+        worst.add(ulpError(y, reference), at: Double(x), subnormal: false)
       }
-      print("exp Float \(level): max error \(worst) x 2^-24 (relative) at x = \(worstInput)")
-      XCTAssertLessThanOrEqual(worst, Self.floatBoundUlps(level), "\(level) at x = \(worstInput)")
+      let worstInput = Float(worst.relativeAt)
+      print("exp Float \(level): max error \(worst.relative) x 2^-24 (relative) at x = \(worstInput)")
+      XCTAssertLessThanOrEqual(worst.relative, Self.floatBoundUlps(level), "\(level) at x = \(worstInput)")
       // Exact special values.
       let special: [Float] = [0, -.infinity, -200, -0x1.5D58A0p6]
       var out = [Float](repeating: .nan, count: special.count)
@@ -66,20 +62,19 @@ final class ExpAccuracyTests: SoftmaxKernelsTestCase {
       inputs.append(x)
       x += 0.000_0713
     }
-    for level in ISALevel.allSupported {
+    forEachLevel { level in
       var outputs = [Double](repeating: .nan, count: inputs.count)
       inputs.withUnsafeBufferPointer { x in
         outputs.withUnsafeMutableBufferPointer { y in
           Double._kernelTable(level).expNonPositive(x.baseAddress!, y.baseAddress!, x.count)
         }
       }
-      var worst = 0.0
+      var worst = UlpWorst()
       for (x, y) in zip(inputs, outputs) {
-        let reference = Foundation.exp(x)
-        worst = max(worst, abs(y - reference) / reference / 0x1p-53)
+        worst.add(ulpError(y, Foundation.exp(x)), at: x, subnormal: false)
       }
-      print("exp Double \(level): max error \(worst) x 2^-53 (relative; vs libm exp)")
-      XCTAssertLessThanOrEqual(worst, Self.doubleBoundUlps, "\(level)")
+      print("exp Double \(level): max error \(worst.relative) x 2^-53 (relative; vs libm exp)")
+      XCTAssertLessThanOrEqual(worst.relative, Self.doubleBoundUlps, "\(level) at x = \(worst.relativeAt)")
     }
   }
 }

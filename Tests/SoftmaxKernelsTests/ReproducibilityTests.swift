@@ -160,7 +160,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
       let x = Self.input(T.self, rows: rows, columns: columns, seed: 1)
       var rng = SeededRandom(seed: 2)
       let g: [T] = rng.row(T.self, rows * columns, -1, 1)
-      for level in ISALevel.allSupported {
+      try forEachLevel { level in
         let shape = "\(typeName(T.self)) \(rows) x \(columns) isa=\(level)"
         for algorithm in SoftmaxAlgorithm.allCases {
           func options(_ t: Int) -> SoftmaxOptions {
@@ -231,7 +231,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
         ("mean smoothing=0.05 zLoss=1e-3 softcap=15 weights",
          CrossEntropyOptions(labelSmoothing: 0.05, zLossScale: 1e-3, softcap: 15), true, false, false),
       ]
-      for level in ISALevel.allSupported {
+      try forEachLevel { level in
         let shape = "\(typeName(T.self)) \(rows) x \(columns) isa=\(level)"
         for (name, base, weighted, ignore7, perRow) in combos {
           let y = ignore7 ? targets7 : targets
@@ -317,7 +317,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
       let x = Self.input(T.self, rows: rows, columns: columns, seed: 5, -10, 10, specials: false)
       var rng = SeededRandom(seed: 6)
       let targets = (0..<rows).map { _ in Int(rng.next() % UInt64(columns)) }
-      for level in ISALevel.allSupported {
+      try forEachLevel { level in
         let shape = "\(typeName(T.self)) \(rows) x \(columns) isa=\(level)"
         for logarithm in [false, true] {
           try assertReproducible("StableMax.\(logarithm ? "logStableMax" : "stableMax") \(shape)") { t in
@@ -380,7 +380,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
     let weight: [T] = rng.row(T.self, n, 0, 2)
     let posWeight: [T] = rng.row(T.self, Self.posWeightCount, 0.5, 3)
     let finiteX = x.map { $0.isFinite ? $0 : 0 }
-    for level in ISALevel.allSupported {
+    try forEachLevel { level in
       let shape = "\(typeName(T.self)) n=\(n) isa=\(level)"
       func o(_ t: Int) -> SigmoidOptions { SigmoidOptions(threads: t, isa: level) }
       let unary: [(String, (Int) throws -> [T])] = [
@@ -457,7 +457,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
     // SigLIP: a 701 x 701 similarity matrix (491401 elements: 7 threads).
     let count = 701
     let similarities = Self.input(T.self, rows: count, columns: count, seed: 9, -1, 1, specials: false)
-    for level in ISALevel.allSupported {
+    try forEachLevel { level in
       try assertReproducible("SigLIP.lossAndGradient \(typeName(T.self)) \(count) x \(count) isa=\(level)") { t in
         let (result, gradient) = try SigLIP.lossAndGradient(
           similarities: similarities, count: count, options: SigmoidOptions(threads: t, isa: level))
@@ -475,7 +475,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
       var rng = SeededRandom(seed: 11)
       let g: [T] = rng.row(T.self, rows * columns, -1, 1)
       let offset = columns - rows
-      for level in ISALevel.allSupported {
+      try forEachLevel { level in
         let shape = "\(typeName(T.self)) \(rows) x \(columns) isa=\(level)"
         func o(_ t: Int) -> SigmoidOptions { SigmoidOptions(threads: t, isa: level) }
         try assertReproducible("AttentionWeights.sigmoid \(shape)") { t in

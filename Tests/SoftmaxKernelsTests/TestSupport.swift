@@ -267,6 +267,16 @@ func ulpError(_ y: Float, _ ref: Double) -> Double {
   return abs(Double(y) - ref) / abs(ref) / 0x1p-24
 }
 
+/// The error of a Double result against a Double reference (units 2^-53 / 2^-1074), for
+/// functions whose Double reference is accurate enough (libm's `exp`).
+func ulpError(_ y: Double, _ ref: Double) -> Double {
+  if ref.isNaN { return y.isNaN ? 0 : .infinity }
+  if y.isNaN { return .infinity }
+  if ref.isInfinite || y.isInfinite { return y == ref ? 0 : .infinity }
+  if abs(ref) < Double.leastNormalMagnitude { return abs(y - ref) / Double.leastNonzeroMagnitude }
+  return abs(y - ref) / abs(ref) / 0x1p-53
+}
+
 #if arch(x86_64)
 /// The error of a Double result against a Float80 reference (units 2^-53 / 2^-1074).
 func ulpError(_ y: Double, _ ref: Float80) -> Double {
