@@ -78,13 +78,11 @@ final class BackwardTests: SoftmaxKernelsTestCase {
   // MARK: - Against the reference
 
   func testSoftmaxBackwardMatchesReference() {
-    againstReference(Float.self, log: false)
-    againstReference(Double.self, log: false)
+    forEachScalarType { againstReference($0, log: false) }
   }
 
   func testLogSoftmaxBackwardMatchesReference() {
-    againstReference(Float.self, log: true)
-    againstReference(Double.self, log: true)
+    forEachScalarType { againstReference($0, log: true) }
   }
 
   func againstReference<T: SoftmaxScalar>(_: T.Type, log: Bool) {
@@ -205,8 +203,7 @@ final class BackwardTests: SoftmaxKernelsTestCase {
   // MARK: - In place and strides
 
   func testInPlaceBackward() {
-    inPlace(Float.self)
-    inPlace(Double.self)
+    forEachScalarType { inPlace($0) }
   }
 
   func inPlace<T: SoftmaxScalar>(_: T.Type) {

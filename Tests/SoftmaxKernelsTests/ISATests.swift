@@ -108,8 +108,7 @@ final class ISATests: SoftmaxKernelsTestCase {
   // MARK: - Agreement between levels
 
   func testLevelsAgree() {
-    agree(Float.self)
-    agree(Double.self)
+    forEachScalarType { agree($0) }
   }
 
   func agree<T: SoftmaxScalar>(_: T.Type) {

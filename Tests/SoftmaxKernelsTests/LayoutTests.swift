@@ -38,8 +38,7 @@ final class LayoutTests: SoftmaxKernelsTestCase {
   // MARK: - Strides
 
   func testStridedRowsLeavePaddingUntouched() {
-    strided(Float.self)
-    strided(Double.self)
+    forEachScalarType { strided($0) }
   }
 
   func strided<T: SoftmaxScalar>(_: T.Type) {
@@ -99,8 +98,7 @@ final class LayoutTests: SoftmaxKernelsTestCase {
   // MARK: - Alignment
 
   func testMisalignedStarts() {
-    misaligned(Float.self)
-    misaligned(Double.self)
+    forEachScalarType { misaligned($0) }
   }
 
   func misaligned<T: SoftmaxScalar>(_: T.Type) {
@@ -157,8 +155,7 @@ final class LayoutTests: SoftmaxKernelsTestCase {
   // MARK: - In place
 
   func testInPlace() {
-    inPlace(Float.self)
-    inPlace(Double.self)
+    forEachScalarType { inPlace($0) }
   }
 
   func inPlace<T: SoftmaxScalar>(_: T.Type) {
@@ -297,8 +294,7 @@ final class LayoutTests: SoftmaxKernelsTestCase {
   // MARK: - Span and buffer entry points
 
   func testSpanAndBufferEntryPoints() {
-    spans(Float.self)
-    spans(Double.self)
+    forEachScalarType { spans($0) }
   }
 
   func spans<T: SoftmaxScalar>(_: T.Type) {

@@ -19,8 +19,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
   /// The inputs are multiples of 1/64 in [-8, 8) so that x + c is exact in Float for every c
   /// used: the only difference between the two calls is then the kernel's own rounding.
   func testShiftInvariance() {
-    shiftInvariance(Float.self)
-    shiftInvariance(Double.self)
+    forEachScalarType { shiftInvariance($0) }
   }
 
   func shiftInvariance<T: SoftmaxScalar>(_: T.Type) {
@@ -56,8 +55,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
   // MARK: - Sums, logs, bounds
 
   func testSoftmaxSumsToOne() {
-    sumsToOne(Float.self)
-    sumsToOne(Double.self)
+    forEachScalarType { sumsToOne($0) }
   }
 
   func sumsToOne<T: SoftmaxScalar>(_: T.Type) {
@@ -79,8 +77,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
 
   /// log-softmax = log(softmax) where softmax is above 1e-30, and log-softmax <= 0.
   func testLogSoftmaxIsLogOfSoftmax() {
-    logOfSoftmax(Float.self)
-    logOfSoftmax(Double.self)
+    forEachScalarType { logOfSoftmax($0) }
   }
 
   func logOfSoftmax<T: SoftmaxScalar>(_: T.Type) {
@@ -107,8 +104,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
 
   /// max x <= lse <= max x + log n (up to the lse bound).
   func testLogSumExpBetweenMaxAndMaxPlusLogN() {
-    lseBounds(Float.self)
-    lseBounds(Double.self)
+    forEachScalarType { lseBounds($0) }
   }
 
   func lseBounds<T: SoftmaxScalar>(_: T.Type) {
@@ -133,8 +129,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
 
   /// Random shapes: every row of a batched call is bit-for-bit the single-row result.
   func testBatchedEqualsSingleRows() {
-    batchedEqualsSingle(Float.self)
-    batchedEqualsSingle(Double.self)
+    forEachScalarType { batchedEqualsSingle($0) }
   }
 
   func batchedEqualsSingle<T: SoftmaxScalar>(_: T.Type) {

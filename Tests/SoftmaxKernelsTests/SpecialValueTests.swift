@@ -270,29 +270,23 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
       }
       if n > 1 {
         let j = (i + n / 2) % n == i ? (i + 1) % n : (i + n / 2) % n
-        // NaN whatever the options: with both flags set is the case that could go wrong.
-        for flags in [Self.flagSets[0], Self.flagSets[3]] {
-          checkBoth("+inf at \(i) and \(j)", masked: flags.masked, limit: flags.limit, { x in
+        /// +inf at `i` and `second` at `j`.
+        func checkPair(_ label: String, second: Double, _ flags: (masked: Bool, limit: Bool)) {
+          checkBoth(label, masked: flags.masked, limit: flags.limit, { x in
             var x = x
             x[i] = .infinity
-            x[j] = .infinity
-            return x
-          }, columns: n)
-          checkBoth("+inf at \(i), NaN at \(j)", masked: flags.masked, limit: flags.limit, { x in
-            var x = x
-            x[i] = .infinity
-            x[j] = .nan
+            x[j] = second
             return x
           }, columns: n)
         }
+        // NaN whatever the options: with both flags set is the case that could go wrong.
+        for flags in [Self.flagSets[0], Self.flagSets[3]] {
+          checkPair("+inf at \(i) and \(j)", second: .infinity, flags)
+          checkPair("+inf at \(i), NaN at \(j)", second: .nan, flags)
+        }
         // NaN by default, one-hot with the limit option.
         for flags in [Self.flagSets[0], Self.flagSets[2]] {
-          checkBoth("+inf at \(i), -inf at \(j)", masked: flags.masked, limit: flags.limit, { x in
-            var x = x
-            x[i] = .infinity
-            x[j] = -.infinity
-            return x
-          }, columns: n)
+          checkPair("+inf at \(i), -inf at \(j)", second: -.infinity, flags)
         }
       }
     }
@@ -367,8 +361,7 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
   func testAllEqualRowsAreUniform() {
     for n in Array(1...33) + [37, 64, 1000, 4097] {
       for v in [0, 3.25, -50, 88.5, 1e4, 1e8, -1e30, 1e30] {
-        uniformRow(Float.self, n, v)
-        uniformRow(Double.self, n, v)
+        forEachScalarType { uniformRow($0, n, v) }
       }
     }
   }

@@ -54,7 +54,7 @@ struct SeededRandom: RandomNumberGenerator {
   }
 }
 
-// MARK: - The base class: every ISA level, named in failures
+// MARK: - The base class: every ISA level (and scalar type), named in failures
 
 /// The base class of the suite's test cases: `forEachLevel` and a failure context that is
 /// appended to every failure recorded inside it.
@@ -86,6 +86,14 @@ class SoftmaxKernelsTestCase: XCTestCase {
   ) throws(E) {
     for algorithm in algorithms {
       try forEachLevel(levels) { (level) throws(E) in try body(SoftmaxOptions(algorithm: algorithm, isa: level)) }
+    }
+  }
+
+  /// Runs `body` for Float, then Double (a generic test: `forEachScalarType { check($0) }`);
+  /// every failure inside names the type.
+  func forEachScalarType<E: Error>(_ body: (any SoftmaxScalar.Type) throws(E) -> Void) throws(E) {
+    for type in [Float.self, Double.self] as [any SoftmaxScalar.Type] {
+      try withFailureContext("\(type)") { () throws(E) in try body(type) }
     }
   }
 
