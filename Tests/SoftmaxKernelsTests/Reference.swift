@@ -4,7 +4,6 @@
 
 import Foundation
 import SoftmaxKernels
-import XCTest
 
 // MARK: - Reference
 
