@@ -4,13 +4,13 @@ import XCTest
 
 /// Sigmoid attention and softplus attention (LSSA / LSSAR) against float64 references written
 /// from ../shared/SPEC.md §6.6 and §6.7, and their gradients by finite differences.
-final class AttentionWeightTests: XCTestCase {
+final class AttentionWeightTests: SoftmaxKernelsTestCase {
   func testSigmoidAttention() throws {
-    var random = SigRandom(seed: 31)
+    var random = SeededRandom(seed: 31, stream: .xorshift64Star)
     let (rows, columns, stride) = (5, 37, 41)
-    var scores = (0..<(rows * stride)).map { _ in Float(random.uniform(-8, 8)) }
+    var scores = random.row(Float.self, rows * stride, -8, 8)
     scores[3] = -.infinity  // masked
-    for level in ISALevel.allSupported {
+    try forEachLevel { level in
       for (scale, bias, length) in [(Float(0.125), nil as Float?, nil as Int?), (1, 2, nil), (0.5, nil, 4096)] {
         var out = [Float](repeating: 99, count: rows * columns)
         try scores.withUnsafeBufferPointer { s in
@@ -28,12 +28,12 @@ final class AttentionWeightTests: XCTestCase {
             let u = Double(scale) * Double(scores[i * stride + j]) + b
             let ref = sigRefSigmoid(u)
             let allowed = 5 + 2 * abs(u) * (1 - ref)
-            XCTAssertLessThanOrEqual(sigFloatError(out[i * columns + j], ref), allowed, "\(level) \(i) \(j)")
+            XCTAssertLessThanOrEqual(ulpError(out[i * columns + j], ref), allowed, "\(level) \(i) \(j)")
           }
         }
         XCTAssertEqual(out[3], 0)
         // Backward from the output, in place over the upstream gradient.
-        var g = (0..<(rows * columns)).map { _ in Float(random.uniform(-1, 1)) }
+        var g = random.row(Float.self, rows * columns, -1, 1)
         let g0 = g
         try out.withUnsafeBufferPointer { p in
           try g.withUnsafeMutableBufferPointer { d in
@@ -49,7 +49,7 @@ final class AttentionWeightTests: XCTestCase {
       }
     }
     XCTAssertEqual(try AttentionWeights.sigmoid([Float(0)], columns: 1), [0.5])
-    sigAssertInvalid("sequenceLength") { _ = try AttentionWeights.sigmoid([Float](), columns: 1, sequenceLength: 0) }
+    assertThrows(invalid("sequenceLength")) { _ = try AttentionWeights.sigmoid([Float](), columns: 1, sequenceLength: 0) }
   }
 
   // MARK: - Softplus attention
@@ -92,6 +92,28 @@ final class AttentionWeightTests: XCTestCase {
       options: SigmoidOptions(threads: threads, isa: level))
   }
 
+  /// `AttentionWeights.softplusBackward` on arrays: the input gradient (`rows x columns`).
+  static func softplusBackward<T: SigmoidScalar>(
+    rows: Int, columns: Int, scores: [T], scoresRowStride: Int? = nil, output: [T], outputGradient: [T],
+    scale: AttentionWeights.SoftplusScale, causal: Bool, queryOffset: Int,
+    reweighting: AttentionWeights.Reweighting?, options: SigmoidOptions
+  ) throws -> [T] {
+    var dx = [T](repeating: .nan, count: rows * columns)
+    try scores.withUnsafeBufferPointer { sb in
+      try output.withUnsafeBufferPointer { yb in
+        try outputGradient.withUnsafeBufferPointer { gb in
+          try dx.withUnsafeMutableBufferPointer { db in
+            try AttentionWeights.softplusBackward(
+              rows: rows, columns: columns, scores: sb, scoresRowStride: scoresRowStride, output: yb,
+              outputGradient: gb, inputGradient: db, scale: scale, causal: causal,
+              queryOffset: queryOffset, reweighting: reweighting, options: options)
+          }
+        }
+      }
+    }
+    return dx
+  }
+
   static let configs: [Config] = [
     Config(causal: true, offset: 0, headDimension: 64, constant: 0, power: nil, offsetRows: 3),
     Config(causal: false, offset: 0, headDimension: 64, constant: 0, power: nil, offsetRows: 3),
@@ -102,16 +124,16 @@ final class AttentionWeightTests: XCTestCase {
   ]
 
   func testSoftplusAttentionAgainstReference() throws {
-    var random = SigRandom(seed: 41)
+    var random = SeededRandom(seed: 41, stream: .xorshift64Star)
     for (rows, columns) in [(1, 1), (6, 6), (9, 33), (4, 100)] {
       // Scores are cosines of normalised queries and keys: in [-1, 1].
-      let s = (0..<(rows * columns)).map { _ in random.uniform(-1, 1) }
+      let s = random.row(Double.self, rows * columns, -1, 1)
       for c in Self.configs {
         let ref = Self.reference(s, rows: rows, columns: columns, c)
         // LSSA: relative error per weight. LSSAR: U = A N - 1 cancels where A N is close to 1,
         // so its error is measured against the row's largest weight.
         let bound = c.power == nil ? 2e-6 : (2 + c.power!) * 1e-6
-        for level in ISALevel.allSupported {
+        try forEachLevel { level in
           let f = try Self.run(s.map { Float($0) }, rows: rows, columns: columns, c, level: level)
           let d = try Self.run(s, rows: rows, columns: columns, c, level: level)
           for k in 0..<ref.count {
@@ -129,13 +151,13 @@ final class AttentionWeightTests: XCTestCase {
   /// Long rows: (N - 1)^15 overflows Float beyond N = 370; the max normalisation keeps the
   /// re-weighted rows finite and equal to the Double reference. Threads agree bit for bit.
   func testLongRowsDoNotOverflow() throws {
-    var random = SigRandom(seed: 43)
+    var random = SeededRandom(seed: 43, stream: .xorshift64Star)
     let (rows, columns) = (3, 4096)
-    var s = (0..<(rows * columns)).map { _ in random.uniform(-0.2, 0.2) }
+    var s = random.row(Double.self, rows * columns, -0.2, 0.2)
     s[columns + 7] = 1  // a peaked row
     let c = Config(causal: false, offset: 10, headDimension: 64, constant: 0, power: 15, offsetRows: 3)
     let ref = Self.reference(s, rows: rows, columns: columns, c)
-    for level in ISALevel.allSupported {
+    try forEachLevel { level in
       let f = try Self.run(s.map { Float($0) }, rows: rows, columns: columns, c, level: level)
       XCTAssertTrue(f.allSatisfy { $0.isFinite })
       var worst = 0.0
@@ -146,7 +168,7 @@ final class AttentionWeightTests: XCTestCase {
       }
       print("  LSSAR p = 15, 4096 keys, Float \(level): max error \(worst) x the row's largest weight")
       XCTAssertLessThanOrEqual(worst, 17e-6)
-      let big = (0..<(64 * 2048)).map { _ in Float(random.uniform(-1, 1)) }
+      let big = random.row(Float.self, 64 * 2048, -1, 1)
       let c2 = Config(causal: true, offset: 0, headDimension: 64, constant: 0, power: 3, offsetRows: 3)
       XCTAssertEqual(try Self.run(big, rows: 64, columns: 2048, c2, level: level, threads: 1),
                      try Self.run(big, rows: 64, columns: 2048, c2, level: level, threads: 2))
@@ -155,12 +177,12 @@ final class AttentionWeightTests: XCTestCase {
 
   /// Backward of LSSA and LSSAR by central finite differences (Double), strided rows.
   func testSoftplusBackwardByFiniteDifferences() throws {
-    var random = SigRandom(seed: 47)
+    var random = SeededRandom(seed: 47, stream: .xorshift64Star)
     let (rows, columns, stride) = (5, 9, 11)
-    let s = (0..<(rows * stride)).map { _ in random.uniform(-1, 1) }
-    let g = (0..<(rows * columns)).map { _ in random.uniform(-1, 1) }
+    let s = random.row(Double.self, rows * stride, -1, 1)
+    let g = random.row(Double.self, rows * columns, -1, 1)
     for c in Self.configs {
-      for level in ISALevel.allSupported {
+      try forEachLevel { level in
         let scale: AttentionWeights.SoftplusScale = c.headDimension.map { .lengthDependent(headDimension: $0) } ?? .constant(c.constant)
         let rw = c.power.map { AttentionWeights.Reweighting(power: $0, offsetRows: c.offsetRows) }
         let options = SigmoidOptions(isa: level)
@@ -176,19 +198,9 @@ final class AttentionWeightTests: XCTestCase {
           return out
         }
         let y = try forward(s)
-        var dx = [Double](repeating: .nan, count: rows * columns)
-        try s.withUnsafeBufferPointer { sp in
-          try y.withUnsafeBufferPointer { yp in
-            try g.withUnsafeBufferPointer { gp in
-              try dx.withUnsafeMutableBufferPointer { d in
-                try AttentionWeights.softplusBackward(
-                  rows: rows, columns: columns, scores: sp, scoresRowStride: stride, output: yp,
-                  outputGradient: gp, inputGradient: d, scale: scale, causal: c.causal,
-                  queryOffset: c.offset, reweighting: rw, options: options)
-              }
-            }
-          }
-        }
+        let dx = try Self.softplusBackward(
+          rows: rows, columns: columns, scores: s, scoresRowStride: stride, output: y, outputGradient: g,
+          scale: scale, causal: c.causal, queryOffset: c.offset, reweighting: rw, options: options)
         let h = 1e-6
         for i in 0..<rows {
           for j in 0..<columns {
@@ -207,15 +219,15 @@ final class AttentionWeightTests: XCTestCase {
 
   func testSoftplusErrors() {
     let s: [Float] = [0.1, 0.2, 0.3, 0.4]
-    sigAssertInvalid("queryOffset") { _ = try AttentionWeights.softplus(s, columns: 2, scale: .constant(1), queryOffset: -1) }
-    sigAssertInvalid("headDimension") { _ = try AttentionWeights.softplus(s, columns: 2, scale: .lengthDependent(headDimension: 0)) }
-    sigAssertInvalid("reweighting.power") {
+    assertThrows(invalid("queryOffset")) { _ = try AttentionWeights.softplus(s, columns: 2, scale: .constant(1), queryOffset: -1) }
+    assertThrows(invalid("headDimension")) { _ = try AttentionWeights.softplus(s, columns: 2, scale: .lengthDependent(headDimension: 0)) }
+    assertThrows(invalid("reweighting.power")) {
       _ = try AttentionWeights.softplus(s, columns: 2, scale: .constant(1), reweighting: .init(power: 0))
     }
-    sigAssertInvalid("columns") { _ = try AttentionWeights.softplus(s, columns: 3, scale: .constant(1)) }
+    assertThrows(invalid("columns")) { _ = try AttentionWeights.softplus(s, columns: 3, scale: .constant(1)) }
     var buffer = [Float](repeating: 0, count: 8)
     buffer.withUnsafeMutableBufferPointer { b in
-      sigAssertInvalid("inputGradient") {
+      assertThrows(invalid("inputGradient")) {
         try AttentionWeights.softplusBackward(
           rows: 2, columns: 2, scores: UnsafeBufferPointer(rebasing: b[0..<4]),
           output: UnsafeBufferPointer(rebasing: b[4..<8]), outputGradient: UnsafeBufferPointer(rebasing: b[4..<8]),

@@ -4,7 +4,7 @@ import XCTest
 
 /// Binary cross-entropy with logits against a reference written from PyTorch's formula
 /// (`aten/src/ATen/native/Loss.cpp`, `binary_cross_entropy_with_logits`), evaluated in Double.
-final class BCETests: XCTestCase {
+final class BCETests: SoftmaxKernelsTestCase {
   /// PyTorch: `max_val = (-x).clamp_min(0)`, `log_weight = (p - 1) y + 1`,
   /// `loss = (1 - y) x + log_weight (log(exp(-max_val) + exp(-x - max_val)) + max_val)`, times w.
   /// Evaluated in Double it cancels for confident predictions (x + (-x + tiny)), so the tests
@@ -15,12 +15,6 @@ final class BCETests: XCTestCase {
     let logWeight = (p - 1) * y + 1
     return w * ((1 - y) * x + logWeight * (Foundation.log(Foundation.exp(-m) + Foundation.exp(-x - m)) + m))
   }
-
-  #if arch(x86_64)
-  typealias Wide = Float80
-  #else
-  typealias Wide = Double
-  #endif
 
   static func referenceLoss(_ x: Double, _ y: Double, _ w: Double, _ p: Double) -> Double {
     let (x, y, w, p) = (Wide(x), Wide(y), Wide(w), Wide(p))
@@ -41,7 +35,7 @@ final class BCETests: XCTestCase {
 
   /// The reference above is PyTorch's formula: they agree to the rounding of PyTorch's form.
   func testReferenceIsPyTorchFormula() {
-    var random = SigRandom(seed: 1)
+    var random = SeededRandom(seed: 1, stream: .xorshift64Star)
     for _ in 0..<10_000 {
       let x = random.uniform(-30, 30), y = random.uniform(0, 1) < 0.3 ? 1 : random.uniform(0, 1)
       let w = random.uniform(0, 2), p = random.uniform(0.2, 5)
@@ -55,9 +49,9 @@ final class BCETests: XCTestCase {
   }
 
   static func makeCase(rows: Int, columns: Int, seed: UInt64, weighted: Bool, posWeighted: Bool) -> Case {
-    var random = SigRandom(seed: seed)
+    var random = SeededRandom(seed: seed, stream: .xorshift64Star)
     let n = rows * columns
-    let x = (0..<n).map { _ in random.uniform(-25, 25) }
+    let x = random.row(Double.self, n, -25, 25)
     let y = (0..<n).map { i -> Double in
       switch i % 3 {
       case 0: return 0
@@ -65,8 +59,8 @@ final class BCETests: XCTestCase {
       default: return random.uniform(0, 1)
       }
     }
-    let w = weighted ? (0..<n).map { _ in random.uniform(0, 2) } : nil
-    let p = posWeighted ? (0..<columns).map { _ in random.uniform(0.25, 4) } : nil
+    let w = weighted ? random.row(Double.self, n, 0, 2) : nil
+    let p = posWeighted ? random.row(Double.self, columns, 0.25, 4) : nil
     return Case(x: x, y: y, w: w, p: p)
   }
 
@@ -87,7 +81,7 @@ final class BCETests: XCTestCase {
           gradScale.append(s)
         }
         let sum = refLoss.reduce(0, +)
-        for level in ISALevel.allSupported {
+        try forEachLevel { level in
           let context = "\(T.self) \(rows)x\(columns) w \(weighted) p \(posWeighted) \(level)"
           let none = try BinaryCrossEntropy.losses(
             x, targets: y, weight: w, posWeight: p, options: BinaryCrossEntropyOptions(isa: level))
@@ -108,8 +102,8 @@ final class BCETests: XCTestCase {
             var dx = [T](repeating: 0, count: n)
             try x.withUnsafeBufferPointer { xp in
               try y.withUnsafeBufferPointer { yp in
-                try sigWithOptional(w) { wp in
-                  try sigWithOptional(p) { pp in
+                try withOptionalBuffer(w) { wp in
+                  try withOptionalBuffer(p) { pp in
                     try dx.withUnsafeMutableBufferPointer { d in
                       try [T(2.5)].withUnsafeBufferPointer { g in
                         try BinaryCrossEntropy.withLogitsBackward(
@@ -136,8 +130,8 @@ final class BCETests: XCTestCase {
   /// Reduction `none` with a per-element upstream gradient, by central finite differences.
   func testGradientByFiniteDifferences() throws {
     let c = Self.makeCase(rows: 4, columns: 9, seed: 99, weighted: true, posWeighted: true)
-    var random = SigRandom(seed: 4)
-    let g = c.x.map { _ in random.uniform(-1, 1) }
+    var random = SeededRandom(seed: 4, stream: .xorshift64Star)
+    let g = random.row(Double.self, c.x.count, -1, 1)
     let h = 1e-6
     let options = BinaryCrossEntropyOptions(reduction: .none)
     let lp = try BinaryCrossEntropy.losses(c.x.map { $0 + h }, targets: c.y, weight: c.w, posWeight: c.p)
@@ -167,7 +161,7 @@ final class BCETests: XCTestCase {
   /// Infinite logits with hard labels: the vanishing term is 0, not 0 x inf; NaN propagates;
   /// empty inputs; long means accurate; threads.
   func testEdgeCasesAndLongMean() throws {
-    for level in ISALevel.allSupported {
+    try forEachLevel { level in
       let o = BinaryCrossEntropyOptions(isa: level)
       let x: [Float] = [.infinity, .infinity, -.infinity, -.infinity, .nan, 0, 1e30, -1e30]
       let y: [Float] = [1, 0, 0, 1, 1, 0.5, 1, 0]
@@ -185,10 +179,10 @@ final class BCETests: XCTestCase {
       XCTAssertEqual(try BinaryCrossEntropy.withLogits([Float](), targets: [], options: BinaryCrossEntropyOptions(reduction: .sum, isa: level)), 0)
     }
     // Mean over 2^20 elements (threads 1 and 2): within 1e-6 of the Double sum.
-    var random = SigRandom(seed: 8)
+    var random = SeededRandom(seed: 8, stream: .xorshift64Star)
     let n = 1 << 20
-    let x = (0..<n).map { _ in Float(random.uniform(-6, 6)) }
-    let y = (0..<n).map { _ in Float(random.uniform(0, 1)) }
+    let x = random.row(Float.self, n, -6, 6)
+    let y = random.row(Float.self, n, 0, 1)
     var sum = 0.0
     for i in 0..<n { sum += Self.referenceLoss(Double(x[i]), Double(y[i]), 1, 1) }
     for threads in [1, 2] {
@@ -214,45 +208,47 @@ final class BCETests: XCTestCase {
 
   func testErrorsWriteNothing() throws {
     let x: [Float] = [0.5, -1, 2, 3]
-    sigAssertInvalid("targets") { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1.5, 0]) }
-    sigAssertInvalid("targets") { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, -0.25, 1, 0]) }
-    sigAssertInvalid("targets") { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, .nan, 1, 0]) }
+    assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1.5, 0]) }
+    assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, -0.25, 1, 0]) }
+    assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, .nan, 1, 0]) }
     XCTAssertNoThrow(try BinaryCrossEntropy.withLogits(
       x, targets: [0, 1, 1.5, 0], options: BinaryCrossEntropyOptions(checksTargets: false)))
-    sigAssertThrows(.countMismatch(argument: "targets", expected: 4, actual: 3)) {
+    assertThrows(.countMismatch(argument: "targets", expected: 4, actual: 3)) {
       _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1])
     }
-    sigAssertThrows(.countMismatch(argument: "weight", expected: 4, actual: 2)) {
+    assertThrows(.countMismatch(argument: "weight", expected: 4, actual: 2)) {
       _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1, 0], weight: [1, 2])
     }
-    sigAssertInvalid("posWeight") { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1, 0], posWeight: [1, 2, 3]) }
-    sigAssertInvalid("posWeight") { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1, 0], posWeight: []) }
-    sigAssertInvalid("reduction") {
+    assertThrows(invalid("posWeight")) { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1, 0], posWeight: [1, 2, 3]) }
+    assertThrows(invalid("posWeight")) { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1, 0], posWeight: []) }
+    assertThrows(invalid("reduction")) {
       _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1, 0], options: BinaryCrossEntropyOptions(reduction: .none))
     }
     // A bad target leaves the gradient buffer untouched.
     var dx: [Float] = [7, 7, 7, 7]
     let targets: [Float] = [0, 1, 2, 0]
-    x.withUnsafeBufferPointer { xp in
-      targets.withUnsafeBufferPointer { yp in
-        dx.withUnsafeMutableBufferPointer { d in
-          sigAssertInvalid("targets") { _ = try BinaryCrossEntropy.withLogits(logits: xp, targets: yp, inputGradient: d) }
+    assertUntouched(&dx, "gradient of a bad target") { dx in
+      x.withUnsafeBufferPointer { xp in
+        targets.withUnsafeBufferPointer { yp in
+          dx.withUnsafeMutableBufferPointer { d in
+            assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.withLogits(logits: xp, targets: yp, inputGradient: d) }
+          }
         }
       }
     }
-    XCTAssertEqual(dx, [7, 7, 7, 7])
     // Partial overlap of the output with the logits is rejected.
     var buffer: [Float] = [0.5, -1, 2, 3, 4]
-    buffer.withUnsafeMutableBufferPointer { b in
-      targets.withUnsafeBufferPointer { yp in
-        sigAssertInvalid("inputGradient") {
-          _ = try BinaryCrossEntropy.withLogits(
-            logits: UnsafeBufferPointer(rebasing: b[0..<4]), targets: UnsafeBufferPointer(rebasing: yp[0..<4]),
-            inputGradient: UnsafeMutableBufferPointer(rebasing: b[1..<5]),
-            options: BinaryCrossEntropyOptions(checksTargets: false))
+    assertUntouched(&buffer, "partially overlapping gradient") { buffer in
+      buffer.withUnsafeMutableBufferPointer { b in
+        targets.withUnsafeBufferPointer { yp in
+          assertThrows(invalid("inputGradient")) {
+            _ = try BinaryCrossEntropy.withLogits(
+              logits: UnsafeBufferPointer(rebasing: b[0..<4]), targets: UnsafeBufferPointer(rebasing: yp[0..<4]),
+              inputGradient: UnsafeMutableBufferPointer(rebasing: b[1..<5]),
+              options: BinaryCrossEntropyOptions(checksTargets: false))
+          }
         }
       }
     }
-    XCTAssertEqual(buffer, [0.5, -1, 2, 3, 4])
   }
 }

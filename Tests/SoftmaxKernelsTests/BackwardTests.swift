@@ -6,7 +6,7 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-final class BackwardTests: XCTestCase {
+final class BackwardTests: SoftmaxKernelsTestCase {
   static let sizes = Array(1...33) + [100, 1000, 4097, 10_000]
 
   /// `|dx - ref| <= atol + rtol |ref|` for every element, or a description of the worst one.
@@ -15,45 +15,90 @@ final class BackwardTests: XCTestCase {
     var worst = Worst()
     for i in ref.indices {
       let v = Double(dx[i]), r = ref[i]
-      let e = (v.isNaN || r.isNaN) ? (v.isNaN && r.isNaN ? 0 : .infinity) : abs(v - r) / (atol + rtol * abs(r))
-      worst.update(e, i, v, r)
+      worst.update(toleranceRatio(v, r, atol: atol, rtol: rtol), i, v, r)
     }
     return worst.error <= 1 ? nil : "worst element \(worst.index): got \(worst.value), reference \(worst.reference) (atol \(atol), rtol \(rtol))"
+  }
+
+  // MARK: - Either backward pass: softmax's, or log-softmax's when `log`
+
+  static func name(log: Bool) -> String { log ? "logSoftmaxBackward" : "softmaxBackward" }
+
+  /// The forward output the backward pass starts from: softmax, or log-softmax when `log`.
+  static func forwardOutput<T: SoftmaxScalar>(
+    log: Bool, _ x: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    log ? try Softmax.logSoftmax(x, columns: columns, options: options) : try Softmax.softmax(x, columns: columns, options: options)
+  }
+
+  /// The array entry point of the backward pass.
+  static func backward<T: SoftmaxScalar>(
+    log: Bool, output y: [T], gradient g: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    log
+      ? try Softmax.logSoftmaxBackward(output: y, outputGradient: g, columns: columns, options: options)
+      : try Softmax.softmaxBackward(output: y, outputGradient: g, columns: columns, options: options)
+  }
+
+  /// The buffer entry point of the backward pass, with a stride for each buffer.
+  static func backward<T: SoftmaxScalar>(
+    log: Bool, rows: Int, columns: Int, output y: UnsafeBufferPointer<T>, outputRowStride: Int,
+    outputGradient g: UnsafeBufferPointer<T>, outputGradientRowStride: Int,
+    inputGradient dx: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int
+  ) throws(SoftmaxKernelsError) {
+    if log {
+      try Softmax.logSoftmaxBackward(
+        rows: rows, columns: columns, output: y, outputRowStride: outputRowStride, outputGradient: g,
+        outputGradientRowStride: outputGradientRowStride, inputGradient: dx, inputGradientRowStride: inputGradientRowStride)
+    } else {
+      try Softmax.softmaxBackward(
+        rows: rows, columns: columns, output: y, outputRowStride: outputRowStride, outputGradient: g,
+        outputGradientRowStride: outputGradientRowStride, inputGradient: dx, inputGradientRowStride: inputGradientRowStride)
+    }
+  }
+
+  /// The float64 reference of the backward pass of one row.
+  static func reference<T: SoftmaxScalar>(log: Bool, output y: [T], gradient g: [T]) -> [Double] {
+    log
+      ? Reference.logSoftmaxBackward(output: y.doubles, gradient: g.doubles)
+      : Reference.softmaxBackward(output: y.doubles, gradient: g.doubles)
+  }
+
+  /// The backward pass of `y` and `g` with `options` against `reference`.
+  func checkBackward<T: SoftmaxScalar>(
+    log: Bool, output y: [T], gradient g: [T], reference: [Double], options: SoftmaxOptions,
+    _ context: String, file: StaticString = #filePath, line: UInt = #line
+  ) {
+    guard let dx = noThrow(context, file: file, line: line, { () throws(SoftmaxKernelsError) in
+      try Self.backward(log: log, output: y, gradient: g, options: options)
+    }) else { return }
+    if let m = Self.gradientMismatch(dx, reference) { XCTFail("\(context): \(m)", file: file, line: line) }
   }
 
   // MARK: - Against the reference
 
   func testSoftmaxBackwardMatchesReference() {
-    againstReference(Float.self, log: false)
-    againstReference(Double.self, log: false)
+    forEachScalarType { againstReference($0, log: false) }
   }
 
   func testLogSoftmaxBackwardMatchesReference() {
-    againstReference(Float.self, log: true)
-    againstReference(Double.self, log: true)
+    forEachScalarType { againstReference($0, log: true) }
   }
 
   func againstReference<T: SoftmaxScalar>(_: T.Type, log: Bool) {
-    var rng = SplitMix64(seed: log ? 31 : 32)
+    var rng = SeededRandom(seed: log ? 31 : 32)
     for n in Self.sizes {
       let x: [T] = rng.row(T.self, n, -8, 8)
       let g: [T] = rng.row(T.self, n, -1, 1)
       // The forward output the gradient is computed from (its own accuracy is tested elsewhere).
-      guard let y = noThrow("forward", { () throws(SoftmaxKernelsError) in
-        log ? try Softmax.logSoftmax(x) : try Softmax.softmax(x)
-      }) else { continue }
-      let ref = log
-        ? Reference.logSoftmaxBackward(output: y.doubles, gradient: g.doubles)
-        : Reference.softmaxBackward(output: y.doubles, gradient: g.doubles)
-      for level in ISALevel.allSupported {
+      guard let y = noThrow("forward", { () throws(SoftmaxKernelsError) in try Self.forwardOutput(log: log, x) })
+      else { continue }
+      let ref = Self.reference(log: log, output: y, gradient: g)
+      forEachLevel { level in
         let options = SoftmaxOptions(isa: level)
-        let context = "\(log ? "logSoftmaxBackward" : "softmaxBackward") \(typeName(T.self)) \(describe(options)) C=\(n)"
-        guard let dx = noThrow(context, { () throws(SoftmaxKernelsError) in
-          log
-            ? try Softmax.logSoftmaxBackward(output: y, outputGradient: g, options: options)
-            : try Softmax.softmaxBackward(output: y, outputGradient: g, options: options)
-        }) else { continue }
-        if let m = Self.gradientMismatch(dx, ref) { XCTFail("\(context): \(m)") }
+        checkBackward(
+          log: log, output: y, gradient: g, reference: ref, options: options,
+          "\(Self.name(log: log)) \(typeName(T.self)) \(describe(options)) C=\(n)")
       }
     }
   }
@@ -64,39 +109,36 @@ final class BackwardTests: XCTestCase {
   /// differences, against the backward functions applied to the forward output; and the
   /// gradient of log-sum-exp, which is softmax. Double, n = 5 and 17, every algorithm and level.
   func testFiniteDifferences() {
-    var rng = SplitMix64(seed: 33)
+    var rng = SeededRandom(seed: 33)
     let h = 1e-5
     for n in [5, 17] {
       let x: [Double] = rng.row(Double.self, n, -3, 3)
       let g: [Double] = rng.row(Double.self, n, -1, 1)
-      for algorithm in allAlgorithms {
-        for level in ISALevel.allSupported {
-          let options = SoftmaxOptions(algorithm: algorithm, isa: level)
-          let context = "\(describe(options)) n=\(n)"
-          func f(_ v: [Double], _ op: Operation) -> Double {
-            switch op {
-            case .softmax: return zip(g, noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(v, options: options) } ?? []).reduce(0) { $0 + $1.0 * $1.1 }
-            case .logSoftmax: return zip(g, noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(v, options: options) } ?? []).reduce(0) { $0 + $1.0 * $1.1 }
-            case .logSumExp: return noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(v, options: options) } ?? .nan
-            }
+      forEachAlgorithmAndLevel { options in
+        let context = "\(describe(options)) n=\(n)"
+        func f(_ v: [Double], _ op: Operation) -> Double {
+          switch op {
+          case .softmax: return zip(g, noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(v, options: options) } ?? []).reduce(0) { $0 + $1.0 * $1.1 }
+          case .logSoftmax: return zip(g, noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(v, options: options) } ?? []).reduce(0) { $0 + $1.0 * $1.1 }
+          case .logSumExp: return noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(v, options: options) } ?? .nan
           }
-          guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) }),
-            let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, options: options) }),
-            let dSoftmax = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmaxBackward(output: y, outputGradient: g, options: options) }),
-            let dLog = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmaxBackward(output: z, outputGradient: g, options: options) })
-          else { continue }
-          let analytic: [Operation: [Double]] = [.softmax: dSoftmax, .logSoftmax: dLog, .logSumExp: y]
-          for op in [Operation.softmax, .logSoftmax, .logSumExp] {
-            for j in 0..<n {
-              var plus = x, minus = x
-              plus[j] += h
-              minus[j] -= h
-              let numeric = (f(plus, op) - f(minus, op)) / (2 * h)
-              // Central differences: O(h^2) truncation, about 1e-16 / h rounding.
-              XCTAssertEqual(
-                analytic[op]![j], numeric, accuracy: 1e-8 + 1e-6 * abs(numeric),
-                "d\(op)/dx[\(j)], \(context): analytic \(analytic[op]![j]), finite difference \(numeric)")
-            }
+        }
+        guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) }),
+          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, options: options) }),
+          let dSoftmax = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmaxBackward(output: y, outputGradient: g, options: options) }),
+          let dLog = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmaxBackward(output: z, outputGradient: g, options: options) })
+        else { return }
+        let analytic: [Operation: [Double]] = [.softmax: dSoftmax, .logSoftmax: dLog, .logSumExp: y]
+        for op in [Operation.softmax, .logSoftmax, .logSumExp] {
+          for j in 0..<n {
+            var plus = x, minus = x
+            plus[j] += h
+            minus[j] -= h
+            let numeric = (f(plus, op) - f(minus, op)) / (2 * h)
+            // Central differences: O(h^2) truncation, about 1e-16 / h rounding.
+            XCTAssertEqual(
+              analytic[op]![j], numeric, accuracy: 1e-8 + 1e-6 * abs(numeric),
+              "d\(op)/dx[\(j)], \(context): analytic \(analytic[op]![j]), finite difference \(numeric)")
           }
         }
       }
@@ -107,10 +149,10 @@ final class BackwardTests: XCTestCase {
 
   func testFullyMaskedRowGradients() {
     for n in [1, 5, 17, 37] {
-      var rng = SplitMix64(seed: 34 + UInt64(n))
+      var rng = SeededRandom(seed: 34 + UInt64(n))
       let g: [Float] = rng.row(Float.self, n, -1, 1)
       let masked = [Float](repeating: -.infinity, count: n)
-      for level in ISALevel.allSupported {
+      forEachLevel { level in
         let zero = SoftmaxOptions(fullyMaskedRowIsZero: true, isa: level)
         let plain = SoftmaxOptions(isa: level)
         let context = "n=\(n) isa=\(level)"
@@ -161,28 +203,25 @@ final class BackwardTests: XCTestCase {
   // MARK: - In place and strides
 
   func testInPlaceBackward() {
-    inPlace(Float.self)
-    inPlace(Double.self)
+    forEachScalarType { inPlace($0) }
   }
 
   func inPlace<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 35)
+    var rng = SeededRandom(seed: 35)
     let (rows, columns, stride) = (3, 37, 41)
     let x: [T] = rng.row(T.self, rows * columns, -8, 8)
     let g: [T] = rng.row(T.self, rows * columns, -1, 1)
     for log in [false, true] {
-      guard let y = noThrow("", { () throws(SoftmaxKernelsError) in
-        log ? try Softmax.logSoftmax(x, columns: columns) : try Softmax.softmax(x, columns: columns)
-      }), let expected = noThrow("", { () throws(SoftmaxKernelsError) in
-        log
-          ? try Softmax.logSoftmaxBackward(output: y, outputGradient: g, columns: columns)
-          : try Softmax.softmaxBackward(output: y, outputGradient: g, columns: columns)
-      }) else { continue }
-      let name = "\(log ? "logSoftmaxBackward" : "softmaxBackward") \(typeName(T.self))"
+      guard let y = noThrow("", { () throws(SoftmaxKernelsError) in try Self.forwardOutput(log: log, x, columns: columns) }),
+        let expected = noThrow("", { () throws(SoftmaxKernelsError) in
+          try Self.backward(log: log, output: y, gradient: g, columns: columns)
+        })
+      else { continue }
+      let name = "\(Self.name(log: log)) \(typeName(T.self))"
       XCTAssertNil(
         Self.gradientMismatch(expected, (0..<rows).flatMap { r -> [Double] in
-          let yr = Array(y[r * columns..<(r + 1) * columns]).doubles, gr = Array(g[r * columns..<(r + 1) * columns]).doubles
-          return log ? Reference.logSoftmaxBackward(output: yr, gradient: gr) : Reference.softmaxBackward(output: yr, gradient: gr)
+          Self.reference(
+            log: log, output: Array(y[r * columns..<(r + 1) * columns]), gradient: Array(g[r * columns..<(r + 1) * columns]))
         }), name)
 
       // Strided buffers with padding; dx aliasing g, then dx aliasing y.
@@ -199,15 +238,9 @@ final class BackwardTests: XCTestCase {
         var ys = strided(y), gs = strided(g)
         let call = { (yp: UnsafeBufferPointer<T>, gp: UnsafeBufferPointer<T>, dx: UnsafeMutableBufferPointer<T>) in
           _ = noThrow("\(name) dx = \(aliasing)") { () throws(SoftmaxKernelsError) in
-            if log {
-              try Softmax.logSoftmaxBackward(
-                rows: rows, columns: columns, output: yp, outputRowStride: stride, outputGradient: gp,
-                outputGradientRowStride: stride, inputGradient: dx, inputGradientRowStride: stride)
-            } else {
-              try Softmax.softmaxBackward(
-                rows: rows, columns: columns, output: yp, outputRowStride: stride, outputGradient: gp,
-                outputGradientRowStride: stride, inputGradient: dx, inputGradientRowStride: stride)
-            }
+            try Self.backward(
+              log: log, rows: rows, columns: columns, output: yp, outputRowStride: stride, outputGradient: gp,
+              outputGradientRowStride: stride, inputGradient: dx, inputGradientRowStride: stride)
           }
         }
         if aliasing == "outputGradient" {
@@ -233,15 +266,9 @@ final class BackwardTests: XCTestCase {
         gb.withUnsafeBufferPointer { gp in
           dxb.withUnsafeMutableBufferPointer { dp in
             _ = noThrow(name) { () throws(SoftmaxKernelsError) in
-              if log {
-                try Softmax.logSoftmaxBackward(
-                  rows: rows, columns: columns, output: yp, outputRowStride: ysStride, outputGradient: gp,
-                  outputGradientRowStride: gsStride, inputGradient: dp, inputGradientRowStride: dxStride)
-              } else {
-                try Softmax.softmaxBackward(
-                  rows: rows, columns: columns, output: yp, outputRowStride: ysStride, outputGradient: gp,
-                  outputGradientRowStride: gsStride, inputGradient: dp, inputGradientRowStride: dxStride)
-              }
+              try Self.backward(
+                log: log, rows: rows, columns: columns, output: yp, outputRowStride: ysStride, outputGradient: gp,
+                outputGradientRowStride: gsStride, inputGradient: dp, inputGradientRowStride: dxStride)
             }
           }
         }
@@ -257,24 +284,16 @@ final class BackwardTests: XCTestCase {
 
   func testLongRowBackwardSplitOverTwoThreads() {
     let n = 1 << 20
-    var rng = SplitMix64(seed: 36)
+    var rng = SeededRandom(seed: 36)
     let x: [Float] = rng.row(Float.self, n, -10, 10)
     let g: [Float] = rng.row(Float.self, n, -1, 1)
     for log in [false, true] {
-      guard let y = noThrow("", { () throws(SoftmaxKernelsError) in log ? try Softmax.logSoftmax(x) : try Softmax.softmax(x) })
-      else { continue }
-      let ref = log
-        ? Reference.logSoftmaxBackward(output: y.doubles, gradient: g.doubles)
-        : Reference.softmaxBackward(output: y.doubles, gradient: g.doubles)
+      guard let y = noThrow("", { () throws(SoftmaxKernelsError) in try Self.forwardOutput(log: log, x) }) else { continue }
+      let ref = Self.reference(log: log, output: y, gradient: g)
       for threads in [2, 1] {
-        let options = SoftmaxOptions(threads: threads)
-        let context = "\(log ? "logSoftmaxBackward" : "softmaxBackward") Float C=2^20 threads=\(threads)"
-        guard let dx = noThrow(context, { () throws(SoftmaxKernelsError) in
-          log
-            ? try Softmax.logSoftmaxBackward(output: y, outputGradient: g, options: options)
-            : try Softmax.softmaxBackward(output: y, outputGradient: g, options: options)
-        }) else { continue }
-        if let m = Self.gradientMismatch(dx, ref) { XCTFail("\(context): \(m)") }
+        checkBackward(
+          log: log, output: y, gradient: g, reference: ref, options: SoftmaxOptions(threads: threads),
+          "\(Self.name(log: log)) Float C=2^20 threads=\(threads)")
       }
     }
   }

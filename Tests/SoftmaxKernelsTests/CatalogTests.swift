@@ -8,7 +8,7 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-final class CatalogTests: XCTestCase {
+final class CatalogTests: SoftmaxKernelsTestCase {
   /// Row lengths: 0, 1, and one below, at and above each boundary.
   static func lengths<T: SigmoidScalar>(_: T.Type) -> [Int] {
     let lanes = 64 / MemoryLayout<T>.size
@@ -17,7 +17,7 @@ final class CatalogTests: XCTestCase {
 
   func testEveryRowKernelAtEveryLevelTypeLengthAndLayout() throws {
     for kernel in CatalogKernel.allCases where kernel.form != .loss {
-      for level in ISALevel.allSupported {
+      try forEachLevel { level in
         try check(kernel, Float.self, level)
         try check(kernel, Double.self, level)
       }
@@ -35,15 +35,15 @@ final class CatalogTests: XCTestCase {
 
   private func check<T: SigmoidScalar>(_ kernel: CatalogKernel, _: T.Type, _ level: ISALevel) throws {
     let bound = try XCTUnwrap(kernel.bound(T.self))
-    var rng = CatalogRandom(seed: UInt64(CatalogKernel.allCases.firstIndex(of: kernel)!) << 8 | UInt64(level.rawValue))
+    var rng = SeededRandom(seed: UInt64(CatalogKernel.allCases.firstIndex(of: kernel)!) << 8 | UInt64(level.rawValue))
     var worst = 0.0
     for columns in Self.lengths(T.self) {
       let rows = columns > 20_000 ? 2 : 3
       // Multiples of 2^-10 in [-8, 8]: `x - max` is exact in Float, so the reference below
       // needs no rounding model of the shift.
-      let x: [T] = (0..<rows * columns).map { _ in T(rng.next(in: -8192...8192)) / 1024 }
+      let x: [T] = (0..<rows * columns).map { _ in T(Int.random(in: -8192...8192, using: &rng)) / 1024 }
       let saved = try savedInput(kernel, x, rows: rows, columns: columns, level: level)
-      let g: [T] = (0..<rows * columns).map { _ in T(rng.next(in: -1024...1024)) / 1024 }
+      let g: [T] = (0..<rows * columns).map { _ in T(Int.random(in: -1024...1024, using: &rng)) / 1024 }
       let outCount = kernel.form == .rowReduction ? rows : rows * columns
       let contiguous = try run(kernel, saved, g, rows: rows, columns: columns, stride: columns, level: level, outCount: outCount)
       // The same rows, strided (a gap of 3 elements after each row), and in place.
@@ -176,21 +176,5 @@ final class CatalogTests: XCTestCase {
       if !(e <= worst) { worst = e.isNaN ? .infinity : e }
     }
     return Double(worst)
-  }
-}
-
-/// A small seeded generator (SplitMix64) for the catalog inputs.
-struct CatalogRandom {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func next(in range: ClosedRange<Int>) -> Int {
-    range.lowerBound + Int(next() % UInt64(range.count))
   }
 }

@@ -5,33 +5,7 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-final class ErrorTests: XCTestCase {
-  /// Runs `body`, which must throw `expected` (or, when `expected` is `.invalidArgument`, an
-  /// `.invalidArgument` naming the same argument; the reason is free text).
-  func assertThrows<R>(
-    _ expected: SoftmaxKernelsError, _ context: String, file: StaticString = #filePath, line: UInt = #line,
-    _ body: () throws(SoftmaxKernelsError) -> R
-  ) {
-    do {
-      let r = try body()
-      XCTFail("\(context): expected \(expected), returned \(r)", file: file, line: line)
-    } catch {
-      if case .invalidArgument(let wanted, _) = expected {
-        if case .invalidArgument(let got, let reason) = error {
-          XCTAssertEqual(got, wanted, "\(context): \(error)", file: file, line: line)
-          XCTAssertFalse(reason.isEmpty, "\(context): empty reason", file: file, line: line)
-        } else {
-          XCTFail("\(context): expected \(expected), threw \(error)", file: file, line: line)
-        }
-      } else {
-        XCTAssertEqual(error, expected, "\(context)", file: file, line: line)
-      }
-      XCTAssertFalse(error.description.isEmpty, file: file, line: line)
-    }
-  }
-
-  static func invalid(_ argument: String) -> SoftmaxKernelsError { .invalidArgument(argument: argument, reason: "") }
-
+final class ErrorTests: SoftmaxKernelsTestCase {
   /// Calls `body` with a 20-element input and a 20-element output full of the sentinel, and
   /// checks that the output is still all sentinel afterwards.
   func withBuffers(
@@ -40,8 +14,9 @@ final class ErrorTests: XCTestCase {
   ) {
     let input = (0..<20).map { Float($0) / 4 }
     var output = [Float](repeating: Float(sentinel), count: 20)
-    input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in body(x, y) } }
-    XCTAssertEqual(output, [Float](repeating: Float(sentinel), count: 20), "\(context): output written", file: file, line: line)
+    assertUntouched(&output, "\(context): output", file: file, line: line) { output in
+      input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in body(x, y) } }
+    }
   }
 
   // MARK: - Counts
@@ -60,7 +35,7 @@ final class ErrorTests: XCTestCase {
     // Span entry points.
     let x = [Float](repeating: 1, count: 5)
     var out = [Float](repeating: Float(sentinel), count: 4)
-    do {
+    assertUntouched(&out, "Span entry points: output") { out in
       var span = out.mutableSpan
       assertThrows(.countMismatch(argument: "output", expected: 5, actual: 4), "softmax(Span, into:)") { () throws(SoftmaxKernelsError) in
         try Softmax.softmax(x.span, into: &span)
@@ -69,7 +44,6 @@ final class ErrorTests: XCTestCase {
         try Softmax.logSoftmax(x.span, into: &span)
       }
     }
-    XCTAssertEqual(out, [Float](repeating: Float(sentinel), count: 4), "Span entry points wrote output")
     // Array gradients.
     assertThrows(.countMismatch(argument: "outputGradient", expected: 5, actual: 4), "softmaxBackward arrays") { () throws(SoftmaxKernelsError) in
       try Softmax.softmaxBackward(output: [Float](repeating: 0.2, count: 5), outputGradient: [Float](repeating: 1, count: 4))
@@ -143,7 +117,7 @@ final class ErrorTests: XCTestCase {
         try Softmax.logSoftmaxBackward(rows: 2, columns: 5, output: x, outputGradient: x, inputGradient: y, inputGradientRowStride: 0)
       }
       // rows x stride overflowing Int.
-      assertThrows(Self.invalid("inputRowStride"), "overflowing stride") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("inputRowStride"), "overflowing stride") { () throws(SoftmaxKernelsError) in
         try Softmax.softmax(rows: 3, columns: 4, input: x, inputRowStride: Int.max / 2 + 1, output: y)
       }
     }
@@ -153,22 +127,22 @@ final class ErrorTests: XCTestCase {
 
   func testNegativeRowsAndColumns() {
     withBuffers("negative") { x, y in
-      assertThrows(Self.invalid("rows"), "rows -1") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("rows"), "rows -1") { () throws(SoftmaxKernelsError) in
         try Softmax.softmax(rows: -1, columns: 4, input: x, output: y)
       }
-      assertThrows(Self.invalid("columns"), "columns -4") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("columns"), "columns -4") { () throws(SoftmaxKernelsError) in
         try Softmax.logSoftmax(rows: 2, columns: -4, input: x, output: y)
       }
-      assertThrows(Self.invalid("rows"), "logSumExp rows -2") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("rows"), "logSumExp rows -2") { () throws(SoftmaxKernelsError) in
         try Softmax.logSumExp(rows: -2, columns: 4, input: x, output: y)
       }
-      assertThrows(Self.invalid("columns"), "logSumExp columns -1") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("columns"), "logSumExp columns -1") { () throws(SoftmaxKernelsError) in
         try Softmax.logSumExp(rows: 2, columns: -1, input: x, output: y)
       }
-      assertThrows(Self.invalid("rows"), "backward rows -1") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("rows"), "backward rows -1") { () throws(SoftmaxKernelsError) in
         try Softmax.softmaxBackward(rows: -1, columns: 4, output: x, outputGradient: x, inputGradient: y)
       }
-      assertThrows(Self.invalid("columns"), "backward columns -1") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("columns"), "backward columns -1") { () throws(SoftmaxKernelsError) in
         try Softmax.logSoftmaxBackward(rows: 1, columns: -1, output: x, outputGradient: x, inputGradient: y)
       }
     }
@@ -178,30 +152,31 @@ final class ErrorTests: XCTestCase {
     for threads in [0, -3] {
       let options = SoftmaxOptions(threads: threads)
       withBuffers("threads \(threads)") { x, y in
-        assertThrows(Self.invalid("threads"), "softmax threads \(threads)") { () throws(SoftmaxKernelsError) in
+        assertThrows(invalid("threads"), "softmax threads \(threads)") { () throws(SoftmaxKernelsError) in
           try Softmax.softmax(rows: 4, columns: 5, input: x, output: y, options: options)
         }
-        assertThrows(Self.invalid("threads"), "logSoftmax threads \(threads)") { () throws(SoftmaxKernelsError) in
+        assertThrows(invalid("threads"), "logSoftmax threads \(threads)") { () throws(SoftmaxKernelsError) in
           try Softmax.logSoftmax(x, into: y, options: options)
         }
-        assertThrows(Self.invalid("threads"), "logSumExp rows threads \(threads)") { () throws(SoftmaxKernelsError) in
+        assertThrows(invalid("threads"), "logSumExp rows threads \(threads)") { () throws(SoftmaxKernelsError) in
           try Softmax.logSumExp(rows: 4, columns: 5, input: x, output: y, options: options)
         }
-        assertThrows(Self.invalid("threads"), "softmaxBackward threads \(threads)") { () throws(SoftmaxKernelsError) in
+        assertThrows(invalid("threads"), "softmaxBackward threads \(threads)") { () throws(SoftmaxKernelsError) in
           try Softmax.softmaxBackward(rows: 4, columns: 5, output: x, outputGradient: x, inputGradient: y, options: options)
         }
-        assertThrows(Self.invalid("threads"), "logSoftmaxBackward threads \(threads)") { () throws(SoftmaxKernelsError) in
+        assertThrows(invalid("threads"), "logSoftmaxBackward threads \(threads)") { () throws(SoftmaxKernelsError) in
           try Softmax.logSoftmaxBackward(rows: 4, columns: 5, output: x, outputGradient: x, inputGradient: y, options: options)
         }
       }
-      assertThrows(Self.invalid("threads"), "logSumExp array threads \(threads)") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("threads"), "logSumExp array threads \(threads)") { () throws(SoftmaxKernelsError) in
         try Softmax.logSumExp([Float(1), 2], options: options)
       }
       var values: [Float] = [1, 2, 3]
-      assertThrows(Self.invalid("threads"), "inout softmax threads \(threads)") { () throws(SoftmaxKernelsError) in
-        try Softmax.softmax(&values, options: options)
+      assertUntouched(&values, "inout softmax threads \(threads) changed the array on error") { values in
+        assertThrows(invalid("threads"), "inout softmax threads \(threads)") { () throws(SoftmaxKernelsError) in
+          try Softmax.softmax(&values, options: options)
+        }
       }
-      XCTAssertEqual(values, [1, 2, 3], "inout softmax changed the array on error")
     }
   }
 
@@ -209,21 +184,22 @@ final class ErrorTests: XCTestCase {
 
   func testColumnsNotDividingTheArray() {
     let x: [Float] = [1, 2, 3, 4, 5]
-    assertThrows(Self.invalid("columns"), "softmax 5 elements by 2") { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, columns: 2) }
-    assertThrows(Self.invalid("columns"), "logSoftmax 5 elements by 3") { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, columns: 3) }
-    assertThrows(Self.invalid("columns"), "logSumExp 5 elements by 4") { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, columns: 4) }
-    assertThrows(Self.invalid("columns"), "softmax columns 0") { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, columns: 0) }
-    assertThrows(Self.invalid("columns"), "logSumExp columns 0") { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, columns: 0) }
-    assertThrows(Self.invalid("columns"), "softmax columns -5") { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, columns: -5) }
-    assertThrows(Self.invalid("columns"), "softmaxBackward 5 by 2") { () throws(SoftmaxKernelsError) in
+    assertThrows(invalid("columns"), "softmax 5 elements by 2") { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, columns: 2) }
+    assertThrows(invalid("columns"), "logSoftmax 5 elements by 3") { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, columns: 3) }
+    assertThrows(invalid("columns"), "logSumExp 5 elements by 4") { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, columns: 4) }
+    assertThrows(invalid("columns"), "softmax columns 0") { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, columns: 0) }
+    assertThrows(invalid("columns"), "logSumExp columns 0") { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, columns: 0) }
+    assertThrows(invalid("columns"), "softmax columns -5") { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, columns: -5) }
+    assertThrows(invalid("columns"), "softmaxBackward 5 by 2") { () throws(SoftmaxKernelsError) in
       try Softmax.softmaxBackward(output: x, outputGradient: x, columns: 2)
     }
-    assertThrows(Self.invalid("columns"), "logSoftmaxBackward 5 by 3") { () throws(SoftmaxKernelsError) in
+    assertThrows(invalid("columns"), "logSoftmaxBackward 5 by 3") { () throws(SoftmaxKernelsError) in
       try Softmax.logSoftmaxBackward(output: x, outputGradient: x, columns: 3)
     }
     var values = x
-    assertThrows(Self.invalid("columns"), "inout softmax 5 by 2") { () throws(SoftmaxKernelsError) in try Softmax.softmax(&values, columns: 2) }
-    XCTAssertEqual(values, x, "inout softmax changed the array on error")
+    assertUntouched(&values, "inout softmax 5 by 2 changed the array on error") { values in
+      assertThrows(invalid("columns"), "inout softmax 5 by 2") { () throws(SoftmaxKernelsError) in try Softmax.softmax(&values, columns: 2) }
+    }
   }
 
   // MARK: - Aliasing
@@ -231,35 +207,35 @@ final class ErrorTests: XCTestCase {
   func testPartialOverlapOfInputAndOutput() {
     var storage = [Float](repeating: Float(sentinel), count: 40)
     for i in 0..<20 { storage[i] = Float(i) / 4 }
-    let before = storage
-    storage.withUnsafeMutableBufferPointer { b in
-      let input = UnsafeBufferPointer(rebasing: b[0..<20])
-      let shifted = UnsafeMutableBufferPointer(rebasing: b[5..<25])
-      assertThrows(Self.invalid("output"), "output starts inside the input") { () throws(SoftmaxKernelsError) in
-        try Softmax.softmax(input, into: shifted)
-      }
-      assertThrows(Self.invalid("output"), "input starts inside the output") { () throws(SoftmaxKernelsError) in
-        try Softmax.logSoftmax(UnsafeBufferPointer(rebasing: b[5..<25]), into: UnsafeMutableBufferPointer(rebasing: b[0..<20]))
-      }
-      assertThrows(Self.invalid("output"), "rows API, shifted by one element") { () throws(SoftmaxKernelsError) in
-        try Softmax.softmax(rows: 4, columns: 5, input: input, output: UnsafeMutableBufferPointer(rebasing: b[1..<21]))
-      }
-      // Same start, different strides: not "the same rows".
-      assertThrows(Self.invalid("output"), "same start, different strides") { () throws(SoftmaxKernelsError) in
-        try Softmax.softmax(
-          rows: 2, columns: 5, input: input, inputRowStride: 5, output: UnsafeMutableBufferPointer(rebasing: b[0..<20]),
-          outputRowStride: 8)
-      }
-      // Backward: dx partially over y, and partially over g.
-      let y = UnsafeBufferPointer(rebasing: b[0..<20]), g = UnsafeBufferPointer(rebasing: b[20..<40])
-      assertThrows(Self.invalid("inputGradient"), "dx over part of y") { () throws(SoftmaxKernelsError) in
-        try Softmax.softmaxBackward(rows: 4, columns: 5, output: y, outputGradient: g, inputGradient: UnsafeMutableBufferPointer(rebasing: b[10..<30]))
-      }
-      assertThrows(Self.invalid("inputGradient"), "dx over part of g") { () throws(SoftmaxKernelsError) in
-        try Softmax.logSoftmaxBackward(rows: 4, columns: 5, output: y, outputGradient: g, inputGradient: UnsafeMutableBufferPointer(rebasing: b[19..<39]))
+    assertUntouched(&storage, "a call that threw wrote to memory") { storage in
+      storage.withUnsafeMutableBufferPointer { b in
+        let input = UnsafeBufferPointer(rebasing: b[0..<20])
+        let shifted = UnsafeMutableBufferPointer(rebasing: b[5..<25])
+        assertThrows(invalid("output"), "output starts inside the input") { () throws(SoftmaxKernelsError) in
+          try Softmax.softmax(input, into: shifted)
+        }
+        assertThrows(invalid("output"), "input starts inside the output") { () throws(SoftmaxKernelsError) in
+          try Softmax.logSoftmax(UnsafeBufferPointer(rebasing: b[5..<25]), into: UnsafeMutableBufferPointer(rebasing: b[0..<20]))
+        }
+        assertThrows(invalid("output"), "rows API, shifted by one element") { () throws(SoftmaxKernelsError) in
+          try Softmax.softmax(rows: 4, columns: 5, input: input, output: UnsafeMutableBufferPointer(rebasing: b[1..<21]))
+        }
+        // Same start, different strides: not "the same rows".
+        assertThrows(invalid("output"), "same start, different strides") { () throws(SoftmaxKernelsError) in
+          try Softmax.softmax(
+            rows: 2, columns: 5, input: input, inputRowStride: 5, output: UnsafeMutableBufferPointer(rebasing: b[0..<20]),
+            outputRowStride: 8)
+        }
+        // Backward: dx partially over y, and partially over g.
+        let y = UnsafeBufferPointer(rebasing: b[0..<20]), g = UnsafeBufferPointer(rebasing: b[20..<40])
+        assertThrows(invalid("inputGradient"), "dx over part of y") { () throws(SoftmaxKernelsError) in
+          try Softmax.softmaxBackward(rows: 4, columns: 5, output: y, outputGradient: g, inputGradient: UnsafeMutableBufferPointer(rebasing: b[10..<30]))
+        }
+        assertThrows(invalid("inputGradient"), "dx over part of g") { () throws(SoftmaxKernelsError) in
+          try Softmax.logSoftmaxBackward(rows: 4, columns: 5, output: y, outputGradient: g, inputGradient: UnsafeMutableBufferPointer(rebasing: b[19..<39]))
+        }
       }
     }
-    XCTAssertEqual(storage, before, "a call that threw wrote to memory")
   }
 
   // MARK: - ISA

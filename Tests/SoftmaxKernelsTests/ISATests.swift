@@ -6,7 +6,7 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-final class ISATests: XCTestCase {
+final class ISATests: SoftmaxKernelsTestCase {
   /// The level the CPU flags in /proc/cpuinfo allow (x86-64 Linux), or nil elsewhere.
   static func levelFromCPUInfo() -> ISALevel? {
     #if os(Linux) && arch(x86_64)
@@ -96,7 +96,7 @@ final class ISATests: XCTestCase {
   func testChildReportsTheActiveLevel() throws {
     try ChildProcess.requireChild()
     print("ACTIVE=\(ISALevel.active)")
-    var rng = SplitMix64(seed: 41)
+    var rng = SeededRandom(seed: 41)
     let x: [Float] = rng.row(Float.self, 1000, -10, 10)
     for algorithm in allAlgorithms {
       let implicit = try Softmax.softmax(x, options: SoftmaxOptions(algorithm: algorithm))
@@ -108,12 +108,11 @@ final class ISATests: XCTestCase {
   // MARK: - Agreement between levels
 
   func testLevelsAgree() {
-    agree(Float.self)
-    agree(Double.self)
+    forEachScalarType { agree($0) }
   }
 
   func agree<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 42)
+    var rng = SeededRandom(seed: 42)
     for n in [1, 7, 17, 100, 4097, 10_000] {
       let x: [T] = rng.row(T.self, n, -20, 20)
       let g: [T] = rng.row(T.self, n, -1, 1)
@@ -131,8 +130,8 @@ final class ISATests: XCTestCase {
           }
         }
         guard let base = run(.baseline) else { continue }
-        for level in ISALevel.allSupported where level != .baseline {
-          guard let r = run(level) else { continue }
+        forEachLevel(ISALevel.allSupported.filter { $0 != .baseline }) { level in
+          guard let r = run(level) else { return }
           let context = "\(typeName(T.self)) \(algorithm) C=\(n): \(level) vs baseline"
           // Each within its bound of the reference, so within twice it of each other.
           let w = softmaxErrors(r.y, base.y.doubles, inputs: x.doubles).excess
@@ -143,7 +142,7 @@ final class ISATests: XCTestCase {
           XCTAssertLessThanOrEqual(wl.error, 2 * Bounds.logSumExp(T.self), "logSumExp, \(context): \(wl)")
           let (atol, rtol) = Bounds.gradient(T.self)
           for (a, b, name) in [(r.dy, base.dy, "softmaxBackward"), (r.dz, base.dz, "logSoftmaxBackward")] {
-            if let i = a.indices.first(where: { abs(Double(a[$0]) - Double(b[$0])) > 2 * (atol + rtol * abs(Double(b[$0]))) }) {
+            if let i = a.indices.first(where: { toleranceRatio(Double(a[$0]), Double(b[$0]), atol: atol, rtol: rtol) > 2 }) {
               XCTFail("\(name), \(context): element \(i): \(a[i]) vs \(b[i])")
             }
           }

@@ -7,11 +7,7 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-/// A value no softmax-family function produces from the test inputs: marks memory that must
-/// not be written.
-let sentinel = -12345.5
-
-final class LayoutTests: XCTestCase {
+final class LayoutTests: SoftmaxKernelsTestCase {
   typealias Forward<T: SoftmaxScalar> = (
     Int, Int, UnsafeBufferPointer<T>, Int?, UnsafeMutableBufferPointer<T>, Int?, SoftmaxOptions
   ) throws(SoftmaxKernelsError) -> Void
@@ -42,14 +38,13 @@ final class LayoutTests: XCTestCase {
   // MARK: - Strides
 
   func testStridedRowsLeavePaddingUntouched() {
-    strided(Float.self)
-    strided(Double.self)
+    forEachScalarType { strided($0) }
   }
 
   func strided<T: SoftmaxScalar>(_: T.Type) {
     // (rows, columns, input stride, output stride)
     let shapes = [(5, 37, 41, 45), (3, 16, 16, 17), (4, 1, 3, 2), (2, 100, 128, 100), (6, 9, 9, 9), (3, 33, 64, 40)]
-    var rng = SplitMix64(seed: 11)
+    var rng = SeededRandom(seed: 11)
     for (rows, columns, inStride, outStride) in shapes {
       // Input padding is NaN: a kernel that read it would make the row NaN.
       var input = [T](repeating: .nan, count: (rows - 1) * inStride + columns + 5)
@@ -57,48 +52,45 @@ final class LayoutTests: XCTestCase {
         for c in 0..<columns { input[r * inStride + c] = T(rng.uniform(-10, 10)) }
       }
       let rowValues = (0..<rows).map { r in Array(input[r * inStride..<r * inStride + columns]) }
-      for algorithm in allAlgorithms {
-        for level in ISALevel.allSupported {
-          let options = SoftmaxOptions(algorithm: algorithm, isa: level)
-          let context = "\(typeName(T.self)) \(describe(options)) \(rows)x\(columns) strides \(inStride)/\(outStride)"
-          for operation in [Operation.softmax, .logSoftmax] {
-            var output = [T](repeating: T(sentinel), count: (rows - 1) * outStride + columns + 7)
-            input.withUnsafeBufferPointer { x in
-              output.withUnsafeMutableBufferPointer { y in
-                _ = noThrow(context) { () throws(SoftmaxKernelsError) in
-                  try Self.rowsEntryPoint(operation, T.self)(rows, columns, x, inStride, y, outStride, options)
-                }
-              }
-            }
-            for r in 0..<rows {
-              guard let expected = noThrow(context, { () throws(SoftmaxKernelsError) in try Self.single(operation, rowValues[r], options) })
-              else { continue }
-              let got = Array(output[r * outStride..<r * outStride + columns])
-              if let i = firstDifference(got, expected) {
-                XCTFail("\(operation) \(context): row \(r) column \(i) is \(got[i]), the single-row call gives \(expected[i])")
-              }
-            }
-            let written = Set((0..<rows).flatMap { r in (r * outStride)..<(r * outStride + columns) })
-            if let i = output.indices.first(where: { !written.contains($0) && output[$0] != T(sentinel) }) {
-              XCTFail("\(operation) \(context): padding element \(i) was overwritten with \(output[i])")
-            }
-          }
-          // Log-sum-exp of strided rows, written to rows consecutive elements.
-          var lse = [T](repeating: T(sentinel), count: rows + 3)
+      forEachAlgorithmAndLevel { options in
+        let context = "\(typeName(T.self)) \(describe(options)) \(rows)x\(columns) strides \(inStride)/\(outStride)"
+        for operation in [Operation.softmax, .logSoftmax] {
+          var output = [T](repeating: T(sentinel), count: (rows - 1) * outStride + columns + 7)
           input.withUnsafeBufferPointer { x in
-            lse.withUnsafeMutableBufferPointer { out in
+            output.withUnsafeMutableBufferPointer { y in
               _ = noThrow(context) { () throws(SoftmaxKernelsError) in
-                try Softmax.logSumExp(rows: rows, columns: columns, input: x, inputRowStride: inStride, output: out, options: options)
+                try Self.rowsEntryPoint(operation, T.self)(rows, columns, x, inStride, y, outStride, options)
               }
             }
           }
           for r in 0..<rows {
-            if let e = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(rowValues[r], options: options) }) {
-              XCTAssertTrue(identical(lse[r], e), "logSumExp \(context) row \(r): \(lse[r]) vs single row \(e)")
+            guard let expected = noThrow(context, { () throws(SoftmaxKernelsError) in try Self.single(operation, rowValues[r], options) })
+            else { continue }
+            let got = Array(output[r * outStride..<r * outStride + columns])
+            if let i = firstDifference(got, expected) {
+              XCTFail("\(operation) \(context): row \(r) column \(i) is \(got[i]), the single-row call gives \(expected[i])")
             }
           }
-          XCTAssertEqual(Array(lse[rows...]), [T](repeating: T(sentinel), count: 3), "logSumExp wrote past rows, \(context)")
+          let written = Set((0..<rows).flatMap { r in (r * outStride)..<(r * outStride + columns) })
+          if let i = output.indices.first(where: { !written.contains($0) && output[$0] != T(sentinel) }) {
+            XCTFail("\(operation) \(context): padding element \(i) was overwritten with \(output[i])")
+          }
         }
+        // Log-sum-exp of strided rows, written to rows consecutive elements.
+        var lse = [T](repeating: T(sentinel), count: rows + 3)
+        input.withUnsafeBufferPointer { x in
+          lse.withUnsafeMutableBufferPointer { out in
+            _ = noThrow(context) { () throws(SoftmaxKernelsError) in
+              try Softmax.logSumExp(rows: rows, columns: columns, input: x, inputRowStride: inStride, output: out, options: options)
+            }
+          }
+        }
+        for r in 0..<rows {
+          if let e = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(rowValues[r], options: options) }) {
+            XCTAssertTrue(identical(lse[r], e), "logSumExp \(context) row \(r): \(lse[r]) vs single row \(e)")
+          }
+        }
+        XCTAssertEqual(Array(lse[rows...]), [T](repeating: T(sentinel), count: 3), "logSumExp wrote past rows, \(context)")
       }
     }
   }
@@ -106,13 +98,12 @@ final class LayoutTests: XCTestCase {
   // MARK: - Alignment
 
   func testMisalignedStarts() {
-    misaligned(Float.self)
-    misaligned(Double.self)
+    forEachScalarType { misaligned($0) }
   }
 
   func misaligned<T: SoftmaxScalar>(_: T.Type) {
     let lanes = 64 / MemoryLayout<T>.stride
-    var rng = SplitMix64(seed: 12)
+    var rng = SeededRandom(seed: 12)
     let capacity = 1000 + 2 * lanes
     let rawIn = UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<T>.stride, alignment: 64)
     let rawOut = UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<T>.stride, alignment: 64)
@@ -124,39 +115,36 @@ final class LayoutTests: XCTestCase {
     let outBase = rawOut.bindMemory(to: T.self, capacity: capacity)
     for n in [1, 15, 16, 17, 33, 100, 1000] {
       let x: [T] = rng.row(T.self, n, -10, 10)
-      for algorithm in allAlgorithms {
-        for level in ISALevel.allSupported {
-          let options = SoftmaxOptions(algorithm: algorithm, isa: level)
-          for operation in [Operation.softmax, .logSoftmax] {
-            guard let expected = noThrow("", { () throws(SoftmaxKernelsError) in try Self.single(operation, x, options) }) else { continue }
-            for offset in 0..<lanes {
-              let outOffset = (offset * 5 + 3) % lanes
-              let input = UnsafeMutableBufferPointer(start: inBase + offset, count: n)
-              _ = input.initialize(from: x)
-              outBase.initialize(repeating: T(sentinel), count: capacity)
-              let output = UnsafeMutableBufferPointer(start: outBase + outOffset, count: n)
-              let context = "\(operation) \(typeName(T.self)) \(describe(options)) C=\(n) input offset \(offset) output offset \(outOffset) elements"
-              _ = noThrow(context) { () throws(SoftmaxKernelsError) in
-                if operation == .softmax {
-                  try Softmax.softmax(UnsafeBufferPointer(input), into: output, options: options)
-                } else {
-                  try Softmax.logSoftmax(UnsafeBufferPointer(input), into: output, options: options)
-                }
+      forEachAlgorithmAndLevel { options in
+        for operation in [Operation.softmax, .logSoftmax] {
+          guard let expected = noThrow("", { () throws(SoftmaxKernelsError) in try Self.single(operation, x, options) }) else { continue }
+          for offset in 0..<lanes {
+            let outOffset = (offset * 5 + 3) % lanes
+            let input = UnsafeMutableBufferPointer(start: inBase + offset, count: n)
+            _ = input.initialize(from: x)
+            outBase.initialize(repeating: T(sentinel), count: capacity)
+            let output = UnsafeMutableBufferPointer(start: outBase + outOffset, count: n)
+            let context = "\(operation) \(typeName(T.self)) \(describe(options)) C=\(n) input offset \(offset) output offset \(outOffset) elements"
+            _ = noThrow(context) { () throws(SoftmaxKernelsError) in
+              if operation == .softmax {
+                try Softmax.softmax(UnsafeBufferPointer(input), into: output, options: options)
+              } else {
+                try Softmax.logSoftmax(UnsafeBufferPointer(input), into: output, options: options)
               }
-              let got = Array(output)
-              if let i = firstDifference(got, expected) {
-                XCTFail("\(context): element \(i) is \(got[i]), aligned gives \(expected[i])")
-              }
-              XCTAssertTrue(
-                (0..<outOffset).allSatisfy { outBase[$0] == T(sentinel) }
-                  && (outOffset + n..<capacity).allSatisfy { outBase[$0] == T(sentinel) },
-                "\(context): wrote outside the output")
-              if operation == .softmax,
-                let l = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(UnsafeBufferPointer(input), options: options) }),
-                let e = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, options: options) })
-              {
-                XCTAssertTrue(identical(l, e), "logSumExp \(context): \(l) vs \(e)")
-              }
+            }
+            let got = Array(output)
+            if let i = firstDifference(got, expected) {
+              XCTFail("\(context): element \(i) is \(got[i]), aligned gives \(expected[i])")
+            }
+            XCTAssertTrue(
+              (0..<outOffset).allSatisfy { outBase[$0] == T(sentinel) }
+                && (outOffset + n..<capacity).allSatisfy { outBase[$0] == T(sentinel) },
+              "\(context): wrote outside the output")
+            if operation == .softmax,
+              let l = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(UnsafeBufferPointer(input), options: options) }),
+              let e = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, options: options) })
+            {
+              XCTAssertTrue(identical(l, e), "logSumExp \(context): \(l) vs \(e)")
             }
           }
         }
@@ -167,73 +155,69 @@ final class LayoutTests: XCTestCase {
   // MARK: - In place
 
   func testInPlace() {
-    inPlace(Float.self)
-    inPlace(Double.self)
+    forEachScalarType { inPlace($0) }
   }
 
   func inPlace<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 13)
+    var rng = SeededRandom(seed: 13)
     let (rows, columns, stride) = (4, 37, 40)
-    for algorithm in allAlgorithms {
-      for level in ISALevel.allSupported {
-        let options = SoftmaxOptions(algorithm: algorithm, isa: level)
-        let context = "\(typeName(T.self)) \(describe(options))"
-        let x: [T] = rng.row(T.self, rows * columns, -10, 10)
-        for operation in [Operation.softmax, .logSoftmax] {
-          guard let expected = noThrow(context, { () throws(SoftmaxKernelsError) -> [T] in
-            operation == .softmax
-              ? try Softmax.softmax(x, columns: columns, options: options)
-              : try Softmax.logSoftmax(x, columns: columns, options: options)
-          }) else { continue }
+    forEachAlgorithmAndLevel { options in
+      let context = "\(typeName(T.self)) \(describe(options))"
+      let x: [T] = rng.row(T.self, rows * columns, -10, 10)
+      for operation in [Operation.softmax, .logSoftmax] {
+        guard let expected = noThrow(context, { () throws(SoftmaxKernelsError) -> [T] in
+          operation == .softmax
+            ? try Softmax.softmax(x, columns: columns, options: options)
+            : try Softmax.logSoftmax(x, columns: columns, options: options)
+        }) else { continue }
 
-          // Buffers: input and output the same memory, same stride (> columns), with padding.
-          var buffer = [T](repeating: T(sentinel), count: (rows - 1) * stride + columns + 2)
-          for r in 0..<rows {
-            for c in 0..<columns { buffer[r * stride + c] = x[r * columns + c] }
-          }
-          buffer.withUnsafeMutableBufferPointer { b in
-            _ = noThrow(context) { () throws(SoftmaxKernelsError) in
-              try Self.rowsEntryPoint(operation, T.self)(rows, columns, UnsafeBufferPointer(b), stride, b, stride, options)
-            }
-          }
-          for r in 0..<rows {
-            let got = Array(buffer[r * stride..<r * stride + columns])
-            let want = Array(expected[r * columns..<(r + 1) * columns])
-            if let i = firstDifference(got, want) {
-              XCTFail("in-place rows \(operation) \(context): row \(r) column \(i) is \(got[i]), out of place gives \(want[i])")
-            }
-            for c in columns..<(r == rows - 1 ? columns + 2 : stride) {
-              XCTAssertEqual(buffer[r * stride + c], T(sentinel), "in-place rows \(operation) \(context): padding [\(r), \(c)] written")
-            }
-          }
-
-          if operation == .softmax {
-            // inout [T], by rows and as one vector.
-            var values = x
-            _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(&values, columns: columns, options: options) }
-            XCTAssertNil(firstDifference(values, expected), "inout [T] with columns, \(context)")
-            var whole = x
-            _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(&whole, options: options) }
-            let wholeExpected = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) }
-            XCTAssertNil(firstDifference(whole, wholeExpected ?? []), "inout [T], \(context)")
-          }
-
-          // MutableSpan in place, one vector.
-          let row = Array(x[0..<columns])
-          guard let rowExpected = noThrow(context, { () throws(SoftmaxKernelsError) in try Self.single(operation, row, options) }) else { continue }
-          var storage = row
-          do {
-            var span = storage.mutableSpan
-            _ = noThrow(context) { () throws(SoftmaxKernelsError) in
-              if operation == .softmax {
-                try Softmax.softmax(&span, options: options)
-              } else {
-                try Softmax.logSoftmax(&span, options: options)
-              }
-            }
-          }
-          XCTAssertNil(firstDifference(storage, rowExpected), "MutableSpan in place \(operation), \(context): \(storage) vs \(rowExpected)")
+        // Buffers: input and output the same memory, same stride (> columns), with padding.
+        var buffer = [T](repeating: T(sentinel), count: (rows - 1) * stride + columns + 2)
+        for r in 0..<rows {
+          for c in 0..<columns { buffer[r * stride + c] = x[r * columns + c] }
         }
+        buffer.withUnsafeMutableBufferPointer { b in
+          _ = noThrow(context) { () throws(SoftmaxKernelsError) in
+            try Self.rowsEntryPoint(operation, T.self)(rows, columns, UnsafeBufferPointer(b), stride, b, stride, options)
+          }
+        }
+        for r in 0..<rows {
+          let got = Array(buffer[r * stride..<r * stride + columns])
+          let want = Array(expected[r * columns..<(r + 1) * columns])
+          if let i = firstDifference(got, want) {
+            XCTFail("in-place rows \(operation) \(context): row \(r) column \(i) is \(got[i]), out of place gives \(want[i])")
+          }
+          for c in columns..<(r == rows - 1 ? columns + 2 : stride) {
+            XCTAssertEqual(buffer[r * stride + c], T(sentinel), "in-place rows \(operation) \(context): padding [\(r), \(c)] written")
+          }
+        }
+
+        if operation == .softmax {
+          // inout [T], by rows and as one vector.
+          var values = x
+          _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(&values, columns: columns, options: options) }
+          XCTAssertNil(firstDifference(values, expected), "inout [T] with columns, \(context)")
+          var whole = x
+          _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(&whole, options: options) }
+          let wholeExpected = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) }
+          XCTAssertNil(firstDifference(whole, wholeExpected ?? []), "inout [T], \(context)")
+        }
+
+        // MutableSpan in place, one vector.
+        let row = Array(x[0..<columns])
+        guard let rowExpected = noThrow(context, { () throws(SoftmaxKernelsError) in try Self.single(operation, row, options) }) else { continue }
+        var storage = row
+        do {
+          var span = storage.mutableSpan
+          _ = noThrow(context) { () throws(SoftmaxKernelsError) in
+            if operation == .softmax {
+              try Softmax.softmax(&span, options: options)
+            } else {
+              try Softmax.logSoftmax(&span, options: options)
+            }
+          }
+        }
+        XCTAssertNil(firstDifference(storage, rowExpected), "MutableSpan in place \(operation), \(context): \(storage) vs \(rowExpected)")
       }
     }
   }
@@ -248,23 +232,16 @@ final class LayoutTests: XCTestCase {
   }
 
   func batched<T: SoftmaxScalar>(_: T.Type, rows: Int, columns: Int) {
-    var rng = SplitMix64(seed: 14 + UInt64(rows))
+    var rng = SeededRandom(seed: 14 + UInt64(rows))
     let x: [T] = rng.row(T.self, rows * columns, -12, 12)
     for algorithm in allAlgorithms {
       for threads in [1, 2, nil] as [Int?] {
         let options = SoftmaxOptions(algorithm: algorithm, threads: threads)
         let context = "\(typeName(T.self)) \(describe(options)) \(rows)x\(columns)"
-        guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, columns: columns, options: options) }),
-          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, columns: columns, options: options) }),
-          let l = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, columns: columns, options: options) })
-        else { continue }
+        guard let (y, z, l) = forward(x, columns: columns, options, context) else { continue }
         let one = SoftmaxOptions(algorithm: algorithm, threads: 1)
         for r in 0..<rows {
-          let row = Array(x[r * columns..<(r + 1) * columns])
-          guard let ys = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(row, options: one) }),
-            let zs = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(row, options: one) }),
-            let ls = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(row, options: one) })
-          else { continue }
+          guard let (ys, zs, ls) = forward(Array(x[r * columns..<(r + 1) * columns]), one, context) else { continue }
           if let i = firstDifference(Array(y[r * columns..<(r + 1) * columns]), ys) {
             XCTFail("softmax \(context): row \(r) column \(i) differs from the single-row call")
           }
@@ -288,7 +265,7 @@ final class LayoutTests: XCTestCase {
   }
 
   func splitRow<T: SoftmaxScalar>(_: T.Type, columns n: Int, rows: Int, algorithms: [SoftmaxAlgorithm]) {
-    var rng = SplitMix64(seed: 15)
+    var rng = SeededRandom(seed: 15)
     let x: [T] = rng.row(T.self, rows * n, -10, 10)
     let inputs = (0..<rows).map { r in Array(x[r * n..<(r + 1) * n]).doubles }
     let refs = inputs.map { xd in (y: Reference.softmax(xd), z: Reference.logSoftmax(xd), l: Reference.logSumExp(xd)) }
@@ -296,10 +273,7 @@ final class LayoutTests: XCTestCase {
       for threads in algorithm == .automatic ? [2, 1, nil] : [2] as [Int?] {
         let options = SoftmaxOptions(algorithm: algorithm, threads: threads)
         let context = "\(typeName(T.self)) \(describe(options)) \(rows) row(s) of \(n)"
-        guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, columns: n, options: options) }),
-          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, columns: n, options: options) }),
-          let l = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, columns: n, options: options) })
-        else { continue }
+        guard let (y, z, l) = forward(x, columns: n, options, context) else { continue }
         for r in 0..<rows {
           let yr = Array(y[r * n..<(r + 1) * n])
           if let m = mismatch(yr, refs[r].y, .softmax, inputs: inputs[r], columns: n) {
@@ -320,21 +294,17 @@ final class LayoutTests: XCTestCase {
   // MARK: - Span and buffer entry points
 
   func testSpanAndBufferEntryPoints() {
-    spans(Float.self)
-    spans(Double.self)
+    forEachScalarType { spans($0) }
   }
 
   func spans<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 16)
+    var rng = SeededRandom(seed: 16)
     for n in [1, 5, 16, 37, 300] {
       let x: [T] = rng.row(T.self, n, -10, 10)
       for algorithm in allAlgorithms {
         let options = SoftmaxOptions(algorithm: algorithm)
         let context = "\(typeName(T.self)) \(describe(options)) C=\(n)"
-        guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) }),
-          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, options: options) }),
-          let l = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, options: options) })
-        else { continue }
+        guard let (y, z, l) = forward(x, options, context) else { continue }
         // The array results are themselves checked against the reference.
         XCTAssertNil(mismatch(y, Reference.softmax(x.doubles), .softmax, inputs: x.doubles, columns: n), context)
 

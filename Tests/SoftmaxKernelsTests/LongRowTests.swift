@@ -4,7 +4,7 @@ import XCTest
 /// The accuracy claim for long rows: a 2^28-element float softmax (1 GiB) sums to 1 within 1e-6
 /// with every algorithm, split over threads or not. One float accumulator per lane would give
 /// about 1.0123 here (../shared/SWIFT-SIMD.md §4).
-final class LongRowTests: XCTestCase {
+final class LongRowTests: SoftmaxKernelsTestCase {
   func testQuarterBillionElementSoftmaxSumsToOne() throws {
     let n = 1 << 28
     let x = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
@@ -43,7 +43,7 @@ final class LongRowTests: XCTestCase {
 }
 
 /// The README's usage example, verbatim, with its printed values checked.
-final class ReadmeExampleTests: XCTestCase {
+final class ReadmeExampleTests: SoftmaxKernelsTestCase {
   func testReadmeExample() throws {
     let logits: [Float] = [2.0, 1.0, 0.1, -.infinity]
     let p = try Softmax.softmax(logits)  // [0.659, 0.242, 0.099, 0.0]

@@ -6,7 +6,7 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-final class LossDominantEntryTests: XCTestCase {
+final class LossDominantEntryTests: SoftmaxKernelsTestCase {
   static func margins<T>(_ t: T.Type) -> [Double] {
     Bounds.isFloat(t) ? [10, 20, 30, 80] : [10, 30, 80, 200, 700]
   }
@@ -16,7 +16,7 @@ final class LossDominantEntryTests: XCTestCase {
   static func rows<T: SoftmaxScalar>(_: T.Type, columns n: Int, margin: Double, seed: UInt64)
     -> (x: [T], targets: [Int], dominant: Int)
   {
-    var rng = SplitMix64(seed: seed)
+    var rng = SeededRandom(seed: seed)
     var x = (0..<2 * n).map { _ in T(-2 + Double(rng.next() % 128) / 64) }
     let k = Int(rng.next() % UInt64(n))
     x[k] = T(margin)
@@ -24,46 +24,57 @@ final class LossDominantEntryTests: XCTestCase {
     return (x, [k, n == 1 ? k : (k + 1) % n], k)
   }
 
+  /// Runs `body` for every row length and margin, with the case's seed (counting up from
+  /// `seed + 1`), its two rows (`Self.rows`) and their values as Double.
+  static func forEachCase<T: SoftmaxScalar>(
+    _: T.Type, seed: UInt64,
+    _ body: (_ n: Int, _ margin: Double, _ seed: UInt64, _ rows: (x: [T], targets: [Int], dominant: Int), _ xd: [Double]) throws -> Void
+  ) rethrows {
+    var seed = seed
+    for n in [2, 17, 1031] {
+      for margin in margins(T.self) {
+        seed += 1
+        let r = rows(T.self, columns: n, margin: margin, seed: seed)
+        try body(n, margin, seed, r, r.x.map { Double($0) })
+      }
+    }
+  }
+
   func crossEntropy<T: SoftmaxScalar>(_: T.Type) throws {
     var tally = LossTally(), relative = 0.0, relativeAt = ""
-    var seed: UInt64 = 9_000
-    for n in [2, 17, 1031] {
-      for margin in Self.margins(T.self) {
-        seed += 1
-        let (x, targets, k) = Self.rows(T.self, columns: n, margin: margin, seed: seed)
-        let xd = x.map { Double($0) }
-        let wide = (0..<2).map { WideRow(Array(xd[$0 * n..<($0 + 1) * n])) }
-        // Probability targets: row 0 one-hot at the dominant entry, row 1 spread.
-        var t = [T](repeating: 0, count: 2 * n)
-        t[k] = 1
-        for i in 0..<n { t[n + i] = T(1 / Double(n)) }
-        var wrng = SplitMix64(seed: seed)
-        let weights: [T] = wrng.row(T.self, n, 0.5, 2)
-        for level in ISALevel.allSupported {
-          for probability in [false, true] {
-            for (weighted, eps, zLoss) in [(false, 0.0, 0.0), (true, 0.0, 0.0), (true, 0.1, 1e-4)] {
-              let c = CrossEntropyCase(
-                reduction: .none, weights: weighted ? weights.map { Double($0) } : nil, eps: eps,
-                zLoss: zLoss, ignoreIndex: -100, softcap: nil)
-              var options = c.options
-              options.isa = level
-              let ref = CrossEntropyWideReference(
-                rows: wide, c, targets: probability ? nil : targets,
-                probabilities: probability ? t.map { Double($0) } : nil)
-              let out = try runCrossEntropy(
-                x, rows: 2, columns: n, targets: probability ? nil : targets,
-                probabilities: probability ? t : nil, weights: weighted ? weights : nil, options: options)
-              let at = "\(T.self) C=\(n) margin \(margin) \(c) \(probability ? "probabilities" : "targets") \(level)"
-              for r in 0..<2 {
-                tally.loss(Double(out.rowLosses[r]), ref.rowLosses[r], bound: LossBounds.crossEntropyLoss(T.self), "\(at) row \(r)")
-                tally.gradient(out.gradient[r * n..<(r + 1) * n].map { Double($0) }, ref.gradient(row: r),
-                               bound: LossBounds.gradient(T.self), floor: Bounds.isFloat(T.self) ? 1e-30 : 1e-300, "\(at) row \(r)")
-              }
-              // The dominant target's loss w_y log1p(rest): relative accuracy.
-              if eps == 0 && zLoss == 0 && n > 1 {
-                let e = LossTally.error(Double(out.rowLosses[0]), ref.rowLosses[0]) / ref.rowLosses[0]
-                if e > relative { (relative, relativeAt) = (e, at) }
-              }
+    try Self.forEachCase(T.self, seed: 9_000) { n, margin, seed, rows, xd in
+      let (x, targets, k) = rows
+      let wide = (0..<2).map { WideRow(Array(xd[$0 * n..<($0 + 1) * n])) }
+      // Probability targets: row 0 one-hot at the dominant entry, row 1 spread.
+      var t = [T](repeating: 0, count: 2 * n)
+      t[k] = 1
+      for i in 0..<n { t[n + i] = T(1 / Double(n)) }
+      var wrng = SeededRandom(seed: seed)
+      let weights: [T] = wrng.row(T.self, n, 0.5, 2)
+      try forEachLevel { level in
+        for probability in [false, true] {
+          for (weighted, eps, zLoss) in [(false, 0.0, 0.0), (true, 0.0, 0.0), (true, 0.1, 1e-4)] {
+            let c = CrossEntropyCase(
+              reduction: .none, weights: weighted ? weights.map { Double($0) } : nil, eps: eps,
+              zLoss: zLoss, ignoreIndex: -100, softcap: nil)
+            var options = c.options
+            options.isa = level
+            let ref = CrossEntropyWideReference(
+              rows: wide, c, targets: probability ? nil : targets,
+              probabilities: probability ? t.map { Double($0) } : nil)
+            let out = try runCrossEntropy(
+              x, rows: 2, columns: n, targets: probability ? nil : targets,
+              probabilities: probability ? t : nil, weights: weighted ? weights : nil, options: options)
+            let at = "\(T.self) C=\(n) margin \(margin) \(c) \(probability ? "probabilities" : "targets") \(level)"
+            for r in 0..<2 {
+              tally.loss(Double(out.rowLosses[r]), ref.rowLosses[r], bound: LossBounds.crossEntropyLoss(T.self), "\(at) row \(r)")
+              tally.gradient(out.gradient[r * n..<(r + 1) * n].map { Double($0) }, ref.gradient(row: r),
+                             bound: LossBounds.gradient(T.self), floor: Bounds.isFloat(T.self) ? 1e-30 : 1e-300, "\(at) row \(r)")
+            }
+            // The dominant target's loss w_y log1p(rest): relative accuracy.
+            if eps == 0 && zLoss == 0 && n > 1 {
+              let e = absoluteError(Double(out.rowLosses[0]), ref.rowLosses[0]) / ref.rowLosses[0]
+              if e > relative { (relative, relativeAt) = (e, at) }
             }
           }
         }
@@ -80,29 +91,24 @@ final class LossDominantEntryTests: XCTestCase {
 
   func targetLosses<T: SoftmaxScalar>(_: T.Type) throws {
     var stable = LossTally(), spherical = LossTally()
-    var seed: UInt64 = 9_100
-    for n in [2, 17, 1031] {
-      for margin in Self.margins(T.self) {
-        seed += 1
-        let (x, targets, _) = Self.rows(T.self, columns: n, margin: margin, seed: seed)
-        let xd = x.map { Double($0) }
-        for level in ISALevel.allSupported {
-          let options = SoftmaxOptions(isa: level)
-          let at = "\(T.self) C=\(n) margin \(margin) \(level)"
-          let (_, smRows, smGradient) = try runStableMax(x, rows: 2, columns: n, targets: targets, options: options)
-          let (_, zlRows, zlGradient) = try runSphericalZLoss(
-            x, rows: 2, columns: n, targets: targets, a: 1, b: 3, options: options)
-          for r in 0..<2 {
-            let row = Array(xd[r * n..<(r + 1) * n])
-            let s = stableMaxWide(row, target: targets[r], scale: 1)
-            let z = sphericalZLossWide(row, target: targets[r], a: 1, b: 3, epsilon: 1e-12, scale: 1)
-            stable.loss(Double(smRows[r]), s.loss, bound: LossBounds.targetLoss(T.self), "\(at) row \(r)")
-            spherical.loss(Double(zlRows[r]), z.loss, bound: LossBounds.targetLoss(T.self), "\(at) row \(r)")
-            stable.gradient(smGradient[r * n..<(r + 1) * n].map { Double($0) }, s.gradient,
-                            bound: LossBounds.gradient(T.self), floor: 1e-30, "\(at) row \(r)")
-            spherical.gradient(zlGradient[r * n..<(r + 1) * n].map { Double($0) }, z.gradient,
-                               bound: LossBounds.gradient(T.self), floor: 1e-30, "\(at) row \(r)")
-          }
+    try Self.forEachCase(T.self, seed: 9_100) { n, margin, _, rows, xd in
+      let (x, targets) = (rows.x, rows.targets)
+      try forEachLevel { level in
+        let options = SoftmaxOptions(isa: level)
+        let at = "\(T.self) C=\(n) margin \(margin) \(level)"
+        let (_, smRows, smGradient) = try runStableMax(x, rows: 2, columns: n, targets: targets, options: options)
+        let (_, zlRows, zlGradient) = try runSphericalZLoss(
+          x, rows: 2, columns: n, targets: targets, a: 1, b: 3, options: options)
+        for r in 0..<2 {
+          let row = Array(xd[r * n..<(r + 1) * n])
+          let s = stableMaxWide(row, target: targets[r], scale: 1)
+          let z = sphericalZLossWide(row, target: targets[r], a: 1, b: 3, epsilon: 1e-12, scale: 1)
+          stable.loss(Double(smRows[r]), s.loss, bound: LossBounds.targetLoss(T.self), "\(at) row \(r)")
+          spherical.loss(Double(zlRows[r]), z.loss, bound: LossBounds.targetLoss(T.self), "\(at) row \(r)")
+          stable.gradient(smGradient[r * n..<(r + 1) * n].map { Double($0) }, s.gradient,
+                          bound: LossBounds.gradient(T.self), floor: 1e-30, "\(at) row \(r)")
+          spherical.gradient(zlGradient[r * n..<(r + 1) * n].map { Double($0) }, z.gradient,
+                             bound: LossBounds.gradient(T.self), floor: 1e-30, "\(at) row \(r)")
         }
       }
     }

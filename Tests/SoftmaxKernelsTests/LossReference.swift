@@ -25,7 +25,9 @@ struct WideRow {
   let chain: [Wide]
   /// The row's maximum.
   let m: Wide
-  /// `log sum_i exp(x_i - m) = log1p(rest)`, `rest` summed without the (first) maximum.
+  /// `sum_{i != k} exp(x_i - m)` over every entry but the first maximal one, `k`.
+  let rest: Wide
+  /// `log sum_i exp(x_i - m) = log1p(rest)`.
   let logSum: Wide
   var lse: Wide { m + logSum }
 
@@ -44,6 +46,7 @@ struct WideRow {
     var rest: Wide = 0
     for i in x.indices where i != k { rest += exp(x[i] - m) }
     self.m = m
+    self.rest = rest
     logSum = log1p(rest)
   }
 

@@ -8,7 +8,7 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-final class LossShiftInvarianceTests: XCTestCase {
+final class LossShiftInvarianceTests: SoftmaxKernelsTestCase {
   /// 1031 classes (the issue's rows; not a multiple of any vector width) and 6 distinct rows;
   /// the threaded batch repeats them 22 times: 132 x 1031 = 136 092 elements, more than two
   /// threads' minimum of 2^16 each (Execution.swift), so `threads: 2` splits the rows.
@@ -47,7 +47,7 @@ final class LossShiftInvarianceTests: XCTestCase {
 
   func crossEntropy<T: SoftmaxScalar>(_: T.Type) throws {
     let n = Self.columns, rows = Self.rows, bigRows = rows * Self.repeats
-    var rng = SplitMix64(seed: 8_001)
+    var rng = SeededRandom(seed: 8_001)
     let weights: [T] = rng.row(T.self, n, 0.5, 2)
     var targets = (0..<rows).map { _ in Int(rng.next() % UInt64(n)) }
     targets[2] = 3  // a row masked when ignoreIndex is the class 3
@@ -59,7 +59,7 @@ final class LossShiftInvarianceTests: XCTestCase {
     }
     let cases = Self.cases(weights: weights.map { Double($0) })
     for (offset, grid) in Self.offsets(T.self) {
-      var local = SplitMix64(seed: 8_002)
+      var local = SeededRandom(seed: 8_002)
       let base = gridRow(&local, rows * n, grid: grid)
       let x: [T] = exactlyShiftedRows(T.self, base, offset: offset)
       let xd = x.map { Double($0) }
@@ -77,7 +77,7 @@ final class LossShiftInvarianceTests: XCTestCase {
           probabilities: probability ? t.map { Double($0) } : nil)
         let refGradient = (0..<rows).map { ref.gradient(row: $0) }
         let w: [T]? = c.weights == nil ? nil : weights
-        for level in ISALevel.allSupported {
+        try forEachLevel { level in
           var options = c.options
           options.isa = level
           let at = "\(T.self) offset \(offset) \(c) \(probability ? "probabilities" : "targets") \(level)"
@@ -90,7 +90,7 @@ final class LossShiftInvarianceTests: XCTestCase {
             let g = out.gradient[r * n..<(r + 1) * n].map { Double($0) }
             tally.gradient(g, refGradient[r], bound: LossBounds.gradient(T.self), floor: 1e-30, "\(at) row \(r)")
             let lse = Double(ref.rows[r].lse)
-            lseWorst = max(lseWorst, LossTally.error(Double(out.rowLogSumExp[r]), lse) / max(1, abs(lse)))
+            lseWorst = max(lseWorst, absoluteError(Double(out.rowLogSumExp[r]), lse) / max(1, abs(lse)))
           }
           // Threaded (rows split over 2 threads) and not: every row bitwise the same; the repeated batch's
           // mean equals the small batch's, its sum is `repeats` times it.
@@ -129,10 +129,10 @@ final class LossShiftInvarianceTests: XCTestCase {
   /// (invariant), every level, threaded and not.
   func targetLosses<T: SoftmaxScalar>(_: T.Type) throws {
     let n = Self.columns, rows = Self.rows
-    var rng = SplitMix64(seed: 8_003)
+    var rng = SeededRandom(seed: 8_003)
     let targets = (0..<rows).map { _ in Int(rng.next() % UInt64(n)) }
     for (offset, grid) in Self.offsets(T.self) {
-      var local = SplitMix64(seed: 8_004)
+      var local = SeededRandom(seed: 8_004)
       let base = gridRow(&local, rows * n, grid: grid)
       let x: [T] = exactlyShiftedRows(T.self, base, offset: offset)
       let xd = x.map { Double($0) }
@@ -143,7 +143,7 @@ final class LossShiftInvarianceTests: XCTestCase {
       let sphericalRef = (0..<rows).map {
         sphericalZLossWide(Array(base[$0 * n..<($0 + 1) * n]), target: targets[$0], a: 1, b: 3, epsilon: 1e-12, scale: 1)
       }
-      for level in ISALevel.allSupported {
+      try forEachLevel { level in
         for threads in [1, 2] {
           let options = SoftmaxOptions(threads: threads, isa: level)
           let at = "\(T.self) offset \(offset) \(level) threads \(threads)"

@@ -31,7 +31,7 @@ struct LossTally: CustomStringConvertible {
   var gradientRelative = 0.0
 
   mutating func loss(_ value: Double, _ ref: Double, bound: Double, _ at: @autoclosure () -> String) {
-    let e = Self.error(value, ref) / max(1, abs(ref))
+    let e = absoluteError(value, ref) / max(1, abs(ref))
     if e / bound > loss { (loss, lossAt) = (e / bound, at()) }
   }
 
@@ -41,18 +41,11 @@ struct LossTally: CustomStringConvertible {
   ) {
     var worst = 0.0
     for i in g.indices {
-      let e = Self.error(g[i], ref[i])
+      let e = absoluteError(g[i], ref[i])
       worst = max(worst, e / (bound.atol + bound.rtol * abs(ref[i])))
       if abs(ref[i]) >= floor { gradientRelative = max(gradientRelative, e / abs(ref[i])) }
     }
     if worst > gradient { (gradient, gradientAt) = (worst, at()) }
-  }
-
-  /// `|a - b|`, 0 for equal values (infinities included), infinite for a NaN mismatch.
-  static func error(_ a: Double, _ b: Double) -> Double {
-    if a == b || (a.isNaN && b.isNaN) { return 0 }
-    let e = abs(a - b)
-    return e.isNaN ? .infinity : e
   }
 
   var description: String {
@@ -114,44 +107,48 @@ func runCrossEntropy<T: SoftmaxScalar>(
   return out
 }
 
-/// `StableMax.crossEntropy` with its gradient and row losses.
-func runStableMax<T: SoftmaxScalar>(
-  _ x: [T], rows: Int, columns: Int, targets: [Int], reduction: LossReduction = .sum,
-  options: SoftmaxOptions
+/// Calls `loss` (a loss with integer targets, a gradient and row losses: StableMax
+/// cross-entropy, the spherical Z-loss) on the buffers of `x`, `targets` and NaN-filled outputs.
+func runTargetLoss<T: SoftmaxScalar>(
+  _ x: [T], rows: Int, targets: [Int],
+  _ loss: (
+    _ logits: UnsafeBufferPointer<T>, _ targets: UnsafeBufferPointer<Int>,
+    _ gradient: UnsafeMutableBufferPointer<T>, _ rowLosses: UnsafeMutableBufferPointer<T>
+  ) throws -> T
 ) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
   var g = [T](repeating: .nan, count: x.count), l = [T](repeating: .nan, count: rows)
-  let loss = try x.withUnsafeBufferPointer { xb in
+  let value = try x.withUnsafeBufferPointer { xb in
     try targets.withUnsafeBufferPointer { tb in
       try g.withUnsafeMutableBufferPointer { gb in
-        try l.withUnsafeMutableBufferPointer { lb in
-          try StableMax.crossEntropy(
-            logits: xb, rows: rows, columns: columns, targets: tb, reduction: reduction,
-            gradient: gb, rowLosses: lb, options: options)
-        }
+        try l.withUnsafeMutableBufferPointer { lb in try loss(xb, tb, gb, lb) }
       }
     }
   }
-  return (loss, l, g)
+  return (value, l, g)
+}
+
+/// `StableMax.crossEntropy` with its gradient and row losses.
+func runStableMax<T: SoftmaxScalar>(
+  _ x: [T], rows: Int, columns: Int, targets: [Int], reduction: LossReduction = .sum,
+  outputGradient: T = 1, options: SoftmaxOptions
+) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
+  try runTargetLoss(x, rows: rows, targets: targets) { xb, tb, gb, lb in
+    try StableMax.crossEntropy(
+      logits: xb, rows: rows, columns: columns, targets: tb, reduction: reduction,
+      gradient: gb, outputGradient: outputGradient, rowLosses: lb, options: options)
+  }
 }
 
 /// `SphericalZLoss.loss` with its gradient and row losses.
 func runSphericalZLoss<T: SoftmaxScalar>(
   _ x: [T], rows: Int, columns: Int, targets: [Int], a: T, b: T, reduction: LossReduction = .sum,
-  options: SoftmaxOptions
+  outputGradient: T = 1, options: SoftmaxOptions
 ) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
-  var g = [T](repeating: .nan, count: x.count), l = [T](repeating: .nan, count: rows)
-  let loss = try x.withUnsafeBufferPointer { xb in
-    try targets.withUnsafeBufferPointer { tb in
-      try g.withUnsafeMutableBufferPointer { gb in
-        try l.withUnsafeMutableBufferPointer { lb in
-          try SphericalZLoss.loss(
-            logits: xb, rows: rows, columns: columns, targets: tb, a: a, b: b,
-            reduction: reduction, gradient: gb, rowLosses: lb, options: options)
-        }
-      }
-    }
+  try runTargetLoss(x, rows: rows, targets: targets) { xb, tb, gb, lb in
+    try SphericalZLoss.loss(
+      logits: xb, rows: rows, columns: columns, targets: tb, a: a, b: b,
+      reduction: reduction, gradient: gb, outputGradient: outputGradient, rowLosses: lb, options: options)
   }
-  return (loss, l, g)
 }
 
 /// Rows of multiples of `grid` in `[-8, 8)` shifted by `offset`, checked to be exact in `T` (so
@@ -168,7 +165,7 @@ func exactlyShiftedRows<T: SoftmaxScalar>(
 }
 
 /// `count` multiples of `grid` uniform in `[-8, 8)`.
-func gridRow(_ rng: inout SplitMix64, _ count: Int, grid: Double) -> [Double] {
+func gridRow(_ rng: inout SeededRandom, _ count: Int, grid: Double) -> [Double] {
   let steps = UInt64(16 / grid)
   return (0..<count).map { _ in -8 + Double(rng.next() % steps) * grid }
 }

@@ -6,10 +6,10 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-final class PropertyTests: XCTestCase {
+final class PropertyTests: SoftmaxKernelsTestCase {
   /// `count` random row lengths in 1...maxLength, from a fixed seed.
   static func lengths(_ count: Int, max maxLength: Int, seed: UInt64) -> [Int] {
-    var rng = SplitMix64(seed: seed)
+    var rng = SeededRandom(seed: seed)
     return (0..<count).map { _ in 1 + Int(rng.next() % UInt64(maxLength)) }
   }
 
@@ -19,137 +19,108 @@ final class PropertyTests: XCTestCase {
   /// The inputs are multiples of 1/64 in [-8, 8) so that x + c is exact in Float for every c
   /// used: the only difference between the two calls is then the kernel's own rounding.
   func testShiftInvariance() {
-    shiftInvariance(Float.self)
-    shiftInvariance(Double.self)
+    forEachScalarType { shiftInvariance($0) }
   }
 
   func shiftInvariance<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 21)
+    var rng = SeededRandom(seed: 21)
     // Worst case per (operation, algorithm, level), as a fraction of its bound; one assertion
     // each, naming the row length, shift and element.
-    var worst: [String: (ratio: Double, detail: String)] = [:]
-    var order: [String] = []
-    func note(_ key: String, _ error: Double, _ bound: Double, _ detail: @autoclosure () -> String) {
-      if worst[key] == nil { order.append(key) }
-      let r = error.isNaN ? Double.infinity : error / bound
-      if worst[key] == nil || r > worst[key]!.ratio { worst[key] = (r, detail()) }
-    }
+    var tally = BoundTally()
     for n in [1, 7, 16, 17, 100, 1000, 4097] {
       let x: [T] = (0..<n).map { _ in T((rng.uniform(-8, 8) * 64).rounded(.down) / 64) }
       for c in [-50, 0.5, 90, 1000, 1e4, 5e4] as [Double] {
         let shifted = x.map { $0 + T(c) }
         XCTAssertEqual(shifted.doubles, x.doubles.map { $0 + c }, "x + \(c) is not exact; the test is wrong")
-        for algorithm in allAlgorithms {
-          for level in ISALevel.allSupported {
-            let options = SoftmaxOptions(algorithm: algorithm, isa: level)
-            let context = "C=\(n) shift \(c)"
-            guard let y0 = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) }),
-              let y1 = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(shifted, options: options) }),
-              let z0 = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, options: options) }),
-              let z1 = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(shifted, options: options) }),
-              let l0 = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, options: options) }),
-              let l1 = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(shifted, options: options) })
-            else { continue }
-            let key = "\(typeName(T.self)) \(describe(options))"
-            // Each is within the bound of the same exact value, so they are within twice it.
-            let w = softmaxErrors(y1, y0.doubles, inputs: x.doubles).raw
-            note("softmax(x + c) vs softmax(x), \(key)", w.error, 2 * Bounds.softmax(T.self, columns: n), "\(context): \(w)")
-            let wz = scaledAbsoluteError(z1, z0.doubles)
-            note("logSoftmax(x + c) vs logSoftmax(x), \(key)", wz.error, 2 * Bounds.logSoftmax(T.self), "\(context): \(wz)")
-            let lse = Double(l0) + c
-            note(
-              "logSumExp(x + c) vs logSumExp(x) + c, \(key)", abs(Double(l1) - lse) / max(1, abs(lse)),
-              2 * Bounds.logSumExp(T.self), "\(context): \(l1) vs \(lse)")
-          }
+        forEachAlgorithmAndLevel { options in
+          let context = "C=\(n) shift \(c)"
+          guard let (y0, z0, l0) = forward(x, options, context), let (y1, z1, l1) = forward(shifted, options, context)
+          else { return }
+          let key = "\(typeName(T.self)) \(describe(options))"
+          // Each is within the bound of the same exact value, so they are within twice it.
+          let w = softmaxErrors(y1, y0.doubles, inputs: x.doubles).raw
+          tally.note("softmax(x + c) vs softmax(x), \(key)", w.error, bound: 2 * Bounds.softmax(T.self, columns: n), "\(context): \(w)")
+          let wz = scaledAbsoluteError(z1, z0.doubles)
+          tally.note("logSoftmax(x + c) vs logSoftmax(x), \(key)", wz.error, bound: 2 * Bounds.logSoftmax(T.self), "\(context): \(wz)")
+          let lse = Double(l0) + c
+          tally.note(
+            "logSumExp(x + c) vs logSumExp(x) + c, \(key)", abs(Double(l1) - lse) / max(1, abs(lse)),
+            bound: 2 * Bounds.logSumExp(T.self), "\(context): \(l1) vs \(lse)")
         }
       }
     }
-    for key in order {
-      XCTAssertLessThanOrEqual(worst[key]!.ratio, 1, "\(key): worst \(worst[key]!.detail) (ratio to the bound)")
-    }
+    tally.check()
   }
 
   // MARK: - Sums, logs, bounds
 
   func testSoftmaxSumsToOne() {
-    sumsToOne(Float.self)
-    sumsToOne(Double.self)
+    forEachScalarType { sumsToOne($0) }
   }
 
   func sumsToOne<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 22)
+    var rng = SeededRandom(seed: 22)
     for (k, n) in (Array(1...70) + Self.lengths(30, max: 20_000, seed: 23)).enumerated() {
       let spread = [1.0, 10, 40, 200][k % 4]
       let x: [T] = rng.row(T.self, n, -spread, spread)
-      for algorithm in allAlgorithms {
-        for level in ISALevel.allSupported {
-          let options = SoftmaxOptions(algorithm: algorithm, isa: level)
-          guard let y = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) })
-          else { continue }
-          let e = sumError(y)
-          XCTAssertLessThanOrEqual(
-            e, Bounds.softmax(T.self, columns: n),
-            "|sum - 1| = \(e), \(typeName(T.self)) \(describe(options)) C=\(n) U[-\(spread), \(spread))")
-          XCTAssertTrue(y.allSatisfy { $0 >= 0 && $0 <= 1 }, "softmax outside [0, 1], \(describe(options)) C=\(n)")
-        }
+      forEachAlgorithmAndLevel { options in
+        guard let y = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) })
+        else { return }
+        let e = sumError(y)
+        XCTAssertLessThanOrEqual(
+          e, Bounds.softmax(T.self, columns: n),
+          "|sum - 1| = \(e), \(typeName(T.self)) \(describe(options)) C=\(n) U[-\(spread), \(spread))")
+        XCTAssertTrue(y.allSatisfy { $0 >= 0 && $0 <= 1 }, "softmax outside [0, 1], \(describe(options)) C=\(n)")
       }
     }
   }
 
   /// log-softmax = log(softmax) where softmax is above 1e-30, and log-softmax <= 0.
   func testLogSoftmaxIsLogOfSoftmax() {
-    logOfSoftmax(Float.self)
-    logOfSoftmax(Double.self)
+    forEachScalarType { logOfSoftmax($0) }
   }
 
   func logOfSoftmax<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 24)
+    var rng = SeededRandom(seed: 24)
     for n in Array(1...40) + Self.lengths(20, max: 5000, seed: 25) {
       let x: [T] = rng.row(T.self, n, -20, 20)
-      for algorithm in allAlgorithms {
-        for level in ISALevel.allSupported {
-          let options = SoftmaxOptions(algorithm: algorithm, isa: level)
-          let context = "\(typeName(T.self)) \(describe(options)) C=\(n)"
-          guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) }),
-            let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, options: options) })
-          else { continue }
-          var worst = Worst()
-          for i in 0..<n where Double(y[i]) > 1e-30 {
-            let logY = log(Double(y[i]))
-            worst.update(abs(Double(z[i]) - logY) / max(1, abs(logY)), i, Double(z[i]), logY)
-          }
-          // Both sides carry their own error: the log-softmax bound plus softmax's relative one.
-          let bound = Bounds.logSoftmax(T.self) + Bounds.softmax(T.self, columns: n)
-          XCTAssertLessThanOrEqual(worst.error, bound, "log-softmax vs log(softmax), \(context): \(worst)")
-          XCTAssertTrue(z.allSatisfy { $0 <= 0 }, "log-softmax above 0, \(context)")
+      forEachAlgorithmAndLevel { options in
+        let context = "\(typeName(T.self)) \(describe(options)) C=\(n)"
+        guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) }),
+          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, options: options) })
+        else { return }
+        var worst = Worst()
+        for i in 0..<n where Double(y[i]) > 1e-30 {
+          let logY = log(Double(y[i]))
+          worst.update(abs(Double(z[i]) - logY) / max(1, abs(logY)), i, Double(z[i]), logY)
         }
+        // Both sides carry their own error: the log-softmax bound plus softmax's relative one.
+        let bound = Bounds.logSoftmax(T.self) + Bounds.softmax(T.self, columns: n)
+        XCTAssertLessThanOrEqual(worst.error, bound, "log-softmax vs log(softmax), \(context): \(worst)")
+        XCTAssertTrue(z.allSatisfy { $0 <= 0 }, "log-softmax above 0, \(context)")
       }
     }
   }
 
   /// max x <= lse <= max x + log n (up to the lse bound).
   func testLogSumExpBetweenMaxAndMaxPlusLogN() {
-    lseBounds(Float.self)
-    lseBounds(Double.self)
+    forEachScalarType { lseBounds($0) }
   }
 
   func lseBounds<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 26)
+    var rng = SeededRandom(seed: 26)
     for (k, n) in (Array(1...40) + Self.lengths(20, max: 10_000, seed: 27)).enumerated() {
       let center = [0.0, -500, 300, 9_000][k % 4]
       let x: [T] = rng.row(T.self, n, center - 30, center + 30)
       let m = Double(x.max()!)
-      for algorithm in allAlgorithms {
-        for level in ISALevel.allSupported {
-          let options = SoftmaxOptions(algorithm: algorithm, isa: level)
-          guard let l = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, options: options) })
-          else { continue }
-          let lse = Double(l)
-          let slack = Bounds.logSumExp(T.self) * max(1, abs(lse))
-          let context = "\(typeName(T.self)) \(describe(options)) C=\(n): lse \(lse), max \(m), log n \(log(Double(n)))"
-          XCTAssertGreaterThanOrEqual(lse, m - slack, context)
-          XCTAssertLessThanOrEqual(lse, m + log(Double(n)) + slack, context)
-        }
+      forEachAlgorithmAndLevel { options in
+        guard let l = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, options: options) })
+        else { return }
+        let lse = Double(l)
+        let slack = Bounds.logSumExp(T.self) * max(1, abs(lse))
+        let context = "\(typeName(T.self)) \(describe(options)) C=\(n): lse \(lse), max \(m), log n \(log(Double(n)))"
+        XCTAssertGreaterThanOrEqual(lse, m - slack, context)
+        XCTAssertLessThanOrEqual(lse, m + log(Double(n)) + slack, context)
       }
     }
   }
@@ -158,27 +129,21 @@ final class PropertyTests: XCTestCase {
 
   /// Random shapes: every row of a batched call is bit-for-bit the single-row result.
   func testBatchedEqualsSingleRows() {
-    batchedEqualsSingle(Float.self)
-    batchedEqualsSingle(Double.self)
+    forEachScalarType { batchedEqualsSingle($0) }
   }
 
   func batchedEqualsSingle<T: SoftmaxScalar>(_: T.Type) {
-    var rng = SplitMix64(seed: 28)
+    var rng = SeededRandom(seed: 28)
     for _ in 0..<12 {
       let rows = 1 + Int(rng.next() % 9), columns = 1 + Int(rng.next() % 300)
       let x: [T] = rng.row(T.self, rows * columns, -15, 15)
       for algorithm in allAlgorithms {
         let options = SoftmaxOptions(algorithm: algorithm)
         let context = "\(typeName(T.self)) \(describe(options)) \(rows)x\(columns)"
-        guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, columns: columns, options: options) }),
-          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, columns: columns, options: options) }),
-          let l = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, columns: columns, options: options) })
-        else { continue }
+        guard let (y, z, l) = forward(x, columns: columns, options, context) else { continue }
         for r in 0..<rows {
           let row = Array(x[r * columns..<(r + 1) * columns])
-          let ys = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(row, options: options) } ?? []
-          let zs = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(row, options: options) } ?? []
-          let ls = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(row, options: options) } ?? .nan
+          let (ys, zs, ls) = forward(row, options, context) ?? ([], [], .nan)
           XCTAssertNil(firstDifference(Array(y[r * columns..<(r + 1) * columns]), ys), "softmax row \(r), \(context)")
           XCTAssertNil(firstDifference(Array(z[r * columns..<(r + 1) * columns]), zs), "logSoftmax row \(r), \(context)")
           XCTAssertTrue(identical(l[r], ls), "logSumExp row \(r), \(context): \(l[r]) vs \(ls)")
@@ -201,7 +166,7 @@ final class PropertyTests: XCTestCase {
       }
     }
     // `.automatic` computes what the algorithm it resolves to computes, bit for bit.
-    var rng = SplitMix64(seed: 29)
+    var rng = SeededRandom(seed: 29)
     let x: [Float] = rng.row(Float.self, 1000, -10, 10)
     let auto = noThrow("") { () throws(SoftmaxKernelsError) in try Softmax.softmax(x) }
     let reload = noThrow("") { () throws(SoftmaxKernelsError) in

@@ -1,39 +1,9 @@
 // A float64 reference for the softmax family (plain loops in Double, PyTorch's special-value
-// semantics of ../shared/SPEC.md §2.7), the gradients of §2.6, a seeded random generator, and
-// the error measures and bounds (§7.4) the other test files use.
+// semantics of ../shared/SPEC.md §2.7), the gradients of §2.6, and the error measures and
+// bounds (§7.4) the other test files use.
 
 import Foundation
 import SoftmaxKernels
-import XCTest
-
-// MARK: - Random numbers
-
-/// SplitMix64 (Steele, Lea & Flood 2014): a deterministic generator, so every test input is
-/// the same on every run and machine.
-struct SplitMix64: RandomNumberGenerator {
-  private var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// Uniform in `[lo, hi)`, from the top 53 bits (independent of the standard library's
-  /// `random(in:)` algorithm, so values never change with the toolchain).
-  mutating func uniform(_ lo: Double, _ hi: Double) -> Double {
-    lo + (hi - lo) * (Double(next() >> 11) * 0x1p-53)
-  }
-
-  /// `count` values uniform in `[lo, hi)`, rounded to `T`.
-  mutating func row<T: SoftmaxScalar>(_: T.Type, _ count: Int, _ lo: Double, _ hi: Double) -> [T] {
-    (0..<count).map { _ in T(uniform(lo, hi)) }
-  }
-}
 
 // MARK: - Reference
 
@@ -184,52 +154,7 @@ enum Reference {
   }
 }
 
-// MARK: - Conversions and comparisons
-
-extension Array where Element: BinaryFloatingPoint {
-  /// The exact values as Double.
-  var doubles: [Double] {
-    if Element.self == Double.self { return unsafeBitCast(self, to: [Double].self) }
-    if Element.self == Float.self {
-      let f = unsafeBitCast(self, to: [Float].self)
-      return [Double](unsafeUninitializedCapacity: f.count) { out, n in
-        f.withUnsafeBufferPointer { p in for i in 0..<p.count { out[i] = Double(p[i]) } }
-        n = f.count
-      }
-    }
-    return map { Double($0) }
-  }
-}
-
-/// Same value, same sign of zero, or both NaN: "bit-for-bit" for the values the kernels make.
-func identical<T: BinaryFloatingPoint>(_ a: T, _ b: T) -> Bool {
-  (a.isNaN && b.isNaN) || (a == b && a.sign == b.sign)
-}
-
-/// The first index where two arrays are not `identical`, or nil.
-func firstDifference<T: BinaryFloatingPoint>(_ a: [T], _ b: [T]) -> Int? {
-  if a.count != b.count { return Swift.min(a.count, b.count) }
-  return a.indices.first { !identical(a[$0], b[$0]) }
-}
-
-/// The worst element of a comparison: its index, value, reference and error (in whatever
-/// unit the measure uses; `.infinity` when a value is NaN or infinite where the reference is
-/// not, or the other way round).
-struct Worst: CustomStringConvertible {
-  var error = 0.0
-  var index = -1
-  var value = 0.0
-  var reference = 0.0
-
-  mutating func update(_ e: Double, _ i: Int, _ v: Double, _ r: Double) {
-    let e = e.isNaN ? Double.infinity : e
-    if index < 0 || e > error { (error, index, value, reference) = (e, i, v, r) }
-  }
-
-  var description: String {
-    index < 0 ? "no elements" : "error \(error) at index \(index): got \(value), reference \(reference)"
-  }
-}
+// MARK: - Error measures of the softmax family
 
 /// Mismatch in kind (NaN where finite is expected, a different infinity, ...) counts as
 /// an infinite error.
@@ -312,35 +237,6 @@ enum Bounds {
   /// Gradients: `|dx - ref| <= atol + rtol |ref|`.
   static func gradient<T>(_ t: T.Type) -> (atol: Double, rtol: Double) {
     isFloat(t) ? (1e-7, 1e-5) : (1e-15, 1e-12)
-  }
-}
-
-// MARK: - Small helpers
-
-/// The name of a scalar type for messages.
-func typeName<T>(_: T.Type) -> String { T.self == Float.self ? "Float" : "Double" }
-
-/// Every algorithm a test iterates over.
-let allAlgorithms = SoftmaxAlgorithm.allCases
-
-/// "alg=... isa=..." for messages.
-func describe(_ options: SoftmaxOptions) -> String {
-  var s = "alg=\(options.algorithm) isa=\(options.isa.map { "\($0)" } ?? "default")"
-  if options.fullyMaskedRowIsZero { s += " fullyMaskedRowIsZero" }
-  if options.positiveInfinityIsLimit { s += " positiveInfinityIsLimit" }
-  if let t = options.threads { s += " threads=\(t)" }
-  return s
-}
-
-/// Calls `body` and reports a thrown error as a test failure (the library's functions use
-/// typed throws; `XCTAssertNoThrow` would lose the result).
-func noThrow<R>(
-  _ message: @autoclosure () -> String, file: StaticString = #filePath, line: UInt = #line,
-  _ body: () throws(SoftmaxKernelsError) -> R
-) -> R? {
-  do { return try body() } catch {
-    XCTFail("unexpected error \(error): \(message())", file: file, line: line)
-    return nil
   }
 }
 

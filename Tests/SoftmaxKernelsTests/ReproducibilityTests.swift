@@ -103,7 +103,7 @@ extension BitSnapshot.Part {
 
 // MARK: - Tests
 
-final class ReproducibilityTests: XCTestCase {
+final class ReproducibilityTests: SoftmaxKernelsTestCase {
   static let threadCounts = [1, 2, 3, 7]
 
   /// Shapes: one long row, split into up to 7 chunks (4 x 65536 + 67 entries: at most 4; 7 x
@@ -136,7 +136,7 @@ final class ReproducibilityTests: XCTestCase {
     _: T.Type, rows: Int, columns: Int, seed: UInt64, _ lo: Double = -8, _ hi: Double = 8,
     specials: Bool = true
   ) -> [T] {
-    var rng = SplitMix64(seed: seed ^ UInt64(rows * columns))
+    var rng = SeededRandom(seed: seed ^ UInt64(rows * columns))
     var x: [T] = rng.row(T.self, rows * columns, lo, hi)
     guard specials else { return x }
     if rows >= 5 {
@@ -158,9 +158,9 @@ final class ReproducibilityTests: XCTestCase {
   func softmaxFamily<T: SoftmaxScalar>(_: T.Type) throws {
     for (rows, columns) in Self.shapes {
       let x = Self.input(T.self, rows: rows, columns: columns, seed: 1)
-      var rng = SplitMix64(seed: 2)
+      var rng = SeededRandom(seed: 2)
       let g: [T] = rng.row(T.self, rows * columns, -1, 1)
-      for level in ISALevel.allSupported {
+      try forEachLevel { level in
         let shape = "\(typeName(T.self)) \(rows) x \(columns) isa=\(level)"
         for algorithm in SoftmaxAlgorithm.allCases {
           func options(_ t: Int) -> SoftmaxOptions {
@@ -212,7 +212,7 @@ final class ReproducibilityTests: XCTestCase {
   func crossEntropy<T: SoftmaxScalar>(_: T.Type) throws {
     for (rows, columns) in Self.lossShapes {
       let x = Self.input(T.self, rows: rows, columns: columns, seed: 3, -10, 10, specials: false)
-      var rng = SplitMix64(seed: 4)
+      var rng = SeededRandom(seed: 4)
       var targets = (0..<rows).map { _ in Int(rng.next() % UInt64(columns)) }
       if rows > 2 { targets[2] = -100 }  // an ignored row (default ignore index)
       var targets7 = targets  // ignore index 7: rows 1, 2 and 3 ignored
@@ -231,7 +231,7 @@ final class ReproducibilityTests: XCTestCase {
         ("mean smoothing=0.05 zLoss=1e-3 softcap=15 weights",
          CrossEntropyOptions(labelSmoothing: 0.05, zLossScale: 1e-3, softcap: 15), true, false, false),
       ]
-      for level in ISALevel.allSupported {
+      try forEachLevel { level in
         let shape = "\(typeName(T.self)) \(rows) x \(columns) isa=\(level)"
         for (name, base, weighted, ignore7, perRow) in combos {
           let y = ignore7 ? targets7 : targets
@@ -315,9 +315,9 @@ final class ReproducibilityTests: XCTestCase {
   func stableMaxAndZLoss<T: SoftmaxScalar>(_: T.Type) throws {
     for (rows, columns) in Self.lossShapes {
       let x = Self.input(T.self, rows: rows, columns: columns, seed: 5, -10, 10, specials: false)
-      var rng = SplitMix64(seed: 6)
+      var rng = SeededRandom(seed: 6)
       let targets = (0..<rows).map { _ in Int(rng.next() % UInt64(columns)) }
-      for level in ISALevel.allSupported {
+      try forEachLevel { level in
         let shape = "\(typeName(T.self)) \(rows) x \(columns) isa=\(level)"
         for logarithm in [false, true] {
           try assertReproducible("StableMax.\(logarithm ? "logStableMax" : "stableMax") \(shape)") { t in
@@ -330,47 +330,27 @@ final class ReproducibilityTests: XCTestCase {
           }
         }
         for reduction in [LossReduction.mean, .sum] {
-          try assertReproducible("StableMax.crossEntropy reduction=\(reduction) \(shape)") { t in
-            var gradient = [T](repeating: 0, count: rows * columns)
-            var losses = [T](repeating: 0, count: rows)
-            let loss: T = try x.withUnsafeBufferPointer { xb in
-              try targets.withUnsafeBufferPointer { yb in
-                try gradient.withUnsafeMutableBufferPointer { gb in
-                  try losses.withUnsafeMutableBufferPointer { lb in
-                    try StableMax.crossEntropy(
-                      logits: xb, rows: rows, columns: columns, targets: yb, reduction: reduction,
-                      gradient: gb, outputGradient: T(0.5), rowLosses: lb,
-                      options: SoftmaxOptions(threads: t, isa: level))
-                  }
-                }
-              }
+          let losses: [(String, (Int) throws -> (loss: T, rowLosses: [T], gradient: [T]))] = [
+            ("StableMax.crossEntropy", { t in
+              try runStableMax(
+                x, rows: rows, columns: columns, targets: targets, reduction: reduction, outputGradient: T(0.5),
+                options: SoftmaxOptions(threads: t, isa: level))
+            }),
+            ("SphericalZLoss.loss a=1 b=3", { t in
+              try runSphericalZLoss(
+                x, rows: rows, columns: columns, targets: targets, a: 1, b: 3, reduction: reduction,
+                outputGradient: T(0.5), options: SoftmaxOptions(threads: t, isa: level))
+            }),
+          ]
+          for (name, run) in losses {
+            try assertReproducible("\(name) reduction=\(reduction) \(shape)") { t in
+              let (loss, rowLosses, gradient) = try run(t)
+              var s = BitSnapshot()
+              s.add("loss", loss)
+              s.add("rowLosses", rowLosses)
+              s.add("gradient", gradient)
+              return s
             }
-            var s = BitSnapshot()
-            s.add("loss", loss)
-            s.add("rowLosses", losses)
-            s.add("gradient", gradient)
-            return s
-          }
-          try assertReproducible("SphericalZLoss.loss a=1 b=3 reduction=\(reduction) \(shape)") { t in
-            var gradient = [T](repeating: 0, count: rows * columns)
-            var losses = [T](repeating: 0, count: rows)
-            let loss: T = try x.withUnsafeBufferPointer { xb in
-              try targets.withUnsafeBufferPointer { yb in
-                try gradient.withUnsafeMutableBufferPointer { gb in
-                  try losses.withUnsafeMutableBufferPointer { lb in
-                    try SphericalZLoss.loss(
-                      logits: xb, rows: rows, columns: columns, targets: yb, a: 1, b: 3,
-                      reduction: reduction, gradient: gb, outputGradient: T(0.5), rowLosses: lb,
-                      options: SoftmaxOptions(threads: t, isa: level))
-                  }
-                }
-              }
-            }
-            var s = BitSnapshot()
-            s.add("loss", loss)
-            s.add("rowLosses", losses)
-            s.add("gradient", gradient)
-            return s
           }
         }
       }
@@ -394,13 +374,13 @@ final class ReproducibilityTests: XCTestCase {
                    (65_536, T(1e30)), (n / 2, -T(1e30)), (n - 1, T.nan)] {
       x[i] = v
     }
-    var rng = SplitMix64(seed: 8)
+    var rng = SeededRandom(seed: 8)
     let g: [T] = rng.row(T.self, n, -1, 1)
     let targets: [T] = rng.row(T.self, n, 0, 1)
     let weight: [T] = rng.row(T.self, n, 0, 2)
     let posWeight: [T] = rng.row(T.self, Self.posWeightCount, 0.5, 3)
     let finiteX = x.map { $0.isFinite ? $0 : 0 }
-    for level in ISALevel.allSupported {
+    try forEachLevel { level in
       let shape = "\(typeName(T.self)) n=\(n) isa=\(level)"
       func o(_ t: Int) -> SigmoidOptions { SigmoidOptions(threads: t, isa: level) }
       let unary: [(String, (Int) throws -> [T])] = [
@@ -477,7 +457,7 @@ final class ReproducibilityTests: XCTestCase {
     // SigLIP: a 701 x 701 similarity matrix (491401 elements: 7 threads).
     let count = 701
     let similarities = Self.input(T.self, rows: count, columns: count, seed: 9, -1, 1, specials: false)
-    for level in ISALevel.allSupported {
+    try forEachLevel { level in
       try assertReproducible("SigLIP.lossAndGradient \(typeName(T.self)) \(count) x \(count) isa=\(level)") { t in
         let (result, gradient) = try SigLIP.lossAndGradient(
           similarities: similarities, count: count, options: SigmoidOptions(threads: t, isa: level))
@@ -492,10 +472,10 @@ final class ReproducibilityTests: XCTestCase {
     // Attention weights: many rows, and few rows (fewer than threads: min(t, rows) ranges).
     for (rows, columns) in [(61, 8_191), (5, 100_003)] {
       let scores = Self.input(T.self, rows: rows, columns: columns, seed: 10, -6, 6, specials: false)
-      var rng = SplitMix64(seed: 11)
+      var rng = SeededRandom(seed: 11)
       let g: [T] = rng.row(T.self, rows * columns, -1, 1)
       let offset = columns - rows
-      for level in ISALevel.allSupported {
+      try forEachLevel { level in
         let shape = "\(typeName(T.self)) \(rows) x \(columns) isa=\(level)"
         func o(_ t: Int) -> SigmoidOptions { SigmoidOptions(threads: t, isa: level) }
         try assertReproducible("AttentionWeights.sigmoid \(shape)") { t in
@@ -537,21 +517,10 @@ final class ReproducibilityTests: XCTestCase {
             scores, columns: columns, scale: scale, causal: causal, queryOffset: queryOffset,
             reweighting: reweighting, options: o(1))
           try assertReproducible("AttentionWeights.softplusBackward \(name) \(shape)") { t in
-            var dx = [T](repeating: 0, count: rows * columns)
-            try scores.withUnsafeBufferPointer { sb in
-              try y.withUnsafeBufferPointer { yb in
-                try g.withUnsafeBufferPointer { gb in
-                  try dx.withUnsafeMutableBufferPointer { db in
-                    try AttentionWeights.softplusBackward(
-                      rows: rows, columns: columns, scores: sb, output: yb, outputGradient: gb,
-                      inputGradient: db, scale: scale, causal: causal, queryOffset: queryOffset,
-                      reweighting: reweighting, options: o(t))
-                  }
-                }
-              }
-            }
             var s = BitSnapshot()
-            s.add("inputGradient", dx)
+            s.add("inputGradient", try AttentionWeightTests.softplusBackward(
+              rows: rows, columns: columns, scores: scores, output: y, outputGradient: g, scale: scale,
+              causal: causal, queryOffset: queryOffset, reweighting: reweighting, options: o(t)))
             return s
           }
         }

@@ -4,7 +4,7 @@ import XCTest
 
 /// The SigLIP loss and its three gradients against a direct float64 / Float80 evaluation of
 /// big_vision's formula and by finite differences.
-final class SigLIPTests: XCTestCase {
+final class SigLIPTests: SoftmaxKernelsTestCase {
   struct Reference {
     var loss: Double, dT: Double, dB: Double, ds: [Double]
     /// Scales for the tolerances of the sums that can cancel: sum |q| / B and t sum |q s| / B.
@@ -16,11 +16,7 @@ final class SigLIPTests: XCTestCase {
     _ s: [Double], rows: Int, columns: Int, stride: Int, tPrime: Double, b: Double,
     offset: Int?, batch: Int
   ) -> Reference {
-    #if arch(x86_64)
-    typealias R = Float80
-    #else
-    typealias R = Double
-    #endif
+    typealias R = Wide
     let t = R.shimExp(R(tPrime))
     var loss: R = 0, q: R = 0, qs: R = 0, qAbs: R = 0, qsAbs: R = 0
     var ds = [Double](repeating: 0, count: rows * columns)
@@ -45,18 +41,18 @@ final class SigLIPTests: XCTestCase {
   }
 
   func check<T: SigmoidScalar>(_: T.Type, tolerance: Double, sums: Double) throws {
-    var random = SigRandom(seed: 21)
+    var random = SeededRandom(seed: 21, stream: .xorshift64Star)
     let shapes: [(Int, Int, Int?)] = [(1, 1, 0), (2, 2, 0), (7, 7, 0), (16, 16, 0), (17, 17, 0), (33, 33, 0),
                                       (100, 100, 0), (5, 12, 3), (5, 12, nil), (12, 5, -2)]
     for (rows, columns, offset) in shapes {
       let stride = columns + (rows % 3)
-      let s = (0..<(rows * stride)).map { _ in T(random.uniform(-1, 1)) }
+      let s: [T] = random.row(T.self, rows * stride, -1, 1)
       for (tPrime, b) in [(SigLIP.defaultLogTemperature, SigLIP.defaultBias), (2.0, 0.5), (0.0, -2.71)] {
         let batch = rows + 1
         let ref = Self.reference(
           s.map { Double($0) }, rows: rows, columns: columns, stride: stride, tPrime: tPrime, b: b,
           offset: offset, batch: batch)
-        for level in ISALevel.allSupported {
+        try forEachLevel { level in
           var ds = [T](repeating: .nan, count: rows * columns)
           let r = try s.withUnsafeBufferPointer { sp in
             try ds.withUnsafeMutableBufferPointer { d in
@@ -87,9 +83,9 @@ final class SigLIPTests: XCTestCase {
 
   /// `dL/ds`, `dL/dt'`, `dL/db` by central finite differences (Double, 6 x 6, upstream 0.7).
   func testGradientsByFiniteDifferences() throws {
-    var random = SigRandom(seed: 5)
+    var random = SeededRandom(seed: 5, stream: .xorshift64Star)
     let n = 6
-    let s = (0..<(n * n)).map { _ in random.uniform(-1, 1) }
+    let s = random.row(Double.self, n * n, -1, 1)
     let (tPrime, b, g) = (1.2, -1.5, 0.7)
     func loss(_ s: [Double], _ tp: Double, _ bb: Double) throws -> Double {
       try g * SigLIP.loss(similarities: s, count: n, logTemperature: tp, bias: bb).loss
@@ -117,11 +113,11 @@ final class SigLIPTests: XCTestCase {
 
   /// In place, threads, huge temperatures, NaN, one pair, a 1024 x 1024 block.
   func testEdgeCasesAndLargeBlocks() throws {
-    var random = SigRandom(seed: 17)
+    var random = SeededRandom(seed: 17, stream: .xorshift64Star)
     // 1024 x 1024 in Float: threads 1 and 2 agree with the reference; the in-place gradient
     // equals the separate one.
     let n = 1024
-    let s = (0..<(n * n)).map { _ in Float(random.uniform(-1, 1)) }
+    let s = random.row(Float.self, n * n, -1, 1)
     let ref = Self.reference(s.map { Double($0) }, rows: n, columns: n, stride: n,
                              tPrime: SigLIP.defaultLogTemperature, b: -10, offset: 0, batch: n)
     var results: [SigLIP.Result<Float>] = []
@@ -157,15 +153,15 @@ final class SigLIPTests: XCTestCase {
 
   func testErrors() {
     let s: [Float] = [1, 2, 3, 4]
-    sigAssertInvalid("count") { _ = try SigLIP.loss(similarities: s, count: 3) }
-    sigAssertInvalid("logTemperature") { _ = try SigLIP.loss(similarities: s, count: 2, logTemperature: .infinity) }
-    sigAssertInvalid("logTemperature") { _ = try SigLIP.loss(similarities: s, count: 2, logTemperature: 100) }
-    sigAssertInvalid("bias") { _ = try SigLIP.loss(similarities: s, count: 2, bias: .nan) }
+    assertThrows(invalid("count")) { _ = try SigLIP.loss(similarities: s, count: 3) }
+    assertThrows(invalid("logTemperature")) { _ = try SigLIP.loss(similarities: s, count: 2, logTemperature: .infinity) }
+    assertThrows(invalid("logTemperature")) { _ = try SigLIP.loss(similarities: s, count: 2, logTemperature: 100) }
+    assertThrows(invalid("bias")) { _ = try SigLIP.loss(similarities: s, count: 2, bias: .nan) }
     s.withUnsafeBufferPointer { sp in
-      sigAssertThrows(.bufferTooSmall(argument: "similarities", required: 6, actual: 4)) {
+      assertThrows(.bufferTooSmall(argument: "similarities", required: 6, actual: 4)) {
         _ = try SigLIP.loss(similarities: sp, rows: 2, columns: 3)
       }
-      sigAssertInvalid("batchSize") { _ = try SigLIP.loss(similarities: sp, rows: 2, columns: 2, batchSize: 0) }
+      assertThrows(invalid("batchSize")) { _ = try SigLIP.loss(similarities: sp, rows: 2, columns: 2, batchSize: 0) }
     }
   }
 }

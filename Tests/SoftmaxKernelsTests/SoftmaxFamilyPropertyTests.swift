@@ -13,19 +13,14 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-// `Wide` (Float80 on x86-64, else Double) is declared in LossReference.swift.
-
-/// The exact results of a regular (finite, non-empty) row, in `Wide`.
+/// The exact results of a regular (finite, non-empty) row, in `Wide` (Float80 on x86-64, else
+/// Double), from the losses' `WideRow` (LossReference.swift).
 struct WideReference {
+  /// The row in `Wide`: its maximum and `log1p(rest)`.
+  let row: WideRow
   let logSoftmax: [Wide]
   let softmax: [Wide]
-  let logSumExp: Wide
+  var logSumExp: Wide { row.lse }
 
   /// The largest rounding error of the shift `x_i - m` evaluated in the row's type: what any
   /// kernel computing `exp(x_i - m)` in that type incurs (0 when every shift is exact, as in
@@ -37,21 +32,16 @@ struct WideReference {
   let max: Double
 
   init<T: BinaryFloatingPoint>(_ x: [T]) {
-    let m = Wide(x.max()!)
-    max = Double(x.max()!)
+    let row = WideRow(x.map { Double($0) })
+    self.row = row
     let top = x.max()!
+    max = Double(top)
     shiftRounding = x.map { v -> Double in
       let rounded = v - top
-      return rounded.isFinite ? Double(abs(Wide(Double(rounded)) - (Wide(Double(v)) - m))) : 0
+      return rounded.isFinite ? Double(abs(Wide(Double(rounded)) - (Wide(Double(v)) - row.m))) : 0
     }.max()!
-    let x = x.map { Double($0) }
-    let k = x.firstIndex(of: x.max()!)!
-    var rest: Wide = 0
-    for (i, v) in x.enumerated() where i != k { rest += exp(Wide(v) - m) }
-    let logSum = log1p(rest)
-    logSoftmax = x.map { (Wide($0) - m) - logSum }
-    softmax = x.map { exp(Wide($0) - m) / (1 + rest) }
-    logSumExp = m + logSum
+    logSoftmax = row.x.map { ($0 - row.m) - row.logSum }
+    softmax = row.x.map { exp($0 - row.m) / (1 + row.rest) }
   }
 }
 
@@ -83,27 +73,7 @@ enum PropertyBounds {
   static func floor<T>(_: T.Type) -> Double { T.self == Float.self ? 1e-30 : 1e-290 }
 }
 
-final class SoftmaxFamilyPropertyTests: XCTestCase {
-  /// The worst error per key, one assertion per key at the end (a failing key names its row).
-  struct Tally {
-    var worst: [String: (error: Double, bound: Double, detail: String)] = [:]
-    var keys: [String] = []
-
-    mutating func note(_ key: String, _ error: Double, bound: Double, _ detail: @autoclosure () -> String) {
-      let e = error.isNaN ? .infinity : error
-      if worst[key] == nil { keys.append(key) }
-      if worst[key] == nil || e > worst[key]!.error { worst[key] = (e, bound, detail()) }
-    }
-
-    func check(file: StaticString = #filePath, line: UInt = #line) {
-      for key in keys {
-        let w = worst[key]!
-        print(String(format: "%-70@ max %.3g (bound %.3g)", key as NSString, w.error, w.bound))
-        XCTAssertLessThanOrEqual(w.error, w.bound, "\(key): \(w.detail)", file: file, line: line)
-      }
-    }
-  }
-
+final class SoftmaxFamilyPropertyTests: SoftmaxKernelsTestCase {
   static func relative(_ v: Double, _ r: Wide, floor: Double) -> Double {
     if v.isNaN || r.isNaN { return v.isNaN && r.isNaN ? 0 : .infinity }
     if Wide(v) == r { return 0 }  // also the -inf of a -inf entry
@@ -116,7 +86,7 @@ final class SoftmaxFamilyPropertyTests: XCTestCase {
   /// Runs softmax, log-softmax and log-sum-exp on `x` with `options` and notes every error.
   func measure<T: SoftmaxScalar>(
     _ x: [T], _ reference: WideReference, _ options: SoftmaxOptions, _ label: String,
-    _ tally: inout Tally
+    _ tally: inout BoundTally
   ) {
     let key = "\(typeName(T.self)) \(options.algorithm) \(options.isa.map { "\($0)" } ?? "-")"
     let floor = PropertyBounds.floor(T.self)
@@ -151,6 +121,21 @@ final class SoftmaxFamilyPropertyTests: XCTestCase {
     }
   }
 
+  /// `measure` of `x` against its reference with every algorithm at every level, and every
+  /// thread count of `threads`.
+  func measureAll<T: SoftmaxScalar>(
+    _ x: [T], _ label: String, threads: [Int?] = [nil], _ tally: inout BoundTally
+  ) {
+    let reference = WideReference(x)
+    forEachAlgorithmAndLevel { options in
+      for t in threads {
+        var options = options
+        options.threads = t
+        measure(x, reference, options, label, &tally)
+      }
+    }
+  }
+
   /// Lengths around the vector widths (16 floats, 8 doubles), the exponential-sum windows
   /// (1024 floats / 512 doubles), the two-pass windows (1024 floats), the online blocks (256)
   /// and windows (4096), and odd tails.
@@ -161,24 +146,17 @@ final class SoftmaxFamilyPropertyTests: XCTestCase {
   /// Every entry equal: softmax is exactly `1/n`, log-softmax `-log n`, log-sum-exp `v + log n`.
   /// The two-pass sum of such a row was 24 ulp off (value 3.25: every output `(1 + 1.43e-6)/n`).
   func testAllEqualRows() {
-    allEqualRows(Float.self)
-    allEqualRows(Double.self)
+    forEachScalarType { allEqualRows($0) }
   }
 
   func allEqualRows<T: SoftmaxScalar>(_: T.Type) {
-    var tally = Tally()
+    var tally = BoundTally()
     for value in [3.25, -7.0, 1.0, 0.0, 0.1, 87.5, -1000.25, 1e4 + 0.5] {
       for n in Self.lengths {
-        let x = [T](repeating: T(value), count: n)
-        let reference = WideReference(x)
-        for algorithm in allAlgorithms {
-          for level in ISALevel.allSupported {
-            measure(x, reference, SoftmaxOptions(algorithm: algorithm, isa: level), "all-equal", &tally)
-          }
-        }
+        measureAll([T](repeating: T(value), count: n), "all-equal", &tally)
       }
     }
-    tally.check()
+    tally.check(printing: true)
   }
 
   // MARK: - Dominant entries
@@ -192,27 +170,21 @@ final class SoftmaxFamilyPropertyTests: XCTestCase {
   }
 
   func dominantEntryRows<T: SoftmaxScalar>(_: T.Type, margins: [Double]) {
-    var tally = Tally()
-    var rng = SplitMix64(seed: 8)
+    var tally = BoundTally()
+    var rng = SeededRandom(seed: 8)
     for margin in margins {
       for n in [2, 17, 1025, 4097] {
-        for position in Set([0, n / 2, n - 1]) {
+        for position in Set([0, n / 2, n - 1]).sorted() {  // sorted: a Set's order (and so the inputs) would vary by run
           for spread in [false, true] {
             var x = [T](repeating: 0, count: n)
             if spread { for i in 0..<n { x[i] = T(rng.uniform(-1, 0)) } }
             x[position] = T(margin)
-            let reference = WideReference(x)
-            for algorithm in allAlgorithms {
-              for level in ISALevel.allSupported {
-                measure(x, reference, SoftmaxOptions(algorithm: algorithm, isa: level),
-                  "dominant", &tally)
-              }
-            }
+            measureAll(x, "dominant", &tally)
           }
         }
       }
     }
-    tally.check()
+    tally.check(printing: true)
   }
 
   /// The same on rows long enough to be split over threads (every split path: chunks merged
@@ -223,22 +195,14 @@ final class SoftmaxFamilyPropertyTests: XCTestCase {
   }
 
   func dominantEntryThreaded<T: SoftmaxScalar>(_: T.Type, margin: Double) {
-    var tally = Tally()
+    var tally = BoundTally()
     let n = 300_001
     for position in [0, 150_000, n - 1] {
       var x = [T](repeating: -1, count: n)
       x[position] = T(margin)
-      let reference = WideReference(x)
-      for algorithm in allAlgorithms {
-        for level in ISALevel.allSupported {
-          for threads in [1, 2, 3] {
-            measure(x, reference, SoftmaxOptions(algorithm: algorithm, threads: threads, isa: level),
-              "dominant threaded", &tally)
-          }
-        }
-      }
+      measureAll(x, "dominant threaded", threads: [1, 2, 3], &tally)
     }
-    tally.check()
+    tally.check(printing: true)
   }
 
   // MARK: - Rows from the outside review
@@ -248,7 +212,7 @@ final class SoftmaxFamilyPropertyTests: XCTestCase {
   /// just under half its ulp; two tied maxima with the same; a two-entry row; and a two-pass row
   /// whose first entry is far from the others (x - x_0 rounded before it fell back).
   func testAbsorbingLanes() {
-    var tally = Tally()
+    var tally = BoundTally()
     let ln2 = 0.6931471805599453
     let big = Float(-20 * ln2).nextUp
     let small = Float(log(0.99 * exp(Double(big)) * 0x1p-24))
@@ -272,18 +236,11 @@ final class SoftmaxFamilyPropertyTests: XCTestCase {
       -5.785261154174805, -1.5538331270217896, -2.8470609188079834, 7.70114278793335,
       3.3538331985473633, -1.2712898254394531, 0.9463075399398804, -4.896880626678467,
       2.1681299209594727, -4.370480060577393, -6.988293170928955, 6.278541564941406])
-    var rng = SplitMix64(seed: 5)
+    var rng = SeededRandom(seed: 5)
     for first in [-260.0, 300, 1000] {
       rows.append([Float(first)] + (0..<1024).map { _ in Float(rng.uniform(-8, 8)) })
     }
-    for x in rows {
-      let reference = WideReference(x)
-      for algorithm in allAlgorithms {
-        for level in ISALevel.allSupported {
-          measure(x, reference, SoftmaxOptions(algorithm: algorithm, isa: level), "review", &tally)
-        }
-      }
-    }
+    for x in rows { measureAll(x, "review", &tally) }
     var doubles: [[Double]] = []
     let d = log(0.99 * 0x1p-53)
     for stride in [8, 32, 128] {
@@ -294,15 +251,8 @@ final class SoftmaxFamilyPropertyTests: XCTestCase {
       doubles.append(t)
     }
     doubles.append([-50010] + (0..<1024).map { _ in rng.uniform(-8, 8) })
-    for x in doubles {
-      let reference = WideReference(x)
-      for algorithm in allAlgorithms {
-        for level in ISALevel.allSupported {
-          measure(x, reference, SoftmaxOptions(algorithm: algorithm, isa: level), "review", &tally)
-        }
-      }
-    }
-    tally.check()
+    for x in doubles { measureAll(x, "review", &tally) }
+    tally.check(printing: true)
   }
 
   // MARK: - Large shifts
@@ -316,21 +266,16 @@ final class SoftmaxFamilyPropertyTests: XCTestCase {
   }
 
   func largeShifts<T: SoftmaxScalar>(_: T.Type, offsets: [Double]) {
-    var tally = Tally()
-    var rng = SplitMix64(seed: 31)
+    var tally = BoundTally()
+    var rng = SeededRandom(seed: 31)
     for n in [17, 1025, 4097] {
       let base = (0..<n).map { _ in (rng.uniform(-8, 8) * 16).rounded(.down) / 16 }
       for c in offsets {
         let x = base.map { T($0 + c) }
         XCTAssertEqual(x.map { Double($0) }, base.map { $0 + c }, "x + \(c) is not exact; the test is wrong")
-        let reference = WideReference(x)
-        for algorithm in allAlgorithms {
-          for level in ISALevel.allSupported {
-            measure(x, reference, SoftmaxOptions(algorithm: algorithm, isa: level), "shift \(c)", &tally)
-          }
-        }
+        measureAll(x, "shift \(c)", &tally)
       }
     }
-    tally.check()
+    tally.check(printing: true)
   }
 }

@@ -12,7 +12,7 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-final class SpecialValueTests: XCTestCase {
+final class SpecialValueTests: SoftmaxKernelsTestCase {
   /// Row lengths with the special entry placed at every index: Float's 16 and Double's 8 lanes,
   /// the two-vector unroll, and partial tails.
   static let sweepSizes = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 37]
@@ -28,7 +28,7 @@ final class SpecialValueTests: XCTestCase {
 
   /// A finite background row, U[-3, 3), the same for every call with the same length.
   static func background<T: SoftmaxScalar>(_: T.Type, _ n: Int) -> [T] {
-    var rng = SplitMix64(seed: 0x5EED_0000 + UInt64(n))
+    var rng = SeededRandom(seed: 0x5EED_0000 + UInt64(n))
     return rng.row(T.self, n, -3, 3)
   }
 
@@ -87,7 +87,7 @@ final class SpecialValueTests: XCTestCase {
       .logSumExp: [Reference.logSumExp(xd)],
     ]
     for algorithm in algorithms where Self.runs(algorithm, row) {
-      for level in levels {
+      forEachLevel(levels) { level in
         let options = SoftmaxOptions(
           algorithm: algorithm, fullyMaskedRowIsZero: masked, positiveInfinityIsLimit: limit,
           threads: threads, isa: level)
@@ -131,7 +131,7 @@ final class SpecialValueTests: XCTestCase {
 
   func testEmptyRow() {
     for algorithm in allAlgorithms {
-      for level in ISALevel.allSupported {
+      forEachLevel { level in
         for flags in Self.flagSets {
           let options = SoftmaxOptions(
             algorithm: algorithm, fullyMaskedRowIsZero: flags.masked,
@@ -270,29 +270,23 @@ final class SpecialValueTests: XCTestCase {
       }
       if n > 1 {
         let j = (i + n / 2) % n == i ? (i + 1) % n : (i + n / 2) % n
-        // NaN whatever the options: with both flags set is the case that could go wrong.
-        for flags in [Self.flagSets[0], Self.flagSets[3]] {
-          checkBoth("+inf at \(i) and \(j)", masked: flags.masked, limit: flags.limit, { x in
+        /// +inf at `i` and `second` at `j`.
+        func checkPair(_ label: String, second: Double, _ flags: (masked: Bool, limit: Bool)) {
+          checkBoth(label, masked: flags.masked, limit: flags.limit, { x in
             var x = x
             x[i] = .infinity
-            x[j] = .infinity
-            return x
-          }, columns: n)
-          checkBoth("+inf at \(i), NaN at \(j)", masked: flags.masked, limit: flags.limit, { x in
-            var x = x
-            x[i] = .infinity
-            x[j] = .nan
+            x[j] = second
             return x
           }, columns: n)
         }
+        // NaN whatever the options: with both flags set is the case that could go wrong.
+        for flags in [Self.flagSets[0], Self.flagSets[3]] {
+          checkPair("+inf at \(i) and \(j)", second: .infinity, flags)
+          checkPair("+inf at \(i), NaN at \(j)", second: .nan, flags)
+        }
         // NaN by default, one-hot with the limit option.
         for flags in [Self.flagSets[0], Self.flagSets[2]] {
-          checkBoth("+inf at \(i), -inf at \(j)", masked: flags.masked, limit: flags.limit, { x in
-            var x = x
-            x[i] = .infinity
-            x[j] = -.infinity
-            return x
-          }, columns: n)
+          checkPair("+inf at \(i), -inf at \(j)", second: -.infinity, flags)
         }
       }
     }
@@ -320,16 +314,13 @@ final class SpecialValueTests: XCTestCase {
     }
     // One huge spike among small values: exact one-hot; one huge negative entry: exact 0.
     for (n, i) in Self.positions where n > 1 {
-      checkBoth("1e30 at \(i)", { x in
-        var x = x
-        x[i] = 1e30
-        return x
-      }, columns: n)
-      checkBoth("-1e30 at \(i)", { x in
-        var x = x
-        x[i] = -1e30
-        return x
-      }, columns: n)
+      for (name, value) in [("1e30", 1e30), ("-1e30", -1e30)] {
+        checkBoth("\(name) at \(i)", { x in
+          var x = x
+          x[i] = value
+          return x
+        }, columns: n)
+      }
     }
     largestMagnitudeCases()
   }
@@ -338,32 +329,26 @@ final class SpecialValueTests: XCTestCase {
   func largestMagnitudeCases() {
     let f: [Float] = [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, 0]
     let d: [Double] = [-.greatestFiniteMagnitude, .greatestFiniteMagnitude]
-    for algorithm in allAlgorithms where Self.runs(algorithm, f) {
-      for level in ISALevel.allSupported {
-        let options = SoftmaxOptions(algorithm: algorithm, isa: level)
-        XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.softmax(f, options: options) }, [1, 0, 0], describe(options))
-        XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(f, options: options) }, .greatestFiniteMagnitude, describe(options))
-        XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.softmax(d, options: options) }, [0, 1], describe(options))
-        XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(d, options: options) }, .greatestFiniteMagnitude, describe(options))
-      }
+    forEachAlgorithmAndLevel(allAlgorithms.filter { Self.runs($0, f) }) { options in
+      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.softmax(f, options: options) }, [1, 0, 0], describe(options))
+      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(f, options: options) }, .greatestFiniteMagnitude, describe(options))
+      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.softmax(d, options: options) }, [0, 1], describe(options))
+      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(d, options: options) }, .greatestFiniteMagnitude, describe(options))
     }
   }
 
   /// pytorch/pytorch#11752: two equal logits of 1e8 must give log-softmax -log 2 (0 if the
   /// shift is not applied before the log-sum).
   func testLargeEqualLogits() {
-    for algorithm in allAlgorithms {
-      for level in ISALevel.allSupported {
-        let options = SoftmaxOptions(algorithm: algorithm, isa: level)
-        let f: [Float] = [1e8, 1e8]
-        if let z = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(f, options: options) }) {
-          for v in z { XCTAssertEqual(v, -Float(M_LN2), accuracy: Float(M_LN2).ulp, "Float \(describe(options)): \(z)") }
-        }
-        XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.softmax(f, options: options) }, [0.5, 0.5], describe(options))
-        let d: [Double] = [1e8, 1e8]
-        if let z = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(d, options: options) }) {
-          for v in z { XCTAssertEqual(v, -M_LN2, accuracy: 2 * M_LN2.ulp, "Double \(describe(options)): \(z)") }
-        }
+    forEachAlgorithmAndLevel { options in
+      let f: [Float] = [1e8, 1e8]
+      if let z = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(f, options: options) }) {
+        for v in z { XCTAssertEqual(v, -Float(M_LN2), accuracy: Float(M_LN2).ulp, "Float \(describe(options)): \(z)") }
+      }
+      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.softmax(f, options: options) }, [0.5, 0.5], describe(options))
+      let d: [Double] = [1e8, 1e8]
+      if let z = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(d, options: options) }) {
+        for v in z { XCTAssertEqual(v, -M_LN2, accuracy: 2 * M_LN2.ulp, "Double \(describe(options)): \(z)") }
       }
     }
     check([Float](repeating: 1e8, count: 37), "37 equal logits of 1e8")
@@ -376,8 +361,7 @@ final class SpecialValueTests: XCTestCase {
   func testAllEqualRowsAreUniform() {
     for n in Array(1...33) + [37, 64, 1000, 4097] {
       for v in [0, 3.25, -50, 88.5, 1e4, 1e8, -1e30, 1e30] {
-        uniformRow(Float.self, n, v)
-        uniformRow(Double.self, n, v)
+        forEachScalarType { uniformRow($0, n, v) }
       }
     }
   }
@@ -385,41 +369,32 @@ final class SpecialValueTests: XCTestCase {
   func uniformRow<T: SoftmaxScalar>(_: T.Type, _ n: Int, _ v: Double) {
     let x = [T](repeating: T(v), count: n)
     let target = T(1) / T(n)
-    for algorithm in allAlgorithms {
-      for level in ISALevel.allSupported {
-        let options = SoftmaxOptions(algorithm: algorithm, isa: level)
-        let context = "\(typeName(T.self)) \(describe(options)) C=\(n) all \(v)"
-        guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) }),
-          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, options: options) }),
-          let l = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, options: options) })
-        else { continue }
-        XCTAssertTrue(y.allSatisfy { $0 == y[0] }, "softmax not uniform, \(context): \(Set(y))")
-        if algorithm == .twoPass {
-          // Two-pass sums C copies of e^x (not of e^0 = 1, an exact integer sum): only the
-          // softmax bound holds, not the 2-ulp one. Measured: 6e-7 relative at C = 1000.
-          XCTAssertEqual(
-            Double(y[0]), Double(target), accuracy: Bounds.softmax(T.self, columns: n) * Double(target), context)
-        } else {
-          XCTAssertEqual(Double(y[0]), Double(target), accuracy: 2 * Double(target.ulp), context)
-        }
-        XCTAssertTrue(z.allSatisfy { $0 == z[0] }, "log-softmax not uniform, \(context): \(Set(z))")
-        XCTAssertEqual(Double(z[0]), -log(Double(n)), accuracy: Bounds.logSoftmax(T.self) * max(1, log(Double(n))), context)
-        let lse = Double(T(v)) + log(Double(n))
-        XCTAssertEqual(Double(l), lse, accuracy: Bounds.logSumExp(T.self) * max(1, abs(lse)), context)
+    forEachAlgorithmAndLevel { options in
+      let context = "\(typeName(T.self)) \(describe(options)) C=\(n) all \(v)"
+      guard let (y, z, l) = forward(x, options, context) else { return }
+      XCTAssertTrue(y.allSatisfy { $0 == y[0] }, "softmax not uniform, \(context): \(Set(y))")
+      if options.algorithm == .twoPass {
+        // Two-pass sums C copies of e^x (not of e^0 = 1, an exact integer sum): only the
+        // softmax bound holds, not the 2-ulp one. Measured: 6e-7 relative at C = 1000.
+        XCTAssertEqual(
+          Double(y[0]), Double(target), accuracy: Bounds.softmax(T.self, columns: n) * Double(target), context)
+      } else {
+        XCTAssertEqual(Double(y[0]), Double(target), accuracy: 2 * Double(target.ulp), context)
       }
+      XCTAssertTrue(z.allSatisfy { $0 == z[0] }, "log-softmax not uniform, \(context): \(Set(z))")
+      XCTAssertEqual(Double(z[0]), -log(Double(n)), accuracy: Bounds.logSoftmax(T.self) * max(1, log(Double(n))), context)
+      let lse = Double(T(v)) + log(Double(n))
+      XCTAssertEqual(Double(l), lse, accuracy: Bounds.logSumExp(T.self) * max(1, abs(lse)), context)
     }
   }
 
   func testSingleElementRows() {
     for v in [0, -5, 3.5, 90, 1e4, 5e4, 1e8, 1e30, -1e30] {
-      for algorithm in allAlgorithms {
-        for level in ISALevel.allSupported {
-          let options = SoftmaxOptions(algorithm: algorithm, isa: level)
-          let context = "C = 1, x = \(v), \(describe(options))"
-          // softmax [x] = [1] exactly (SPEC §2.7).
-          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax([Float(v)], options: options) }, [1], "Float " + context)
-          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax([v], options: options) }, [1], "Double " + context)
-        }
+      forEachAlgorithmAndLevel { options in
+        let context = "C = 1, x = \(v), \(describe(options))"
+        // softmax [x] = [1] exactly (SPEC §2.7).
+        XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax([Float(v)], options: options) }, [1], "Float " + context)
+        XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax([v], options: options) }, [1], "Double " + context)
       }
       // log-softmax [0] and lse x, within the bounds.
       check([Float(v)], "C = 1")
@@ -442,7 +417,7 @@ final class SpecialValueTests: XCTestCase {
   func splitRowCases() {
     let n = 1 << 17
     let level = [ISALevel.active]
-    var rng = SplitMix64(seed: 77)
+    var rng = SeededRandom(seed: 77)
     let base: [Float] = rng.row(Float.self, n, -3, 3)
     let baseD: [Double] = rng.row(Double.self, n, -3, 3)
     func run(
@@ -482,7 +457,7 @@ final class SpecialValueTests: XCTestCase {
   func longRowDefaultCases() {
     let n = (1 << 18) + 1
     XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: n), .online, "the premise of this test")
-    var rng = SplitMix64(seed: 78)
+    var rng = SeededRandom(seed: 78)
     let base: [Float] = rng.row(Float.self, n, -3, 3)
     func run(_ label: String, limit: Bool = false, _ edit: (inout [Float]) -> Void) {
       var x = base

@@ -4,7 +4,7 @@ import XCTest
 
 /// The spherical Z-loss (de Brebisson & Vincent 2016) and StableMax (Prieto et al. 2025)
 /// against float64 references and finite differences.
-final class SphericalZLossTests: XCTestCase {
+final class SphericalZLossTests: SoftmaxKernelsTestCase {
   static func reference(_ o: [Double], _ c: Int, a: Double, b: Double, eps: Double = 1e-12) -> Double {
     let d = Double(o.count)
     let mean = o.reduce(0, +) / d
@@ -14,8 +14,8 @@ final class SphericalZLossTests: XCTestCase {
   }
 
   func testLossAndGradientAgainstReference() throws {
-    var rng = SplitMix64(seed: 21)
-    for level in ISALevel.allSupported {
+    var rng = SeededRandom(seed: 21)
+    try forEachLevel { level in
       for (rows, columns) in [(1, 2), (3, 17), (5, 100), (2, 1000)] {
         let x: [Double] = rng.row(Double.self, rows * columns, -3, 3)
         let targets = (0..<rows).map { _ in Int(rng.next() % UInt64(columns)) }
@@ -56,7 +56,7 @@ final class SphericalZLossTests: XCTestCase {
   }
 
   func testFloatMatchesReferenceAndInvariance() throws {
-    var rng = SplitMix64(seed: 8)
+    var rng = SeededRandom(seed: 8)
     let columns = 4096
     let x: [Float] = rng.row(Float.self, columns, -8, 8)
     let loss = try x.withUnsafeBufferPointer { xb in
@@ -96,25 +96,25 @@ final class SphericalZLossTests: XCTestCase {
   }
 
   func testBadArguments() {
-    XCTAssertThrowsError(try [Float](repeating: 1, count: 4).withUnsafeBufferPointer { xb in
-      try [0].withUnsafeBufferPointer { tb in
-        try SphericalZLoss.loss(logits: xb, rows: 1, columns: 4, targets: tb, a: 0, b: 1)
+    let x = [Float](repeating: 1, count: 4)
+    for (target, a, expected) in [(0, Float(0), invalid("a")), (4, 1, invalid("targets"))] {
+      assertThrows(expected, "target \(target), a \(a)") {
+        try x.withUnsafeBufferPointer { xb in
+          try [target].withUnsafeBufferPointer { tb in
+            try SphericalZLoss.loss(logits: xb, rows: 1, columns: 4, targets: tb, a: a, b: 1)
+          }
+        }
       }
-    }) { XCTAssertEqual(($0 as? SoftmaxKernelsError).map { "\($0)" }?.hasPrefix("a:"), true) }
-    XCTAssertThrowsError(try [Float](repeating: 1, count: 4).withUnsafeBufferPointer { xb in
-      try [4].withUnsafeBufferPointer { tb in
-        try SphericalZLoss.loss(logits: xb, rows: 1, columns: 4, targets: tb, a: 1, b: 1)
-      }
-    })
+    }
   }
 }
 
-final class StableMaxTests: XCTestCase {
+final class StableMaxTests: SoftmaxKernelsTestCase {
   static func s(_ x: Double) -> Double { x >= 0 ? x + 1 : 1 / (1 - x) }
 
   func testStableMaxAndLogAgainstReference() throws {
-    var rng = SplitMix64(seed: 4)
-    for level in ISALevel.allSupported {
+    var rng = SeededRandom(seed: 4)
+    try forEachLevel { level in
       for n in [1, 5, 16, 17, 33, 1000] {
         let x: [Float] = rng.row(Float.self, n, -20, 20)
         let total = x.reduce(0.0) { $0 + Self.s(Double($1)) }
@@ -137,7 +137,7 @@ final class StableMaxTests: XCTestCase {
   }
 
   func testCrossEntropyGradientByFiniteDifferences() throws {
-    var rng = SplitMix64(seed: 6)
+    var rng = SeededRandom(seed: 6)
     let rows = 3, columns = 9
     let x: [Double] = rng.row(Double.self, rows * columns, -4, 4)
     let targets = [0, 4, 8]
