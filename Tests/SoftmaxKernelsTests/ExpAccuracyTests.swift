@@ -29,12 +29,7 @@ final class ExpAccuracyTests: SoftmaxKernelsTestCase {
     }
     inputs += [0, -0.0, -1, -0x1.62E42Ep-2, -87.0, -87.33]
     forEachLevel { level in
-      var outputs = [Float](repeating: .nan, count: inputs.count)
-      inputs.withUnsafeBufferPointer { x in
-        outputs.withUnsafeMutableBufferPointer { y in
-          Float.vectorFunctionHooks(level).expNonPositive(x.baseAddress!, y.baseAddress!, x.count)
-        }
-      }
+      let outputs = applyVectorFunction(\.expNonPositive, to: inputs, level: level)
       var worst = UlpWorst()
       for (x, y) in zip(inputs, outputs) {
         let reference = Foundation.exp(Double(x))
@@ -46,12 +41,7 @@ final class ExpAccuracyTests: SoftmaxKernelsTestCase {
       XCTAssertLessThanOrEqual(worst.relative, Self.floatBoundUlps(level), "\(level) at x = \(worstInput)")
       // Exact special values.
       let special: [Float] = [0, -.infinity, -200, -0x1.5D58A0p6]
-      var out = [Float](repeating: .nan, count: special.count)
-      special.withUnsafeBufferPointer { x in
-        out.withUnsafeMutableBufferPointer { y in
-          Float.vectorFunctionHooks(level).expNonPositive(x.baseAddress!, y.baseAddress!, x.count)
-        }
-      }
+      let out = applyVectorFunction(\.expNonPositive, to: special, level: level)
       XCTAssertEqual(out, [1, 0, 0, 0], "\(level)")
     }
   }
@@ -64,12 +54,7 @@ final class ExpAccuracyTests: SoftmaxKernelsTestCase {
       x += 0.000_0713
     }
     forEachLevel { level in
-      var outputs = [Double](repeating: .nan, count: inputs.count)
-      inputs.withUnsafeBufferPointer { x in
-        outputs.withUnsafeMutableBufferPointer { y in
-          Double.vectorFunctionHooks(level).expNonPositive(x.baseAddress!, y.baseAddress!, x.count)
-        }
-      }
+      let outputs = applyVectorFunction(\.expNonPositive, to: inputs, level: level)
       var worst = UlpWorst()
       for (x, y) in zip(inputs, outputs) {
         worst.add(ulpError(y, Foundation.exp(x)), at: x, subnormal: false)

@@ -133,12 +133,7 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
     for (name, xs, ref, hook, bound) in cases {
       let refs = xs.map { ref(Double($0)) }
       forEachLevel { level in
-        var ys = [Float](repeating: .nan, count: xs.count)
-        xs.withUnsafeBufferPointer { x in
-          ys.withUnsafeMutableBufferPointer { y in
-            Float.vectorFunctionHooks(level)[keyPath: hook](x.baseAddress!, y.baseAddress!, x.count)
-          }
-        }
+        let ys = applyVectorFunction(hook, to: xs, level: level)
         var worst = UlpWorst()
         for i in 0..<xs.count {
           worst.add(ulpError(ys[i], refs[i]), at: Double(xs[i]),
@@ -152,12 +147,7 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
     // log special values.
     forEachLevel { level in
       let xs: [Float] = [0, -0.0, .infinity, -1, .nan, -.infinity, 1, .leastNonzeroMagnitude]
-      var ys = [Float](repeating: 7, count: xs.count)
-      xs.withUnsafeBufferPointer { x in
-        ys.withUnsafeMutableBufferPointer { y in
-          Float.vectorFunctionHooks(level).log(x.baseAddress!, y.baseAddress!, x.count)
-        }
-      }
+      let ys = applyVectorFunction(\.log, to: xs, level: level, unwritten: 7)
       XCTAssertEqual(ys[0], -.infinity)
       XCTAssertEqual(ys[1], -.infinity)
       XCTAssertEqual(ys[2], .infinity)
@@ -177,12 +167,7 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
     forEachLevel { level in
       for (name, xs, hook) in [("log1p [0, 1]", dUnit, \VectorFunctionHooks<Double>.log1pUnit),
                                ("log", dPositive, \VectorFunctionHooks<Double>.log)] {
-        var ys = [Double](repeating: .nan, count: xs.count)
-        xs.withUnsafeBufferPointer { x in
-          ys.withUnsafeMutableBufferPointer { y in
-            Double.vectorFunctionHooks(level)[keyPath: hook](x.baseAddress!, y.baseAddress!, x.count)
-          }
-        }
+        let ys = applyVectorFunction(hook, to: xs, level: level)
         var worst = UlpWorst()
         for i in 0..<xs.count {
           let ref = name == "log" ? Foundation.log(Float80(xs[i])) : Foundation.log1p(Float80(xs[i]))

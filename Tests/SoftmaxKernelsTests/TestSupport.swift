@@ -6,6 +6,7 @@
 
 import Foundation
 import SoftmaxKernels
+import SoftmaxKernelsCore
 import XCTest
 
 // MARK: - Random numbers
@@ -384,4 +385,20 @@ func forward<T: SoftmaxScalar>(
      try Softmax.logSoftmax(x, columns: columns, options: options),
      try Softmax.logSumExp(x, columns: columns, options: options))
   }
+}
+
+/// `f(x)` for every `x` of `inputs` with one of the kernels' vector functions at `level` (the
+/// test hooks: `\.expNonPositive`, `\.expNegative`, `\.log`, `\.log1pUnit`). The outputs start
+/// as `unwritten`, so a check can tell an output the function did not write.
+func applyVectorFunction<T: SoftmaxScalar>(
+  _ function: KeyPath<VectorFunctionHooks<T>, VectorFunction<T>>, to inputs: [T], level: ISALevel,
+  unwritten: T = .nan
+) -> [T] {
+  var outputs = [T](repeating: unwritten, count: inputs.count)
+  inputs.withUnsafeBufferPointer { x in
+    outputs.withUnsafeMutableBufferPointer { y in
+      T.vectorFunctionHooks(level)[keyPath: function](x.baseAddress!, y.baseAddress!, x.count)
+    }
+  }
+  return outputs
 }
