@@ -188,3 +188,10 @@ func windowSum<B: SumBody>(_ count: Int, _ body: B) -> Double {
   var body = body
   return windowSum(count, &body)
 }
+
+/// Adds the first `valid` lanes of `v` to `total` one at a time in Double (the partial vector of a
+/// body whose pad lanes are not neutral).
+@inline(always)
+func addLanes<V: SIMD>(_ v: V, _ valid: Int, to total: inout Double) where V.Scalar: BinaryFloatingPoint {
+  for k in 0..<valid { total += Double(v[k]) }
+}
