@@ -26,10 +26,10 @@ import Darwin
 func softplusSumPass<T: KernelFloatLog>(
   _ s: UnsafePointer<T>, _ f: UnsafeMutablePointer<T>, _ count: Int, scale c: T
 ) -> Double {
-  windowSum(count, SoftplusSum(s: s, f: f, vc: T.Vector(repeating: c)))
+  windowSum(count, SoftplusSum(s: s, f: f, vc: T.Vector(repeating: c)), unrolled: false)
 }
 
-struct SoftplusSum<T: KernelFloatLog>: SumBody {
+struct SoftplusSum<T: KernelFloatLog>: LaneSummedPartial {
   let s: UnsafePointer<T>, f: UnsafeMutablePointer<T>, vc: T.Vector
 
   @inline(always)
@@ -39,9 +39,6 @@ struct SoftplusSum<T: KernelFloatLog>: SumBody {
     slot.write(v, f)
     return v
   }
-
-  @inline(always)
-  func addPartial(_ v: T.Vector, valid: Int, to total: inout Double) { addLanes(v, valid, to: &total) }
 }
 
 /// `u_j = max(f_j m - o, 0)` in place; returns `max u` (NaN lanes ignored).
@@ -49,7 +46,8 @@ func reweightMaxPass<T: KernelFloatLog>(
   _ f: UnsafeMutablePointer<T>, _ count: Int, multiplier m: T, offset o: T
 ) -> T {
   var body = ReweightMax(
-    f: f, vm: T.Vector(repeating: m), vo: T.Vector(repeating: o), top: T.Vector(repeating: -.infinity))
+    f: f, vm: T.Vector(repeating: m), vo: T.Vector(repeating: o),
+    top: T.Vector(repeating: -.infinity))
   forEachVector(count, &body)
   return horizontalMax(body.top)
 }
@@ -72,10 +70,11 @@ struct ReweightMax<T: KernelFloatLog>: ElementwiseBody {
 func powerSumPass<T: KernelFloatLog>(
   _ u: UnsafeMutablePointer<T>, _ count: Int, multiplier k: T, power p: T
 ) -> Double {
-  windowSum(count, PowerSum(u: u, vk: T.Vector(repeating: k), vp: T.Vector(repeating: p)))
+  let body = PowerSum(u: u, vk: T.Vector(repeating: k), vp: T.Vector(repeating: p))
+  return windowSum(count, body, unrolled: false)
 }
 
-struct PowerSum<T: KernelFloatLog>: SumBody {
+struct PowerSum<T: KernelFloatLog>: LaneSummedPartial {
   let u: UnsafeMutablePointer<T>, vk: T.Vector, vp: T.Vector
 
   @inline(always)
@@ -84,9 +83,6 @@ struct PowerSum<T: KernelFloatLog>: SumBody {
     s.write(r, u)
     return r
   }
-
-  @inline(always)
-  func addPartial(_ v: T.Vector, valid: Int, to total: inout Double) { addLanes(v, valid, to: &total) }
 }
 
 /// LSSAR backward, step 1: with `a_j = f_j k` (`f` in `scratch`), `u_j = max(a_j N - o, 0)`:
@@ -96,12 +92,13 @@ func reweightBackwardPass<T: KernelFloatLog>(
   _ scratch: UnsafeMutablePointer<T>, _ h: UnsafePointer<T>, _ out: UnsafePointer<T>, _ count: Int,
   normaliser k: T, visible n: T, offset o: T, power p: T, dot: T
 ) -> Double {
-  windowSum(count, ReweightBackward(
+  let body = ReweightBackward(
     scratch: scratch, h: h, out: out, vk: T.Vector(repeating: k), vn: T.Vector(repeating: n),
-    vo: T.Vector(repeating: o), vnp: T.Vector(repeating: n * p), vh: T.Vector(repeating: dot)))
+    vo: T.Vector(repeating: o), vnp: T.Vector(repeating: n * p), vh: T.Vector(repeating: dot))
+  return windowSum(count, body, unrolled: false)
 }
 
-struct ReweightBackward<T: KernelFloatLog>: SumBody {
+struct ReweightBackward<T: KernelFloatLog>: LaneSummedPartial {
   let scratch: UnsafeMutablePointer<T>, h: UnsafePointer<T>, out: UnsafePointer<T>
   let vk: T.Vector, vn: T.Vector, vo: T.Vector, vnp: T.Vector, vh: T.Vector
 
@@ -128,9 +125,6 @@ struct ReweightBackward<T: KernelFloatLog>: SumBody {
     let (dA, a) = gradient(s)
     return dA * a
   }
-
-  @inline(always)
-  func addPartial(_ v: T.Vector, valid: Int, to total: inout Double) { addLanes(v, valid, to: &total) }
 }
 
 /// `dx_j = (dA_j - D) k c sigmoid(c s_j)`.

@@ -12,7 +12,7 @@ import Darwin
 /// before it is summed, so that rows far from 0 (`1e4 + U[-8, 8)`) lose nothing to cancellation
 /// (`m - x_i` is exact for `x_i` in `[m/2, 2m]`, Sterbenz).
 func gapSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, from m: T) -> Double {
-  pairedWindowSum(count, GapSum(x: x, m: m, vm: T.Vector(repeating: m)))
+  windowSum(count, GapSum(x: x, m: m, vm: T.Vector(repeating: m)), unrolled: true)
 }
 
 struct GapSum<T: KernelFloat>: SumBody {
@@ -26,7 +26,7 @@ struct GapSum<T: KernelFloat>: SumBody {
 func gapDotPass<T: KernelFloat>(
   _ w: UnsafePointer<T>, _ x: UnsafePointer<T>, _ count: Int, from m: T
 ) -> Double {
-  pairedWindowSum(count, GapDot(w: w, x: x, m: m, vm: T.Vector(repeating: m)))
+  windowSum(count, GapDot(w: w, x: x, m: m, vm: T.Vector(repeating: m)), unrolled: true)
 }
 
 struct GapDot<T: KernelFloat>: SumBody {
@@ -45,7 +45,8 @@ struct GapDot<T: KernelFloat>: SumBody {
 func gapTripleDotPass<T: KernelFloat>(
   _ w: UnsafePointer<T>, _ t: UnsafePointer<T>, _ x: UnsafePointer<T>, _ count: Int, from m: T
 ) -> Double {
-  windowSum(count, GapTripleDot(w: w, t: t, x: x, m: m, vm: T.Vector(repeating: m)))
+  let body = GapTripleDot(w: w, t: t, x: x, m: m, vm: T.Vector(repeating: m))
+  return windowSum(count, body, unrolled: false)
 }
 
 struct GapTripleDot<T: KernelFloat>: SumBody {

@@ -120,11 +120,12 @@ extension SumBody {
   }
 }
 
-/// Sums `body`'s terms over `0..<count`: unrolled by two with two accumulators within each
-/// window of `windowVectors` vectors, each window's lane sum added in Double, then the partial
-/// vector.
+/// Sums `body`'s terms over `0..<count` within windows of `windowVectors` vectors, each
+/// window's lane sum added in Double, then the partial vector. `unrolled`: two accumulators,
+/// the loop unrolled by two (the odd vector of a window goes to the first); otherwise one
+/// accumulator (bodies whose vectors are long dependency chains, or that write).
 @inline(always)
-func pairedWindowSum<B: SumBody>(_ count: Int, _ body: inout B) -> Double {
+func windowSum<B: SumBody>(_ count: Int, _ body: inout B, unrolled: Bool) -> Double {
   let lanes = B.T.Vector.scalarCount
   let fullEnd = count - count % lanes
   var total = 0.0
@@ -132,48 +133,23 @@ func pairedWindowSum<B: SumBody>(_ count: Int, _ body: inout B) -> Double {
   while i < fullEnd {
     let end = windowEnd(i, fullEnd, B.T.self)
     var a0 = B.T.Vector(), a1 = B.T.Vector()
-    while i + 2 * lanes <= end {
-      body.accumulate(&a0, FullSlot(index: i))
-      body.accumulate(&a1, FullSlot(index: i + lanes))
-      i += 2 * lanes
+    if unrolled {
+      while i + 2 * lanes <= end {
+        body.accumulate(&a0, FullSlot(index: i))
+        body.accumulate(&a1, FullSlot(index: i + lanes))
+        i += 2 * lanes
+      }
+      if i < end {
+        body.accumulate(&a0, FullSlot(index: i))
+        i += lanes
+      }
+    } else {
+      while i < end {
+        body.accumulate(&a0, FullSlot(index: i))
+        i += lanes
+      }
     }
-    if i < end {
-      body.accumulate(&a0, FullSlot(index: i))
-      i += lanes
-    }
-    total += Double((a0 + a1).sum())
-  }
-  if i < count {
-    let valid = count - i
-    body.addPartial(body.term(PartialSlot<B.T>(index: i, valid: valid)), valid: valid, to: &total)
-  }
-  return total
-}
-
-/// `pairedWindowSum` for a body without state.
-@inline(always)
-func pairedWindowSum<B: SumBody>(_ count: Int, _ body: B) -> Double {
-  var body = body
-  return pairedWindowSum(count, &body)
-}
-
-/// Sums `body`'s terms over `0..<count` with one accumulator per window of `windowVectors`
-/// vectors (for bodies whose vectors are long dependency chains, or that write), each window's
-/// lane sum added in Double, then the partial vector.
-@inline(always)
-func windowSum<B: SumBody>(_ count: Int, _ body: inout B) -> Double {
-  let lanes = B.T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var total = 0.0
-  var i = 0
-  while i < fullEnd {
-    let end = windowEnd(i, fullEnd, B.T.self)
-    var a0 = B.T.Vector()
-    while i < end {
-      body.accumulate(&a0, FullSlot(index: i))
-      i += lanes
-    }
-    total += Double(a0.sum())
+    total += Double((unrolled ? a0 + a1 : a0).sum())
   }
   if i < count {
     let valid = count - i
@@ -184,14 +160,18 @@ func windowSum<B: SumBody>(_ count: Int, _ body: inout B) -> Double {
 
 /// `windowSum` for a body without state.
 @inline(always)
-func windowSum<B: SumBody>(_ count: Int, _ body: B) -> Double {
+func windowSum<B: SumBody>(_ count: Int, _ body: B, unrolled: Bool) -> Double {
   var body = body
-  return windowSum(count, &body)
+  return windowSum(count, &body, unrolled: unrolled)
 }
 
-/// Adds the first `valid` lanes of `v` to `total` one at a time in Double (the partial vector of a
-/// body whose pad lanes are not neutral).
-@inline(always)
-func addLanes<V: SIMD>(_ v: V, _ valid: Int, to total: inout Double) where V.Scalar: BinaryFloatingPoint {
-  for k in 0..<valid { total += Double(v[k]) }
+/// A sum body whose partial vector's pad lanes are not neutral (`softplus(0)`, `0^p`): the
+/// partial vector's `valid` lanes are added to the total one at a time in Double.
+protocol LaneSummedPartial: SumBody {}
+
+extension LaneSummedPartial {
+  @inline(always)
+  func addPartial(_ v: T.Vector, valid: Int, to total: inout Double) {
+    for k in 0..<valid { total += Double(v[k]) }
+  }
 }

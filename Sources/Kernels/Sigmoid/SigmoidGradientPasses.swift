@@ -21,7 +21,8 @@ func sigmoidGradientPass<T: KernelFloatLog>(
 }
 
 struct SigmoidGradient<T: KernelFloatLog>: ElementwiseBody {
-  let x: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, va: T.Vector, vb: T.Vector
+  let x: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>
+  let va: T.Vector, vb: T.Vector
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) {
@@ -39,7 +40,8 @@ func sigmoidOutputGradientPass<T: KernelFloatLog>(
 }
 
 struct SigmoidOutputGradient<T: KernelFloatLog>: ElementwiseBody {
-  let y: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, va: T.Vector, one: T.Vector
+  let y: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>
+  let va: T.Vector, one: T.Vector
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) {
@@ -76,7 +78,8 @@ func softplusGradientPass<T: KernelFloatLog>(
 }
 
 struct SoftplusGradient<T: KernelFloatLog>: ElementwiseBody {
-  let x: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, vb: T.Vector, vt: T.Vector
+  let x: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>
+  let vb: T.Vector, vt: T.Vector
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) {

@@ -15,7 +15,8 @@ func sigmoidPass<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, scale a: T, bias b: T
 ) {
   if a == 1 && b == 0 { return plainSigmoidPass(x, y, count) }
-  forEachVector(count, AffineSigmoid(x: x, y: y, va: T.Vector(repeating: a), vb: T.Vector(repeating: b)))
+  forEachVector(count, AffineSigmoid(
+    x: x, y: y, va: T.Vector(repeating: a), vb: T.Vector(repeating: b)))
 }
 
 struct AffineSigmoid<T: KernelFloatLog>: ElementwiseBody {

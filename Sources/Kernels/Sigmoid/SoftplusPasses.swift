@@ -64,7 +64,9 @@ struct SoftplusSmooth<T: KernelFloatLog>: ElementwiseBody {
   let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, vb: T.Vector, vi: T.Vector
 
   @inline(always)
-  func step(_ s: some VectorSlot<T>) { s.write(softplusSmooth(T.self, s.read(x, pad: 0), vb, vi), y) }
+  func step(_ s: some VectorSlot<T>) {
+    s.write(softplusSmooth(T.self, s.read(x, pad: 0), vb, vi), y)
+  }
 }
 
 /// `y_i = x_i` where `beta x_i > threshold`.

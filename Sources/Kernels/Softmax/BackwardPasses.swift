@@ -12,7 +12,7 @@ import Darwin
 
 /// `sum_i g_i y_i`.
 func dotPass<T: KernelFloat>(_ g: UnsafePointer<T>, _ y: UnsafePointer<T>, _ count: Int) -> Double {
-  pairedWindowSum(count, Dot(g: g, y: y))
+  windowSum(count, Dot(g: g, y: y), unrolled: true)
 }
 
 struct Dot<T: KernelFloat>: SumBody {
@@ -32,7 +32,7 @@ func sumAndMaxPass<T: KernelFloat>(
   _ g: UnsafePointer<T>, _ z: UnsafePointer<T>, _ count: Int
 ) -> (sum: Double, max: T) {
   var body = SumAndMax(g: g, z: z, m: T.Vector(repeating: -.infinity))
-  let total = pairedWindowSum(count, &body)
+  let total = windowSum(count, &body, unrolled: true)
   return (total, horizontalMax(body.m))
 }
 

@@ -41,7 +41,8 @@ struct ExpScale<T: KernelFloat>: ElementwiseBody {
 func logSoftmaxPass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum l: T
 ) {
-  forEachVector(count, LogSoftmax(x: x, y: y, vm: T.Vector(repeating: m), vl: T.Vector(repeating: l)))
+  forEachVector(count, LogSoftmax(
+    x: x, y: y, vm: T.Vector(repeating: m), vl: T.Vector(repeating: l)))
 }
 
 struct LogSoftmax<T: KernelFloat>: ElementwiseBody {

@@ -10,7 +10,7 @@ import Darwin
 
 /// `sum_i s(x_i)`.
 func stableMaxSumPass<T: KernelFloatLoss>(_ x: UnsafePointer<T>, _ count: Int) -> Double {
-  pairedWindowSum(count, StableMaxSum(x: x))
+  windowSum(count, StableMaxSum(x: x), unrolled: true)
 }
 
 struct StableMaxSum<T: KernelFloatLoss>: SumBody {

@@ -10,7 +10,8 @@ import Darwin
 
 /// `sum_i (x_i - mean)^2` (the second pass of a two-pass variance).
 func squaredDeviationPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, mean: T) -> Double {
-  windowSum(count, SquaredDeviation(x: x, mean: mean, vm: T.Vector(repeating: mean)))
+  let body = SquaredDeviation(x: x, mean: mean, vm: T.Vector(repeating: mean))
+  return windowSum(count, body, unrolled: false)
 }
 
 struct SquaredDeviation<T: KernelFloat>: SumBody {
