@@ -136,7 +136,7 @@ func windowSum<B: SumBody>(_ count: Int, _ body: inout B, unrolled: Bool) -> Dou
     if unrolled {
       while i + 2 * lanes <= end {
         body.accumulate(&a0, FullSlot(index: i))
-        body.accumulate(&a1, FullSlot(index: i + lanes))
+        body.accumulate(&a1, FullSlot(index: i &+ lanes))
         i += 2 * lanes
       }
       if i < end {
