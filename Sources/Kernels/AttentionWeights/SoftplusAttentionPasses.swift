@@ -26,81 +26,63 @@ import Darwin
 func softplusSumPass<T: KernelFloatLog>(
   _ s: UnsafePointer<T>, _ f: UnsafeMutablePointer<T>, _ count: Int, scale c: T
 ) -> Double {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vc = T.Vector(repeating: c), zero = T.Vector()
-  var total = 0.0
-  var i = 0
-  while i < fullEnd {
-    let end = windowEnd(i, fullEnd, T.self)
-    var acc = T.Vector()
-    while i < end {
-      let u = load(s + i) * vc
-      let v = T.vmax(u, zero) + T.log1pUnit(T.expNegativeGradual(T.negativeAbs(u)))
-      store(v, f + i)
-      acc += v
-      i += lanes
-    }
-    total += Double(acc.sum())
+  windowSum(count, SoftplusSum(s: s, f: f, vc: T.Vector(repeating: c)), unrolled: false)
+}
+
+struct SoftplusSum<T: KernelFloatLog>: LaneSummedPartial {
+  let s: UnsafePointer<T>, f: UnsafeMutablePointer<T>, vc: T.Vector
+
+  @inline(always)
+  func term(_ slot: some VectorSlot<T>) -> T.Vector {
+    let u = slot.read(s, pad: 0) * vc
+    let v = T.vmax(u, T.Vector()) + T.log1pUnit(T.expNegativeGradual(T.negativeAbs(u)))
+    slot.write(v, f)
+    return v
   }
-  if i < count {
-    let u = loadPartial(s + i, count - i, pad: 0) * vc
-    let v = T.vmax(u, zero) + T.log1pUnit(T.expNegativeGradual(T.negativeAbs(u)))
-    storePartial(v, f + i, count - i)
-    for k in 0..<(count - i) { total += Double(v[k]) }
-  }
-  return total
 }
 
 /// `u_j = max(f_j m - o, 0)` in place; returns `max u` (NaN lanes ignored).
 func reweightMaxPass<T: KernelFloatLog>(
   _ f: UnsafeMutablePointer<T>, _ count: Int, multiplier m: T, offset o: T
 ) -> T {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vm = T.Vector(repeating: m), vo = T.Vector(repeating: o), zero = T.Vector()
-  var top = T.Vector(repeating: -.infinity)
-  var i = 0
-  while i < fullEnd {
-    let u = T.vmax(T.fma(load(f + i), vm, zero - vo), zero)
-    store(u, f + i)
+  var body = ReweightMax(
+    f: f, vm: T.Vector(repeating: m), vo: T.Vector(repeating: o),
+    top: T.Vector(repeating: -.infinity))
+  forEachVector(count, &body)
+  return horizontalMax(body.top)
+}
+
+/// Writes `u`; carries its lane maximum `top` across the row.
+struct ReweightMax<T: KernelFloatLog>: ElementwiseBody {
+  let f: UnsafeMutablePointer<T>, vm: T.Vector, vo: T.Vector
+  var top: T.Vector
+
+  @inline(always)
+  mutating func step(_ s: some VectorSlot<T>) {
+    let zero = T.Vector()
+    let u = T.vmax(T.fma(s.read(UnsafePointer(f), pad: 0), vm, zero - vo), zero)
+    s.write(u, f)
     top = T.vmax(top, u)
-    i += lanes
   }
-  if i < count {
-    let u = T.vmax(T.fma(loadPartial(f + i, count - i, pad: 0), vm, zero - vo), zero)
-    storePartial(u, f + i, count - i)
-    top = T.vmax(top, u)
-  }
-  return horizontalMax(top)
 }
 
 /// `r_j = (u_j k)^p = exp(p log(u_j k))` in place; returns `sum r`.
 func powerSumPass<T: KernelFloatLog>(
   _ u: UnsafeMutablePointer<T>, _ count: Int, multiplier k: T, power p: T
 ) -> Double {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vk = T.Vector(repeating: k), vp = T.Vector(repeating: p)
-  var total = 0.0
-  var i = 0
-  while i < fullEnd {
-    let end = windowEnd(i, fullEnd, T.self)
-    var acc = T.Vector()
-    while i < end {
-      let r = T.expNegativeGradual(vp * T.log(load(u + i) * vk))
-      store(r, u + i)
-      acc += r
-      i += lanes
-    }
-    total += Double(acc.sum())
+  let body = PowerSum(u: u, vk: T.Vector(repeating: k), vp: T.Vector(repeating: p))
+  return windowSum(count, body, unrolled: false)
+}
+
+struct PowerSum<T: KernelFloatLog>: LaneSummedPartial {
+  let u: UnsafeMutablePointer<T>, vk: T.Vector, vp: T.Vector
+
+  @inline(always)
+  func term(_ s: some VectorSlot<T>) -> T.Vector {
+    let r = T.expNegativeGradual(vp * T.log(s.read(UnsafePointer(u), pad: 0) * vk))
+    s.write(r, u)
+    return r
   }
-  if i < count {
-    let r = T.expNegativeGradual(vp * T.log(loadPartial(u + i, count - i, pad: 0) * vk))
-    storePartial(r, u + i, count - i)
-    for k in 0..<(count - i) { total += Double(r[k]) }
-  }
-  return total
 }
 
 /// LSSAR backward, step 1: with `a_j = f_j k` (`f` in `scratch`), `u_j = max(a_j N - o, 0)`:
@@ -110,37 +92,39 @@ func reweightBackwardPass<T: KernelFloatLog>(
   _ scratch: UnsafeMutablePointer<T>, _ h: UnsafePointer<T>, _ out: UnsafePointer<T>, _ count: Int,
   normaliser k: T, visible n: T, offset o: T, power p: T, dot: T
 ) -> Double {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vk = T.Vector(repeating: k), vn = T.Vector(repeating: n), vo = T.Vector(repeating: o)
-  let vnp = T.Vector(repeating: n * p), vh = T.Vector(repeating: dot), zero = T.Vector()
-  var total = 0.0
-  var i = 0
-  while i < fullEnd {
-    let end = windowEnd(i, fullEnd, T.self)
-    var acc = T.Vector()
-    while i < end {
-      let a = load(scratch + i) * vk
-      let u = T.vmax(T.fma(a, vn, zero - vo), zero)
-      let ratio = T.whereGreater(u, zero, load(out + i) / u, zero)
-      let dA = vnp * (load(h + i) - vh) * ratio
-      store(dA, scratch + i)
-      acc = T.fma(dA, a, acc)
-      i += lanes
-    }
-    total += Double(acc.sum())
-  }
-  if i < count {
-    let valid = count - i
-    let a = loadPartial(scratch + i, valid, pad: 0) * vk
+  let body = ReweightBackward(
+    scratch: scratch, h: h, out: out, vk: T.Vector(repeating: k), vn: T.Vector(repeating: n),
+    vo: T.Vector(repeating: o), vnp: T.Vector(repeating: n * p), vh: T.Vector(repeating: dot))
+  return windowSum(count, body, unrolled: false)
+}
+
+struct ReweightBackward<T: KernelFloatLog>: LaneSummedPartial {
+  let scratch: UnsafeMutablePointer<T>, h: UnsafePointer<T>, out: UnsafePointer<T>
+  let vk: T.Vector, vn: T.Vector, vo: T.Vector, vnp: T.Vector, vh: T.Vector
+
+  /// Writes `dA` at `s`; returns `(dA, a)`.
+  @inline(always)
+  func gradient(_ s: some VectorSlot<T>) -> (dA: T.Vector, a: T.Vector) {
+    let zero = T.Vector()
+    let a = s.read(UnsafePointer(scratch), pad: 0) * vk
     let u = T.vmax(T.fma(a, vn, zero - vo), zero)
-    let ratio = T.whereGreater(u, zero, loadPartial(out + i, valid, pad: 0) / u, zero)
-    let dA = vnp * (loadPartial(h + i, valid, pad: 0) - vh) * ratio
-    storePartial(dA, scratch + i, valid)
-    let prod = dA * a
-    for j in 0..<valid { total += Double(prod[j]) }
+    let ratio = T.whereGreater(u, zero, s.read(out, pad: 0) / u, zero)
+    let dA = vnp * (s.read(h, pad: 0) - vh) * ratio
+    s.write(dA, scratch)
+    return (dA, a)
   }
-  return total
+
+  @inline(always)
+  func accumulate(_ acc: inout T.Vector, _ s: FullSlot<T>) {
+    let (dA, a) = gradient(s)
+    acc = T.fma(dA, a, acc)
+  }
+
+  @inline(always)
+  func term(_ s: some VectorSlot<T>) -> T.Vector {
+    let (dA, a) = gradient(s)
+    return dA * a
+  }
 }
 
 /// `dx_j = (dA_j - D) k c sigmoid(c s_j)`.
@@ -148,20 +132,19 @@ func softplusInputGradientPass<T: KernelFloatLog>(
   _ s: UnsafePointer<T>, _ dA: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int,
   scale c: T, normaliser k: T, dot d: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vc = T.Vector(repeating: c), vkc = T.Vector(repeating: k * c), vd = T.Vector(repeating: d)
-  var i = 0
-  while i < fullEnd {
-    let u = load(s + i) * vc
+  forEachVector(count, SoftplusInputGradient(
+    s: s, dA: dA, dx: dx, vc: T.Vector(repeating: c), vkc: T.Vector(repeating: k * c),
+    vd: T.Vector(repeating: d)))
+}
+
+struct SoftplusInputGradient<T: KernelFloatLog>: ElementwiseBody {
+  let s: UnsafePointer<T>, dA: UnsafePointer<T>, dx: UnsafeMutablePointer<T>
+  let vc: T.Vector, vkc: T.Vector, vd: T.Vector
+
+  @inline(always)
+  func step(_ slot: some VectorSlot<T>) {
+    let u = slot.read(s, pad: 0) * vc
     let (e, r) = sigmoidParts(T.self, u)
-    store((load(dA + i) - vd) * vkc * T.whereNonNegative(u, r, e * r), dx + i)
-    i += lanes
-  }
-  if i < count {
-    let u = loadPartial(s + i, count - i, pad: 0) * vc
-    let (e, r) = sigmoidParts(T.self, u)
-    let v = (loadPartial(dA + i, count - i, pad: 0) - vd) * vkc * T.whereNonNegative(u, r, e * r)
-    storePartial(v, dx + i, count - i)
+    slot.write((slot.read(dA, pad: 0) - vd) * vkc * T.whereNonNegative(u, r, e * r), dx)
   }
 }

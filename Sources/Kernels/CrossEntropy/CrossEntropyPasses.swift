@@ -10,26 +10,14 @@ import Darwin
 
 /// `sum_i x_i`.
 func sumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> Double {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var total = 0.0
-  var i = 0
-  while i < fullEnd {
-    let end = windowEnd(i, fullEnd, T.self)
-    var a0 = T.Vector(), a1 = T.Vector()
-    while i + 2 * lanes <= end {
-      a0 += load(x + i)
-      a1 += load(x + i + lanes)
-      i += 2 * lanes
-    }
-    if i < end {
-      a0 += load(x + i)
-      i += lanes
-    }
-    total += Double((a0 + a1).sum())
-  }
-  if i < count { total += Double(loadPartial(x + i, count - i, pad: 0).sum()) }
-  return total
+  windowSum(count, Sum(x: x), unrolled: true)
+}
+
+struct Sum<T: KernelFloat>: SumBody {
+  let x: UnsafePointer<T>
+
+  @inline(always)
+  func term(_ s: some VectorSlot<T>) -> T.Vector { s.read(x, pad: 0) }
 }
 
 /// Cross-entropy gradient row: `dx_i = a exp((x_i - m) - logSum) - u_i` with
@@ -41,41 +29,67 @@ func crossEntropyGradientPass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum: T, a: T,
   b1: T, t: UnsafePointer<T>?, b2: T, w: UnsafePointer<T>?
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vm = T.Vector(repeating: m), vl = T.Vector(repeating: logSum), va = T.Vector(repeating: a)
   let vb1 = T.Vector(repeating: b1), vb2 = T.Vector(repeating: b2)
-  var i = 0
-  switch (t, w) {
-  case (nil, nil):
-    while i < fullEnd {
-      store(T.fma(va, T.expNonPositive((load(x + i) - vm) - vl), -vb2), dx + i)
-      i += lanes
-    }
-  case (nil, let w?):
-    while i < fullEnd {
-      store(T.fma(va, T.expNonPositive((load(x + i) - vm) - vl), -vb2 * load(w + i)), dx + i)
-      i += lanes
-    }
-  case (let t?, nil):
-    while i < fullEnd {
-      let u = T.fma(vb1, load(t + i), vb2)
-      store(T.fma(va, T.expNonPositive((load(x + i) - vm) - vl), -u), dx + i)
-      i += lanes
-    }
-  case (let t?, let w?):
-    while i < fullEnd {
-      let u = T.fma(vb1, load(t + i), vb2) * load(w + i)
-      store(T.fma(va, T.expNonPositive((load(x + i) - vm) - vl), -u), dx + i)
-      i += lanes
-    }
+  @inline(always)
+  func run(_ u: some TargetTerm<T>) {
+    forEachVector(count, CrossEntropyGradient(
+      x: x, dx: dx, vm: T.Vector(repeating: m), vl: T.Vector(repeating: logSum),
+      va: T.Vector(repeating: a), u: u))
   }
-  if i < count {
-    let valid = count - i
-    let p = T.expNonPositive((loadPartial(x + i, valid, pad: -.infinity) - vm) - vl)
-    var u = vb2
-    if let t { u = T.fma(vb1, loadPartial(t + i, valid, pad: 0), vb2) }
-    if let w { u = u * loadPartial(w + i, valid, pad: 0) }
-    storePartial(T.fma(va, p, -u), dx + i, valid)
+  switch (t, w) {
+  case (nil, nil): run(ConstantTarget(vb2: vb2))
+  case (nil, let w?): run(WeightedTarget(w: w, vb2: vb2))
+  case (let t?, nil): run(AffineTarget(t: t, vb1: vb1, vb2: vb2))
+  case (let t?, let w?): run(WeightedAffineTarget(t: t, w: w, vb1: vb1, vb2: vb2))
+  }
+}
+
+struct CrossEntropyGradient<T: KernelFloat, U: TargetTerm<T>>: ElementwiseBody {
+  let x: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, vm: T.Vector, vl: T.Vector, va: T.Vector
+  let u: U
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    s.write(T.fma(va, T.expNonPositive((s.read(x, pad: -.infinity) - vm) - vl), u.negated(s)), dx)
+  }
+}
+
+/// `-u_i` of `crossEntropyGradientPass` for one combination of present inputs.
+protocol TargetTerm<T> {
+  associatedtype T: KernelFloat
+  func negated(_ s: some VectorSlot<T>) -> T.Vector
+}
+
+/// `u = b2`.
+struct ConstantTarget<T: KernelFloat>: TargetTerm {
+  let vb2: T.Vector
+
+  @inline(always)
+  func negated(_ s: some VectorSlot<T>) -> T.Vector { -vb2 }
+}
+
+/// `u = b2 w`.
+struct WeightedTarget<T: KernelFloat>: TargetTerm {
+  let w: UnsafePointer<T>, vb2: T.Vector
+
+  @inline(always)
+  func negated(_ s: some VectorSlot<T>) -> T.Vector { -vb2 * s.read(w, pad: 0) }
+}
+
+/// `u = b1 t + b2`.
+struct AffineTarget<T: KernelFloat>: TargetTerm {
+  let t: UnsafePointer<T>, vb1: T.Vector, vb2: T.Vector
+
+  @inline(always)
+  func negated(_ s: some VectorSlot<T>) -> T.Vector { -T.fma(vb1, s.read(t, pad: 0), vb2) }
+}
+
+/// `u = (b1 t + b2) w`.
+struct WeightedAffineTarget<T: KernelFloat>: TargetTerm {
+  let t: UnsafePointer<T>, w: UnsafePointer<T>, vb1: T.Vector, vb2: T.Vector
+
+  @inline(always)
+  func negated(_ s: some VectorSlot<T>) -> T.Vector {
+    -(T.fma(vb1, s.read(t, pad: 0), vb2) * s.read(w, pad: 0))
   }
 }

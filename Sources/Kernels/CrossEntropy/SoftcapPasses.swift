@@ -12,34 +12,30 @@ import Darwin
 func softcapPass<T: KernelFloatLoss>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, cap c: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var i = 0
-  while i < fullEnd {
-    store(T.softcap(load(x + i), cap: c), y + i)
-    i += lanes
-  }
-  if i < count {
-    storePartial(T.softcap(loadPartial(x + i, count - i, pad: 0), cap: c), y + i, count - i)
-  }
+  forEachVector(count, Softcap(x: x, y: y, c: c))
+}
+
+struct Softcap<T: KernelFloatLoss>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, c: T
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(T.softcap(s.read(x, pad: 0), cap: c), y) }
 }
 
 /// `dx_i *= 1 - (capped_i / c)^2`, the chain factor of soft-capping.
 func softcapChainPass<T: KernelFloat>(
   _ capped: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, cap c: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let inverse = T.Vector(repeating: 1 / c), one = T.Vector(repeating: 1)
-  var i = 0
-  while i < fullEnd {
-    let r = load(capped + i) * inverse
-    store(load(UnsafePointer(dx + i)) * T.fma(-r, r, one), dx + i)
-    i += lanes
-  }
-  if i < count {
-    let r = loadPartial(capped + i, count - i, pad: 0) * inverse
-    let d = loadPartial(UnsafePointer(dx + i), count - i, pad: 0)
-    storePartial(d * T.fma(-r, r, one), dx + i, count - i)
+  forEachVector(count, SoftcapChain(
+    capped: capped, dx: dx, inverse: T.Vector(repeating: 1 / c), one: T.Vector(repeating: 1)))
+}
+
+struct SoftcapChain<T: KernelFloat>: ElementwiseBody {
+  let capped: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, inverse: T.Vector, one: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    let r = s.read(capped, pad: 0) * inverse
+    s.write(s.read(UnsafePointer(dx), pad: 0) * T.fma(-r, r, one), dx)
   }
 }

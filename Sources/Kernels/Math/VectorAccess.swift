@@ -8,9 +8,11 @@
 // float row then sums with a relative error near 1e-7 instead of the ~1e-2 of one float
 // accumulator per lane (measured on 2^28 Float entries).
 //
-// The loops are written out in every pass: closures passed to generic helpers were seen not to
-// be inlined into the loop (one call per vector, the vector split into xmm pieces), so each
-// pass is one explicit loop over full vectors, unrolled by two, plus one padded partial vector.
+// The loop skeleton (full vectors, windows, the padded partial vector) is written once, in the
+// drivers of StreamingDrivers.swift, run on small struct bodies (not closures: closures passed
+// to generic helpers were seen not to be inlined into the loop). The exponential sums
+// (ExpSums.swift, TwoPassSum.swift, OnlineSum.swift) and a few passes of their own shape keep
+// their loops written out.
 
 import SoftmaxKernelsCore
 
@@ -22,10 +24,6 @@ import Darwin
 
 /// Vectors per accumulation window (4096 floats / 2048 doubles).
 let windowVectors = 256
-
-// The loops are written out in every pass: closures passed to generic helpers were seen not to
-// be inlined into the loop (one call per vector, the vector split into xmm pieces), so each
-// pass is one explicit loop over full vectors, unrolled by two, plus one padded partial vector.
 
 /// An unaligned load of a full vector.
 @inline(always)

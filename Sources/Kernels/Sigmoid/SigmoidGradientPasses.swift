@@ -16,18 +16,18 @@ func sigmoidGradientPass<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int,
   scale a: T, bias b: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let va = T.Vector(repeating: a), vb = T.Vector(repeating: b)
-  var i = 0
-  while i < fullEnd {
-    let (e, r) = sigmoidParts(T.self, T.fma(load(x + i), va, vb))
-    store(load(g + i) * va * (e * r * r), dx + i)
-    i += lanes
-  }
-  if i < count {
-    let (e, r) = sigmoidParts(T.self, T.fma(loadPartial(x + i, count - i, pad: 0), va, vb))
-    storePartial(loadPartial(g + i, count - i, pad: 0) * va * (e * r * r), dx + i, count - i)
+  forEachVector(count, SigmoidGradient(
+    x: x, g: g, dx: dx, va: T.Vector(repeating: a), vb: T.Vector(repeating: b)))
+}
+
+struct SigmoidGradient<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>
+  let va: T.Vector, vb: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    let (e, r) = sigmoidParts(T.self, T.fma(s.read(x, pad: 0), va, vb))
+    s.write(s.read(g, pad: 0) * va * (e * r * r), dx)
   }
 }
 
@@ -35,18 +35,18 @@ func sigmoidGradientPass<T: KernelFloatLog>(
 func sigmoidOutputGradientPass<T: KernelFloatLog>(
   _ y: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, scale a: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let va = T.Vector(repeating: a), one = T.Vector(repeating: 1)
-  var i = 0
-  while i < fullEnd {
-    let yv = load(y + i)
-    store(load(g + i) * va * (yv * (one - yv)), dx + i)
-    i += lanes
-  }
-  if i < count {
-    let yv = loadPartial(y + i, count - i, pad: 0)
-    storePartial(loadPartial(g + i, count - i, pad: 0) * va * (yv * (one - yv)), dx + i, count - i)
+  forEachVector(count, SigmoidOutputGradient(
+    y: y, g: g, dx: dx, va: T.Vector(repeating: a), one: T.Vector(repeating: 1)))
+}
+
+struct SigmoidOutputGradient<T: KernelFloatLog>: ElementwiseBody {
+  let y: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>
+  let va: T.Vector, one: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    let yv = s.read(y, pad: 0)
+    s.write(s.read(g, pad: 0) * va * (yv * (one - yv)), dx)
   }
 }
 
@@ -54,19 +54,17 @@ func sigmoidOutputGradientPass<T: KernelFloatLog>(
 func logSigmoidGradientPass<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var i = 0
-  while i < fullEnd {
-    let xv = load(x + i)
+  forEachVector(count, LogSigmoidGradient(x: x, g: g, dx: dx))
+}
+
+struct LogSigmoidGradient<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    let xv = s.read(x, pad: 0)
     let (e, r) = sigmoidParts(T.self, xv)
-    store(load(g + i) * T.whereNonNegative(xv, e * r, r), dx + i)
-    i += lanes
-  }
-  if i < count {
-    let xv = loadPartial(x + i, count - i, pad: 0)
-    let (e, r) = sigmoidParts(T.self, xv)
-    storePartial(loadPartial(g + i, count - i, pad: 0) * T.whereNonNegative(xv, e * r, r), dx + i, count - i)
+    s.write(s.read(g, pad: 0) * T.whereNonNegative(xv, e * r, r), dx)
   }
 }
 
@@ -75,21 +73,19 @@ func softplusGradientPass<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int,
   beta: T, threshold: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vb = T.Vector(repeating: beta), vt = T.Vector(repeating: threshold)
-  var i = 0
-  while i < fullEnd {
-    let u = load(x + i) * vb
+  forEachVector(count, SoftplusGradient(
+    x: x, g: g, dx: dx, vb: T.Vector(repeating: beta), vt: T.Vector(repeating: threshold)))
+}
+
+struct SoftplusGradient<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>
+  let vb: T.Vector, vt: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    let u = s.read(x, pad: 0) * vb
     let (e, r) = sigmoidParts(T.self, u)
-    let gv = load(g + i)
-    store(T.whereGreater(u, vt, gv, gv * T.whereNonNegative(u, r, e * r)), dx + i)
-    i += lanes
-  }
-  if i < count {
-    let u = loadPartial(x + i, count - i, pad: 0) * vb
-    let (e, r) = sigmoidParts(T.self, u)
-    let gv = loadPartial(g + i, count - i, pad: 0)
-    storePartial(T.whereGreater(u, vt, gv, gv * T.whereNonNegative(u, r, e * r)), dx + i, count - i)
+    let gv = s.read(g, pad: 0)
+    s.write(T.whereGreater(u, vt, gv, gv * T.whereNonNegative(u, r, e * r)), dx)
   }
 }

@@ -15,44 +15,39 @@ func sigmoidPass<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, scale a: T, bias b: T
 ) {
   if a == 1 && b == 0 { return plainSigmoidPass(x, y, count) }
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let va = T.Vector(repeating: a), vb = T.Vector(repeating: b)
-  var i = 0
-  while i < fullEnd {
-    store(sigmoidVector(T.self, T.fma(load(x + i), va, vb)), y + i)
-    i += lanes
-  }
-  if i < count {
-    let u = T.fma(loadPartial(x + i, count - i, pad: 0), va, vb)
-    storePartial(sigmoidVector(T.self, u), y + i, count - i)
+  forEachVector(count, AffineSigmoid(
+    x: x, y: y, va: T.Vector(repeating: a), vb: T.Vector(repeating: b)))
+}
+
+struct AffineSigmoid<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, va: T.Vector, vb: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    s.write(sigmoidVector(T.self, T.fma(s.read(x, pad: 0), va, vb)), y)
   }
 }
 
 /// `y_i = sigmoid(x_i)` (the plain sigmoid: no multiply-add per vector).
 func plainSigmoidPass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var i = 0
-  while i < fullEnd {
-    store(sigmoidVector(T.self, load(x + i)), y + i)
-    i += lanes
-  }
-  if i < count {
-    storePartial(sigmoidVector(T.self, loadPartial(x + i, count - i, pad: 0)), y + i, count - i)
-  }
+  forEachVector(count, PlainSigmoid(x: x, y: y))
+}
+
+struct PlainSigmoid<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(sigmoidVector(T.self, s.read(x, pad: 0)), y) }
 }
 
 /// `y_i = log sigmoid(x_i)`.
 func logSigmoidPass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var i = 0
-  while i < fullEnd {
-    store(logSigmoidVector(T.self, load(x + i)), y + i)
-    i += lanes
-  }
-  if i < count {
-    storePartial(logSigmoidVector(T.self, loadPartial(x + i, count - i, pad: 0)), y + i, count - i)
-  }
+  forEachVector(count, LogSigmoid(x: x, y: y))
+}
+
+struct LogSigmoid<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(logSigmoidVector(T.self, s.read(x, pad: 0)), y) }
 }

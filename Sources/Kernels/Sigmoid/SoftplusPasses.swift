@@ -56,16 +56,16 @@ func softplusBlocks<T: KernelFloatLog>(
 func softplusSmoothPass<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, beta: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vb = T.Vector(repeating: beta), vi = T.Vector(repeating: 1 / beta)
-  var i = 0
-  while i < fullEnd {
-    store(softplusSmooth(T.self, load(x + i), vb, vi), y + i)
-    i += lanes
-  }
-  if i < count {
-    storePartial(softplusSmooth(T.self, loadPartial(x + i, count - i, pad: 0), vb, vi), y + i, count - i)
+  forEachVector(count, SoftplusSmooth(
+    x: x, y: y, vb: T.Vector(repeating: beta), vi: T.Vector(repeating: 1 / beta)))
+}
+
+struct SoftplusSmooth<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, vb: T.Vector, vi: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    s.write(softplusSmooth(T.self, s.read(x, pad: 0), vb, vi), y)
   }
 }
 
@@ -73,19 +73,17 @@ func softplusSmoothPass<T: KernelFloatLog>(
 func softplusThresholdPass<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, beta: T, threshold: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vb = T.Vector(repeating: beta), vt = T.Vector(repeating: threshold)
-  var i = 0
-  while i < fullEnd {
-    let xv = load(x + i)
-    store(T.whereGreater(xv * vb, vt, xv, load(UnsafePointer(y + i))), y + i)
-    i += lanes
-  }
-  if i < count {
-    let xv = loadPartial(x + i, count - i, pad: 0)
-    let v = T.whereGreater(xv * vb, vt, xv, loadPartial(UnsafePointer(y + i), count - i, pad: 0))
-    storePartial(v, y + i, count - i)
+  forEachVector(count, SoftplusThreshold(
+    x: x, y: y, vb: T.Vector(repeating: beta), vt: T.Vector(repeating: threshold)))
+}
+
+struct SoftplusThreshold<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, vb: T.Vector, vt: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    let xv = s.read(x, pad: 0)
+    s.write(T.whereGreater(xv * vb, vt, xv, s.read(UnsafePointer(y), pad: 0)), y)
   }
 }
 

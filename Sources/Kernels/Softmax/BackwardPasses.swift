@@ -12,61 +12,40 @@ import Darwin
 
 /// `sum_i g_i y_i`.
 func dotPass<T: KernelFloat>(_ g: UnsafePointer<T>, _ y: UnsafePointer<T>, _ count: Int) -> Double {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var total = 0.0
-  var i = 0
-  while i < fullEnd {
-    let end = windowEnd(i, fullEnd, T.self)
-    var a0 = T.Vector(), a1 = T.Vector()
-    while i + 2 * lanes <= end {
-      a0 = T.fma(load(g + i), load(y + i), a0)
-      a1 = T.fma(load(g + i + lanes), load(y + i + lanes), a1)
-      i += 2 * lanes
-    }
-    if i < end {
-      a0 = T.fma(load(g + i), load(y + i), a0)
-      i += lanes
-    }
-    total += Double((a0 + a1).sum())
+  windowSum(count, Dot(g: g, y: y), unrolled: true)
+}
+
+struct Dot<T: KernelFloat>: SumBody {
+  let g: UnsafePointer<T>, y: UnsafePointer<T>
+
+  @inline(always)
+  func accumulate(_ acc: inout T.Vector, _ s: FullSlot<T>) {
+    acc = T.fma(s.read(g, pad: 0), s.read(y, pad: 0), acc)
   }
-  if i < count {
-    let v = loadPartial(g + i, count - i, pad: 0) * loadPartial(y + i, count - i, pad: 0)
-    total += Double(v.sum())
-  }
-  return total
+
+  @inline(always)
+  func term(_ s: some VectorSlot<T>) -> T.Vector { s.read(g, pad: 0) * s.read(y, pad: 0) }
 }
 
 /// `(sum_i g_i, max_i z_i)`.
 func sumAndMaxPass<T: KernelFloat>(
   _ g: UnsafePointer<T>, _ z: UnsafePointer<T>, _ count: Int
 ) -> (sum: Double, max: T) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var total = 0.0
-  var m = T.Vector(repeating: -.infinity)
-  var i = 0
-  while i < fullEnd {
-    let end = windowEnd(i, fullEnd, T.self)
-    var a0 = T.Vector(), a1 = T.Vector()
-    while i + 2 * lanes <= end {
-      a0 += load(g + i)
-      a1 += load(g + i + lanes)
-      m = T.vmax(T.vmax(m, load(z + i)), load(z + i + lanes))
-      i += 2 * lanes
-    }
-    if i < end {
-      a0 += load(g + i)
-      m = T.vmax(m, load(z + i))
-      i += lanes
-    }
-    total += Double((a0 + a1).sum())
+  var body = SumAndMax(g: g, z: z, m: T.Vector(repeating: -.infinity))
+  let total = windowSum(count, &body, unrolled: true)
+  return (total, horizontalMax(body.m))
+}
+
+/// Sums `g`; carries the lane maximum `m` of `z` across the row.
+struct SumAndMax<T: KernelFloat>: SumBody {
+  let g: UnsafePointer<T>, z: UnsafePointer<T>
+  var m: T.Vector
+
+  @inline(always)
+  mutating func term(_ s: some VectorSlot<T>) -> T.Vector {
+    m = T.vmax(m, s.read(z, pad: -.infinity))
+    return s.read(g, pad: 0)
   }
-  if i < count {
-    total += Double(loadPartial(g + i, count - i, pad: 0).sum())
-    m = T.vmax(m, loadPartial(z + i, count - i, pad: -.infinity))
-  }
-  return (total, horizontalMax(m))
 }
 
 /// Softmax VJP: `dx_i = y_i (g_i - dot)`.
@@ -74,18 +53,14 @@ func softmaxBackwardPass<T: KernelFloat>(
   _ y: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int,
   dot: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vd = T.Vector(repeating: dot)
-  var i = 0
-  while i < fullEnd {
-    store(load(y + i) * (load(g + i) - vd), dx + i)
-    i += lanes
-  }
-  if i < count {
-    let v = loadPartial(y + i, count - i, pad: 0) * (loadPartial(g + i, count - i, pad: 0) - vd)
-    storePartial(v, dx + i, count - i)
-  }
+  forEachVector(count, SoftmaxBackward(y: y, g: g, dx: dx, vd: T.Vector(repeating: dot)))
+}
+
+struct SoftmaxBackward<T: KernelFloat>: ElementwiseBody {
+  let y: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, vd: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(s.read(y, pad: 0) * (s.read(g, pad: 0) - vd), dx) }
 }
 
 /// Log-softmax VJP: `dx_i = g_i - exp(z_i) sum`.
@@ -93,16 +68,14 @@ func logSoftmaxBackwardPass<T: KernelFloat>(
   _ z: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int,
   sum: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vs = T.Vector(repeating: -sum)
-  var i = 0
-  while i < fullEnd {
-    store(T.fma(T.expNonPositive(load(z + i)), vs, load(g + i)), dx + i)
-    i += lanes
-  }
-  if i < count {
-    let e = T.expNonPositive(loadPartial(z + i, count - i, pad: -.infinity))
-    storePartial(T.fma(e, vs, loadPartial(g + i, count - i, pad: 0)), dx + i, count - i)
+  forEachVector(count, LogSoftmaxBackward(z: z, g: g, dx: dx, vs: T.Vector(repeating: -sum)))
+}
+
+struct LogSoftmaxBackward<T: KernelFloat>: ElementwiseBody {
+  let z: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, vs: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    s.write(T.fma(T.expNonPositive(s.read(z, pad: -.infinity)), vs, s.read(g, pad: 0)), dx)
   }
 }

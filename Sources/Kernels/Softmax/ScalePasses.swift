@@ -10,34 +10,29 @@ import Darwin
 
 /// `y_i *= s` in place (three-pass reload, pass 3).
 func scalePass<T: KernelFloat>(_ y: UnsafeMutablePointer<T>, _ count: Int, by s: T) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vs = T.Vector(repeating: s)
-  var i = 0
-  while i < fullEnd {
-    store(load(UnsafePointer(y + i)) * vs, y + i)
-    i += lanes
-  }
-  if i < count {
-    storePartial(loadPartial(UnsafePointer(y + i), count - i, pad: 0) * vs, y + i, count - i)
-  }
+  forEachVector(count, Scale(y: y, vs: T.Vector(repeating: s)))
+}
+
+struct Scale<T: KernelFloat>: ElementwiseBody {
+  let y: UnsafeMutablePointer<T>, vs: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(s.read(UnsafePointer(y), pad: 0) * vs, y) }
 }
 
 /// `y_i = exp(x_i - m) * s` (three-pass recompute pass 3, online pass 2).
 func expScalePass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T, scale s: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vm = T.Vector(repeating: m), vs = T.Vector(repeating: s)
-  var i = 0
-  while i < fullEnd {
-    store(T.expNonPositive(load(x + i) - vm) * vs, y + i)
-    i += lanes
-  }
-  if i < count {
-    let e = T.expNonPositive(loadPartial(x + i, count - i, pad: -.infinity) - vm)
-    storePartial(e * vs, y + i, count - i)
+  forEachVector(count, ExpScale(x: x, y: y, vm: T.Vector(repeating: m), vs: T.Vector(repeating: s)))
+}
+
+struct ExpScale<T: KernelFloat>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, vm: T.Vector, vs: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    s.write(T.expNonPositive(s.read(x, pad: -.infinity) - vm) * vs, y)
   }
 }
 
@@ -46,17 +41,15 @@ func expScalePass<T: KernelFloat>(
 func logSoftmaxPass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum l: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vm = T.Vector(repeating: m), vl = T.Vector(repeating: l)
-  var i = 0
-  while i < fullEnd {
-    store((load(x + i) - vm) - vl, y + i)
-    i += lanes
-  }
-  if i < count {
-    storePartial((loadPartial(x + i, count - i, pad: 0) - vm) - vl, y + i, count - i)
-  }
+  forEachVector(count, LogSoftmax(
+    x: x, y: y, vm: T.Vector(repeating: m), vl: T.Vector(repeating: l)))
+}
+
+struct LogSoftmax<T: KernelFloat>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, vm: T.Vector, vl: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write((s.read(x, pad: 0) - vm) - vl, y) }
 }
 
 /// `y_i = value`.

@@ -18,34 +18,34 @@ func makeHooks<T: KernelFloatLog>() -> VectorFunctionHooks<T> {
 }
 
 func log1pUnitPass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var i = 0
-  while i < fullEnd {
-    store(T.log1pUnit(load(x + i)), y + i)
-    i += lanes
-  }
-  if i < count { storePartial(T.log1pUnit(loadPartial(x + i, count - i, pad: 0)), y + i, count - i) }
+  forEachVector(count, Log1pUnitHook(x: x, y: y))
 }
 
 func logPass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var i = 0
-  while i < fullEnd {
-    store(T.log(load(x + i)), y + i)
-    i += lanes
-  }
-  if i < count { storePartial(T.log(loadPartial(x + i, count - i, pad: 1)), y + i, count - i) }
+  forEachVector(count, LogHook(x: x, y: y))
 }
 
 func expNegativePass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  var i = 0
-  while i < fullEnd {
-    store(T.expNegativeGradual(load(x + i)), y + i)
-    i += lanes
-  }
-  if i < count { storePartial(T.expNegativeGradual(loadPartial(x + i, count - i, pad: 0)), y + i, count - i) }
+  forEachVector(count, ExpNegativeHook(x: x, y: y))
+}
+
+struct Log1pUnitHook<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(T.log1pUnit(s.read(x, pad: 0)), y) }
+}
+
+struct LogHook<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(T.log(s.read(x, pad: 1)), y) }
+}
+
+struct ExpNegativeHook<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(T.expNegativeGradual(s.read(x, pad: 0)), y) }
 }

@@ -10,26 +10,24 @@ import Darwin
 
 /// `sum_i (x_i - mean)^2` (the second pass of a two-pass variance).
 func squaredDeviationPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, mean: T) -> Double {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vm = T.Vector(repeating: mean)
-  var total = 0.0
-  var i = 0
-  while i < fullEnd {
-    let end = windowEnd(i, fullEnd, T.self)
-    var a0 = T.Vector()
-    while i < end {
-      let d = load(x + i) - vm
-      a0 = T.fma(d, d, a0)
-      i += lanes
-    }
-    total += Double(a0.sum())
+  let body = SquaredDeviation(x: x, mean: mean, vm: T.Vector(repeating: mean))
+  return windowSum(count, body, unrolled: false)
+}
+
+struct SquaredDeviation<T: KernelFloat>: SumBody {
+  let x: UnsafePointer<T>, mean: T, vm: T.Vector
+
+  @inline(always)
+  func accumulate(_ acc: inout T.Vector, _ s: FullSlot<T>) {
+    let d = s.read(x, pad: mean) - vm
+    acc = T.fma(d, d, acc)
   }
-  if i < count {
-    let d = loadPartial(x + i, count - i, pad: mean) - vm
-    total += Double((d * d).sum())
+
+  @inline(always)
+  func term(_ s: some VectorSlot<T>) -> T.Vector {
+    let d = s.read(x, pad: mean) - vm
+    return d * d
   }
-  return total
 }
 
 /// `dx_i = alpha + beta (x_i - center)` (the spherical-family gradient without its target
@@ -38,15 +36,17 @@ func squaredDeviationPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, m
 func affinePass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, center: T, alpha: T, beta: T
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vc = T.Vector(repeating: center), va = T.Vector(repeating: alpha), vb = T.Vector(repeating: beta)
-  var i = 0
-  while i < fullEnd {
-    store(T.fma(load(x + i) - vc, vb, va), dx + i)
-    i += lanes
-  }
-  if i < count {
-    storePartial(T.fma(loadPartial(x + i, count - i, pad: center) - vc, vb, va), dx + i, count - i)
+  forEachVector(count, Affine(
+    x: x, dx: dx, center: center, vc: T.Vector(repeating: center), va: T.Vector(repeating: alpha),
+    vb: T.Vector(repeating: beta)))
+}
+
+struct Affine<T: KernelFloat>: ElementwiseBody {
+  let x: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, center: T
+  let vc: T.Vector, va: T.Vector, vb: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    s.write(T.fma(s.read(x, pad: center) - vc, vb, va), dx)
   }
 }
