@@ -79,7 +79,7 @@ extension AttentionWeights {
   ) throws(SoftmaxKernelsError) {
     let inLayout = try RowLayout.input(scores, rows: rows, columns: columns, stride: scoresRowStride, "scores")
     let outLayout = try RowLayout.output(
-      output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: [(scores, inLayout)])
+      output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: (scores, inLayout))
     let b = try sigmoidBias(bias, sequenceLength ?? columns)
     guard scale.isFinite else { throw .invalidArgument(argument: "scale", reason: "\(scale) is not finite") }
     let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
@@ -104,7 +104,7 @@ extension AttentionWeights {
       outputGradient, rows: rows, columns: columns, stride: outputGradientRowStride, "outputGradient")
     let dxLayout = try RowLayout.output(
       inputGradient, rows: rows, columns: columns, stride: inputGradientRowStride, "inputGradient",
-      reading: [(output, pLayout), (outputGradient, gLayout)])
+      reading: (output, pLayout), alsoReading: (outputGradient, gLayout))
     let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
     guard rows > 0, columns > 0, let p = output.baseAddress, let g = outputGradient.baseAddress,
       let dx = inputGradient.baseAddress

@@ -63,7 +63,7 @@ extension CrossEntropy {
       if let gradient {
         let g = try RowLayout.output(
           gradient, rows: rows, columns: columns, stride: gradientRowStride, "gradient",
-          reading: [(probabilities, p)])
+          reading: (probabilities, p))
         if probabilities.baseAddress == UnsafePointer(gradient.baseAddress) && g.span > 0 {
           throw .invalidArgument(argument: "gradient", reason: "must not overwrite the probabilities")
         }
@@ -73,7 +73,7 @@ extension CrossEntropy {
     if let gradient {
       gradientStride = try RowLayout.output(
         gradient, rows: rows, columns: columns, stride: gradientRowStride, "gradient",
-        reading: [(logits, layout)]).stride
+        reading: (logits, layout)).stride
     }
     let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
 

@@ -27,7 +27,8 @@ struct RowLayout {
   var span: Int { rows == 0 || columns == 0 ? 0 : (rows - 1) * stride + columns }
 
   static func validated(
-    rows: Int, columns: Int, stride: Int?, count: Int, argument: String, strideArgument: String
+    rows: Int, columns: Int, stride: Int?, count: Int, argument: String,
+    strideArgument: @autoclosure () -> String
   ) throws(SoftmaxKernelsError) -> RowLayout {
     guard rows >= 0 else { throw .invalidArgument(argument: "rows", reason: "\(rows) is negative") }
     guard columns >= 0 else {
@@ -35,12 +36,12 @@ struct RowLayout {
     }
     let stride = stride ?? columns
     if rows > 1 && stride < columns {
-      throw .strideTooSmall(argument: strideArgument, stride: stride, columns: columns)
+      throw .strideTooSmall(argument: strideArgument(), stride: stride, columns: columns)
     }
-    guard stride >= 0 else { throw .strideTooSmall(argument: strideArgument, stride: stride, columns: columns) }
+    guard stride >= 0 else { throw .strideTooSmall(argument: strideArgument(), stride: stride, columns: columns) }
     let (product, overflow) = (rows > 0 ? rows - 1 : 0).multipliedReportingOverflow(by: stride)
     guard !overflow, product <= Int.max - columns else {
-      throw .invalidArgument(argument: strideArgument, reason: "rows x stride overflows Int")
+      throw .invalidArgument(argument: strideArgument(), reason: "rows x stride overflows Int")
     }
     let layout = RowLayout(rows: rows, columns: columns, stride: stride)
     guard count >= layout.span else {
@@ -145,7 +146,9 @@ extension ExecutionPlan {
 
 extension RowLayout {
   /// The checked layout of the input buffer `argument` (its row stride is the argument
-  /// `strideArgument`, by default `argument + "RowStride"`).
+  /// `strideArgument`, by default `argument + "RowStride"`; the name is only built when an
+  /// error is thrown: a string concatenation on every call cost ~500 instructions).
+  @inline(__always)
   static func input<T>(
     _ buffer: UnsafeBufferPointer<T>, rows: Int, columns: Int, stride: Int?, _ argument: String,
     strideArgument: String? = nil
@@ -155,16 +158,21 @@ extension RowLayout {
       strideArgument: strideArgument ?? argument + "RowStride")
   }
 
-  /// The checked layout of the output buffer `argument`, which must be disjoint from each of
-  /// `inputs` or exactly its rows (in place).
+  /// The checked layout of the output buffer `argument`, which must be disjoint from the input
+  /// `reading` (and `alsoReading`) or exactly its rows (in place).
+  @inline(__always)
   static func output<T>(
     _ buffer: UnsafeMutableBufferPointer<T>, rows: Int, columns: Int, stride: Int?, _ argument: String,
-    strideArgument: String? = nil, reading inputs: [(UnsafeBufferPointer<T>, RowLayout)]
+    strideArgument: String? = nil, reading input: (UnsafeBufferPointer<T>, RowLayout),
+    alsoReading second: (UnsafeBufferPointer<T>, RowLayout)? = nil
   ) throws(SoftmaxKernelsError) -> RowLayout {
-    let layout = try input(
+    let layout = try self.input(
       UnsafeBufferPointer(buffer), rows: rows, columns: columns, stride: stride, argument,
       strideArgument: strideArgument)
-    for (other, otherLayout) in inputs {
+    try checkAliasing(
+      input: UnsafeRawPointer(input.0.baseAddress), input.1,
+      output: UnsafeRawPointer(buffer.baseAddress), layout, T.self, outputArgument: argument)
+    if let (other, otherLayout) = second {
       try checkAliasing(
         input: UnsafeRawPointer(other.baseAddress), otherLayout,
         output: UnsafeRawPointer(buffer.baseAddress), layout, T.self, outputArgument: argument)

@@ -36,10 +36,21 @@ package func kernelModule(_ level: ISALevel) -> any KernelModule.Type {
   }
 }
 
+/// The kernel sets of every level (indexed by `ISALevel.rawValue`), built once per process:
+/// a call then costs one array read instead of an existential dispatch into the level module.
+private let floatKernelSets = ISALevel.allCases.map { kernelModule($0).kernels(Float.self) }
+private let doubleKernelSets = ISALevel.allCases.map { kernelModule($0).kernels(Double.self) }
+
 extension SoftmaxScalar {
   /// The kernels of `level` for this type.
   package static func kernels(_ level: ISALevel) -> KernelSet<Self> {
-    kernelModule(level).kernels(Self.self)
+    if Self.self == Float.self {
+      return unsafeBitCast(floatKernelSets[level.rawValue], to: KernelSet<Self>.self)
+    }
+    if Self.self == Double.self {
+      return unsafeBitCast(doubleKernelSets[level.rawValue], to: KernelSet<Self>.self)
+    }
+    return kernelModule(level).kernels(Self.self)  // traps: only Float and Double conform
   }
 }
 

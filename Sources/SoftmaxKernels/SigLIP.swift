@@ -89,7 +89,7 @@ extension SigLIP {
     if let similarityGradient {
       gradientLayout = try RowLayout.output(
         similarityGradient, rows: rows, columns: columns, stride: gradientRowStride, "similarityGradient",
-        strideArgument: "gradientRowStride", reading: [(similarities, layout)])
+        strideArgument: "gradientRowStride", reading: (similarities, layout))
     }
     guard logTemperature.isFinite else {
       throw .invalidArgument(argument: "logTemperature", reason: "\(logTemperature) is not finite")

@@ -101,7 +101,7 @@ extension Softmax {
     let inLayout = try RowLayout.input(input, rows: rows, columns: columns, stride: inputRowStride, "input")
     if let output {
       _ = try RowLayout.output(
-        output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: [(input, inLayout)])
+        output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: (input, inLayout))
     }
     let plan = try ExecutionPlan(options, elements: rows * columns)
     guard rows > 0 else { return }
@@ -135,7 +135,7 @@ extension Softmax {
       outputGradient, rows: rows, columns: columns, stride: outputGradientRowStride, "outputGradient")
     let dxLayout = try RowLayout.output(
       inputGradient, rows: rows, columns: columns, stride: inputGradientRowStride, "inputGradient",
-      reading: [(output, yLayout), (outputGradient, gLayout)])
+      reading: (output, yLayout), alsoReading: (outputGradient, gLayout))
     let plan = try ExecutionPlan(options, elements: rows * columns)
     guard rows > 0, columns > 0, let y = output.baseAddress, let g = outputGradient.baseAddress,
       let dx = inputGradient.baseAddress

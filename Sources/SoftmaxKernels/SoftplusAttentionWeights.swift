@@ -31,7 +31,7 @@ extension AttentionWeights {
   ) throws(SoftmaxKernelsError) {
     let inLayout = try RowLayout.input(scores, rows: rows, columns: columns, stride: scoresRowStride, "scores")
     let outLayout = try RowLayout.output(
-      output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: [(scores, inLayout)])
+      output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: (scores, inLayout))
     let parameters = try SoftplusParameters<T>(scale, queryOffset, reweighting, epsilon)
     let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
     guard rows > 0, columns > 0, let s = scores.baseAddress, let y = output.baseAddress else { return }

@@ -32,7 +32,7 @@ public enum StableMax {
   ) throws(SoftmaxKernelsError) {
     let inLayout = try RowLayout.input(input, rows: rows, columns: columns, stride: inputRowStride, "input")
     let outLayout = try RowLayout.output(
-      output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: [(input, inLayout)])
+      output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: (input, inLayout))
     let plan = try ExecutionPlan(options, elements: rows * columns)
     guard rows > 0, columns > 0, let x = input.baseAddress, let y = output.baseAddress else { return }
     let batch = StableMaxBatch<T>(

@@ -32,7 +32,7 @@ struct TargetLossLayout {
     if let gradient {
       gradientStride = try RowLayout.output(
         gradient, rows: rows, columns: columns, stride: gradientRowStride, "gradient",
-        reading: [(logits, layout)]).stride
+        reading: (logits, layout)).stride
     }
     return TargetLossLayout(logits: layout, gradientStride: gradientStride)
   }

@@ -98,7 +98,7 @@ package struct BackwardBatch<T>: @unchecked Sendable {
 }
 
 /// The kernels one ISA module provides for one scalar type.
-package struct SoftmaxKernelTable<T>: @unchecked Sendable {
+package final class SoftmaxKernelTable<T>: @unchecked Sendable {
   /// Processes rows `rows` of the batch on the calling thread.
   package var forwardRows: (_ batch: ForwardBatch<T>, _ rows: Range<Int>) -> Void
   /// Processes row `row` split into `chunks` chunks run through the parallel-for.

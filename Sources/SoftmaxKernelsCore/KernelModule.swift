@@ -1,10 +1,10 @@
 // What each ISA module exports, and the one way to pick a scalar type's tables from it.
 
 /// The kernels one ISA module provides for one scalar type, by family.
-package struct KernelSet<T>: Sendable {
-  package var softmax: SoftmaxKernelTable<T>
-  package var losses: LossKernelTable<T>
-  package var sigmoid: SigmoidKernelTable<T>
+package final class KernelSet<T>: Sendable {
+  package let softmax: SoftmaxKernelTable<T>
+  package let losses: LossKernelTable<T>
+  package let sigmoid: SigmoidKernelTable<T>
 
   package init(
     softmax: SoftmaxKernelTable<T>, losses: LossKernelTable<T>, sigmoid: SigmoidKernelTable<T>
@@ -20,7 +20,7 @@ package typealias VectorFunction<T> = (_ x: UnsafePointer<T>, _ y: UnsafeMutable
 
 /// The vector functions inside the kernels, alone, so that the tests can measure their error
 /// over every exponent. No public entry point uses this table.
-package struct VectorFunctionHooks<T>: @unchecked Sendable {
+package final class VectorFunctionHooks<T>: @unchecked Sendable {
   /// `exp(x)` for `x <= 0` with the kernels' exponential (results below the smallest normal
   /// number flushed to 0).
   package var expNonPositive: VectorFunction<T>
@@ -52,19 +52,23 @@ package protocol KernelModule {
 }
 
 extension KernelModule {
-  /// The kernels for `T` (`Float` or `Double`).
-  package static func kernels<T>(_: T.Type) -> KernelSet<T> { pick(float, double) }
+  /// The kernels for `T` (`Float` or `Double`). The bit casts are between identical types
+  /// (`KernelSet<Float>` and `KernelSet<T>` with `T == Float`): no boxing and no dynamic cast
+  /// on the per-call path.
+  package static func kernels<T>(_: T.Type) -> KernelSet<T> {
+    if T.self == Float.self { return unsafeBitCast(float, to: KernelSet<T>.self) }
+    guard T.self == Double.self else { unsupported(T.self) }
+    return unsafeBitCast(double, to: KernelSet<T>.self)
+  }
 
   /// The test hooks for `T` (`Float` or `Double`).
-  package static func hooks<T>(_: T.Type) -> VectorFunctionHooks<T> { pick(floatHooks, doubleHooks) }
+  package static func hooks<T>(_: T.Type) -> VectorFunctionHooks<T> {
+    if T.self == Float.self { return unsafeBitCast(floatHooks, to: VectorFunctionHooks<T>.self) }
+    guard T.self == Double.self else { unsupported(T.self) }
+    return unsafeBitCast(doubleHooks, to: VectorFunctionHooks<T>.self)
+  }
 }
 
-/// `float` when `R` is its type, else `double` (a trap for any other type).
-@inline(__always)
-private func pick<R>(_ float: Any, _ double: Any) -> R {
-  if let r = float as? R { return r }
-  guard let r = double as? R else {
-    preconditionFailure("the kernels are compiled for Float and Double only, not \(R.self)")
-  }
-  return r
+private func unsupported(_ type: Any.Type) -> Never {
+  preconditionFailure("the kernels are compiled for Float and Double only, not \(type)")
 }

@@ -149,7 +149,7 @@ package struct StableMaxBatch<T>: @unchecked Sendable {
 
 /// The loss kernels one ISA module provides for one scalar type. Each processes a range of
 /// rows on the calling thread and returns its partial sums.
-package struct LossKernelTable<T>: @unchecked Sendable {
+package final class LossKernelTable<T>: @unchecked Sendable {
   package var crossEntropyRows: (_ batch: CrossEntropyBatch<T>, _ rows: Range<Int>) -> LossPartial
   package var zLossRows: (_ batch: ZLossBatch<T>, _ rows: Range<Int>) -> LossPartial
   package var stableMaxRows: (_ batch: StableMaxBatch<T>, _ rows: Range<Int>) -> LossPartial

@@ -171,7 +171,7 @@ package struct SoftplusAttentionBatch<T>: @unchecked Sendable {
 }
 
 /// The sigmoid-family kernels one ISA module provides for one scalar type.
-package struct SigmoidKernelTable<T>: @unchecked Sendable {
+package final class SigmoidKernelTable<T>: @unchecked Sendable {
   /// `y_i = f(x_i)` for `count` contiguous elements; `y` may equal `x`.
   package var unary:
     (_ op: SigmoidUnaryOperation, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
