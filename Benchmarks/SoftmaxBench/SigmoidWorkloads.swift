@@ -34,7 +34,7 @@ func runSigmoidFamilyCells(
   }
   for l in settings.levels {
     for t in settings.threads {
-      let o = SigmoidOptions(threads: t, isa: l)
+      let o = ExecutionOptions(threads: t, isa: l)
       cells.append(("Sig1 sigmoid \(l) \(t)t", { try Sigmoid.sigmoid(xs, into: ys, options: o) },
                     { sampledError(xs, yr) { 1 / (1 + Foundation.exp(-$0)) } },
                     Double(8 * n), "copy", "sigmoid", l, t))
@@ -51,7 +51,7 @@ func runSigmoidFamilyCells(
       cells.append(("Sig5 BCE fused \(l) \(t)t", {
         loss = try BinaryCrossEntropy.withLogits(
           logits: xs, targets: zs, inputGradient: ys,
-          options: BinaryCrossEntropyOptions(checksTargets: false, threads: t, isa: l))
+          options: BinaryCrossEntropyOptions(checksTargets: false, execution: ExecutionOptions(threads: t, isa: l)))
       }, { abs(Double(loss) - bceReference()) / bceReference() },
       Double(12 * n), "2 reads + 1 write", "BCE fused", l, t))
     }
@@ -82,7 +82,7 @@ func runSigmoidFamilyCells(
         loss = Double(try SigLIP.loss(
           similarities: UnsafeBufferPointer(start: z.pointer, count: side * side), rows: side,
           columns: side, similarityGradient: UnsafeMutableBufferPointer(start: y.pointer, count: side * side),
-          options: SigmoidOptions(threads: t, isa: l)).loss)
+          options: ExecutionOptions(threads: t, isa: l)).loss)
       }, { abs(loss - sigLIPReference(side)) / sigLIPReference(side) },
       Double(8 * side * side), "copy", "SigLIP fused", l, t))
     }

@@ -64,7 +64,7 @@ func workloads(elements: Int) -> [Workload] {
       rows: rows, columns: columns, bytesPerElement: 8, bound: bound, algorithms: softmaxAlgorithms,
       run: { x, y, a, t, l in
         let n = rows * columns
-        let options = SoftmaxOptions(algorithm: a!, threads: t, isa: l)
+        let options = SoftmaxOptions(algorithm: a!, execution: ExecutionOptions(threads: t, isa: l))
         let input = UnsafeBufferPointer(start: x, count: n)
         let output = UnsafeMutableBufferPointer(start: y, count: n)
         if log {
@@ -110,14 +110,14 @@ func workloads(elements: Int) -> [Workload] {
         _ = try targets.withUnsafeBufferPointer { tb in
           try CrossEntropy.loss(
             logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
-            targets: tb, options: CrossEntropyOptions(threads: t, isa: l))
+            targets: tb, options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)))
         }
       },
       check: { x, _, t, l in
         try lossCheck(x, t, l, { tb, lb in
           _ = try CrossEntropy.loss(
             logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
-            targets: tb, options: CrossEntropyOptions(reduction: .none, threads: t, isa: l), rowLosses: lb)
+            targets: tb, options: CrossEntropyOptions(reduction: .none, execution: ExecutionOptions(threads: t, isa: l)), rowLosses: lb)
         }, { row, target in referenceCrossEntropy(row, lossColumns, target) })
       }),
     Workload(
@@ -127,7 +127,7 @@ func workloads(elements: Int) -> [Workload] {
         _ = try targets.withUnsafeBufferPointer { tb in
           try CrossEntropy.lossAndGradient(
             logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
-            targets: tb, options: CrossEntropyOptions(threads: t, isa: l),
+            targets: tb, options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)),
             gradient: UnsafeMutableBufferPointer(start: y, count: n))
         }
       },
@@ -149,14 +149,14 @@ func workloads(elements: Int) -> [Workload] {
           try SphericalZLoss.loss(
             logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
             targets: tb, a: 1, b: 3, gradient: UnsafeMutableBufferPointer(start: y, count: n),
-            options: SoftmaxOptions(threads: t, isa: l))
+            options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: l)))
         }
       },
       check: { x, _, t, l in
         try lossCheck(x, t, l, { tb, lb in
           _ = try SphericalZLoss.loss(
             logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
-            targets: tb, a: 1, b: 3, reduction: .none, rowLosses: lb, options: SoftmaxOptions(threads: t, isa: l))
+            targets: tb, a: 1, b: 3, reduction: .none, rowLosses: lb, options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: l)))
         }, { row, target in
           let r = (0..<lossColumns).map { Double(row[$0]) }
           let mean = r.reduce(0, +) / Double(lossColumns)
@@ -173,14 +173,14 @@ func workloads(elements: Int) -> [Workload] {
           try StableMax.crossEntropy(
             logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
             targets: tb, gradient: UnsafeMutableBufferPointer(start: y, count: n),
-            options: SoftmaxOptions(threads: t, isa: l))
+            options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: l)))
         }
       },
       check: { x, _, t, l in
         try lossCheck(x, t, l, { tb, lb in
           _ = try StableMax.crossEntropy(
             logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
-            targets: tb, reduction: .none, rowLosses: lb, options: SoftmaxOptions(threads: t, isa: l))
+            targets: tb, reduction: .none, rowLosses: lb, options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: l)))
         }, { row, target in
           func s(_ v: Double) -> Double { v >= 0 ? v + 1 : 1 / (1 - v) }
           var total = 0.0

@@ -70,19 +70,19 @@ public enum AttentionWeights {
 extension AttentionWeights {
   /// `output_ij = sigmoid(scale scores_ij + bias)`, `bias` defaulting to `-log(sequenceLength)`
   /// (`sequenceLength` defaults to `columns`).
-  public static func sigmoid<T: SigmoidScalar>(
+  public static func sigmoid<T: KernelScalar>(
     rows: Int, columns: Int,
     scores: UnsafeBufferPointer<T>, scoresRowStride: Int? = nil,
     output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil,
     scale: T = 1, bias: T? = nil, sequenceLength: Int? = nil,
-    options: SigmoidOptions = SigmoidOptions()
+    options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     let inLayout = try RowLayout.input(scores, rows: rows, columns: columns, stride: scoresRowStride, "scores")
     let outLayout = try RowLayout.output(
       output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: (scores, inLayout))
     let b = try sigmoidBias(bias, sequenceLength ?? columns)
     guard scale.isFinite else { throw .invalidArgument(argument: "scale", reason: "\(scale) is not finite") }
-    let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     guard rows > 0, columns > 0, let s = scores.baseAddress, let y = output.baseAddress else { return }
     let table = T.kernels(plan.level).sigmoid
     forRows(rows, plan) { r in
@@ -92,12 +92,12 @@ extension AttentionWeights {
 
   /// `inputGradient_ij = scale outputGradient_ij P_ij (1 - P_ij)` from the forward output `P`;
   /// `inputGradient` may be `output` or `outputGradient` (same stride).
-  public static func sigmoidBackward<T: SigmoidScalar>(
+  public static func sigmoidBackward<T: KernelScalar>(
     rows: Int, columns: Int,
     output: UnsafeBufferPointer<T>, outputRowStride: Int? = nil,
     outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int? = nil,
     inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int? = nil,
-    scale: T = 1, options: SigmoidOptions = SigmoidOptions()
+    scale: T = 1, options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     let pLayout = try RowLayout.input(output, rows: rows, columns: columns, stride: outputRowStride, "output")
     let gLayout = try RowLayout.input(
@@ -105,7 +105,7 @@ extension AttentionWeights {
     let dxLayout = try RowLayout.output(
       inputGradient, rows: rows, columns: columns, stride: inputGradientRowStride, "inputGradient",
       reading: (output, pLayout), alsoReading: (outputGradient, gLayout))
-    let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     guard rows > 0, columns > 0, let p = output.baseAddress, let g = outputGradient.baseAddress,
       let dx = inputGradient.baseAddress
     else { return }
@@ -118,9 +118,9 @@ extension AttentionWeights {
   }
 
   /// Sigmoid attention weights of a row-major `rows x columns` array.
-  public static func sigmoid<T: SigmoidScalar>(
+  public static func sigmoid<T: KernelScalar>(
     _ scores: [T], columns: Int, scale: T = 1, bias: T? = nil, sequenceLength: Int? = nil,
-    options: SigmoidOptions = SigmoidOptions()
+    options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     let rows = try Softmax.shape(scores.count, columns).0
     return try Sigmoid.map(scores) { (s, y) throws(SoftmaxKernelsError) in

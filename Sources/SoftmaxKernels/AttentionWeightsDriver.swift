@@ -6,7 +6,7 @@ import SoftmaxKernelsCore
 // MARK: - Implementation
 
 extension AttentionWeights {
-  static func sigmoidBias<T: SigmoidScalar>(_ bias: T?, _ n: Int) throws(SoftmaxKernelsError) -> T {
+  static func sigmoidBias<T: KernelScalar>(_ bias: T?, _ n: Int) throws(SoftmaxKernelsError) -> T {
     if let bias {
       guard bias.isFinite else { throw .invalidArgument(argument: "bias", reason: "\(bias) is not finite") }
       return bias
@@ -30,7 +30,7 @@ extension AttentionWeights {
 }
 
 /// The checked scalar parameters of a softplus-attention call.
-struct SoftplusParameters<T: SigmoidScalar> {
+struct SoftplusParameters<T: KernelScalar> {
   var logD: T = 0
   var constant: T = 0
   var lengthDependent = false

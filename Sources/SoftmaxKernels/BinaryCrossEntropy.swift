@@ -55,22 +55,24 @@ public struct BinaryCrossEntropyOptions: Sendable, Equatable {
   /// Check that every target is in `[0, 1]` (default). `false` skips the extra read of the
   /// targets; out-of-range targets then give PyTorch's formula's value.
   public var checksTargets: Bool
-  /// Upper bound on threads; `nil` means one per core.
-  public var threads: Int?
-  /// Force an instruction-set level (at most the CPU's).
-  public var isa: ISALevel?
+  /// The threads and instruction-set level of the call.
+  public var execution: ExecutionOptions
 
   /// Options with the given values; the defaults are PyTorch's (`.mean`) with the targets
   /// checked, all cores and the process's level.
   public init(
     reduction: BinaryCrossEntropy.Reduction = .mean, checksTargets: Bool = true,
-    threads: Int? = nil, isa: ISALevel? = nil
+    execution: ExecutionOptions = ExecutionOptions()
   ) {
     self.reduction = reduction
     self.checksTargets = checksTargets
-    self.threads = threads
-    self.isa = isa
+    self.execution = execution
   }
+}
+
+extension BinaryCrossEntropyOptions: KernelOptions {
+  /// PyTorch's defaults (`.mean`), targets checked, all cores, the process's level.
+  public init() { self.init(reduction: .mean) }
 }
 
 // MARK: - Buffers
@@ -81,7 +83,7 @@ extension BinaryCrossEntropy {
   ///
   /// - Throws: for `.none` (use `losses(logits:targets:weight:posWeight:into:options:)`) and
   ///   the errors listed on `BinaryCrossEntropy`.
-  public static func withLogits<T: SigmoidScalar>(
+  public static func withLogits<T: KernelScalar>(
     logits: UnsafeBufferPointer<T>, targets: UnsafeBufferPointer<T>,
     weight: UnsafeBufferPointer<T>? = nil, posWeight: UnsafeBufferPointer<T>? = nil,
     inputGradient: UnsafeMutableBufferPointer<T>? = nil,
@@ -101,7 +103,7 @@ extension BinaryCrossEntropy {
 
   /// Per-element losses (reduction `.none`; `options.reduction` is ignored). `losses` may be
   /// `logits` itself.
-  public static func losses<T: SigmoidScalar>(
+  public static func losses<T: KernelScalar>(
     logits: UnsafeBufferPointer<T>, targets: UnsafeBufferPointer<T>,
     weight: UnsafeBufferPointer<T>? = nil, posWeight: UnsafeBufferPointer<T>? = nil,
     into losses: UnsafeMutableBufferPointer<T>,
@@ -114,7 +116,7 @@ extension BinaryCrossEntropy {
 
   /// The gradient with respect to the logits for an upstream gradient `outputGradient`: one
   /// value for `.mean` / `.sum`, one per element for `.none`.
-  public static func withLogitsBackward<T: SigmoidScalar>(
+  public static func withLogitsBackward<T: KernelScalar>(
     logits: UnsafeBufferPointer<T>, targets: UnsafeBufferPointer<T>,
     weight: UnsafeBufferPointer<T>? = nil, posWeight: UnsafeBufferPointer<T>? = nil,
     outputGradient: UnsafeBufferPointer<T>, inputGradient: UnsafeMutableBufferPointer<T>,
@@ -147,7 +149,7 @@ extension BinaryCrossEntropy {
 
 extension BinaryCrossEntropy {
   /// The reduced loss (`.mean` by default, or `.sum`).
-  public static func withLogits<T: SigmoidScalar>(
+  public static func withLogits<T: KernelScalar>(
     _ logits: [T], targets: [T], weight: [T]? = nil, posWeight: [T]? = nil,
     options: BinaryCrossEntropyOptions = BinaryCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> T {
@@ -157,7 +159,7 @@ extension BinaryCrossEntropy {
   }
 
   /// The reduced loss and its gradient with respect to the logits, in one pass.
-  public static func withLogitsAndGradient<T: SigmoidScalar>(
+  public static func withLogitsAndGradient<T: KernelScalar>(
     _ logits: [T], targets: [T], weight: [T]? = nil, posWeight: [T]? = nil,
     options: BinaryCrossEntropyOptions = BinaryCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> (loss: T, gradient: [T]) {
@@ -171,7 +173,7 @@ extension BinaryCrossEntropy {
   }
 
   /// Per-element losses.
-  public static func losses<T: SigmoidScalar>(
+  public static func losses<T: KernelScalar>(
     _ logits: [T], targets: [T], weight: [T]? = nil, posWeight: [T]? = nil,
     options: BinaryCrossEntropyOptions = BinaryCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
@@ -210,7 +212,7 @@ extension BinaryCrossEntropy {
 // MARK: - Implementation
 
 extension BinaryCrossEntropy {
-  static func run<T: SigmoidScalar>(
+  static func run<T: KernelScalar>(
     _ logits: UnsafeBufferPointer<T>, _ targets: UnsafeBufferPointer<T>,
     _ weight: UnsafeBufferPointer<T>?, _ posWeight: UnsafeBufferPointer<T>?,
     losses: UnsafeMutableBufferPointer<T>?, sum: Bool,
@@ -255,7 +257,7 @@ extension BinaryCrossEntropy {
     if let losses, let inputGradient {
       try checkDisjoint(UnsafeRawBufferPointer(losses), UnsafeRawBufferPointer(inputGradient), "inputGradient")
     }
-    let plan = try ExecutionPlan(SoftmaxOptions(threads: options.threads, isa: options.isa), elements: n)
+    let plan = try ExecutionPlan(options.execution, elements: n)
     let table = T.kernels(plan.level).sigmoid
     if options.checksTargets, let y = targets.baseAddress, n > 0 {
       let (lo, hi, nan) = table.range(y, n)

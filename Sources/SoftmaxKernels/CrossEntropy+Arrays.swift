@@ -6,7 +6,7 @@ import SoftmaxKernelsCore
 
 extension CrossEntropy {
   /// The reduced cross-entropy of `logits` (rows of `classes` entries) against `targets`.
-  public static func loss<T: SoftmaxScalar>(
+  public static func loss<T: KernelScalar>(
     logits: [T], targets: [Int], classes: Int, classWeights: [T]? = nil,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> T {
@@ -19,7 +19,7 @@ extension CrossEntropy {
   }
 
   /// Each row's loss (`reduction` is taken as `.none`).
-  public static func rowLosses<T: SoftmaxScalar>(
+  public static func rowLosses<T: KernelScalar>(
     logits: [T], targets: [Int], classes: Int, classWeights: [T]? = nil,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
@@ -36,7 +36,7 @@ extension CrossEntropy {
   }
 
   /// The reduced loss and its gradient with respect to `logits`.
-  public static func lossAndGradient<T: SoftmaxScalar>(
+  public static func lossAndGradient<T: KernelScalar>(
     logits: [T], targets: [Int], classes: Int, classWeights: [T]? = nil,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> (loss: T, gradient: [T]) {
@@ -56,7 +56,7 @@ extension CrossEntropy {
   }
 
   /// The reduced loss against probability targets (same shape as `logits`).
-  public static func loss<T: SoftmaxScalar>(
+  public static func loss<T: KernelScalar>(
     logits: [T], probabilities: [T], classes: Int, classWeights: [T]? = nil,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> T {
@@ -71,7 +71,7 @@ extension CrossEntropy {
     }
   }
 
-  static func withArrays<T: SoftmaxScalar, R>(
+  static func withArrays<T: KernelScalar, R>(
     _ logits: [T], _ targets: [Int], _ weights: [T]?,
     _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<Int>, UnsafeBufferPointer<T>?) throws(SoftmaxKernelsError) -> R
   ) throws(SoftmaxKernelsError) -> R {

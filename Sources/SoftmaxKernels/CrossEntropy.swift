@@ -3,7 +3,7 @@
 import SoftmaxKernelsCore
 
 /// The result of a cross-entropy call.
-public struct CrossEntropyResult<T: SoftmaxScalar>: Equatable, Sendable {
+public struct CrossEntropyResult<T: KernelScalar>: Equatable, Sendable {
   /// The reduced loss, z-loss included: `.mean` and `.sum` as PyTorch; with `.none` the sum of
   /// the per-row losses (which are written to `rowLosses`).
   public var loss: T
@@ -76,7 +76,7 @@ extension CrossEntropy {
   ///   - rowLosses: with `.none`, required: receives each row's loss (z-loss included).
   ///   - rowLogSumExp: receives each row's log-sum-exp (to compose other losses).
   ///   - rowArgmax: receives each row's first argmax; enables `accuracy`.
-  public static func loss<T: SoftmaxScalar>(
+  public static func loss<T: KernelScalar>(
     logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
     targets: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<T>? = nil,
     options: CrossEntropyOptions = CrossEntropyOptions(),
@@ -110,7 +110,7 @@ extension CrossEntropy {
   ///   - rowLosses: with `.none`, required: receives each row's loss (z-loss included).
   ///   - rowLogSumExp: receives each row's log-sum-exp (to compose other losses).
   ///   - rowArgmax: receives each row's first argmax; enables `accuracy`.
-  public static func lossAndGradient<T: SoftmaxScalar>(
+  public static func lossAndGradient<T: KernelScalar>(
     logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
     targets: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<T>? = nil,
     options: CrossEntropyOptions = CrossEntropyOptions(),
@@ -130,7 +130,7 @@ extension CrossEntropy {
   }
 
   /// Cross-entropy against probability (soft) targets, row-major like the logits.
-  public static func loss<T: SoftmaxScalar>(
+  public static func loss<T: KernelScalar>(
     logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
     probabilities: UnsafeBufferPointer<T>, probabilitiesRowStride: Int? = nil,
     classWeights: UnsafeBufferPointer<T>? = nil,
@@ -147,7 +147,7 @@ extension CrossEntropy {
   }
 
   /// Cross-entropy against probability targets and its gradient with respect to the logits.
-  public static func lossAndGradient<T: SoftmaxScalar>(
+  public static func lossAndGradient<T: KernelScalar>(
     logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
     probabilities: UnsafeBufferPointer<T>, probabilitiesRowStride: Int? = nil,
     classWeights: UnsafeBufferPointer<T>? = nil,

@@ -5,7 +5,7 @@ import SoftmaxKernelsCore
 // MARK: - Implementation
 
 extension CrossEntropy {
-  static func run<T: SoftmaxScalar>(
+  static func run<T: KernelScalar>(
     logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int?,
     targets: UnsafeBufferPointer<Int>?, probabilities: UnsafeBufferPointer<T>?,
     probabilitiesRowStride: Int?, classWeights: UnsafeBufferPointer<T>?,
@@ -75,7 +75,7 @@ extension CrossEntropy {
         gradient, rows: rows, columns: columns, stride: gradientRowStride, "gradient",
         reading: (logits, layout)).stride
     }
-    let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
 
     // Scales: the gradient of (upstream * reduced loss).
     let upstream = Double(outputGradient)

@@ -72,7 +72,7 @@ struct ExecutionPlan {
   var level: ISALevel
   var threads: Int
 
-  init(_ options: SoftmaxOptions, elements: Int) throws(SoftmaxKernelsError) {
+  init(_ options: ExecutionOptions, elements: Int) throws(SoftmaxKernelsError) {
     if let requested = options.isa {
       guard requested <= ISALevel.supported else {
         throw .unsupportedISA(requested: requested, supported: ISALevel.supported)

@@ -14,14 +14,10 @@ import SoftmaxKernelsX86_64_V4
 ///
 /// Only `Float` and `Double` conform; the package's kernels exist for these two types, and a
 /// conformance added outside the package traps on its first call.
-public protocol SoftmaxScalar: BinaryFloatingPoint, Sendable {}
+public protocol KernelScalar: BinaryFloatingPoint, Sendable {}
 
-/// A scalar type the sigmoid-family kernels are compiled for: `Float` and `Double` (the same
-/// types as `SoftmaxScalar`).
-public protocol SigmoidScalar: SoftmaxScalar {}
-
-extension Float: SigmoidScalar {}
-extension Double: SigmoidScalar {}
+extension Float: KernelScalar {}
+extension Double: KernelScalar {}
 
 /// The module compiled for `level`: the only place that names the level modules.
 package func kernelModule(_ level: ISALevel) -> any KernelModule.Type {
@@ -41,7 +37,7 @@ package func kernelModule(_ level: ISALevel) -> any KernelModule.Type {
 private let floatKernelSets = ISALevel.allCases.map { kernelModule($0).kernels(Float.self) }
 private let doubleKernelSets = ISALevel.allCases.map { kernelModule($0).kernels(Double.self) }
 
-extension SoftmaxScalar {
+extension KernelScalar {
   /// The kernels of `level` for this type.
   package static func kernels(_ level: ISALevel) -> KernelSet<Self> {
     if Self.self == Float.self {
@@ -54,7 +50,7 @@ extension SoftmaxScalar {
   }
 }
 
-extension SoftmaxScalar {
+extension KernelScalar {
   /// The vector functions inside the kernels of `level`, alone (for the tests).
   package static func vectorFunctionHooks(_ level: ISALevel) -> VectorFunctionHooks<Self> {
     kernelModule(level).hooks(Self.self)

@@ -33,17 +33,15 @@ public struct CrossEntropyOptions: Sendable, Equatable {
   /// With `.mean` and every target ignored (or a zero total weight): `false` gives NaN (0/0,
   /// PyTorch), `true` gives 0.
   public var zeroWhenNoValidTargets: Bool
-  /// Upper bound on threads; `nil` means one per core. Rows are spread over threads.
-  public var threads: Int?
-  /// Force an instruction-set level (see `SoftmaxOptions.isa`).
-  public var isa: ISALevel?
+  /// The threads (rows are spread over them) and instruction-set level of the call.
+  public var execution: ExecutionOptions
 
   /// Options with the given values; the defaults are PyTorch's `cross_entropy` defaults
   /// (`.mean`, ignore index -100, no label smoothing) with no z-loss and no soft-capping.
   public init(
     reduction: LossReduction = .mean, ignoreIndex: Int = -100, labelSmoothing: Double = 0,
     zLossScale: Double = 0, softcap: Double? = nil, zeroWhenNoValidTargets: Bool = false,
-    threads: Int? = nil, isa: ISALevel? = nil
+    execution: ExecutionOptions = ExecutionOptions()
   ) {
     self.reduction = reduction
     self.ignoreIndex = ignoreIndex
@@ -51,10 +49,14 @@ public struct CrossEntropyOptions: Sendable, Equatable {
     self.zLossScale = zLossScale
     self.softcap = softcap
     self.zeroWhenNoValidTargets = zeroWhenNoValidTargets
-    self.threads = threads
-    self.isa = isa
+    self.execution = execution
   }
 
   /// The softmax-family options for the same threads and level.
-  public var softmaxOptions: SoftmaxOptions { SoftmaxOptions(threads: threads, isa: isa) }
+  var softmaxOptions: SoftmaxOptions { SoftmaxOptions(execution: execution) }
+}
+
+extension CrossEntropyOptions: KernelOptions {
+  /// PyTorch's `cross_entropy` defaults, all cores, the process's level.
+  public init() { self.init(reduction: .mean) }
 }

@@ -81,6 +81,27 @@ public struct SoftmaxOptions: Sendable, Equatable {
   /// one entry is `+inf` (softmax one-hot, log-softmax 0 there and `-inf` elsewhere); a row with
   /// several `+inf` is still NaN. Log-sum-exp is `+inf` either way.
   public var positiveInfinityIsLimit: Bool
+  /// The threads and instruction-set level of a call.
+  public var execution: ExecutionOptions
+
+  /// Options with the given values; the defaults (`.automatic`, PyTorch's special values, all
+  /// cores, the process's level) are what a call without options uses.
+  public init(
+    algorithm: SoftmaxAlgorithm = .automatic,
+    fullyMaskedRowIsZero: Bool = false,
+    positiveInfinityIsLimit: Bool = false,
+    execution: ExecutionOptions = ExecutionOptions()
+  ) {
+    self.algorithm = algorithm
+    self.fullyMaskedRowIsZero = fullyMaskedRowIsZero
+    self.positiveInfinityIsLimit = positiveInfinityIsLimit
+    self.execution = execution
+  }
+}
+
+/// Where a call runs: how many threads it may use and which instruction-set level it uses.
+/// Every family's options embed one as `execution`; the elementwise functions take it alone.
+public struct ExecutionOptions: KernelOptions, Hashable {
   /// Upper bound on the threads a call may use; `nil` means one per active core. Inputs too
   /// small to profit (under 64 Ki elements per thread) run on the calling thread.
   public var threads: Int?
@@ -89,19 +110,32 @@ public struct SoftmaxOptions: Sendable, Equatable {
   /// `SOFTMAXKERNELS_ISA=baseline|x86-64-v3|x86-64-v4` when it is set.
   public var isa: ISALevel?
 
-  /// Options with the given values; the defaults (`.automatic`, PyTorch's special values, all
-  /// cores, the process's level) are what a call without options uses.
-  public init(
-    algorithm: SoftmaxAlgorithm = .automatic,
-    fullyMaskedRowIsZero: Bool = false,
-    positiveInfinityIsLimit: Bool = false,
-    threads: Int? = nil,
-    isa: ISALevel? = nil
-  ) {
-    self.algorithm = algorithm
-    self.fullyMaskedRowIsZero = fullyMaskedRowIsZero
-    self.positiveInfinityIsLimit = positiveInfinityIsLimit
+  /// All cores and the process's level.
+  public init() { self.init(threads: nil) }
+
+  /// The given thread bound and level (`nil`: all cores, the process's level).
+  public init(threads: Int? = nil, isa: ISALevel? = nil) {
     self.threads = threads
     self.isa = isa
   }
+
+  /// The options themselves (so `ExecutionOptions` is the options type of the functions that
+  /// have nothing else to choose).
+  public var execution: ExecutionOptions {
+    get { self }
+    set { self = newValue }
+  }
+}
+
+/// The options of a kernel: a default value and the execution options it embeds.
+public protocol KernelOptions: Sendable, Equatable {
+  /// The default options: PyTorch's results, all cores, the process's level.
+  init()
+  /// The threads and instruction-set level of the call.
+  var execution: ExecutionOptions { get set }
+}
+
+extension SoftmaxOptions: KernelOptions {
+  /// The defaults: `.automatic`, PyTorch's special values, all cores, the process's level.
+  public init() { self.init(algorithm: .automatic) }
 }

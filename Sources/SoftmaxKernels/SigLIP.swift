@@ -41,7 +41,7 @@ import SoftmaxKernelsCore
 /// `t` gives huge `|l|`, handled without overflow (`softplus` form); NaN similarities propagate
 /// to the loss and gradients. An empty block gives loss 0.
 ///
-/// - Complexity: O(rows x columns); rows are spread over `SigmoidOptions.threads` threads.
+/// - Complexity: O(rows x columns); rows are spread over `ExecutionOptions.threads` threads.
 public enum SigLIP {
   /// The published initial log-temperature, `log 10`.
   public static var defaultLogTemperature: Double { 2.302585092994046 }
@@ -49,7 +49,7 @@ public enum SigLIP {
   public static var defaultBias: Double { -10 }
 
   /// The loss and its gradients with respect to the two scalar parameters.
-  public struct Result<T: SigmoidScalar>: Sendable, Equatable {
+  public struct Result<T: KernelScalar>: Sendable, Equatable {
     /// The loss `L` itself (not multiplied by `lossGradient`).
     public var loss: T
     /// `dL/dt'` (times `lossGradient`).
@@ -76,12 +76,12 @@ extension SigLIP {
   ///   - similarityGradient: receives `dL/ds_ij`; may be `similarities` with the same stride.
   ///   - gradientRowStride: the row stride of `similarityGradient`; default `columns`.
   ///   - options: threads and instruction-set level.
-  public static func loss<T: SigmoidScalar>(
+  public static func loss<T: KernelScalar>(
     similarities: UnsafeBufferPointer<T>, rows: Int, columns: Int, rowStride: Int? = nil,
     logTemperature: T = T(2.302585092994046), bias: T = -10, positiveOffset: Int? = 0,
     batchSize: Int? = nil, lossGradient: T = 1,
     similarityGradient: UnsafeMutableBufferPointer<T>? = nil, gradientRowStride: Int? = nil,
-    options: SigmoidOptions = SigmoidOptions()
+    options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> Result<T> {
     let layout = try RowLayout.input(
       similarities, rows: rows, columns: columns, stride: rowStride, "similarities", strideArgument: "rowStride")
@@ -99,7 +99,7 @@ extension SigLIP {
     guard b > 0 || rows == 0 else {
       throw .invalidArgument(argument: "batchSize", reason: "\(b) is not positive")
     }
-    let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     let t = T(exp(Double(logTemperature)))
     guard t.isFinite else {
       throw .invalidArgument(argument: "logTemperature", reason: "exp(\(logTemperature)) overflows")
@@ -126,9 +126,9 @@ extension SigLIP {
   }
 
   /// The loss of a square `count x count` similarity matrix (positives on the diagonal).
-  public static func loss<T: SigmoidScalar>(
+  public static func loss<T: KernelScalar>(
     similarities: [T], count: Int, logTemperature: T = T(2.302585092994046), bias: T = -10,
-    options: SigmoidOptions = SigmoidOptions()
+    options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> Result<T> {
     try checkSquare(similarities.count, count)
     return try similarities.withUnsafeBufferPointer { (s) throws(SoftmaxKernelsError) in
@@ -139,9 +139,9 @@ extension SigLIP {
   }
 
   /// The loss of a square similarity matrix and all three gradients (`dL/ds` as an array).
-  public static func lossAndGradient<T: SigmoidScalar>(
+  public static func lossAndGradient<T: KernelScalar>(
     similarities: [T], count: Int, logTemperature: T = T(2.302585092994046), bias: T = -10,
-    options: SigmoidOptions = SigmoidOptions()
+    options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> (result: Result<T>, similarityGradient: [T]) {
     try checkSquare(similarities.count, count)
     var result = Result<T>(loss: .nan, logTemperatureGradient: .nan, biasGradient: .nan)

@@ -6,15 +6,15 @@ import SoftmaxKernelsCore
 
 extension Sigmoid {
   /// `sigmoid` of every element.
-  public static func sigmoid<T: SigmoidScalar>(
-    _ input: [T], options: SigmoidOptions = SigmoidOptions()
+  public static func sigmoid<T: KernelScalar>(
+    _ input: [T], options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try map(input) { (x, y) throws(SoftmaxKernelsError) in try sigmoid(x, into: y, options: options) }
   }
 
   /// `sigmoid` of every element, in place.
-  public static func sigmoid<T: SigmoidScalar>(
-    _ values: inout [T], options: SigmoidOptions = SigmoidOptions()
+  public static func sigmoid<T: KernelScalar>(
+    _ values: inout [T], options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     try values.withUnsafeMutableBufferPointer { (y) throws(SoftmaxKernelsError) in
       try sigmoid(UnsafeBufferPointer(y), into: y, options: options)
@@ -22,15 +22,15 @@ extension Sigmoid {
   }
 
   /// `logSigmoid` of every element.
-  public static func logSigmoid<T: SigmoidScalar>(
-    _ input: [T], options: SigmoidOptions = SigmoidOptions()
+  public static func logSigmoid<T: KernelScalar>(
+    _ input: [T], options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try map(input) { (x, y) throws(SoftmaxKernelsError) in try logSigmoid(x, into: y, options: options) }
   }
 
   /// `softplus` of every element.
-  public static func softplus<T: SigmoidScalar>(
-    _ input: [T], beta: T = 1, threshold: T = 20, options: SigmoidOptions = SigmoidOptions()
+  public static func softplus<T: KernelScalar>(
+    _ input: [T], beta: T = 1, threshold: T = 20, options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try map(input) { (x, y) throws(SoftmaxKernelsError) in
       try softplus(x, into: y, beta: beta, threshold: threshold, options: options)
@@ -38,8 +38,8 @@ extension Sigmoid {
   }
 
   /// The sigmoid gradient from the forward input.
-  public static func sigmoidBackward<T: SigmoidScalar>(
-    input: [T], outputGradient: [T], options: SigmoidOptions = SigmoidOptions()
+  public static func sigmoidBackward<T: KernelScalar>(
+    input: [T], outputGradient: [T], options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try map2(input, outputGradient) { (x, g, dx) throws(SoftmaxKernelsError) in
       try sigmoidBackward(input: x, outputGradient: g, into: dx, options: options)
@@ -47,8 +47,8 @@ extension Sigmoid {
   }
 
   /// The log-sigmoid gradient from the forward input.
-  public static func logSigmoidBackward<T: SigmoidScalar>(
-    input: [T], outputGradient: [T], options: SigmoidOptions = SigmoidOptions()
+  public static func logSigmoidBackward<T: KernelScalar>(
+    input: [T], outputGradient: [T], options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try map2(input, outputGradient) { (x, g, dx) throws(SoftmaxKernelsError) in
       try logSigmoidBackward(input: x, outputGradient: g, into: dx, options: options)
@@ -56,9 +56,9 @@ extension Sigmoid {
   }
 
   /// The softplus gradient from the forward input.
-  public static func softplusBackward<T: SigmoidScalar>(
+  public static func softplusBackward<T: KernelScalar>(
     input: [T], outputGradient: [T], beta: T = 1, threshold: T = 20,
-    options: SigmoidOptions = SigmoidOptions()
+    options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try map2(input, outputGradient) { (x, g, dx) throws(SoftmaxKernelsError) in
       try softplusBackward(

@@ -2,24 +2,6 @@
 
 import SoftmaxKernelsCore
 
-/// Threads and instruction-set level of a sigmoid-family call (`Sigmoid`, `SigLIP`,
-/// `AttentionWeights`; `BinaryCrossEntropyOptions` has the same two fields).
-public struct SigmoidOptions: Sendable, Equatable {
-  /// Upper bound on the threads a call may use; `nil` means one per active core. Inputs under
-  /// 64 Ki elements per thread run on the calling thread.
-  public var threads: Int?
-  /// Force an instruction-set level (at most the CPU's); `nil` means `ISALevel.active`.
-  public var isa: ISALevel?
-
-  /// Options with the given values; the defaults are all cores and the process's level.
-  public init(threads: Int? = nil, isa: ISALevel? = nil) {
-    self.threads = threads
-    self.isa = isa
-  }
-
-  var softmaxOptions: SoftmaxOptions { SoftmaxOptions(threads: threads, isa: isa) }
-}
-
 /// The logistic sigmoid, log-sigmoid and softplus, elementwise, and their vector-Jacobian
 /// products, in `Float` and `Double`.
 ///
@@ -65,7 +47,7 @@ public struct SigmoidOptions: Sendable, Equatable {
 ///
 /// - Complexity: O(n): one read of each input, one write; per element one exponential and
 ///   either one division (`sigmoid`, the gradients) or one logarithm (`logSigmoid`, `softplus`;
-///   Float's is a division-free polynomial). Spread over `SigmoidOptions.threads` threads in
+///   Float's is a division-free polynomial). Spread over `ExecutionOptions.threads` threads in
 ///   contiguous chunks.
 public enum Sigmoid {}
 
@@ -73,17 +55,17 @@ public enum Sigmoid {}
 
 extension Sigmoid {
   /// `output[i] = sigmoid(input[i])`.
-  public static func sigmoid<T: SigmoidScalar>(
+  public static func sigmoid<T: KernelScalar>(
     _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>,
-    options: SigmoidOptions = SigmoidOptions()
+    options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     try unary(.sigmoid, input, output, 1, 0, options)
   }
 
   /// `output[i] = log sigmoid(input[i])`.
-  public static func logSigmoid<T: SigmoidScalar>(
+  public static func logSigmoid<T: KernelScalar>(
     _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>,
-    options: SigmoidOptions = SigmoidOptions()
+    options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     try unary(.logSigmoid, input, output, 0, 0, options)
   }
@@ -91,9 +73,9 @@ extension Sigmoid {
   /// `output[i] = softplus(input[i])` with PyTorch's `beta` and `threshold`.
   ///
   /// - Precondition: `beta` is positive and finite, `threshold` is not NaN (checked, throws).
-  public static func softplus<T: SigmoidScalar>(
+  public static func softplus<T: KernelScalar>(
     _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>,
-    beta: T = 1, threshold: T = 20, options: SigmoidOptions = SigmoidOptions()
+    beta: T = 1, threshold: T = 20, options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     try checkSoftplus(beta, threshold)
     try unary(.softplus, input, output, beta, threshold, options)
@@ -102,36 +84,36 @@ extension Sigmoid {
   /// `inputGradient[i] = outputGradient[i] sigmoid'(input[i])`, from the forward *input*:
   /// accurate everywhere (also where `sigmoid(x)` rounds to 1). `inputGradient` may be either
   /// input buffer.
-  public static func sigmoidBackward<T: SigmoidScalar>(
+  public static func sigmoidBackward<T: KernelScalar>(
     input: UnsafeBufferPointer<T>, outputGradient: UnsafeBufferPointer<T>,
-    into inputGradient: UnsafeMutableBufferPointer<T>, options: SigmoidOptions = SigmoidOptions()
+    into inputGradient: UnsafeMutableBufferPointer<T>, options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     try gradient(.sigmoidFromInput, input, outputGradient, inputGradient, 1, 0, options)
   }
 
   /// `inputGradient[i] = outputGradient[i] y (1 - y)` from the forward *output* `y` (PyTorch's
   /// `sigmoid_backward`; cheaper, but `1 - y` is 0 once `y` rounds to 1, i.e. `x > 17` in Float).
-  public static func sigmoidBackward<T: SigmoidScalar>(
+  public static func sigmoidBackward<T: KernelScalar>(
     output: UnsafeBufferPointer<T>, outputGradient: UnsafeBufferPointer<T>,
-    into inputGradient: UnsafeMutableBufferPointer<T>, options: SigmoidOptions = SigmoidOptions()
+    into inputGradient: UnsafeMutableBufferPointer<T>, options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     try gradient(.sigmoidFromOutput, output, outputGradient, inputGradient, 1, 0, options)
   }
 
   /// `inputGradient[i] = outputGradient[i] sigmoid(-input[i])`.
-  public static func logSigmoidBackward<T: SigmoidScalar>(
+  public static func logSigmoidBackward<T: KernelScalar>(
     input: UnsafeBufferPointer<T>, outputGradient: UnsafeBufferPointer<T>,
-    into inputGradient: UnsafeMutableBufferPointer<T>, options: SigmoidOptions = SigmoidOptions()
+    into inputGradient: UnsafeMutableBufferPointer<T>, options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     try gradient(.logSigmoid, input, outputGradient, inputGradient, 0, 0, options)
   }
 
   /// `inputGradient[i] = outputGradient[i] sigmoid(beta input[i])`, or `outputGradient[i]`
   /// where `beta input[i] > threshold`.
-  public static func softplusBackward<T: SigmoidScalar>(
+  public static func softplusBackward<T: KernelScalar>(
     input: UnsafeBufferPointer<T>, outputGradient: UnsafeBufferPointer<T>,
     into inputGradient: UnsafeMutableBufferPointer<T>, beta: T = 1, threshold: T = 20,
-    options: SigmoidOptions = SigmoidOptions()
+    options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     try checkSoftplus(beta, threshold)
     try gradient(.softplus, input, outputGradient, inputGradient, beta, threshold, options)

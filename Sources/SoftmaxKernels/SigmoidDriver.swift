@@ -5,7 +5,7 @@ import SoftmaxKernelsCore
 // MARK: - Implementation
 
 extension Sigmoid {
-  static func checkSoftplus<T: SigmoidScalar>(_ beta: T, _ threshold: T) throws(SoftmaxKernelsError) {
+  static func checkSoftplus<T: KernelScalar>(_ beta: T, _ threshold: T) throws(SoftmaxKernelsError) {
     guard beta > 0, beta.isFinite else {
       throw .invalidArgument(argument: "beta", reason: "\(beta) is not positive and finite")
     }
@@ -35,23 +35,23 @@ extension Sigmoid {
     }
   }
 
-  static func unary<T: SigmoidScalar>(
+  static func unary<T: KernelScalar>(
     _ op: SigmoidUnaryOperation, _ input: UnsafeBufferPointer<T>,
-    _ output: UnsafeMutableBufferPointer<T>, _ a: T, _ b: T, _ options: SigmoidOptions
+    _ output: UnsafeMutableBufferPointer<T>, _ a: T, _ b: T, _ options: ExecutionOptions
   ) throws(SoftmaxKernelsError) {
     guard input.count == output.count else {
       throw .countMismatch(argument: "output", expected: input.count, actual: output.count)
     }
     try checkElementwiseAliasing(input, output, "output")
-    let plan = try ExecutionPlan(options.softmaxOptions, elements: input.count)
+    let plan = try ExecutionPlan(options.execution, elements: input.count)
     guard let x = input.baseAddress, let y = output.baseAddress, input.count > 0 else { return }
     let table = T.kernels(plan.level).sigmoid
     chunked(input.count, plan) { _, r in table.unary(op, x + r.lowerBound, y + r.lowerBound, r.count, a, b) }
   }
 
-  static func gradient<T: SigmoidScalar>(
+  static func gradient<T: KernelScalar>(
     _ op: SigmoidGradientOperation, _ v: UnsafeBufferPointer<T>, _ g: UnsafeBufferPointer<T>,
-    _ dx: UnsafeMutableBufferPointer<T>, _ a: T, _ b: T, _ options: SigmoidOptions
+    _ dx: UnsafeMutableBufferPointer<T>, _ a: T, _ b: T, _ options: ExecutionOptions
   ) throws(SoftmaxKernelsError) {
     guard g.count == v.count else {
       throw .countMismatch(argument: "outputGradient", expected: v.count, actual: g.count)
@@ -61,7 +61,7 @@ extension Sigmoid {
     }
     try checkElementwiseAliasing(v, dx, "inputGradient")
     try checkElementwiseAliasing(g, dx, "inputGradient")
-    let plan = try ExecutionPlan(options.softmaxOptions, elements: v.count)
+    let plan = try ExecutionPlan(options.execution, elements: v.count)
     guard let vp = v.baseAddress, let gp = g.baseAddress, let dp = dx.baseAddress, v.count > 0
     else { return }
     let table = T.kernels(plan.level).sigmoid

@@ -7,7 +7,7 @@ import SoftmaxKernelsCore
 extension Softmax {
   /// Softmax of a vector, or of each row when `columns` is given (`input.count` must be a
   /// multiple of it).
-  public static func softmax<T: SoftmaxScalar>(
+  public static func softmax<T: KernelScalar>(
     _ input: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try mapRows(input, columns) { (x, y, r, c) throws(SoftmaxKernelsError) in
@@ -16,7 +16,7 @@ extension Softmax {
   }
 
   /// Softmax in place, of the whole array or of each row of `columns` entries.
-  public static func softmax<T: SoftmaxScalar>(
+  public static func softmax<T: KernelScalar>(
     _ values: inout [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
     let (r, c) = try shape(values.count, columns)
@@ -26,7 +26,7 @@ extension Softmax {
   }
 
   /// Log-softmax of a vector, or of each row when `columns` is given.
-  public static func logSoftmax<T: SoftmaxScalar>(
+  public static func logSoftmax<T: KernelScalar>(
     _ input: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try mapRows(input, columns) { (x, y, r, c) throws(SoftmaxKernelsError) in
@@ -35,7 +35,7 @@ extension Softmax {
   }
 
   /// Log-sum-exp of a vector.
-  public static func logSumExp<T: SoftmaxScalar>(
+  public static func logSumExp<T: KernelScalar>(
     _ input: [T], options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> T {
     try input.withUnsafeBufferPointer { (x) throws(SoftmaxKernelsError) in
@@ -44,7 +44,7 @@ extension Softmax {
   }
 
   /// Log-sum-exp of each row of `columns` entries (`input.count` must be a multiple of it).
-  public static func logSumExp<T: SoftmaxScalar>(
+  public static func logSumExp<T: KernelScalar>(
     _ input: [T], columns: Int, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     let (r, c) = try shape(input.count, columns)
@@ -58,7 +58,7 @@ extension Softmax {
   }
 
   /// Softmax gradient `y (g - sum g y)` per row (the whole array is one row without `columns`).
-  public static func softmaxBackward<T: SoftmaxScalar>(
+  public static func softmaxBackward<T: KernelScalar>(
     output: [T], outputGradient: [T], columns: Int? = nil,
     options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
@@ -72,7 +72,7 @@ extension Softmax {
   }
 
   /// Log-softmax gradient `g - exp(z) sum g` per row.
-  public static func logSoftmaxBackward<T: SoftmaxScalar>(
+  public static func logSoftmaxBackward<T: KernelScalar>(
     output: [T], outputGradient: [T], columns: Int? = nil,
     options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [T] {

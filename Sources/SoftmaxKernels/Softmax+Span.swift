@@ -6,7 +6,7 @@ import SoftmaxKernelsCore
 
 extension Softmax {
   /// Softmax of `input` into `output` (same count).
-  public static func softmax<T: SoftmaxScalar>(
+  public static func softmax<T: KernelScalar>(
     _ input: Span<T>, into output: inout MutableSpan<T>,
     options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
@@ -16,7 +16,7 @@ extension Softmax {
   }
 
   /// Softmax of `values` in place.
-  public static func softmax<T: SoftmaxScalar>(
+  public static func softmax<T: KernelScalar>(
     _ values: inout MutableSpan<T>, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
     try withInPlace(&values) { (y) throws(SoftmaxKernelsError) in
@@ -25,7 +25,7 @@ extension Softmax {
   }
 
   /// Log-softmax of `input` into `output` (same count).
-  public static func logSoftmax<T: SoftmaxScalar>(
+  public static func logSoftmax<T: KernelScalar>(
     _ input: Span<T>, into output: inout MutableSpan<T>,
     options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
@@ -35,7 +35,7 @@ extension Softmax {
   }
 
   /// Log-softmax of `values` in place.
-  public static func logSoftmax<T: SoftmaxScalar>(
+  public static func logSoftmax<T: KernelScalar>(
     _ values: inout MutableSpan<T>, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
     try withInPlace(&values) { (y) throws(SoftmaxKernelsError) in
@@ -44,7 +44,7 @@ extension Softmax {
   }
 
   /// Log-sum-exp of `input`.
-  public static func logSumExp<T: SoftmaxScalar>(
+  public static func logSumExp<T: KernelScalar>(
     _ input: Span<T>, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> T {
     try input.withUnsafeBufferPointer { (x) throws(SoftmaxKernelsError) in

@@ -63,7 +63,7 @@ public enum Softmax {}
 
 extension Softmax {
   /// Softmax of each row of a row-major `rows x columns` matrix.
-  public static func softmax<T: SoftmaxScalar>(
+  public static func softmax<T: KernelScalar>(
     rows: Int, columns: Int,
     input: UnsafeBufferPointer<T>, inputRowStride: Int? = nil,
     output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil,
@@ -75,7 +75,7 @@ extension Softmax {
   }
 
   /// Log-softmax `(x_i - m) - log S` of each row.
-  public static func logSoftmax<T: SoftmaxScalar>(
+  public static func logSoftmax<T: KernelScalar>(
     rows: Int, columns: Int,
     input: UnsafeBufferPointer<T>, inputRowStride: Int? = nil,
     output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil,
@@ -87,7 +87,7 @@ extension Softmax {
   }
 
   /// Log-sum-exp `m + log S` of each row, written to `output[r]` (`rows` elements).
-  public static func logSumExp<T: SoftmaxScalar>(
+  public static func logSumExp<T: KernelScalar>(
     rows: Int, columns: Int,
     input: UnsafeBufferPointer<T>, inputRowStride: Int? = nil,
     output: UnsafeMutableBufferPointer<T>,
@@ -104,7 +104,7 @@ extension Softmax {
   /// The vector-Jacobian product of softmax, row by row:
   /// `dx_i = y_i (g_i - sum_j g_j y_j)` from the forward output `y` and the upstream gradient
   /// `g`. `inputGradient` may be `output` or `outputGradient` (in place).
-  public static func softmaxBackward<T: SoftmaxScalar>(
+  public static func softmaxBackward<T: KernelScalar>(
     rows: Int, columns: Int,
     output: UnsafeBufferPointer<T>, outputRowStride: Int? = nil,
     outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int? = nil,
@@ -121,7 +121,7 @@ extension Softmax {
   /// The vector-Jacobian product of log-softmax, row by row: `dx_i = g_i - exp(z_i) sum_j g_j`
   /// from the forward output `z`. With `fullyMaskedRowIsZero`, a row whose `z` is all `-inf`
   /// gets `dx = 0`.
-  public static func logSoftmaxBackward<T: SoftmaxScalar>(
+  public static func logSoftmaxBackward<T: KernelScalar>(
     rows: Int, columns: Int,
     output: UnsafeBufferPointer<T>, outputRowStride: Int? = nil,
     outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int? = nil,
@@ -140,7 +140,7 @@ extension Softmax {
 
 extension Softmax {
   /// Softmax of one vector; `output` may be the same memory as `input`.
-  public static func softmax<T: SoftmaxScalar>(
+  public static func softmax<T: KernelScalar>(
     _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>,
     options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
@@ -149,7 +149,7 @@ extension Softmax {
   }
 
   /// Log-softmax of one vector; `output` may be the same memory as `input`.
-  public static func logSoftmax<T: SoftmaxScalar>(
+  public static func logSoftmax<T: KernelScalar>(
     _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>,
     options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
@@ -158,7 +158,7 @@ extension Softmax {
   }
 
   /// Log-sum-exp of one vector (`-inf` for an empty one).
-  public static func logSumExp<T: SoftmaxScalar>(
+  public static func logSumExp<T: KernelScalar>(
     _ input: UnsafeBufferPointer<T>, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> T {
     var result = T.nan

@@ -45,7 +45,7 @@ extension Softmax {
     return (count / columns, columns)
   }
 
-  static func mapRows<T: SoftmaxScalar>(
+  static func mapRows<T: KernelScalar>(
     _ input: [T], _ columns: Int?,
     _ body: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>, Int, Int) throws(SoftmaxKernelsError) -> Void
   ) throws(SoftmaxKernelsError) -> [T] {
@@ -91,7 +91,7 @@ extension Softmax {
     if let failure { throw failure }
   }
 
-  static func forward<T: SoftmaxScalar>(
+  static func forward<T: KernelScalar>(
     _ operation: SoftmaxOperation, rows: Int, columns: Int,
     input: UnsafeBufferPointer<T>, inputRowStride: Int?,
     output: UnsafeMutableBufferPointer<T>?, outputRowStride: Int?,
@@ -103,7 +103,7 @@ extension Softmax {
       _ = try RowLayout.output(
         output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: (input, inLayout))
     }
-    let plan = try ExecutionPlan(options, elements: rows * columns)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     guard rows > 0 else { return }
     // A zero-column row still has a log-sum-exp (-inf); give the kernel a valid pointer.
     var dummy = T.zero
@@ -123,7 +123,7 @@ extension Softmax {
     }
   }
 
-  static func backward<T: SoftmaxScalar>(
+  static func backward<T: KernelScalar>(
     _ operation: BackwardOperation, rows: Int, columns: Int,
     output: UnsafeBufferPointer<T>, outputRowStride: Int?,
     outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int?,
@@ -136,7 +136,7 @@ extension Softmax {
     let dxLayout = try RowLayout.output(
       inputGradient, rows: rows, columns: columns, stride: inputGradientRowStride, "inputGradient",
       reading: (output, yLayout), alsoReading: (outputGradient, gLayout))
-    let plan = try ExecutionPlan(options, elements: rows * columns)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     guard rows > 0, columns > 0, let y = output.baseAddress, let g = outputGradient.baseAddress,
       let dx = inputGradient.baseAddress
     else { return }

@@ -21,19 +21,19 @@ extension AttentionWeights {
   ///   - reweighting: LSSAR's re-weighting; `nil` (default) gives the LSSA weights.
   ///   - epsilon: added to the L1 norm of LSSA (1e-8, as the reference implementations).
   ///   - options: threads and instruction-set level.
-  public static func softplus<T: SigmoidScalar>(
+  public static func softplus<T: KernelScalar>(
     rows: Int, columns: Int,
     scores: UnsafeBufferPointer<T>, scoresRowStride: Int? = nil,
     output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil,
     scale: SoftplusScale, causal: Bool = true, queryOffset: Int = 0,
     reweighting: Reweighting? = nil, epsilon: T = T(1e-8),
-    options: SigmoidOptions = SigmoidOptions()
+    options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     let inLayout = try RowLayout.input(scores, rows: rows, columns: columns, stride: scoresRowStride, "scores")
     let outLayout = try RowLayout.output(
       output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: (scores, inLayout))
     let parameters = try SoftplusParameters<T>(scale, queryOffset, reweighting, epsilon)
-    let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     guard rows > 0, columns > 0, let s = scores.baseAddress, let y = output.baseAddress else { return }
     let batch = parameters.batch(causal, queryOffset, s, inLayout.stride, y, outLayout.stride, columns)
     let table = T.kernels(plan.level).sigmoid
@@ -43,7 +43,7 @@ extension AttentionWeights {
   /// The gradient with respect to the scores of `softplus(...)`, from the scores, the forward
   /// output and the upstream gradient (same parameters as the forward call).
   /// `inputGradient` must not overlap the other buffers.
-  public static func softplusBackward<T: SigmoidScalar>(
+  public static func softplusBackward<T: KernelScalar>(
     rows: Int, columns: Int,
     scores: UnsafeBufferPointer<T>, scoresRowStride: Int? = nil,
     output: UnsafeBufferPointer<T>, outputRowStride: Int? = nil,
@@ -51,7 +51,7 @@ extension AttentionWeights {
     inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int? = nil,
     scale: SoftplusScale, causal: Bool = true, queryOffset: Int = 0,
     reweighting: Reweighting? = nil, epsilon: T = T(1e-8),
-    options: SigmoidOptions = SigmoidOptions()
+    options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     let sLayout = try RowLayout.input(scores, rows: rows, columns: columns, stride: scoresRowStride, "scores")
     let dxLayout = try RowLayout.input(
@@ -75,7 +75,7 @@ extension AttentionWeights {
       }
     }
     let parameters = try SoftplusParameters<T>(scale, queryOffset, reweighting, epsilon)
-    let plan = try ExecutionPlan(options.softmaxOptions, elements: rows * columns)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     guard rows > 0, columns > 0, let s = scores.baseAddress, let y = output.baseAddress,
       let g = outputGradient.baseAddress, let dx = inputGradient.baseAddress
     else { return }
@@ -91,10 +91,10 @@ extension AttentionWeights {
   }
 
   /// LSSA / LSSAR weights of a row-major `rows x columns` array.
-  public static func softplus<T: SigmoidScalar>(
+  public static func softplus<T: KernelScalar>(
     _ scores: [T], columns: Int, scale: SoftplusScale, causal: Bool = true,
     queryOffset: Int = 0, reweighting: Reweighting? = nil,
-    options: SigmoidOptions = SigmoidOptions()
+    options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     let rows = try Softmax.shape(scores.count, columns).0
     return try Sigmoid.map(scores) { (s, y) throws(SoftmaxKernelsError) in

@@ -30,7 +30,7 @@ import SoftmaxKernelsCore
 public enum SphericalZLoss {
   /// The mean (or sum, or per-row with `.none`) Z-loss of rows of `columns` outputs, and
   /// optionally its gradient (which may overwrite `logits`).
-  public static func loss<T: SoftmaxScalar>(
+  public static func loss<T: KernelScalar>(
     logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
     targets: UnsafeBufferPointer<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
     reduction: LossReduction = .mean,
@@ -48,7 +48,7 @@ public enum SphericalZLoss {
     guard varianceEpsilon >= 0 && varianceEpsilon.isFinite else {
       throw .invalidArgument(argument: "varianceEpsilon", reason: "\(varianceEpsilon) is not a finite value >= 0")
     }
-    let plan = try ExecutionPlan(options, elements: rows * columns)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     guard rows > 0, let x = logits.baseAddress else { return reduction == .mean ? .nan : 0 }
     let scale = reduction == .mean ? Double(outputGradient) / Double(rows) : Double(outputGradient)
     let batch = ZLossBatch<T>(

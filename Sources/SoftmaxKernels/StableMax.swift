@@ -25,7 +25,7 @@ import SoftmaxKernelsCore
 /// per element (not the fast path). Rows are spread over threads.
 public enum StableMax {
   /// StableMax (or log-StableMax with `logarithm`) of each row.
-  public static func stableMax<T: SoftmaxScalar>(
+  public static func stableMax<T: KernelScalar>(
     rows: Int, columns: Int, input: UnsafeBufferPointer<T>, inputRowStride: Int? = nil,
     output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil, logarithm: Bool = false,
     options: SoftmaxOptions = SoftmaxOptions()
@@ -33,7 +33,7 @@ public enum StableMax {
     let inLayout = try RowLayout.input(input, rows: rows, columns: columns, stride: inputRowStride, "input")
     let outLayout = try RowLayout.output(
       output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: (input, inLayout))
-    let plan = try ExecutionPlan(options, elements: rows * columns)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     guard rows > 0, columns > 0, let x = input.baseAddress, let y = output.baseAddress else { return }
     let batch = StableMaxBatch<T>(
       input: x, inputStride: inLayout.stride, columns: columns, output: y,
@@ -44,7 +44,7 @@ public enum StableMax {
   }
 
   /// StableMax of a vector (or of rows of `columns` entries).
-  public static func stableMax<T: SoftmaxScalar>(
+  public static func stableMax<T: KernelScalar>(
     _ input: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try Softmax.mapRows(input, columns) { (x, y, r, c) throws(SoftmaxKernelsError) in
@@ -53,7 +53,7 @@ public enum StableMax {
   }
 
   /// log-StableMax of a vector (or of rows of `columns` entries).
-  public static func logStableMax<T: SoftmaxScalar>(
+  public static func logStableMax<T: KernelScalar>(
     _ input: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try Softmax.mapRows(input, columns) { (x, y, r, c) throws(SoftmaxKernelsError) in
@@ -63,7 +63,7 @@ public enum StableMax {
 
   /// The StableMax cross-entropy (`.mean` over rows by default, as the reference code), and
   /// optionally its gradient (which may overwrite `logits`).
-  public static func crossEntropy<T: SoftmaxScalar>(
+  public static func crossEntropy<T: KernelScalar>(
     logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
     targets: UnsafeBufferPointer<Int>, reduction: LossReduction = .mean,
     gradient: UnsafeMutableBufferPointer<T>? = nil, gradientRowStride: Int? = nil,
@@ -75,7 +75,7 @@ public enum StableMax {
       targets: targets, reduction: reduction, gradient: gradient,
       gradientRowStride: gradientRowStride, rowLosses: rowLosses)
     let layout = checked.logits, gradientStride = checked.gradientStride
-    let plan = try ExecutionPlan(options, elements: rows * columns)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     guard rows > 0, let x = logits.baseAddress else { return reduction == .mean ? .nan : 0 }
     let scale = reduction == .mean ? Double(outputGradient) / Double(rows) : Double(outputGradient)
     let batch = StableMaxBatch<T>(

@@ -102,7 +102,7 @@ final class AccuracyTests: SoftmaxKernelsTestCase {
   func testDoubleWide1000() { sweep(Double.self, Self.wide1000) }
   func testDoubleNearlyEqual() { sweep(Double.self, Self.nearlyEqual) }
 
-  func sweep<T: SoftmaxScalar>(
+  func sweep<T: KernelScalar>(
     _ type: T.Type, _ input: Input, file: StaticString = #filePath, line: UInt = #line
   ) {
     let name = typeName(T.self)

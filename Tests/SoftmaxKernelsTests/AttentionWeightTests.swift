@@ -17,7 +17,7 @@ final class AttentionWeightTests: SoftmaxKernelsTestCase {
           try out.withUnsafeMutableBufferPointer { o in
             try AttentionWeights.sigmoid(
               rows: rows, columns: columns, scores: s, scoresRowStride: stride, output: o,
-              scale: scale, bias: bias, sequenceLength: length, options: SigmoidOptions(isa: level))
+              scale: scale, bias: bias, sequenceLength: length, options: ExecutionOptions(isa: level))
           }
         }
         let b = bias.map(Double.init) ?? -Foundation.log(Double(length ?? columns))
@@ -39,7 +39,7 @@ final class AttentionWeightTests: SoftmaxKernelsTestCase {
           try g.withUnsafeMutableBufferPointer { d in
             try AttentionWeights.sigmoidBackward(
               rows: rows, columns: columns, output: p, outputGradient: UnsafeBufferPointer(d),
-              inputGradient: d, scale: scale, options: SigmoidOptions(isa: level))
+              inputGradient: d, scale: scale, options: ExecutionOptions(isa: level))
           }
         }
         for k in 0..<g.count {
@@ -81,7 +81,7 @@ final class AttentionWeightTests: SoftmaxKernelsTestCase {
     return out
   }
 
-  static func run<T: SigmoidScalar>(
+  static func run<T: KernelScalar>(
     _ s: [T], rows: Int, columns: Int, _ c: Config, level: ISALevel, threads: Int? = nil
   ) throws -> [T] {
     try AttentionWeights.softplus(
@@ -89,14 +89,14 @@ final class AttentionWeightTests: SoftmaxKernelsTestCase {
       scale: c.headDimension.map { .lengthDependent(headDimension: $0) } ?? .constant(c.constant),
       causal: c.causal, queryOffset: c.offset,
       reweighting: c.power.map { AttentionWeights.Reweighting(power: $0, offsetRows: c.offsetRows) },
-      options: SigmoidOptions(threads: threads, isa: level))
+      options: ExecutionOptions(threads: threads, isa: level))
   }
 
   /// `AttentionWeights.softplusBackward` on arrays: the input gradient (`rows x columns`).
-  static func softplusBackward<T: SigmoidScalar>(
+  static func softplusBackward<T: KernelScalar>(
     rows: Int, columns: Int, scores: [T], scoresRowStride: Int? = nil, output: [T], outputGradient: [T],
     scale: AttentionWeights.SoftplusScale, causal: Bool, queryOffset: Int,
-    reweighting: AttentionWeights.Reweighting?, options: SigmoidOptions
+    reweighting: AttentionWeights.Reweighting?, options: ExecutionOptions
   ) throws -> [T] {
     var dx = [T](repeating: .nan, count: rows * columns)
     try scores.withUnsafeBufferPointer { sb in
@@ -185,7 +185,7 @@ final class AttentionWeightTests: SoftmaxKernelsTestCase {
       try forEachLevel { level in
         let scale: AttentionWeights.SoftplusScale = c.headDimension.map { .lengthDependent(headDimension: $0) } ?? .constant(c.constant)
         let rw = c.power.map { AttentionWeights.Reweighting(power: $0, offsetRows: c.offsetRows) }
-        let options = SigmoidOptions(isa: level)
+        let options = ExecutionOptions(isa: level)
         func forward(_ s: [Double]) throws -> [Double] {
           var out = [Double](repeating: .nan, count: rows * columns)
           try s.withUnsafeBufferPointer { sp in

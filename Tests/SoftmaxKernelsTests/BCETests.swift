@@ -64,7 +64,7 @@ final class BCETests: SoftmaxKernelsTestCase {
     return Case(x: x, y: y, w: w, p: p)
   }
 
-  func check<T: SigmoidScalar>(_: T.Type, tolerance: Double) throws {
+  func check<T: KernelScalar>(_: T.Type, tolerance: Double) throws {
     for (rows, columns) in [(1, 1), (3, 5), (37, 19), (8, 64), (2, 1000)] {
       for (weighted, posWeighted) in [(false, false), (true, false), (false, true), (true, true)] {
         let c = Self.makeCase(rows: rows, columns: columns, seed: UInt64(rows * 1000 + columns), weighted: weighted, posWeighted: posWeighted)
@@ -84,12 +84,12 @@ final class BCETests: SoftmaxKernelsTestCase {
         try forEachLevel { level in
           let context = "\(T.self) \(rows)x\(columns) w \(weighted) p \(posWeighted) \(level)"
           let none = try BinaryCrossEntropy.losses(
-            x, targets: y, weight: w, posWeight: p, options: BinaryCrossEntropyOptions(isa: level))
+            x, targets: y, weight: w, posWeight: p, options: BinaryCrossEntropyOptions(execution: ExecutionOptions(isa: level)))
           for i in 0..<n {
             XCTAssertEqual(Double(none[i]), refLoss[i], accuracy: tolerance * abs(refLoss[i]) + 1e-300, "\(context) i \(i)")
           }
           for reduction in [BinaryCrossEntropy.Reduction.mean, .sum] {
-            let options = BinaryCrossEntropyOptions(reduction: reduction, isa: level)
+            let options = BinaryCrossEntropyOptions(reduction: reduction, execution: ExecutionOptions(isa: level))
             let expected = reduction == .mean ? sum / Double(n) : sum
             let (loss, grad) = try BinaryCrossEntropy.withLogitsAndGradient(x, targets: y, weight: w, posWeight: p, options: options)
             XCTAssertEqual(Double(loss), expected, accuracy: tolerance * abs(expected), context)
@@ -162,7 +162,7 @@ final class BCETests: SoftmaxKernelsTestCase {
   /// empty inputs; long means accurate; threads.
   func testEdgeCasesAndLongMean() throws {
     try forEachLevel { level in
-      let o = BinaryCrossEntropyOptions(isa: level)
+      let o = BinaryCrossEntropyOptions(execution: ExecutionOptions(isa: level))
       let x: [Float] = [.infinity, .infinity, -.infinity, -.infinity, .nan, 0, 1e30, -1e30]
       let y: [Float] = [1, 0, 0, 1, 1, 0.5, 1, 0]
       let l = try BinaryCrossEntropy.losses(x, targets: y, options: o)
@@ -171,12 +171,12 @@ final class BCETests: SoftmaxKernelsTestCase {
       XCTAssertEqual(l[5], Float(M_LN2))
       XCTAssertEqual(l[6], 0)
       XCTAssertEqual(l[7], 0)
-      let (_, g) = try BinaryCrossEntropy.withLogitsAndGradient(x, targets: y, options: BinaryCrossEntropyOptions(reduction: .sum, isa: level))
+      let (_, g) = try BinaryCrossEntropy.withLogitsAndGradient(x, targets: y, options: BinaryCrossEntropyOptions(reduction: .sum, execution: ExecutionOptions(isa: level)))
       XCTAssertEqual(Array(g[0..<4]), [0, 1, 0, -1], "\(level)")
       XCTAssertTrue(g[4].isNaN)
       XCTAssertEqual(g[5], 0)
       XCTAssertTrue(try BinaryCrossEntropy.withLogits([Float](), targets: [], options: o).isNaN)
-      XCTAssertEqual(try BinaryCrossEntropy.withLogits([Float](), targets: [], options: BinaryCrossEntropyOptions(reduction: .sum, isa: level)), 0)
+      XCTAssertEqual(try BinaryCrossEntropy.withLogits([Float](), targets: [], options: BinaryCrossEntropyOptions(reduction: .sum, execution: ExecutionOptions(isa: level))), 0)
     }
     // Mean over 2^20 elements (threads 1 and 2): within 1e-6 of the Double sum.
     var random = SeededRandom(seed: 8, stream: .xorshift64Star)
@@ -186,11 +186,11 @@ final class BCETests: SoftmaxKernelsTestCase {
     var sum = 0.0
     for i in 0..<n { sum += Self.referenceLoss(Double(x[i]), Double(y[i]), 1, 1) }
     for threads in [1, 2] {
-      let options = BinaryCrossEntropyOptions(threads: threads)
+      let options = BinaryCrossEntropyOptions(execution: ExecutionOptions(threads: threads))
       let (loss, g) = try BinaryCrossEntropy.withLogitsAndGradient(x, targets: y, options: options)
       XCTAssertEqual(Double(loss), sum / Double(n), accuracy: 1e-6 * sum / Double(n), "threads \(threads)")
       if threads == 2 {
-        XCTAssertEqual(g, try BinaryCrossEntropy.withLogitsAndGradient(x, targets: y, options: BinaryCrossEntropyOptions(threads: 1)).gradient)
+        XCTAssertEqual(g, try BinaryCrossEntropy.withLogitsAndGradient(x, targets: y, options: BinaryCrossEntropyOptions(execution: ExecutionOptions(threads: 1))).gradient)
       }
     }
     // In place over the logits (Liger-style).

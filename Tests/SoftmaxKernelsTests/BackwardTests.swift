@@ -10,7 +10,7 @@ final class BackwardTests: SoftmaxKernelsTestCase {
   static let sizes = Array(1...33) + [100, 1000, 4097, 10_000]
 
   /// `|dx - ref| <= atol + rtol |ref|` for every element, or a description of the worst one.
-  static func gradientMismatch<T: SoftmaxScalar>(_ dx: [T], _ ref: [Double]) -> String? {
+  static func gradientMismatch<T: KernelScalar>(_ dx: [T], _ ref: [Double]) -> String? {
     let (atol, rtol) = Bounds.gradient(T.self)
     var worst = Worst()
     for i in ref.indices {
@@ -25,14 +25,14 @@ final class BackwardTests: SoftmaxKernelsTestCase {
   static func name(log: Bool) -> String { log ? "logSoftmaxBackward" : "softmaxBackward" }
 
   /// The forward output the backward pass starts from: softmax, or log-softmax when `log`.
-  static func forwardOutput<T: SoftmaxScalar>(
+  static func forwardOutput<T: KernelScalar>(
     log: Bool, _ x: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     log ? try Softmax.logSoftmax(x, columns: columns, options: options) : try Softmax.softmax(x, columns: columns, options: options)
   }
 
   /// The array entry point of the backward pass.
-  static func backward<T: SoftmaxScalar>(
+  static func backward<T: KernelScalar>(
     log: Bool, output y: [T], gradient g: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     log
@@ -41,7 +41,7 @@ final class BackwardTests: SoftmaxKernelsTestCase {
   }
 
   /// The buffer entry point of the backward pass, with a stride for each buffer.
-  static func backward<T: SoftmaxScalar>(
+  static func backward<T: KernelScalar>(
     log: Bool, rows: Int, columns: Int, output y: UnsafeBufferPointer<T>, outputRowStride: Int,
     outputGradient g: UnsafeBufferPointer<T>, outputGradientRowStride: Int,
     inputGradient dx: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int
@@ -58,14 +58,14 @@ final class BackwardTests: SoftmaxKernelsTestCase {
   }
 
   /// The float64 reference of the backward pass of one row.
-  static func reference<T: SoftmaxScalar>(log: Bool, output y: [T], gradient g: [T]) -> [Double] {
+  static func reference<T: KernelScalar>(log: Bool, output y: [T], gradient g: [T]) -> [Double] {
     log
       ? Reference.logSoftmaxBackward(output: y.doubles, gradient: g.doubles)
       : Reference.softmaxBackward(output: y.doubles, gradient: g.doubles)
   }
 
   /// The backward pass of `y` and `g` with `options` against `reference`.
-  func checkBackward<T: SoftmaxScalar>(
+  func checkBackward<T: KernelScalar>(
     log: Bool, output y: [T], gradient g: [T], reference: [Double], options: SoftmaxOptions,
     _ context: String, file: StaticString = #filePath, line: UInt = #line
   ) {
@@ -85,7 +85,7 @@ final class BackwardTests: SoftmaxKernelsTestCase {
     forEachScalarType { againstReference($0, log: true) }
   }
 
-  func againstReference<T: SoftmaxScalar>(_: T.Type, log: Bool) {
+  func againstReference<T: KernelScalar>(_: T.Type, log: Bool) {
     var rng = SeededRandom(seed: log ? 31 : 32)
     for n in Self.sizes {
       let x: [T] = rng.row(T.self, n, -8, 8)
@@ -95,7 +95,7 @@ final class BackwardTests: SoftmaxKernelsTestCase {
       else { continue }
       let ref = Self.reference(log: log, output: y, gradient: g)
       forEachLevel { level in
-        let options = SoftmaxOptions(isa: level)
+        let options = SoftmaxOptions(execution: ExecutionOptions(isa: level))
         checkBackward(
           log: log, output: y, gradient: g, reference: ref, options: options,
           "\(Self.name(log: log)) \(typeName(T.self)) \(describe(options)) C=\(n)")
@@ -153,8 +153,8 @@ final class BackwardTests: SoftmaxKernelsTestCase {
       let g: [Float] = rng.row(Float.self, n, -1, 1)
       let masked = [Float](repeating: -.infinity, count: n)
       forEachLevel { level in
-        let zero = SoftmaxOptions(fullyMaskedRowIsZero: true, isa: level)
-        let plain = SoftmaxOptions(isa: level)
+        let zero = SoftmaxOptions(fullyMaskedRowIsZero: true, execution: ExecutionOptions(isa: level))
+        let plain = SoftmaxOptions(execution: ExecutionOptions(isa: level))
         let context = "n=\(n) isa=\(level)"
         // logSoftmaxBackward with z all -inf: 0 with the policy, g - exp(-inf) sum g = g without.
         XCTAssertEqual(
@@ -206,7 +206,7 @@ final class BackwardTests: SoftmaxKernelsTestCase {
     forEachScalarType { inPlace($0) }
   }
 
-  func inPlace<T: SoftmaxScalar>(_: T.Type) {
+  func inPlace<T: KernelScalar>(_: T.Type) {
     var rng = SeededRandom(seed: 35)
     let (rows, columns, stride) = (3, 37, 41)
     let x: [T] = rng.row(T.self, rows * columns, -8, 8)
@@ -292,7 +292,7 @@ final class BackwardTests: SoftmaxKernelsTestCase {
       let ref = Self.reference(log: log, output: y, gradient: g)
       for threads in [2, 1] {
         checkBackward(
-          log: log, output: y, gradient: g, reference: ref, options: SoftmaxOptions(threads: threads),
+          log: log, output: y, gradient: g, reference: ref, options: SoftmaxOptions(execution: ExecutionOptions(threads: threads)),
           "\(Self.name(log: log)) Float C=2^20 threads=\(threads)")
       }
     }

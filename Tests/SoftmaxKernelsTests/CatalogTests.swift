@@ -10,7 +10,7 @@ import XCTest
 
 final class CatalogTests: SoftmaxKernelsTestCase {
   /// Row lengths: 0, 1, and one below, at and above each boundary.
-  static func lengths<T: SigmoidScalar>(_: T.Type) -> [Int] {
+  static func lengths<T: KernelScalar>(_: T.Type) -> [Int] {
     let lanes = 64 / MemoryLayout<T>.size
     return [0, 1] + CatalogKernel.boundaryVectors.flatMap { v in [v * lanes - 1, v * lanes, v * lanes + 1] }
   }
@@ -33,7 +33,7 @@ final class CatalogTests: SoftmaxKernelsTestCase {
     }
   }
 
-  private func check<T: SigmoidScalar>(_ kernel: CatalogKernel, _: T.Type, _ level: ISALevel) throws {
+  private func check<T: KernelScalar>(_ kernel: CatalogKernel, _: T.Type, _ level: ISALevel) throws {
     let bound = try XCTUnwrap(kernel.bound(T.self))
     var rng = SeededRandom(seed: UInt64(CatalogKernel.allCases.firstIndex(of: kernel)!) << 8 | UInt64(level.rawValue))
     var worst = 0.0
@@ -77,7 +77,7 @@ final class CatalogTests: SoftmaxKernelsTestCase {
 
   /// The saved tensor a backward kernel takes (the forward output for softmax / log-softmax,
   /// the input otherwise), computed by the forward kernel of the same level.
-  private func savedInput<T: SigmoidScalar>(
+  private func savedInput<T: KernelScalar>(
     _ kernel: CatalogKernel, _ x: [T], rows: Int, columns: Int, level: ISALevel
   ) throws -> [T] {
     let forward: CatalogKernel
@@ -90,7 +90,7 @@ final class CatalogTests: SoftmaxKernelsTestCase {
   }
 
   /// Runs `kernel` with every row at `stride` (input, upstream and output alike).
-  private func run<T: SigmoidScalar>(
+  private func run<T: KernelScalar>(
     _ kernel: CatalogKernel, _ x: [T], _ g: [T], rows: Int, columns: Int, stride: Int,
     level: ISALevel, outCount: Int
   ) throws -> [T] {

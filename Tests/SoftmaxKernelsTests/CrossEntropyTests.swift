@@ -65,7 +65,7 @@ enum CrossEntropyReference {
 }
 
 final class CrossEntropyTests: SoftmaxKernelsTestCase {
-  func check<T: SoftmaxScalar>(
+  func check<T: KernelScalar>(
     _: T.Type, rows: Int, classes: Int, weighted: Bool, eps: Double, ignore: Int,
     reduction: LossReduction, zLoss: Double, level: ISALevel, seed: UInt64
   ) throws {
@@ -77,8 +77,7 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
     let ref = CrossEntropyReference.integer(
       x.map(Double.init), targets, classes, weights: w?.map(Double.init), eps: eps, ignore: ignore,
       reduction: reduction, zLoss: zLoss)
-    let options = CrossEntropyOptions(
-      reduction: reduction, ignoreIndex: ignore, labelSmoothing: eps, zLossScale: zLoss, isa: level)
+    let options = CrossEntropyOptions(reduction: reduction, ignoreIndex: ignore, labelSmoothing: eps, zLossScale: zLoss, execution: ExecutionOptions(isa: level))
     var rowLosses = [T](repeating: .nan, count: rows)
     var gradient = [T](repeating: .nan, count: x.count)
     let result = try x.withUnsafeBufferPointer { xb in
@@ -319,7 +318,7 @@ final class CrossEntropySoftcapTests: SoftmaxKernelsTestCase {
         let ref = CrossEntropyReference.integer(
           capped, targets, classes, weights: w?.map(Double.init), eps: 0.1, ignore: -100,
           reduction: .mean, zLoss: 1e-4)
-        let options = CrossEntropyOptions(labelSmoothing: 0.1, zLossScale: 1e-4, softcap: cap, isa: level)
+        let options = CrossEntropyOptions(labelSmoothing: 0.1, zLossScale: 1e-4, softcap: cap, execution: ExecutionOptions(isa: level))
         let (loss, gradient) = try CrossEntropy.lossAndGradient(
           logits: x, targets: targets, classes: classes, classWeights: w, options: options)
         XCTAssertEqual(Double(loss), ref.loss, accuracy: 2e-6 * max(1, ref.loss), "\(level) w=\(weighted)")

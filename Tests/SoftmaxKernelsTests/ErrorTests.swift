@@ -150,7 +150,7 @@ final class ErrorTests: SoftmaxKernelsTestCase {
 
   func testZeroThreads() {
     for threads in [0, -3] {
-      let options = SoftmaxOptions(threads: threads)
+      let options = SoftmaxOptions(execution: ExecutionOptions(threads: threads))
       withBuffers("threads \(threads)") { x, y in
         assertThrows(invalid("threads"), "softmax threads \(threads)") { () throws(SoftmaxKernelsError) in
           try Softmax.softmax(rows: 4, columns: 5, input: x, output: y, options: options)
@@ -244,7 +244,7 @@ final class ErrorTests: SoftmaxKernelsTestCase {
     guard let above = ISALevel.allCases.first(where: { $0 > ISALevel.supported }) else {
       throw XCTSkip("this CPU supports every level (\(ISALevel.supported))")
     }
-    let options = SoftmaxOptions(isa: above)
+    let options = SoftmaxOptions(execution: ExecutionOptions(isa: above))
     let expected = SoftmaxKernelsError.unsupportedISA(requested: above, supported: ISALevel.supported)
     withBuffers("isa \(above)") { x, y in
       assertThrows(expected, "softmax rows") { () throws(SoftmaxKernelsError) in

@@ -100,7 +100,7 @@ final class ISATests: SoftmaxKernelsTestCase {
     let x: [Float] = rng.row(Float.self, 1000, -10, 10)
     for algorithm in allAlgorithms {
       let implicit = try Softmax.softmax(x, options: SoftmaxOptions(algorithm: algorithm))
-      let explicit = try Softmax.softmax(x, options: SoftmaxOptions(algorithm: algorithm, isa: ISALevel.active))
+      let explicit = try Softmax.softmax(x, options: SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(isa: ISALevel.active)))
       XCTAssertNil(firstDifference(implicit, explicit), "\(algorithm): isa nil differs from isa \(ISALevel.active)")
     }
   }
@@ -111,14 +111,14 @@ final class ISATests: SoftmaxKernelsTestCase {
     forEachScalarType { agree($0) }
   }
 
-  func agree<T: SoftmaxScalar>(_: T.Type) {
+  func agree<T: KernelScalar>(_: T.Type) {
     var rng = SeededRandom(seed: 42)
     for n in [1, 7, 17, 100, 4097, 10_000] {
       let x: [T] = rng.row(T.self, n, -20, 20)
       let g: [T] = rng.row(T.self, n, -1, 1)
       for algorithm in allAlgorithms {
         func run(_ level: ISALevel) -> (y: [T], z: [T], l: T, dy: [T], dz: [T])? {
-          let options = SoftmaxOptions(algorithm: algorithm, isa: level)
+          let options = SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(isa: level))
           return noThrow("\(describe(options)) C=\(n)") { () throws(SoftmaxKernelsError) in
             let y = try Softmax.softmax(x, options: options)
             let z = try Softmax.logSoftmax(x, options: options)

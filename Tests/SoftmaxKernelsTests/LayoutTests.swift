@@ -8,12 +8,12 @@ import SoftmaxKernels
 import XCTest
 
 final class LayoutTests: SoftmaxKernelsTestCase {
-  typealias Forward<T: SoftmaxScalar> = (
+  typealias Forward<T: KernelScalar> = (
     Int, Int, UnsafeBufferPointer<T>, Int?, UnsafeMutableBufferPointer<T>, Int?, SoftmaxOptions
   ) throws(SoftmaxKernelsError) -> Void
 
   /// The row-wise entry points with an output row per input row.
-  static func rowsEntryPoint<T: SoftmaxScalar>(_ operation: Operation, _: T.Type) -> Forward<T> {
+  static func rowsEntryPoint<T: KernelScalar>(_ operation: Operation, _: T.Type) -> Forward<T> {
     switch operation {
     case .softmax:
       return { (r, c, x, xs, y, ys, o) throws(SoftmaxKernelsError) in
@@ -27,7 +27,7 @@ final class LayoutTests: SoftmaxKernelsTestCase {
   }
 
   /// The array entry point for one row.
-  static func single<T: SoftmaxScalar>(_ operation: Operation, _ x: [T], _ options: SoftmaxOptions) throws(SoftmaxKernelsError) -> [T] {
+  static func single<T: KernelScalar>(_ operation: Operation, _ x: [T], _ options: SoftmaxOptions) throws(SoftmaxKernelsError) -> [T] {
     switch operation {
     case .softmax: return try Softmax.softmax(x, options: options)
     case .logSoftmax: return try Softmax.logSoftmax(x, options: options)
@@ -41,7 +41,7 @@ final class LayoutTests: SoftmaxKernelsTestCase {
     forEachScalarType { strided($0) }
   }
 
-  func strided<T: SoftmaxScalar>(_: T.Type) {
+  func strided<T: KernelScalar>(_: T.Type) {
     // (rows, columns, input stride, output stride)
     let shapes = [(5, 37, 41, 45), (3, 16, 16, 17), (4, 1, 3, 2), (2, 100, 128, 100), (6, 9, 9, 9), (3, 33, 64, 40)]
     var rng = SeededRandom(seed: 11)
@@ -101,7 +101,7 @@ final class LayoutTests: SoftmaxKernelsTestCase {
     forEachScalarType { misaligned($0) }
   }
 
-  func misaligned<T: SoftmaxScalar>(_: T.Type) {
+  func misaligned<T: KernelScalar>(_: T.Type) {
     let lanes = 64 / MemoryLayout<T>.stride
     var rng = SeededRandom(seed: 12)
     let capacity = 1000 + 2 * lanes
@@ -158,7 +158,7 @@ final class LayoutTests: SoftmaxKernelsTestCase {
     forEachScalarType { inPlace($0) }
   }
 
-  func inPlace<T: SoftmaxScalar>(_: T.Type) {
+  func inPlace<T: KernelScalar>(_: T.Type) {
     var rng = SeededRandom(seed: 13)
     let (rows, columns, stride) = (4, 37, 40)
     forEachAlgorithmAndLevel { options in
@@ -231,15 +231,15 @@ final class LayoutTests: SoftmaxKernelsTestCase {
     batched(Double.self, rows: 9, columns: 17)
   }
 
-  func batched<T: SoftmaxScalar>(_: T.Type, rows: Int, columns: Int) {
+  func batched<T: KernelScalar>(_: T.Type, rows: Int, columns: Int) {
     var rng = SeededRandom(seed: 14 + UInt64(rows))
     let x: [T] = rng.row(T.self, rows * columns, -12, 12)
     for algorithm in allAlgorithms {
       for threads in [1, 2, nil] as [Int?] {
-        let options = SoftmaxOptions(algorithm: algorithm, threads: threads)
+        let options = SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(threads: threads))
         let context = "\(typeName(T.self)) \(describe(options)) \(rows)x\(columns)"
         guard let (y, z, l) = forward(x, columns: columns, options, context) else { continue }
-        let one = SoftmaxOptions(algorithm: algorithm, threads: 1)
+        let one = SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(threads: 1))
         for r in 0..<rows {
           guard let (ys, zs, ls) = forward(Array(x[r * columns..<(r + 1) * columns]), one, context) else { continue }
           if let i = firstDifference(Array(y[r * columns..<(r + 1) * columns]), ys) {
@@ -264,14 +264,14 @@ final class LayoutTests: SoftmaxKernelsTestCase {
     splitRow(Float.self, columns: 100_003, rows: 3, algorithms: [.automatic])
   }
 
-  func splitRow<T: SoftmaxScalar>(_: T.Type, columns n: Int, rows: Int, algorithms: [SoftmaxAlgorithm]) {
+  func splitRow<T: KernelScalar>(_: T.Type, columns n: Int, rows: Int, algorithms: [SoftmaxAlgorithm]) {
     var rng = SeededRandom(seed: 15)
     let x: [T] = rng.row(T.self, rows * n, -10, 10)
     let inputs = (0..<rows).map { r in Array(x[r * n..<(r + 1) * n]).doubles }
     let refs = inputs.map { xd in (y: Reference.softmax(xd), z: Reference.logSoftmax(xd), l: Reference.logSumExp(xd)) }
     for algorithm in algorithms {
       for threads in algorithm == .automatic ? [2, 1, nil] : [2] as [Int?] {
-        let options = SoftmaxOptions(algorithm: algorithm, threads: threads)
+        let options = SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(threads: threads))
         let context = "\(typeName(T.self)) \(describe(options)) \(rows) row(s) of \(n)"
         guard let (y, z, l) = forward(x, columns: n, options, context) else { continue }
         for r in 0..<rows {
@@ -297,7 +297,7 @@ final class LayoutTests: SoftmaxKernelsTestCase {
     forEachScalarType { spans($0) }
   }
 
-  func spans<T: SoftmaxScalar>(_: T.Type) {
+  func spans<T: KernelScalar>(_: T.Type) {
     var rng = SeededRandom(seed: 16)
     for n in [1, 5, 16, 37, 300] {
       let x: [T] = rng.row(T.self, n, -10, 10)

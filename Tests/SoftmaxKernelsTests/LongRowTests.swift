@@ -25,7 +25,7 @@ final class LongRowTests: SoftmaxKernelsTestCase {
       for threads in [1, 2] {
         try Softmax.softmax(
           UnsafeBufferPointer(x), into: y,
-          options: SoftmaxOptions(algorithm: algorithm, threads: threads))
+          options: SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(threads: threads)))
         var total = 0.0
         var block = 0.0
         for i in 0..<n {

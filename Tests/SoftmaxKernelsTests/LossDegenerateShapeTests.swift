@@ -11,14 +11,14 @@ final class LossDegenerateShapeTests: SoftmaxKernelsTestCase {
   /// arithmetic (`x + 1`, `1 / (1 - x)`), large and tiny magnitudes.
   static let values: [Double] = [0, 3, -2.5, 3.7, -0.3, 0.1, 1e4 + 0.125, -1e4, 1e-20, -7.3e6]
 
-  func oneClass<T: SoftmaxScalar>(_: T.Type) throws {
+  func oneClass<T: KernelScalar>(_: T.Type) throws {
     var worst: (stableLoss: Double, stableGradient: Double, ce: Double) = (0, 0, 0)
     try forEachLevel { level in
       for v in Self.values {
         // Three rows of one class each: the loss and gradient are exactly 0 (p = 1).
         let x = [T(v), T(-v), T(v / 3)]
         let targets = [0, 0, 0]
-        let options = SoftmaxOptions(isa: level)
+        let options = SoftmaxOptions(execution: ExecutionOptions(isa: level))
         let (loss, rowLosses, gradient) = try runStableMax(x, rows: 3, columns: 1, targets: targets, options: options)
         worst.stableLoss = max(worst.stableLoss, abs(Double(loss)), rowLosses.map { abs(Double($0)) }.max()!)
         worst.stableGradient = max(worst.stableGradient, gradient.map { abs(Double($0)) }.max()!)
@@ -28,7 +28,7 @@ final class LossDegenerateShapeTests: SoftmaxKernelsTestCase {
         // Cross-entropy: 0 with weights, label smoothing, probability targets (t = 1).
         for eps in [0.0, 0.1] {
           for weights: [T]? in [nil, [T(1.5)]] {
-            var o = CrossEntropyOptions(reduction: .sum, labelSmoothing: eps, isa: level)
+            var o = CrossEntropyOptions(reduction: .sum, labelSmoothing: eps, execution: ExecutionOptions(isa: level))
             for probability in [false, true] {
               let out = try runCrossEntropy(
                 x, rows: 3, columns: 1, targets: probability ? nil : targets,
@@ -64,19 +64,19 @@ final class LossDegenerateShapeTests: SoftmaxKernelsTestCase {
   func testOneClassDouble() throws { try oneClass(Double.self) }
 
   /// `p_y = 1` with more classes: every other entry is -inf. Loss and gradient exactly 0.
-  func certainTarget<T: SoftmaxScalar>(_: T.Type) throws {
+  func certainTarget<T: KernelScalar>(_: T.Type) throws {
     try forEachLevel { level in
       for n in [2, 17, 40] {
         for v in Self.values {
           var x = [T](repeating: -.infinity, count: n)
           let y = n / 3
           x[y] = T(v)
-          let (sl, _, sg) = try runStableMax(x, rows: 1, columns: n, targets: [y], options: SoftmaxOptions(isa: level))
+          let (sl, _, sg) = try runStableMax(x, rows: 1, columns: n, targets: [y], options: SoftmaxOptions(execution: ExecutionOptions(isa: level)))
           XCTAssertEqual(sl, 0, "StableMax \(T.self) n \(n) \(v) \(level)")
           XCTAssertEqual(sg, [T](repeating: 0, count: n), "StableMax \(T.self) n \(n) \(v) \(level)")
           let out = try runCrossEntropy(
             x, rows: 1, columns: n, targets: [y], probabilities: nil, weights: nil,
-            options: CrossEntropyOptions(isa: level))
+            options: CrossEntropyOptions(execution: ExecutionOptions(isa: level)))
           XCTAssertEqual(out.loss, 0, "cross-entropy \(T.self) n \(n) \(v) \(level)")
           XCTAssertEqual(out.gradient, [T](repeating: 0, count: n), "cross-entropy \(T.self) n \(n) \(v) \(level)")
           XCTAssertEqual(out.rowLogSumExp, [T(v)])
@@ -90,7 +90,7 @@ final class LossDegenerateShapeTests: SoftmaxKernelsTestCase {
 
   /// One row, and rows whose targets are all ignored: `.mean` NaN (or 0 with the option),
   /// `.sum` 0, every row loss and gradient entry exactly 0.
-  func ignoredAndOneRow<T: SoftmaxScalar>(_: T.Type) throws {
+  func ignoredAndOneRow<T: KernelScalar>(_: T.Type) throws {
     var rng = SeededRandom(seed: 31)
     try forEachLevel { level in
       for n in [1, 5, 1031] {
@@ -98,8 +98,7 @@ final class LossDegenerateShapeTests: SoftmaxKernelsTestCase {
         for zero in [false, true] {
           for reduction in LossReduction.allCases {
             for eps in [0.0, 0.1] {
-              let o = CrossEntropyOptions(
-                reduction: reduction, labelSmoothing: eps, zLossScale: 1e-4, zeroWhenNoValidTargets: zero, isa: level)
+              let o = CrossEntropyOptions(reduction: reduction, labelSmoothing: eps, zLossScale: 1e-4, zeroWhenNoValidTargets: zero, execution: ExecutionOptions(isa: level))
               let out = try runCrossEntropy(
                 x, rows: 3, columns: n, targets: [-100, -100, -100], probabilities: nil, weights: nil, options: o)
               let at = "\(T.self) C=\(n) \(reduction) eps \(eps) zero \(zero) \(level)"
@@ -114,7 +113,7 @@ final class LossDegenerateShapeTests: SoftmaxKernelsTestCase {
         let c = CrossEntropyCase(reduction: .mean, weights: nil, eps: 0.1, zLoss: 1e-4, ignoreIndex: -100, softcap: nil)
         let ref = CrossEntropyWideReference(rows: [WideRow(row.map { Double($0) })], c, targets: [n - 1], probabilities: nil)
         var o = c.options
-        o.isa = level
+        o.execution.isa = level
         let out = try runCrossEntropy(row, rows: 1, columns: n, targets: [n - 1], probabilities: nil, weights: nil, options: o)
         var tally = LossTally()
         tally.loss(Double(out.loss), ref.loss, bound: LossBounds.crossEntropyLoss(T.self), "one row")
@@ -122,7 +121,7 @@ final class LossDegenerateShapeTests: SoftmaxKernelsTestCase {
         XCTAssertLessThanOrEqual(tally.loss, 1, "\(T.self) C=\(n) \(level): \(tally)")
         XCTAssertLessThanOrEqual(tally.gradient, 1, "\(T.self) C=\(n) \(level): \(tally)")
         let s = stableMaxWide(row.map { Double($0) }, target: 0, scale: 1)
-        let (sl, _, sg) = try runStableMax(row, rows: 1, columns: n, targets: [0], options: SoftmaxOptions(isa: level))
+        let (sl, _, sg) = try runStableMax(row, rows: 1, columns: n, targets: [0], options: SoftmaxOptions(execution: ExecutionOptions(isa: level)))
         var st = LossTally()
         st.loss(Double(sl), s.loss, bound: LossBounds.targetLoss(T.self), "one row")
         st.gradient(sg.map { Double($0) }, s.gradient, bound: LossBounds.gradient(T.self), floor: 1e-30, "one row")

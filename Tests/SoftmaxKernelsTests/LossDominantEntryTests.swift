@@ -13,7 +13,7 @@ final class LossDominantEntryTests: SoftmaxKernelsTestCase {
 
   /// Two rows per shape: `margin` at entry `k`, the others multiples of 1/64 in [-2, 0); row 0
   /// has its target at `k`, row 1 elsewhere.
-  static func rows<T: SoftmaxScalar>(_: T.Type, columns n: Int, margin: Double, seed: UInt64)
+  static func rows<T: KernelScalar>(_: T.Type, columns n: Int, margin: Double, seed: UInt64)
     -> (x: [T], targets: [Int], dominant: Int)
   {
     var rng = SeededRandom(seed: seed)
@@ -26,7 +26,7 @@ final class LossDominantEntryTests: SoftmaxKernelsTestCase {
 
   /// Runs `body` for every row length and margin, with the case's seed (counting up from
   /// `seed + 1`), its two rows (`Self.rows`) and their values as Double.
-  static func forEachCase<T: SoftmaxScalar>(
+  static func forEachCase<T: KernelScalar>(
     _: T.Type, seed: UInt64,
     _ body: (_ n: Int, _ margin: Double, _ seed: UInt64, _ rows: (x: [T], targets: [Int], dominant: Int), _ xd: [Double]) throws -> Void
   ) rethrows {
@@ -40,7 +40,7 @@ final class LossDominantEntryTests: SoftmaxKernelsTestCase {
     }
   }
 
-  func crossEntropy<T: SoftmaxScalar>(_: T.Type) throws {
+  func crossEntropy<T: KernelScalar>(_: T.Type) throws {
     var tally = LossTally(), relative = 0.0, relativeAt = ""
     try Self.forEachCase(T.self, seed: 9_000) { n, margin, seed, rows, xd in
       let (x, targets, k) = rows
@@ -58,7 +58,7 @@ final class LossDominantEntryTests: SoftmaxKernelsTestCase {
               reduction: .none, weights: weighted ? weights.map { Double($0) } : nil, eps: eps,
               zLoss: zLoss, ignoreIndex: -100, softcap: nil)
             var options = c.options
-            options.isa = level
+            options.execution.isa = level
             let ref = CrossEntropyWideReference(
               rows: wide, c, targets: probability ? nil : targets,
               probabilities: probability ? t.map { Double($0) } : nil)
@@ -89,12 +89,12 @@ final class LossDominantEntryTests: SoftmaxKernelsTestCase {
   func testCrossEntropyFloat() throws { try crossEntropy(Float.self) }
   func testCrossEntropyDouble() throws { try crossEntropy(Double.self) }
 
-  func targetLosses<T: SoftmaxScalar>(_: T.Type) throws {
+  func targetLosses<T: KernelScalar>(_: T.Type) throws {
     var stable = LossTally(), spherical = LossTally()
     try Self.forEachCase(T.self, seed: 9_100) { n, margin, _, rows, xd in
       let (x, targets) = (rows.x, rows.targets)
       try forEachLevel { level in
-        let options = SoftmaxOptions(isa: level)
+        let options = SoftmaxOptions(execution: ExecutionOptions(isa: level))
         let at = "\(T.self) C=\(n) margin \(margin) \(level)"
         let (_, smRows, smGradient) = try runStableMax(x, rows: 2, columns: n, targets: targets, options: options)
         let (_, zlRows, zlGradient) = try runSphericalZLoss(

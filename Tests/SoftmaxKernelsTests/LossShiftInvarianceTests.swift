@@ -45,7 +45,7 @@ final class LossShiftInvarianceTests: SoftmaxKernelsTestCase {
     return all
   }
 
-  func crossEntropy<T: SoftmaxScalar>(_: T.Type) throws {
+  func crossEntropy<T: KernelScalar>(_: T.Type) throws {
     let n = Self.columns, rows = Self.rows, bigRows = rows * Self.repeats
     var rng = SeededRandom(seed: 8_001)
     let weights: [T] = rng.row(T.self, n, 0.5, 2)
@@ -79,7 +79,7 @@ final class LossShiftInvarianceTests: SoftmaxKernelsTestCase {
         let w: [T]? = c.weights == nil ? nil : weights
         try forEachLevel { level in
           var options = c.options
-          options.isa = level
+          options.execution.isa = level
           let at = "\(T.self) offset \(offset) \(c) \(probability ? "probabilities" : "targets") \(level)"
           let out = try runCrossEntropy(
             x, rows: rows, columns: n, targets: probability ? nil : y, probabilities: probability ? t : nil,
@@ -95,11 +95,11 @@ final class LossShiftInvarianceTests: SoftmaxKernelsTestCase {
           // Threaded (rows split over 2 threads) and not: every row bitwise the same; the repeated batch's
           // mean equals the small batch's, its sum is `repeats` times it.
           let factor = c.reduction == .mean ? 1 : Double(Self.repeats)
-          options.threads = 1
+          options.execution.threads = 1
           let one = try runCrossEntropy(
             bigX, rows: bigRows, columns: n, targets: probability ? nil : bigY,
             probabilities: probability ? bigT : nil, weights: w, options: options)
-          options.threads = 2
+          options.execution.threads = 2
           let two = try runCrossEntropy(
             bigX, rows: bigRows, columns: n, targets: probability ? nil : bigY,
             probabilities: probability ? bigT : nil, weights: w, options: options)
@@ -127,7 +127,7 @@ final class LossShiftInvarianceTests: SoftmaxKernelsTestCase {
 
   /// StableMax (not shift-invariant: judged against the shifted rows) and the spherical Z-loss
   /// (invariant), every level, threaded and not.
-  func targetLosses<T: SoftmaxScalar>(_: T.Type) throws {
+  func targetLosses<T: KernelScalar>(_: T.Type) throws {
     let n = Self.columns, rows = Self.rows
     var rng = SeededRandom(seed: 8_003)
     let targets = (0..<rows).map { _ in Int(rng.next() % UInt64(n)) }
@@ -145,7 +145,7 @@ final class LossShiftInvarianceTests: SoftmaxKernelsTestCase {
       }
       try forEachLevel { level in
         for threads in [1, 2] {
-          let options = SoftmaxOptions(threads: threads, isa: level)
+          let options = SoftmaxOptions(execution: ExecutionOptions(threads: threads, isa: level))
           let at = "\(T.self) offset \(offset) \(level) threads \(threads)"
           let (sm, smRows, smGradient) = try runStableMax(bigX, rows: bigRows(), columns: n, targets: bigY, options: options)
           let (zl, zlRows, zlGradient) = try runSphericalZLoss(

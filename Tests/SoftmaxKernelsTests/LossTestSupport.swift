@@ -55,7 +55,7 @@ struct LossTally: CustomStringConvertible {
 }
 
 /// The outputs of one fused cross-entropy call.
-struct CrossEntropyOutput<T: SoftmaxScalar> {
+struct CrossEntropyOutput<T: KernelScalar> {
   var loss: T
   var rowLosses: [T]
   var gradient: [T]
@@ -72,7 +72,7 @@ struct CrossEntropyOutput<T: SoftmaxScalar> {
 }
 
 /// `CrossEntropy.lossAndGradient` with every per-row output, integer or probability targets.
-func runCrossEntropy<T: SoftmaxScalar>(
+func runCrossEntropy<T: KernelScalar>(
   _ x: [T], rows: Int, columns: Int, targets: [Int]?, probabilities: [T]?, weights: [T]?,
   options: CrossEntropyOptions
 ) throws -> CrossEntropyOutput<T> {
@@ -109,7 +109,7 @@ func runCrossEntropy<T: SoftmaxScalar>(
 
 /// Calls `loss` (a loss with integer targets, a gradient and row losses: StableMax
 /// cross-entropy, the spherical Z-loss) on the buffers of `x`, `targets` and NaN-filled outputs.
-func runTargetLoss<T: SoftmaxScalar>(
+func runTargetLoss<T: KernelScalar>(
   _ x: [T], rows: Int, targets: [Int],
   _ loss: (
     _ logits: UnsafeBufferPointer<T>, _ targets: UnsafeBufferPointer<Int>,
@@ -128,7 +128,7 @@ func runTargetLoss<T: SoftmaxScalar>(
 }
 
 /// `StableMax.crossEntropy` with its gradient and row losses.
-func runStableMax<T: SoftmaxScalar>(
+func runStableMax<T: KernelScalar>(
   _ x: [T], rows: Int, columns: Int, targets: [Int], reduction: LossReduction = .sum,
   outputGradient: T = 1, options: SoftmaxOptions
 ) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
@@ -140,7 +140,7 @@ func runStableMax<T: SoftmaxScalar>(
 }
 
 /// `SphericalZLoss.loss` with its gradient and row losses.
-func runSphericalZLoss<T: SoftmaxScalar>(
+func runSphericalZLoss<T: KernelScalar>(
   _ x: [T], rows: Int, columns: Int, targets: [Int], a: T, b: T, reduction: LossReduction = .sum,
   outputGradient: T = 1, options: SoftmaxOptions
 ) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
@@ -153,7 +153,7 @@ func runSphericalZLoss<T: SoftmaxScalar>(
 
 /// Rows of multiples of `grid` in `[-8, 8)` shifted by `offset`, checked to be exact in `T` (so
 /// the shifted rows are the same rows, and only the kernels' arithmetic can differ).
-func exactlyShiftedRows<T: SoftmaxScalar>(
+func exactlyShiftedRows<T: KernelScalar>(
   _: T.Type, _ base: [Double], offset: Double, file: StaticString = #filePath, line: UInt = #line
 ) -> [T] {
   let shifted = base.map { T(offset + $0) }

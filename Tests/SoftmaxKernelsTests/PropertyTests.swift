@@ -22,7 +22,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
     forEachScalarType { shiftInvariance($0) }
   }
 
-  func shiftInvariance<T: SoftmaxScalar>(_: T.Type) {
+  func shiftInvariance<T: KernelScalar>(_: T.Type) {
     var rng = SeededRandom(seed: 21)
     // Worst case per (operation, algorithm, level), as a fraction of its bound; one assertion
     // each, naming the row length, shift and element.
@@ -58,7 +58,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
     forEachScalarType { sumsToOne($0) }
   }
 
-  func sumsToOne<T: SoftmaxScalar>(_: T.Type) {
+  func sumsToOne<T: KernelScalar>(_: T.Type) {
     var rng = SeededRandom(seed: 22)
     for (k, n) in (Array(1...70) + Self.lengths(30, max: 20_000, seed: 23)).enumerated() {
       let spread = [1.0, 10, 40, 200][k % 4]
@@ -80,7 +80,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
     forEachScalarType { logOfSoftmax($0) }
   }
 
-  func logOfSoftmax<T: SoftmaxScalar>(_: T.Type) {
+  func logOfSoftmax<T: KernelScalar>(_: T.Type) {
     var rng = SeededRandom(seed: 24)
     for n in Array(1...40) + Self.lengths(20, max: 5000, seed: 25) {
       let x: [T] = rng.row(T.self, n, -20, 20)
@@ -107,7 +107,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
     forEachScalarType { lseBounds($0) }
   }
 
-  func lseBounds<T: SoftmaxScalar>(_: T.Type) {
+  func lseBounds<T: KernelScalar>(_: T.Type) {
     var rng = SeededRandom(seed: 26)
     for (k, n) in (Array(1...40) + Self.lengths(20, max: 10_000, seed: 27)).enumerated() {
       let center = [0.0, -500, 300, 9_000][k % 4]
@@ -132,7 +132,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
     forEachScalarType { batchedEqualsSingle($0) }
   }
 
-  func batchedEqualsSingle<T: SoftmaxScalar>(_: T.Type) {
+  func batchedEqualsSingle<T: KernelScalar>(_: T.Type) {
     var rng = SeededRandom(seed: 28)
     for _ in 0..<12 {
       let rows = 1 + Int(rng.next() % 9), columns = 1 + Int(rng.next() % 300)

@@ -252,7 +252,7 @@ enum Operation: String {
 /// value; everything else must be within the operation's bound (softmax: relative, beyond the
 /// rounding of `x - max`; log-softmax and log-sum-exp: scaled absolute). Returns a description
 /// of the first mismatch, or nil.
-func mismatch<T: SoftmaxScalar>(
+func mismatch<T: KernelScalar>(
   _ actual: [T], _ expected: [Double], _ operation: Operation, inputs: [Double], columns: Int
 ) -> String? {
   let bound: Double

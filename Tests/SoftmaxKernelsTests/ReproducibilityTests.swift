@@ -132,7 +132,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
   /// Uniform entries in [lo, hi) with special values planted: in rows of the many-rows shape,
   /// row 1 has `-inf` entries, row 2 is all `-inf` (masked), row 3 holds a NaN, row 4 a dominant
   /// entry and a -0; long rows get `-inf` at a few places, one of them a chunk boundary.
-  static func input<T: SoftmaxScalar>(
+  static func input<T: KernelScalar>(
     _: T.Type, rows: Int, columns: Int, seed: UInt64, _ lo: Double = -8, _ hi: Double = 8,
     specials: Bool = true
   ) -> [T] {
@@ -155,7 +155,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
 
   // MARK: Softmax family
 
-  func softmaxFamily<T: SoftmaxScalar>(_: T.Type) throws {
+  func softmaxFamily<T: KernelScalar>(_: T.Type) throws {
     for (rows, columns) in Self.shapes {
       let x = Self.input(T.self, rows: rows, columns: columns, seed: 1)
       var rng = SeededRandom(seed: 2)
@@ -164,7 +164,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
         let shape = "\(typeName(T.self)) \(rows) x \(columns) isa=\(level)"
         for algorithm in SoftmaxAlgorithm.allCases {
           func options(_ t: Int) -> SoftmaxOptions {
-            SoftmaxOptions(algorithm: algorithm, threads: t, isa: level)
+            SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(threads: t, isa: level))
           }
           try assertReproducible("softmax \(shape) alg=\(algorithm)") { t in
             var s = BitSnapshot()
@@ -183,18 +183,18 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
           }
         }
         // The backward passes take the forward outputs (one thread) and an upstream gradient.
-        let y = try Softmax.softmax(x, columns: columns, options: SoftmaxOptions(threads: 1, isa: level))
-        let z = try Softmax.logSoftmax(x, columns: columns, options: SoftmaxOptions(threads: 1, isa: level))
+        let y = try Softmax.softmax(x, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: 1, isa: level)))
+        let z = try Softmax.logSoftmax(x, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: 1, isa: level)))
         try assertReproducible("softmaxBackward \(shape)") { t in
           var s = BitSnapshot()
           s.add("inputGradient", try Softmax.softmaxBackward(
-            output: y, outputGradient: g, columns: columns, options: SoftmaxOptions(threads: t, isa: level)))
+            output: y, outputGradient: g, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level))))
           return s
         }
         try assertReproducible("logSoftmaxBackward \(shape)") { t in
           var s = BitSnapshot()
           s.add("inputGradient", try Softmax.logSoftmaxBackward(
-            output: z, outputGradient: g, columns: columns, options: SoftmaxOptions(threads: t, isa: level)))
+            output: z, outputGradient: g, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level))))
           return s
         }
       }
@@ -209,7 +209,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
   /// Loss shapes: many rows (whole rows per thread), a few long rows, one long row.
   static let lossShapes: [(rows: Int, columns: Int)] = [(61, 8_191), (5, 100_003), (1, 7 * 65_536 + 1_029)]
 
-  func crossEntropy<T: SoftmaxScalar>(_: T.Type) throws {
+  func crossEntropy<T: KernelScalar>(_: T.Type) throws {
     for (rows, columns) in Self.lossShapes {
       let x = Self.input(T.self, rows: rows, columns: columns, seed: 3, -10, 10, specials: false)
       var rng = SeededRandom(seed: 4)
@@ -220,7 +220,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
       let weights: [T] = rng.row(T.self, columns, 0.5, 2)
       let rowScale: [T] = rng.row(T.self, rows, -2, 2)
       let q: [T] = rng.row(T.self, rows * columns, -4, 4)
-      let probabilities = try Softmax.softmax(q, columns: columns, options: SoftmaxOptions(threads: 1))
+      let probabilities = try Softmax.softmax(q, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: 1)))
 
       let combos: [(String, CrossEntropyOptions, weighted: Bool, ignore7: Bool, perRow: Bool)] = [
         ("default", CrossEntropyOptions(), false, false, false),
@@ -237,8 +237,8 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
           let y = ignore7 ? targets7 : targets
           func run(_ t: Int, probabilityTargets: Bool, gradient withGradient: Bool) throws -> BitSnapshot {
             var o = base
-            o.threads = t
-            o.isa = level
+            o.execution.threads = t
+            o.execution.isa = level
             var losses = [T](repeating: 0, count: rows)
             var lse = [T](repeating: 0, count: rows)
             var argmax = [Int](repeating: 0, count: rows)
@@ -312,7 +312,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
 
   // MARK: StableMax and the spherical Z-loss
 
-  func stableMaxAndZLoss<T: SoftmaxScalar>(_: T.Type) throws {
+  func stableMaxAndZLoss<T: KernelScalar>(_: T.Type) throws {
     for (rows, columns) in Self.lossShapes {
       let x = Self.input(T.self, rows: rows, columns: columns, seed: 5, -10, 10, specials: false)
       var rng = SeededRandom(seed: 6)
@@ -321,7 +321,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
         let shape = "\(typeName(T.self)) \(rows) x \(columns) isa=\(level)"
         for logarithm in [false, true] {
           try assertReproducible("StableMax.\(logarithm ? "logStableMax" : "stableMax") \(shape)") { t in
-            let o = SoftmaxOptions(threads: t, isa: level)
+            let o = SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level))
             var s = BitSnapshot()
             s.add("output", logarithm
               ? try StableMax.logStableMax(x, columns: columns, options: o)
@@ -334,12 +334,12 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
             ("StableMax.crossEntropy", { t in
               try runStableMax(
                 x, rows: rows, columns: columns, targets: targets, reduction: reduction, outputGradient: T(0.5),
-                options: SoftmaxOptions(threads: t, isa: level))
+                options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level)))
             }),
             ("SphericalZLoss.loss a=1 b=3", { t in
               try runSphericalZLoss(
                 x, rows: rows, columns: columns, targets: targets, a: 1, b: 3, reduction: reduction,
-                outputGradient: T(0.5), options: SoftmaxOptions(threads: t, isa: level))
+                outputGradient: T(0.5), options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level)))
             }),
           ]
           for (name, run) in losses {
@@ -366,7 +366,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
   static let elementwiseCount = 1_021 * 451
   static let posWeightCount = 451
 
-  func elementwise<T: SigmoidScalar>(_: T.Type) throws {
+  func elementwise<T: KernelScalar>(_: T.Type) throws {
     let n = Self.elementwiseCount
     var x = Self.input(T.self, rows: 1, columns: n, seed: 7, -30, 30, specials: false)
     // Special values at a few places (NaN, infinities, signed zeros, huge).
@@ -382,7 +382,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
     let finiteX = x.map { $0.isFinite ? $0 : 0 }
     try forEachLevel { level in
       let shape = "\(typeName(T.self)) n=\(n) isa=\(level)"
-      func o(_ t: Int) -> SigmoidOptions { SigmoidOptions(threads: t, isa: level) }
+      func o(_ t: Int) -> ExecutionOptions { ExecutionOptions(threads: t, isa: level) }
       let unary: [(String, (Int) throws -> [T])] = [
         ("sigmoid", { t in try Sigmoid.sigmoid(x, options: o(t)) }),
         ("logSigmoid", { t in try Sigmoid.logSigmoid(x, options: o(t)) }),
@@ -401,7 +401,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
         }
       }
       func b(_ t: Int, _ r: BinaryCrossEntropy.Reduction) -> BinaryCrossEntropyOptions {
-        BinaryCrossEntropyOptions(reduction: r, threads: t, isa: level)
+        BinaryCrossEntropyOptions(reduction: r, execution: ExecutionOptions(threads: t, isa: level))
       }
       for reduction in [BinaryCrossEntropy.Reduction.mean, .sum] {
         for weighted in [false, true] {
@@ -453,14 +453,14 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
 
   // MARK: SigLIP and attention weights
 
-  func sigLIPAndAttention<T: SigmoidScalar>(_: T.Type) throws {
+  func sigLIPAndAttention<T: KernelScalar>(_: T.Type) throws {
     // SigLIP: a 701 x 701 similarity matrix (491401 elements: 7 threads).
     let count = 701
     let similarities = Self.input(T.self, rows: count, columns: count, seed: 9, -1, 1, specials: false)
     try forEachLevel { level in
       try assertReproducible("SigLIP.lossAndGradient \(typeName(T.self)) \(count) x \(count) isa=\(level)") { t in
         let (result, gradient) = try SigLIP.lossAndGradient(
-          similarities: similarities, count: count, options: SigmoidOptions(threads: t, isa: level))
+          similarities: similarities, count: count, options: ExecutionOptions(threads: t, isa: level))
         var s = BitSnapshot()
         s.add("loss", result.loss)
         s.add("logTemperatureGradient", result.logTemperatureGradient)
@@ -477,7 +477,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
       let offset = columns - rows
       try forEachLevel { level in
         let shape = "\(typeName(T.self)) \(rows) x \(columns) isa=\(level)"
-        func o(_ t: Int) -> SigmoidOptions { SigmoidOptions(threads: t, isa: level) }
+        func o(_ t: Int) -> ExecutionOptions { ExecutionOptions(threads: t, isa: level) }
         try assertReproducible("AttentionWeights.sigmoid \(shape)") { t in
           var s = BitSnapshot()
           s.add("output", try AttentionWeights.sigmoid(scores, columns: columns, scale: T(0.125), options: o(t)))

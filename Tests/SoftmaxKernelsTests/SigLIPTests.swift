@@ -40,7 +40,7 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
       dBScale: Double(qAbs * invB), dTScale: Double(t * qsAbs * invB))
   }
 
-  func check<T: SigmoidScalar>(_: T.Type, tolerance: Double, sums: Double) throws {
+  func check<T: KernelScalar>(_: T.Type, tolerance: Double, sums: Double) throws {
     var random = SeededRandom(seed: 21, stream: .xorshift64Star)
     let shapes: [(Int, Int, Int?)] = [(1, 1, 0), (2, 2, 0), (7, 7, 0), (16, 16, 0), (17, 17, 0), (33, 33, 0),
                                       (100, 100, 0), (5, 12, 3), (5, 12, nil), (12, 5, -2)]
@@ -59,7 +59,7 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
               try SigLIP.loss(
                 similarities: sp, rows: rows, columns: columns, rowStride: stride,
                 logTemperature: T(tPrime), bias: T(b), positiveOffset: offset, batchSize: batch,
-                similarityGradient: d, options: SigmoidOptions(isa: level))
+                similarityGradient: d, options: ExecutionOptions(isa: level))
             }
           }
           let context = "\(T.self) \(rows)x\(columns) offset \(String(describing: offset)) t' \(tPrime) b \(b) \(level)"
@@ -122,7 +122,7 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
                              tPrime: SigLIP.defaultLogTemperature, b: -10, offset: 0, batch: n)
     var results: [SigLIP.Result<Float>] = []
     for threads in [1, 2] {
-      let (r, ds) = try SigLIP.lossAndGradient(similarities: s, count: n, options: SigmoidOptions(threads: threads))
+      let (r, ds) = try SigLIP.lossAndGradient(similarities: s, count: n, options: ExecutionOptions(threads: threads))
       XCTAssertEqual(Double(r.loss), ref.loss, accuracy: 1e-6 * ref.loss)
       XCTAssertEqual(Double(r.biasGradient), ref.dB, accuracy: 1e-6 * ref.dBScale)
       XCTAssertEqual(Double(r.logTemperatureGradient), ref.dT, accuracy: 1e-6 * ref.dTScale)
@@ -130,7 +130,7 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
       var inPlace = s
       let r2 = try inPlace.withUnsafeMutableBufferPointer { b in
         try SigLIP.loss(similarities: UnsafeBufferPointer(b), rows: n, columns: n, similarityGradient: b,
-                        options: SigmoidOptions(threads: threads))
+                        options: ExecutionOptions(threads: threads))
       }
       XCTAssertEqual(r2, r)
       XCTAssertEqual(inPlace, ds)

@@ -45,8 +45,8 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
   }
 
   /// The six functions (`names`) at `level`; the gradients with an upstream gradient of 1.
-  static func outputs<T: SigmoidScalar>(_ xs: [T], _ level: ISALevel) -> [[T]] {
-    let options = SigmoidOptions(isa: level)
+  static func outputs<T: KernelScalar>(_ xs: [T], _ level: ISALevel) -> [[T]] {
+    let options = ExecutionOptions(isa: level)
     let ones = [T](repeating: 1, count: xs.count)
     return try! [
       Sigmoid.sigmoid(xs, options: options),
@@ -186,7 +186,7 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
       .infinity, -.infinity, .nan, 0, -0.0, 3e38, -3e38, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 200, -200,
     ]
     try forEachLevel { level in
-      let options = SigmoidOptions(isa: level)
+      let options = ExecutionOptions(isa: level)
       for pad in [0, 16, 23] {
         let input = [Float](repeating: 0.5, count: pad) + xs
         let s = Array(try Sigmoid.sigmoid(input, options: options).dropFirst(pad))
@@ -232,7 +232,7 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
           try out.withUnsafeMutableBufferPointer { o in
             try Sigmoid.softplus(
               x, into: UnsafeMutableBufferPointer(rebasing: o[3..<(3 + n)]), beta: 0.5, threshold: 8,
-              options: SigmoidOptions(isa: level))
+              options: ExecutionOptions(isa: level))
           }
         }
         XCTAssertEqual(out[0..<3], [12345, 12345, 12345])
@@ -241,14 +241,14 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
           XCTAssertLessThanOrEqual(ulpError(out[3 + i], Double(expected[i])), 8, "n \(n) i \(i)")
         }
         var inPlace = xs
-        try Sigmoid.sigmoid(&inPlace, options: SigmoidOptions(isa: level))
-        XCTAssertEqual(inPlace, try Sigmoid.sigmoid(xs, options: SigmoidOptions(isa: level)))
+        try Sigmoid.sigmoid(&inPlace, options: ExecutionOptions(isa: level))
+        XCTAssertEqual(inPlace, try Sigmoid.sigmoid(xs, options: ExecutionOptions(isa: level)))
       }
       // Threads: 2^18 + 5 elements split over 1, 2, 3 threads give identical bits.
       let big = random.row(Float.self, (1 << 18) + 5, -20, 20)
-      let one = try Sigmoid.logSigmoid(big, options: SigmoidOptions(threads: 1, isa: level))
+      let one = try Sigmoid.logSigmoid(big, options: ExecutionOptions(threads: 1, isa: level))
       for t in [2, 3] {
-        XCTAssertEqual(one, try Sigmoid.logSigmoid(big, options: SigmoidOptions(threads: t, isa: level)))
+        XCTAssertEqual(one, try Sigmoid.logSigmoid(big, options: ExecutionOptions(threads: t, isa: level)))
       }
       // Gradient in place over the upstream gradient.
       let g = random.row(Float.self, 100, -2, 2)
@@ -257,10 +257,10 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
       try x.withUnsafeBufferPointer { xp in
         try dx.withUnsafeMutableBufferPointer { d in
           try Sigmoid.sigmoidBackward(input: xp, outputGradient: UnsafeBufferPointer(d), into: d,
-                                      options: SigmoidOptions(isa: level))
+                                      options: ExecutionOptions(isa: level))
         }
       }
-      XCTAssertEqual(dx, try Sigmoid.sigmoidBackward(input: x, outputGradient: g, options: SigmoidOptions(isa: level)))
+      XCTAssertEqual(dx, try Sigmoid.sigmoidBackward(input: x, outputGradient: g, options: ExecutionOptions(isa: level)))
       for i in 0..<100 {
         let ref = Double(g[i]) * sigRefSigmoid(Double(x[i])) * sigRefSigmoid(-Double(x[i]))
         XCTAssertEqual(Double(dx[i]), ref, accuracy: 1e-6 * abs(ref) + 1e-30)
@@ -277,7 +277,7 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
     let h = 1e-6
     let plus = xs.map { $0 + h }, minus = xs.map { $0 - h }
     try forEachLevel { level in
-      let o = SigmoidOptions(isa: level)
+      let o = ExecutionOptions(isa: level)
       func check(_ name: String, _ f: ([Double]) throws -> [Double], _ grad: [Double]) rethrows {
         let fp = try f(plus), fm = try f(minus)
         for i in 0..<xs.count {
@@ -325,7 +325,7 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
     assertThrows(invalid("beta")) { _ = try Sigmoid.softplus(x, beta: 0) }
     assertThrows(invalid("beta")) { _ = try Sigmoid.softplus(x, beta: -.infinity) }
     assertThrows(invalid("threshold")) { _ = try Sigmoid.softplus(x, threshold: .nan) }
-    assertThrows(invalid("threads")) { _ = try Sigmoid.sigmoid(x, options: SigmoidOptions(threads: 0)) }
+    assertThrows(invalid("threads")) { _ = try Sigmoid.sigmoid(x, options: ExecutionOptions(threads: 0)) }
     assertThrows(.countMismatch(argument: "outputGradient", expected: 3, actual: 2)) {
       _ = try Sigmoid.sigmoidBackward(input: x, outputGradient: [1, 2])
     }

@@ -84,11 +84,11 @@ final class SoftmaxFamilyPropertyTests: SoftmaxKernelsTestCase {
   }
 
   /// Runs softmax, log-softmax and log-sum-exp on `x` with `options` and notes every error.
-  func measure<T: SoftmaxScalar>(
+  func measure<T: KernelScalar>(
     _ x: [T], _ reference: WideReference, _ options: SoftmaxOptions, _ label: String,
     _ tally: inout BoundTally
   ) {
-    let key = "\(typeName(T.self)) \(options.algorithm) \(options.isa.map { "\($0)" } ?? "-")"
+    let key = "\(typeName(T.self)) \(options.algorithm) \(options.execution.isa.map { "\($0)" } ?? "-")"
     let floor = PropertyBounds.floor(T.self)
     do {
       let y = try Softmax.softmax(x, options: options)
@@ -123,14 +123,14 @@ final class SoftmaxFamilyPropertyTests: SoftmaxKernelsTestCase {
 
   /// `measure` of `x` against its reference with every algorithm at every level, and every
   /// thread count of `threads`.
-  func measureAll<T: SoftmaxScalar>(
+  func measureAll<T: KernelScalar>(
     _ x: [T], _ label: String, threads: [Int?] = [nil], _ tally: inout BoundTally
   ) {
     let reference = WideReference(x)
     forEachAlgorithmAndLevel { options in
       for t in threads {
         var options = options
-        options.threads = t
+        options.execution.threads = t
         measure(x, reference, options, label, &tally)
       }
     }
@@ -149,7 +149,7 @@ final class SoftmaxFamilyPropertyTests: SoftmaxKernelsTestCase {
     forEachScalarType { allEqualRows($0) }
   }
 
-  func allEqualRows<T: SoftmaxScalar>(_: T.Type) {
+  func allEqualRows<T: KernelScalar>(_: T.Type) {
     var tally = BoundTally()
     for value in [3.25, -7.0, 1.0, 0.0, 0.1, 87.5, -1000.25, 1e4 + 0.5] {
       for n in Self.lengths {
@@ -169,7 +169,7 @@ final class SoftmaxFamilyPropertyTests: SoftmaxKernelsTestCase {
     dominantEntryRows(Double.self, margins: [10, 20, 30, 36.7, 80, 300, 700])
   }
 
-  func dominantEntryRows<T: SoftmaxScalar>(_: T.Type, margins: [Double]) {
+  func dominantEntryRows<T: KernelScalar>(_: T.Type, margins: [Double]) {
     var tally = BoundTally()
     var rng = SeededRandom(seed: 8)
     for margin in margins {
@@ -194,7 +194,7 @@ final class SoftmaxFamilyPropertyTests: SoftmaxKernelsTestCase {
     dominantEntryThreaded(Double.self, margin: 300)
   }
 
-  func dominantEntryThreaded<T: SoftmaxScalar>(_: T.Type, margin: Double) {
+  func dominantEntryThreaded<T: KernelScalar>(_: T.Type, margin: Double) {
     var tally = BoundTally()
     let n = 300_001
     for position in [0, 150_000, n - 1] {
@@ -265,7 +265,7 @@ final class SoftmaxFamilyPropertyTests: SoftmaxKernelsTestCase {
     largeShifts(Double.self, offsets: [1e4, -1e6, 1e12, -1e12])
   }
 
-  func largeShifts<T: SoftmaxScalar>(_: T.Type, offsets: [Double]) {
+  func largeShifts<T: KernelScalar>(_: T.Type, offsets: [Double]) {
     var tally = BoundTally()
     var rng = SeededRandom(seed: 31)
     for n in [17, 1025, 4097] {

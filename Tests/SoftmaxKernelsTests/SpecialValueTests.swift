@@ -27,7 +27,7 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
   }
 
   /// A finite background row, U[-3, 3), the same for every call with the same length.
-  static func background<T: SoftmaxScalar>(_: T.Type, _ n: Int) -> [T] {
+  static func background<T: KernelScalar>(_: T.Type, _ n: Int) -> [T] {
     var rng = SeededRandom(seed: 0x5EED_0000 + UInt64(n))
     return rng.row(T.self, n, -3, 3)
   }
@@ -35,7 +35,7 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
   /// Whether a case runs in this process. Two-pass traps on a row holding +inf or a finite
   /// entry so large that `x log2(e)` overflows (Kernels/Softmax/TwoPassSum.swift `scaled`: `Int(NaN)` from
   /// `foldExtended`), so those cases run only in the child process, which runs nothing else.
-  static func runs<T: SoftmaxScalar>(_ algorithm: SoftmaxAlgorithm, _ row: [T]) -> Bool {
+  static func runs<T: KernelScalar>(_ algorithm: SoftmaxAlgorithm, _ row: [T]) -> Bool {
     let traps = algorithm.resolved(columns: row.count) == .twoPass
       && row.contains { $0 > T.greatestFiniteMagnitude / T(M_LOG2E) }
     return ChildProcess.isChild ? traps : !traps
@@ -74,7 +74,7 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
 
   /// Runs softmax, log-softmax and log-sum-exp on `row` with every algorithm and level and
   /// compares them with the reference under the same options.
-  func check<T: SoftmaxScalar>(
+  func check<T: KernelScalar>(
     _ row: [T], _ label: @autoclosure () -> String, masked: Bool = false, limit: Bool = false,
     threads: Int? = nil, levels: [ISALevel] = ISALevel.allSupported,
     algorithms: [SoftmaxAlgorithm] = allAlgorithms, file: StaticString = #filePath, line: UInt = #line
@@ -88,9 +88,7 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
     ]
     for algorithm in algorithms where Self.runs(algorithm, row) {
       forEachLevel(levels) { level in
-        let options = SoftmaxOptions(
-          algorithm: algorithm, fullyMaskedRowIsZero: masked, positiveInfinityIsLimit: limit,
-          threads: threads, isa: level)
+        let options = SoftmaxOptions(algorithm: algorithm, fullyMaskedRowIsZero: masked, positiveInfinityIsLimit: limit, execution: ExecutionOptions(threads: threads, isa: level))
         func context() -> String { "\(label()) \(typeName(T.self)) \(describe(options)) row \(describeRow(xd))" }
         for operation in [Operation.softmax, .logSoftmax, .logSumExp] {
           guard
@@ -133,9 +131,7 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
     for algorithm in allAlgorithms {
       forEachLevel { level in
         for flags in Self.flagSets {
-          let options = SoftmaxOptions(
-            algorithm: algorithm, fullyMaskedRowIsZero: flags.masked,
-            positiveInfinityIsLimit: flags.limit, isa: level)
+          let options = SoftmaxOptions(algorithm: algorithm, fullyMaskedRowIsZero: flags.masked, positiveInfinityIsLimit: flags.limit, execution: ExecutionOptions(isa: level))
           let context = "C = 0, \(describe(options))"
           XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax([Float](), options: options) }, [], context)
           XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax([Double](), options: options) }, [], context)
@@ -366,7 +362,7 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
     }
   }
 
-  func uniformRow<T: SoftmaxScalar>(_: T.Type, _ n: Int, _ v: Double) {
+  func uniformRow<T: KernelScalar>(_: T.Type, _ n: Int, _ v: Double) {
     let x = [T](repeating: T(v), count: n)
     let target = T(1) / T(n)
     forEachAlgorithmAndLevel { options in

@@ -86,14 +86,14 @@ class SoftmaxKernelsTestCase: XCTestCase {
     _ body: (SoftmaxOptions) throws(E) -> Void
   ) throws(E) {
     for algorithm in algorithms {
-      try forEachLevel(levels) { (level) throws(E) in try body(SoftmaxOptions(algorithm: algorithm, isa: level)) }
+      try forEachLevel(levels) { (level) throws(E) in try body(SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(isa: level))) }
     }
   }
 
   /// Runs `body` for Float, then Double (a generic test: `forEachScalarType { check($0) }`);
   /// every failure inside names the type.
-  func forEachScalarType<E: Error>(_ body: (any SoftmaxScalar.Type) throws(E) -> Void) throws(E) {
-    for type in [Float.self, Double.self] as [any SoftmaxScalar.Type] {
+  func forEachScalarType<E: Error>(_ body: (any KernelScalar.Type) throws(E) -> Void) throws(E) {
+    for type in [Float.self, Double.self] as [any KernelScalar.Type] {
       try withFailureContext("\(type)") { () throws(E) in try body(type) }
     }
   }
@@ -342,10 +342,10 @@ let allAlgorithms = SoftmaxAlgorithm.allCases
 
 /// "alg=... isa=..." for messages.
 func describe(_ options: SoftmaxOptions) -> String {
-  var s = "alg=\(options.algorithm) isa=\(options.isa.map { "\($0)" } ?? "default")"
+  var s = "alg=\(options.algorithm) isa=\(options.execution.isa.map { "\($0)" } ?? "default")"
   if options.fullyMaskedRowIsZero { s += " fullyMaskedRowIsZero" }
   if options.positiveInfinityIsLimit { s += " positiveInfinityIsLimit" }
-  if let t = options.threads { s += " threads=\(t)" }
+  if let t = options.execution.threads { s += " threads=\(t)" }
   return s
 }
 
@@ -364,7 +364,7 @@ func noThrow<R>(
 // MARK: - The softmax family's forward calls
 
 /// Softmax, log-softmax and log-sum-exp of one row, or nil (and a failure) if one throws.
-func forward<T: SoftmaxScalar>(
+func forward<T: KernelScalar>(
   _ x: [T], _ options: SoftmaxOptions, _ context: @autoclosure () -> String,
   file: StaticString = #filePath, line: UInt = #line
 ) -> (y: [T], z: [T], l: T)? {
@@ -376,7 +376,7 @@ func forward<T: SoftmaxScalar>(
 
 /// Softmax, log-softmax and log-sum-exp of the rows of `columns` entries of `x`, or nil (and a
 /// failure) if one throws.
-func forward<T: SoftmaxScalar>(
+func forward<T: KernelScalar>(
   _ x: [T], columns: Int, _ options: SoftmaxOptions, _ context: @autoclosure () -> String,
   file: StaticString = #filePath, line: UInt = #line
 ) -> (y: [T], z: [T], l: [T])? {
@@ -390,7 +390,7 @@ func forward<T: SoftmaxScalar>(
 /// `f(x)` for every `x` of `inputs` with one of the kernels' vector functions at `level` (the
 /// test hooks: `\.expNonPositive`, `\.expNegative`, `\.log`, `\.log1pUnit`). The outputs start
 /// as `unwritten`, so a check can tell an output the function did not write.
-func applyVectorFunction<T: SoftmaxScalar>(
+func applyVectorFunction<T: KernelScalar>(
   _ function: KeyPath<VectorFunctionHooks<T>, VectorFunction<T>>, to inputs: [T], level: ISALevel,
   unwritten: T = .nan
 ) -> [T] {

@@ -26,7 +26,7 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
             try grad.withUnsafeMutableBufferPointer { gb in
               try SphericalZLoss.loss(
                 logits: xb, rows: rows, columns: columns, targets: tb, a: a, b: b, gradient: gb,
-                options: SoftmaxOptions(isa: level))
+                options: SoftmaxOptions(execution: ExecutionOptions(isa: level)))
             }
           }
         }
@@ -118,8 +118,8 @@ final class StableMaxTests: SoftmaxKernelsTestCase {
       for n in [1, 5, 16, 17, 33, 1000] {
         let x: [Float] = rng.row(Float.self, n, -20, 20)
         let total = x.reduce(0.0) { $0 + Self.s(Double($1)) }
-        let y = try StableMax.stableMax(x, options: SoftmaxOptions(isa: level))
-        let z = try StableMax.logStableMax(x, options: SoftmaxOptions(isa: level))
+        let y = try StableMax.stableMax(x, options: SoftmaxOptions(execution: ExecutionOptions(isa: level)))
+        let z = try StableMax.logStableMax(x, options: SoftmaxOptions(execution: ExecutionOptions(isa: level)))
         for i in 0..<n {
           let ref = Self.s(Double(x[i])) / total
           XCTAssertEqual(Double(y[i]), ref, accuracy: 2e-6 * ref, "n \(n) i \(i) \(level)")

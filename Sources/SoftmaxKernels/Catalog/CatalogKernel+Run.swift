@@ -5,7 +5,7 @@ import SoftmaxKernelsCore
 extension CatalogKernel {
   /// Runs the kernel on `call` through its public entry point (strided buffers), so the catalog
   /// tests exercise exactly what users call.
-  package func run<T: SigmoidScalar>(_ c: KernelCall<T>) throws(SoftmaxKernelsError) {
+  package func run<T: KernelScalar>(_ c: KernelCall<T>) throws(SoftmaxKernelsError) {
     let x = c.input, y = c.output, g = c.gradient
     switch self {
     case .softmax:
@@ -36,7 +36,7 @@ extension CatalogKernel {
         outputRowStride: c.outputRowStride, logarithm: self == .logStableMax, options: c.softmaxOptions)
     case .sigmoid, .logSigmoid, .softplus, .sigmoidBackward, .logSigmoidBackward, .softplusBackward:
       try forEachRow(c) { (x, g, y) throws(SoftmaxKernelsError) in
-        let o = c.sigmoidOptions
+        let o = c.execution
         switch self {
         case .sigmoid: try Sigmoid.sigmoid(x, into: y, options: o)
         case .logSigmoid: try Sigmoid.logSigmoid(x, into: y, options: o)

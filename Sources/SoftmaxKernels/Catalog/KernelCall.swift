@@ -10,7 +10,7 @@ import SoftmaxKernelsCore
 /// `upstream` is the gradient of the output (backward kernels only); `output` receives the
 /// result (a row-reduction writes `rows` values). Elementwise kernels take the rows as one
 /// vector when the strides equal the columns.
-package struct KernelCall<T: SigmoidScalar> {
+package struct KernelCall<T: KernelScalar> {
   package var rows: Int
   package var columns: Int
   package var input: UnsafeBufferPointer<T>
@@ -35,9 +35,9 @@ package struct KernelCall<T: SigmoidScalar> {
   }
 
   /// The softmax-family options of the call (defaults otherwise).
-  var softmaxOptions: SoftmaxOptions { SoftmaxOptions(threads: threads, isa: isa) }
+  var softmaxOptions: SoftmaxOptions { SoftmaxOptions(execution: execution) }
   /// The sigmoid-family options of the call.
-  var sigmoidOptions: SigmoidOptions { SigmoidOptions(threads: threads, isa: isa) }
+  var execution: ExecutionOptions { ExecutionOptions(threads: threads, isa: isa) }
   /// The upstream gradient (a backward kernel's call always has one).
   var gradient: UnsafeBufferPointer<T> { upstream ?? UnsafeBufferPointer(start: nil, count: 0) }
 }

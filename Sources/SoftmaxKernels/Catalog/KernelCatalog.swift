@@ -100,7 +100,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
   /// largest `|reference|` (at least 1) for gradients. `nil` for the losses and attention
   /// weights, which have their own tests. The bound is at least twice the largest error measured
   /// at every level (the Accuracy article's catalog table: 3.3e-7 Float, 5.0e-16 Double).
-  package func bound<T: SigmoidScalar>(_: T.Type) -> Double? {
+  package func bound<T: KernelScalar>(_: T.Type) -> Double? {
     form == .loss ? nil : (T.self == Float.self ? 1e-6 : 1e-15)
   }
 }
