@@ -1,11 +1,17 @@
-// Checks and dispatch behind the `AttentionWeights` entry points.
+// Checks and dispatch behind `SigmoidAttention` and `SoftplusAttention`.
 
 import Foundation
 import SoftmaxKernelsCore
 
-// MARK: - Implementation
+/// The shared checks and row loops of the attention-weight functions.
+enum AttentionWeights {
+  /// `scale` in the element type, checked finite.
+  static func finiteScale<T: KernelScalar>(_ scale: Double, _: T.Type) throws(SoftmaxKernelsError) -> T {
+    let value = T(scale)
+    guard value.isFinite else { throw .invalidArgument(argument: "scale", reason: "\(scale) is not finite") }
+    return value
+  }
 
-extension AttentionWeights {
   static func sigmoidBias<T: KernelScalar>(_ bias: T?, _ n: Int) throws(SoftmaxKernelsError) -> T {
     if let bias {
       guard bias.isFinite else { throw .invalidArgument(argument: "bias", reason: "\(bias) is not finite") }
@@ -38,10 +44,9 @@ struct SoftplusParameters<T: KernelScalar> {
   var offsetRows = 0
   var epsilon: T
 
-  init(
-    _ scale: AttentionWeights.SoftplusScale, _ queryOffset: Int,
-    _ reweighting: AttentionWeights.Reweighting?, _ epsilon: T
-  ) throws(SoftmaxKernelsError) {
+  init(_ options: SoftplusAttentionOptions) throws(SoftmaxKernelsError) {
+    let (scale, queryOffset, reweighting) = (options.scale, options.queryOffset, options.reweighting)
+    let epsilon = T(options.epsilon)
     guard queryOffset >= 0 else {
       throw .invalidArgument(argument: "queryOffset", reason: "\(queryOffset) is negative")
     }

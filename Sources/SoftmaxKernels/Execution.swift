@@ -180,3 +180,42 @@ extension RowLayout {
     return layout
   }
 }
+
+extension RowLayout {
+  /// The checked layout of the matrix argument `argument`; when `rows` / `columns` are given,
+  /// the matrix must have that shape (the shape of the call's first matrix).
+  @inline(__always)
+  static func input<T>(
+    _ matrix: Rows<T>, _ argument: String, rows: Int? = nil, columns: Int? = nil
+  ) throws(SoftmaxKernelsError) -> RowLayout {
+    try checkShape(matrix.rows, matrix.columns, rows, columns, argument)
+    return try validated(
+      rows: matrix.rows, columns: matrix.columns, stride: matrix.rowStride,
+      count: matrix.buffer.count, argument: argument, strideArgument: argument + ".rowStride")
+  }
+
+  /// The checked layout of the output matrix `argument` of shape `rows x columns`, which must
+  /// be disjoint from the input `reading` (and `alsoReading`) or exactly its rows (in place).
+  @inline(__always)
+  static func output<T>(
+    _ matrix: MutableRows<T>, _ argument: String, rows: Int, columns: Int,
+    reading input: (UnsafeBufferPointer<T>, RowLayout),
+    alsoReading second: (UnsafeBufferPointer<T>, RowLayout)? = nil
+  ) throws(SoftmaxKernelsError) -> RowLayout {
+    try checkShape(matrix.rows, matrix.columns, rows, columns, argument)
+    return try output(
+      matrix.buffer, rows: rows, columns: columns, stride: matrix.rowStride, argument,
+      strideArgument: argument + ".rowStride", reading: input, alsoReading: second)
+  }
+
+  @inline(__always)
+  private static func checkShape(
+    _ rows: Int, _ columns: Int, _ expectedRows: Int?, _ expectedColumns: Int?, _ argument: String
+  ) throws(SoftmaxKernelsError) {
+    if let expectedRows, let expectedColumns, rows != expectedRows || columns != expectedColumns {
+      throw .invalidArgument(
+        argument: argument,
+        reason: "is \(rows) x \(columns), expected \(expectedRows) x \(expectedColumns) (the input's shape)")
+    }
+  }
+}

@@ -1,9 +1,9 @@
-// The public elementwise sigmoid family: sigmoid, log-sigmoid, softplus and their gradients.
+// The logistic sigmoid and its gradients; the sigmoid family's documentation.
 
 import SoftmaxKernelsCore
 
-/// The logistic sigmoid, log-sigmoid and softplus, elementwise, and their vector-Jacobian
-/// products, in `Float` and `Double`.
+/// The logistic sigmoid, elementwise, and its vector-Jacobian product; this page documents the
+/// whole family (``Sigmoid``, ``LogSigmoid``, ``Softplus``), in `Float` and `Double`.
 ///
 /// - `sigmoid(x) = 1 / (1 + e^-x)`, evaluated as `r = 1 / (1 + e)` for `x >= 0` and `e r` for
 ///   `x < 0` with `e = e^-|x|`, which never overflows.
@@ -25,9 +25,9 @@ import SoftmaxKernelsCore
 /// | `sigmoid` | 5.5 (4.71 / 4.46) | 3.5 (3.12) |
 /// | `logSigmoid` | 4.5 (3.92 / 3.74) | 2.5 (2.14) |
 /// | `softplus` (beta = 1) | 4.5 (3.92 / 3.74) | 2.5 (2.14) |
-/// | `sigmoidBackward` (from the input) | 7 (6.36 / 6.12) | 6 (5.18) |
-/// | `logSigmoidBackward` | 5.5 (4.71 / 4.46) | 3.5 (3.18) |
-/// | `softplusBackward` | 5.5 (4.71 / 4.46) | 3.5 (3.12) |
+/// | `Sigmoid.backward(input:...)` | 7 (6.36 / 6.12) | 6 (5.18) |
+/// | `LogSigmoid.backward` | 5.5 (4.71 / 4.46) | 3.5 (3.18) |
+/// | `Softplus.backward` | 5.5 (4.71 / 4.46) | 3.5 (3.12) |
 ///
 /// Subnormal results are within 1.5 units of the smallest subnormal (absolute; measured 1.38).
 /// Measured on every 131st bit pattern; the tests' default sweep is every 1901st
@@ -42,49 +42,31 @@ import SoftmaxKernelsCore
 /// `sigmoid(-100)` is the subnormal `e^-100` (gradual underflow, as PyTorch), and only inputs
 /// whose result is below half the smallest subnormal give 0.
 ///
+/// **Forms**: vectors, strided rows, `Span` and `Array`; see ``ElementwiseFunction``.
+///
 /// **Layout**: `output` may be the input itself (in place); any other overlap throws.
 /// Arguments are checked before anything is written. Buffer entry points allocate nothing.
 ///
 /// - Complexity: O(n): one read of each input, one write; per element one exponential and
 ///   either one division (`sigmoid`, the gradients) or one logarithm (`logSigmoid`, `softplus`;
-///   Float's is a division-free polynomial). Spread over `ExecutionOptions.threads` threads in
+///   Float's is a division-free polynomial). Spread over ``ExecutionOptions/threads`` threads in
 ///   contiguous chunks.
-public enum Sigmoid {}
+public enum Sigmoid: ElementwiseGradient {
+  /// The sigmoid has nothing to choose but where it runs.
+  public typealias Options = ExecutionOptions
 
-// MARK: - Buffers
-
-extension Sigmoid {
   /// `output[i] = sigmoid(input[i])`.
-  public static func sigmoid<T: KernelScalar>(
+  public static func forward<T: KernelScalar>(
     _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>,
     options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     try unary(.sigmoid, input, output, 1, 0, options)
   }
 
-  /// `output[i] = log sigmoid(input[i])`.
-  public static func logSigmoid<T: KernelScalar>(
-    _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>,
-    options: ExecutionOptions = ExecutionOptions()
-  ) throws(SoftmaxKernelsError) {
-    try unary(.logSigmoid, input, output, 0, 0, options)
-  }
-
-  /// `output[i] = softplus(input[i])` with PyTorch's `beta` and `threshold`.
-  ///
-  /// - Precondition: `beta` is positive and finite, `threshold` is not NaN (checked, throws).
-  public static func softplus<T: KernelScalar>(
-    _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>,
-    beta: T = 1, threshold: T = 20, options: ExecutionOptions = ExecutionOptions()
-  ) throws(SoftmaxKernelsError) {
-    try checkSoftplus(beta, threshold)
-    try unary(.softplus, input, output, beta, threshold, options)
-  }
-
   /// `inputGradient[i] = outputGradient[i] sigmoid'(input[i])`, from the forward *input*:
   /// accurate everywhere (also where `sigmoid(x)` rounds to 1). `inputGradient` may be either
   /// input buffer.
-  public static func sigmoidBackward<T: KernelScalar>(
+  public static func backward<T: KernelScalar>(
     input: UnsafeBufferPointer<T>, outputGradient: UnsafeBufferPointer<T>,
     into inputGradient: UnsafeMutableBufferPointer<T>, options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
@@ -93,29 +75,25 @@ extension Sigmoid {
 
   /// `inputGradient[i] = outputGradient[i] y (1 - y)` from the forward *output* `y` (PyTorch's
   /// `sigmoid_backward`; cheaper, but `1 - y` is 0 once `y` rounds to 1, i.e. `x > 17` in Float).
-  public static func sigmoidBackward<T: KernelScalar>(
+  public static func backward<T: KernelScalar>(
     output: UnsafeBufferPointer<T>, outputGradient: UnsafeBufferPointer<T>,
     into inputGradient: UnsafeMutableBufferPointer<T>, options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     try gradient(.sigmoidFromOutput, output, outputGradient, inputGradient, 1, 0, options)
   }
 
-  /// `inputGradient[i] = outputGradient[i] sigmoid(-input[i])`.
-  public static func logSigmoidBackward<T: KernelScalar>(
-    input: UnsafeBufferPointer<T>, outputGradient: UnsafeBufferPointer<T>,
-    into inputGradient: UnsafeMutableBufferPointer<T>, options: ExecutionOptions = ExecutionOptions()
-  ) throws(SoftmaxKernelsError) {
-    try gradient(.logSigmoid, input, outputGradient, inputGradient, 0, 0, options)
-  }
-
-  /// `inputGradient[i] = outputGradient[i] sigmoid(beta input[i])`, or `outputGradient[i]`
-  /// where `beta input[i] > threshold`.
-  public static func softplusBackward<T: KernelScalar>(
-    input: UnsafeBufferPointer<T>, outputGradient: UnsafeBufferPointer<T>,
-    into inputGradient: UnsafeMutableBufferPointer<T>, beta: T = 1, threshold: T = 20,
-    options: ExecutionOptions = ExecutionOptions()
-  ) throws(SoftmaxKernelsError) {
-    try checkSoftplus(beta, threshold)
-    try gradient(.softplus, input, outputGradient, inputGradient, beta, threshold, options)
+  /// The gradient from the forward *output* `y`, `outputGradient[i] y (1 - y)`, of every
+  /// element.
+  public static func backward<T: KernelScalar>(
+    output: [T], outputGradient: [T], options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    try withBuffer(output.span) { (y) throws(SoftmaxKernelsError) in
+      try withBuffer(outputGradient.span) { (g) throws(SoftmaxKernelsError) in
+        try makeArray(count: y.count) { (dx) throws(SoftmaxKernelsError) in
+          try checkCount(g.count, equals: y.count, "outputGradient")
+          try backward(output: y, outputGradient: g, into: dx, options: options)
+        }
+      }
+    }
   }
 }

@@ -1,9 +1,9 @@
-// The public softmax family: softmax, log-softmax, log-sum-exp and their gradients.
+// Softmax of the rows of a matrix and its vector-Jacobian product; the family's documentation.
 
 import SoftmaxKernelsCore
 
-/// Softmax, log-softmax and log-sum-exp of a vector or of the rows of a row-major matrix, and
-/// their vector-Jacobian products.
+/// Softmax of a vector or of the rows of a row-major matrix, and its vector-Jacobian product;
+/// this page documents the whole family (``Softmax``, ``LogSoftmax``, ``LogSumExp``).
 ///
 /// For a row `x` of `C` entries, with `m = max_j x_j` and `S = sum_j exp(x_j - m)`:
 /// - `softmax(x)_i = exp(x_i - m) / S`
@@ -13,8 +13,8 @@ import SoftmaxKernelsCore
 /// **Special values** (PyTorch's CPU results unless an option says otherwise): an empty row gives an empty output and `logSumExp = -inf`; a NaN anywhere makes the
 /// whole row (and its log-sum-exp) NaN; `-inf` entries among finite ones give exact zeros
 /// (log-softmax `-inf`); a row of only `-inf` gives NaN (0/0) and `logSumExp = -inf`, or zeros /
-/// `-inf` with `SoftmaxOptions.fullyMaskedRowIsZero`; a `+inf` entry gives NaN in the whole row
-/// and `logSumExp = +inf`, or a one-hot row with `SoftmaxOptions.positiveInfinityIsLimit` when it
+/// `-inf` with ``SoftmaxOptions/fullyMaskedRowIsZero``; a `+inf` entry gives NaN in the whole row
+/// and `logSumExp = +inf`, or a one-hot row with ``SoftmaxOptions/positiveInfinityIsLimit`` when it
 /// is the only one. Huge finite magnitudes (1e30) are exact thanks to the max shift. Results
 /// below the smallest normal number may be flushed to zero.
 ///
@@ -46,127 +46,39 @@ import SoftmaxKernelsCore
 /// order, whether the blocks run on one thread or many (`ReproducibilityTests`: threads 1, 2,
 /// 3, 7).
 ///
+/// **Forms**: every function takes strided rows (``Rows`` / ``MutableRows``), `Span` /
+/// `MutableSpan` or arrays, with `columns` (one row without it); see ``RowwiseFunction``.
+///
 /// **Layout**: row `r` starts at element `r * rowStride` (`rowStride` defaults to `columns`).
 /// Output may be the input itself (same start and stride: in place); any other overlap is an
 /// error. Arguments are checked before anything is written; a call that throws has written
 /// nothing. The buffer entry points allocate nothing.
 ///
 /// **Complexity**: O(rows x columns) time; reads each input two or three times depending on the
-/// algorithm (see `SoftmaxAlgorithm`). Rows are spread over `SoftmaxOptions.threads` threads;
+/// algorithm (see `SoftmaxAlgorithm`). Rows are spread over ``ExecutionOptions/threads`` threads;
 /// one long row is split into its fixed blocks, spread over the threads.
 ///
 /// Thread safety: every function may be called concurrently from any thread; there is no
 /// mutable global state (the CPU level and `SOFTMAXKERNELS_ISA` are read once).
-public enum Softmax {}
+public enum Softmax: RowwiseGradient {
+  /// Softmax takes ``SoftmaxOptions``.
+  public typealias Options = SoftmaxOptions
 
-// MARK: - Buffers: rows
-
-extension Softmax {
-  /// Softmax of each row of a row-major `rows x columns` matrix.
-  public static func softmax<T: KernelScalar>(
-    rows: Int, columns: Int,
-    input: UnsafeBufferPointer<T>, inputRowStride: Int? = nil,
-    output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil,
-    options: SoftmaxOptions = SoftmaxOptions()
+  /// Softmax `exp(x_i - m) / S` of each row of `input` into `output` (same shape; may be the
+  /// input's memory: in place).
+  public static func forward<T: KernelScalar>(
+    _ input: Rows<T>, into output: MutableRows<T>, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
-    try forward(
-      .softmax, rows: rows, columns: columns, input: input, inputRowStride: inputRowStride,
-      output: output, outputRowStride: outputRowStride, logSumExp: nil, options: options)
-  }
-
-  /// Log-softmax `(x_i - m) - log S` of each row.
-  public static func logSoftmax<T: KernelScalar>(
-    rows: Int, columns: Int,
-    input: UnsafeBufferPointer<T>, inputRowStride: Int? = nil,
-    output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil,
-    options: SoftmaxOptions = SoftmaxOptions()
-  ) throws(SoftmaxKernelsError) {
-    try forward(
-      .logSoftmax, rows: rows, columns: columns, input: input, inputRowStride: inputRowStride,
-      output: output, outputRowStride: outputRowStride, logSumExp: nil, options: options)
-  }
-
-  /// Log-sum-exp `m + log S` of each row, written to `output[r]` (`rows` elements).
-  public static func logSumExp<T: KernelScalar>(
-    rows: Int, columns: Int,
-    input: UnsafeBufferPointer<T>, inputRowStride: Int? = nil,
-    output: UnsafeMutableBufferPointer<T>,
-    options: SoftmaxOptions = SoftmaxOptions()
-  ) throws(SoftmaxKernelsError) {
-    guard output.count >= max(rows, 0) else {
-      throw .bufferTooSmall(argument: "output", required: rows, actual: output.count)
-    }
-    try forward(
-      .logSumExp, rows: rows, columns: columns, input: input, inputRowStride: inputRowStride,
-      output: nil, outputRowStride: nil, logSumExp: output, options: options)
+    try softmaxForward(.softmax, input, output: output, logSumExp: nil, options: options)
   }
 
   /// The vector-Jacobian product of softmax, row by row:
   /// `dx_i = y_i (g_i - sum_j g_j y_j)` from the forward output `y` and the upstream gradient
   /// `g`. `inputGradient` may be `output` or `outputGradient` (in place).
-  public static func softmaxBackward<T: KernelScalar>(
-    rows: Int, columns: Int,
-    output: UnsafeBufferPointer<T>, outputRowStride: Int? = nil,
-    outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int? = nil,
-    inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int? = nil,
+  public static func backward<T: KernelScalar>(
+    output: Rows<T>, outputGradient: Rows<T>, into inputGradient: MutableRows<T>,
     options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
-    try backward(
-      .softmax, rows: rows, columns: columns, output: output, outputRowStride: outputRowStride,
-      outputGradient: outputGradient, outputGradientRowStride: outputGradientRowStride,
-      inputGradient: inputGradient, inputGradientRowStride: inputGradientRowStride,
-      options: options)
-  }
-
-  /// The vector-Jacobian product of log-softmax, row by row: `dx_i = g_i - exp(z_i) sum_j g_j`
-  /// from the forward output `z`. With `fullyMaskedRowIsZero`, a row whose `z` is all `-inf`
-  /// gets `dx = 0`.
-  public static func logSoftmaxBackward<T: KernelScalar>(
-    rows: Int, columns: Int,
-    output: UnsafeBufferPointer<T>, outputRowStride: Int? = nil,
-    outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int? = nil,
-    inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int? = nil,
-    options: SoftmaxOptions = SoftmaxOptions()
-  ) throws(SoftmaxKernelsError) {
-    try backward(
-      .logSoftmax, rows: rows, columns: columns, output: output, outputRowStride: outputRowStride,
-      outputGradient: outputGradient, outputGradientRowStride: outputGradientRowStride,
-      inputGradient: inputGradient, inputGradientRowStride: inputGradientRowStride,
-      options: options)
-  }
-}
-
-// MARK: - Buffers: one vector
-
-extension Softmax {
-  /// Softmax of one vector; `output` may be the same memory as `input`.
-  public static func softmax<T: KernelScalar>(
-    _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>,
-    options: SoftmaxOptions = SoftmaxOptions()
-  ) throws(SoftmaxKernelsError) {
-    try checkCounts(input.count, output.count, "output")
-    try softmax(rows: 1, columns: input.count, input: input, output: output, options: options)
-  }
-
-  /// Log-softmax of one vector; `output` may be the same memory as `input`.
-  public static func logSoftmax<T: KernelScalar>(
-    _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>,
-    options: SoftmaxOptions = SoftmaxOptions()
-  ) throws(SoftmaxKernelsError) {
-    try checkCounts(input.count, output.count, "output")
-    try logSoftmax(rows: 1, columns: input.count, input: input, output: output, options: options)
-  }
-
-  /// Log-sum-exp of one vector (`-inf` for an empty one).
-  public static func logSumExp<T: KernelScalar>(
-    _ input: UnsafeBufferPointer<T>, options: SoftmaxOptions = SoftmaxOptions()
-  ) throws(SoftmaxKernelsError) -> T {
-    var result = T.nan
-    try withUnsafeMutablePointer(to: &result) { (p) throws(SoftmaxKernelsError) in
-      try logSumExp(
-        rows: 1, columns: input.count, input: input,
-        output: UnsafeMutableBufferPointer(start: p, count: 1), options: options)
-    }
-    return result
+    try softmaxBackward(.softmax, output: output, outputGradient: outputGradient, into: inputGradient, options: options)
   }
 }

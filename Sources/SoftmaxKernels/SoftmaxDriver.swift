@@ -66,90 +66,64 @@ extension Softmax {
     if let failure { throw failure }
     return result
   }
+}
 
-  static func withBuffers<T>(
-    _ input: Span<T>, _ output: inout MutableSpan<T>,
-    _ body: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
-  ) throws(SoftmaxKernelsError) {
-    var failure: SoftmaxKernelsError?
-    input.withUnsafeBufferPointer { x in
-      output.withUnsafeMutableBufferPointer { y in
-        do throws(SoftmaxKernelsError) { try body(x, y) } catch { failure = error }
-      }
-    }
-    if let failure { throw failure }
+/// Checks the arguments of a softmax-family forward call, then runs it: `output` receives the
+/// rows (softmax, log-softmax), `logSumExp` one value per row.
+func softmaxForward<T: KernelScalar>(
+  _ operation: SoftmaxOperation, _ input: Rows<T>, output: MutableRows<T>?,
+  logSumExp: UnsafeMutableBufferPointer<T>?, options: SoftmaxOptions
+) throws(SoftmaxKernelsError) {
+  let (rows, columns) = (input.rows, input.columns)
+  let inLayout = try RowLayout.input(input, "input")
+  var outputStride = columns
+  if let output {
+    outputStride = try RowLayout.output(output, "output", rows: rows, columns: columns, reading: (input.buffer, inLayout)).stride
   }
-
-  static func withInPlace<T>(
-    _ values: inout MutableSpan<T>,
-    _ body: (UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
-  ) throws(SoftmaxKernelsError) {
-    var failure: SoftmaxKernelsError?
-    values.withUnsafeMutableBufferPointer { y in
-      do throws(SoftmaxKernelsError) { try body(y) } catch { failure = error }
-    }
-    if let failure { throw failure }
-  }
-
-  static func forward<T: KernelScalar>(
-    _ operation: SoftmaxOperation, rows: Int, columns: Int,
-    input: UnsafeBufferPointer<T>, inputRowStride: Int?,
-    output: UnsafeMutableBufferPointer<T>?, outputRowStride: Int?,
-    logSumExp: UnsafeMutableBufferPointer<T>?,
-    options: SoftmaxOptions
-  ) throws(SoftmaxKernelsError) {
-    let inLayout = try RowLayout.input(input, rows: rows, columns: columns, stride: inputRowStride, "input")
-    if let output {
-      _ = try RowLayout.output(
-        output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: (input, inLayout))
-    }
-    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
-    guard rows > 0 else { return }
-    // A zero-column row still has a log-sum-exp (-inf); give the kernel a valid pointer.
-    var dummy = T.zero
-    try withUnsafeMutablePointer(to: &dummy) { (d) throws(SoftmaxKernelsError) in
-      let batch = ForwardBatch<T>(
-        input: input.baseAddress ?? UnsafePointer(d), inputStride: inLayout.stride,
-        output: output.map { $0.baseAddress ?? d }, outputStride: outputRowStride ?? columns,
-        logSumExp: logSumExp?.baseAddress, columns: columns, operation: operation,
-        algorithm: SoftmaxPasses(options.algorithm.resolved(columns: columns, logarithmic: operation != .softmax)),
-        fullyMaskedRowIsZero: options.fullyMaskedRowIsZero,
-        positiveInfinityIsLimit: options.positiveInfinityIsLimit)
-      let table = T.kernels(plan.level).softmax
-      plan.run(
-        rows: rows, columns: columns,
-        wholeRows: { table.forwardRows(batch, $0) },
-        splitRow: { table.forwardSplitRow(batch, $0, $1, $2) })
-    }
-  }
-
-  static func backward<T: KernelScalar>(
-    _ operation: BackwardOperation, rows: Int, columns: Int,
-    output: UnsafeBufferPointer<T>, outputRowStride: Int?,
-    outputGradient: UnsafeBufferPointer<T>, outputGradientRowStride: Int?,
-    inputGradient: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int?,
-    options: SoftmaxOptions
-  ) throws(SoftmaxKernelsError) {
-    let yLayout = try RowLayout.input(output, rows: rows, columns: columns, stride: outputRowStride, "output")
-    let gLayout = try RowLayout.input(
-      outputGradient, rows: rows, columns: columns, stride: outputGradientRowStride, "outputGradient")
-    let dxLayout = try RowLayout.output(
-      inputGradient, rows: rows, columns: columns, stride: inputGradientRowStride, "inputGradient",
-      reading: (output, yLayout), alsoReading: (outputGradient, gLayout))
-    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
-    guard rows > 0, columns > 0, let y = output.baseAddress, let g = outputGradient.baseAddress,
-      let dx = inputGradient.baseAddress
-    else { return }
-    let batch = BackwardBatch<T>(
-      output: y, outputStride: yLayout.stride, gradient: g, gradientStride: gLayout.stride,
-      inputGradient: dx, inputGradientStride: dxLayout.stride, columns: columns,
-      operation: operation, fullyMaskedRowIsZero: options.fullyMaskedRowIsZero)
+  let plan = try ExecutionPlan(options.execution, elements: rows * columns)
+  guard rows > 0 else { return }
+  // A zero-column row still has a log-sum-exp (-inf); give the kernel a valid pointer.
+  var dummy = T.zero
+  try withUnsafeMutablePointer(to: &dummy) { (d) throws(SoftmaxKernelsError) in
+    let batch = ForwardBatch<T>(
+      input: input.buffer.baseAddress ?? UnsafePointer(d), inputStride: inLayout.stride,
+      output: output.map { $0.buffer.baseAddress ?? d }, outputStride: outputStride,
+      logSumExp: logSumExp?.baseAddress, columns: columns, operation: operation,
+      algorithm: SoftmaxPasses(options.algorithm.resolved(columns: columns, logarithmic: operation != .softmax)),
+      fullyMaskedRowIsZero: options.fullyMaskedRowIsZero,
+      positiveInfinityIsLimit: options.positiveInfinityIsLimit)
     let table = T.kernels(plan.level).softmax
     plan.run(
       rows: rows, columns: columns,
-      wholeRows: { table.backwardRows(batch, $0) },
-      splitRow: { table.backwardSplitRow(batch, $0, $1, $2) })
+      wholeRows: { table.forwardRows(batch, $0) },
+      splitRow: { table.forwardSplitRow(batch, $0, $1, $2) })
   }
+}
+
+/// Checks the arguments of a softmax or log-softmax backward call, then runs it.
+func softmaxBackward<T: KernelScalar>(
+  _ operation: BackwardOperation, output: Rows<T>, outputGradient: Rows<T>,
+  into inputGradient: MutableRows<T>, options: SoftmaxOptions
+) throws(SoftmaxKernelsError) {
+  let (rows, columns) = (output.rows, output.columns)
+  let yLayout = try RowLayout.input(output, "output")
+  let gLayout = try RowLayout.input(outputGradient, "outputGradient", rows: rows, columns: columns)
+  let dxLayout = try RowLayout.output(
+    inputGradient, "inputGradient", rows: rows, columns: columns,
+    reading: (output.buffer, yLayout), alsoReading: (outputGradient.buffer, gLayout))
+  let plan = try ExecutionPlan(options.execution, elements: rows * columns)
+  guard rows > 0, columns > 0, let y = output.buffer.baseAddress,
+    let g = outputGradient.buffer.baseAddress, let dx = inputGradient.buffer.baseAddress
+  else { return }
+  let batch = BackwardBatch<T>(
+    output: y, outputStride: yLayout.stride, gradient: g, gradientStride: gLayout.stride,
+    inputGradient: dx, inputGradientStride: dxLayout.stride, columns: columns,
+    operation: operation, fullyMaskedRowIsZero: options.fullyMaskedRowIsZero)
+  let table = T.kernels(plan.level).softmax
+  plan.run(
+    rows: rows, columns: columns,
+    wholeRows: { table.backwardRows(batch, $0) },
+    splitRow: { table.backwardSplitRow(batch, $0, $1, $2) })
 }
 
 extension SoftmaxPasses {

@@ -23,42 +23,16 @@ import SoftmaxKernelsCore
 /// entry gives inf/inf = NaN there and 0 elsewhere, and a NaN loss; NaN makes the row NaN; an
 /// all `-inf` row is 0/0 = NaN. Complexity: two passes (sum, write); `logStableMax` evaluates a scalar Double log
 /// per element (not the fast path). Rows are spread over threads.
-public enum StableMax {
-  /// StableMax (or log-StableMax with `logarithm`) of each row.
-  public static func stableMax<T: KernelScalar>(
-    rows: Int, columns: Int, input: UnsafeBufferPointer<T>, inputRowStride: Int? = nil,
-    output: UnsafeMutableBufferPointer<T>, outputRowStride: Int? = nil, logarithm: Bool = false,
-    options: SoftmaxOptions = SoftmaxOptions()
+public enum StableMax: RowwiseFunction {
+  /// StableMax takes ``SoftmaxOptions`` (only its ``SoftmaxOptions/execution`` matters).
+  public typealias Options = SoftmaxOptions
+
+  /// StableMax `s(x_i) / sum_j s(x_j)` of each row of `input` into `output` (same shape; may be
+  /// the input's memory: in place).
+  public static func forward<T: KernelScalar>(
+    _ input: Rows<T>, into output: MutableRows<T>, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
-    let inLayout = try RowLayout.input(input, rows: rows, columns: columns, stride: inputRowStride, "input")
-    let outLayout = try RowLayout.output(
-      output, rows: rows, columns: columns, stride: outputRowStride, "output", reading: (input, inLayout))
-    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
-    guard rows > 0, columns > 0, let x = input.baseAddress, let y = output.baseAddress else { return }
-    let batch = StableMaxBatch<T>(
-      input: x, inputStride: inLayout.stride, columns: columns, output: y,
-      outputStride: outLayout.stride, logarithm: logarithm, targets: nil, gradient: nil,
-      gradientStride: 0, gradientScale: 0, rowLoss: nil)
-    let table = T.kernels(plan.level).losses
-    _ = plan.mapRows(rows, columns: columns) { table.stableMaxRows(batch, $0) }
-  }
-
-  /// StableMax of a vector (or of rows of `columns` entries).
-  public static func stableMax<T: KernelScalar>(
-    _ input: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
-  ) throws(SoftmaxKernelsError) -> [T] {
-    try Softmax.mapRows(input, columns) { (x, y, r, c) throws(SoftmaxKernelsError) in
-      try stableMax(rows: r, columns: c, input: x, output: y, options: options)
-    }
-  }
-
-  /// log-StableMax of a vector (or of rows of `columns` entries).
-  public static func logStableMax<T: KernelScalar>(
-    _ input: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
-  ) throws(SoftmaxKernelsError) -> [T] {
-    try Softmax.mapRows(input, columns) { (x, y, r, c) throws(SoftmaxKernelsError) in
-      try stableMax(rows: r, columns: c, input: x, output: y, logarithm: true, options: options)
-    }
+    try stableMaxForward(input, into: output, logarithm: false, options: options)
   }
 
   /// The StableMax cross-entropy (`.mean` over rows by default, as the reference code), and
@@ -86,4 +60,38 @@ public enum StableMax {
     let total = plan.mapRows(rows, columns: columns) { table.stableMaxRows(batch, $0) }.loss
     return T(reduction == .mean ? total / Double(rows) : total)
   }
+}
+
+/// log-StableMax `log s(x_i) - log sum_j s(x_j)` of the rows of a matrix (see ``StableMax``
+/// for `s`, the accuracy and the edge cases).
+public enum LogStableMax: RowwiseFunction {
+  /// log-StableMax takes ``SoftmaxOptions`` (only its ``SoftmaxOptions/execution`` matters).
+  public typealias Options = SoftmaxOptions
+
+  /// log-StableMax of each row of `input` into `output` (same shape; may be the input's
+  /// memory: in place).
+  public static func forward<T: KernelScalar>(
+    _ input: Rows<T>, into output: MutableRows<T>, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try stableMaxForward(input, into: output, logarithm: true, options: options)
+  }
+}
+
+/// Checks the arguments of a StableMax forward call, then runs it.
+private func stableMaxForward<T: KernelScalar>(
+  _ input: Rows<T>, into output: MutableRows<T>, logarithm: Bool, options: SoftmaxOptions
+) throws(SoftmaxKernelsError) {
+  let (rows, columns) = (input.rows, input.columns)
+  let inLayout = try RowLayout.input(input, "input")
+  let outLayout = try RowLayout.output(
+    output, "output", rows: rows, columns: columns, reading: (input.buffer, inLayout))
+  let plan = try ExecutionPlan(options.execution, elements: rows * columns)
+  guard rows > 0, columns > 0, let x = input.buffer.baseAddress, let y = output.buffer.baseAddress
+  else { return }
+  let batch = StableMaxBatch<T>(
+    input: x, inputStride: inLayout.stride, columns: columns, output: y,
+    outputStride: outLayout.stride, logarithm: logarithm, targets: nil, gradient: nil,
+    gradientStride: 0, gradientScale: 0, rowLoss: nil)
+  let table = T.kernels(plan.level).losses
+  _ = plan.mapRows(rows, columns: columns) { table.stableMaxRows(batch, $0) }
 }

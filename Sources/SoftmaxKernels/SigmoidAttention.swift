@@ -1,0 +1,93 @@
+// Sigmoid attention weights: row-wise over strided score matrices.
+
+import Foundation
+import SoftmaxKernelsCore
+
+/// The options of ``SigmoidAttention``.
+public struct SigmoidAttentionOptions: KernelOptions {
+  /// The scale applied to the scores (finite); 1 by default.
+  public var scale: Double
+  /// The bias `b` (finite); `nil` (default) means `-log(sequenceLength)`.
+  public var bias: Double?
+  /// The sequence length `n` of the default bias; `nil` (default) means the row length.
+  public var sequenceLength: Int?
+  /// The threads and instruction-set level of the call.
+  public var execution: ExecutionOptions
+
+  /// Scale 1, bias `-log(columns)`, all cores, the process's level.
+  public init() { self.init(scale: 1) }
+
+  /// Options with the given values.
+  public init(
+    scale: Double = 1, bias: Double? = nil, sequenceLength: Int? = nil,
+    execution: ExecutionOptions = ExecutionOptions()
+  ) {
+    self.scale = scale
+    self.bias = bias
+    self.sequenceLength = sequenceLength
+    self.execution = execution
+  }
+}
+
+/// Attention weights without a softmax, row by row from a matrix of scores (queries x keys).
+///
+/// **Sigmoid attention** (Ramapuram et al., "Theory, Analysis, and Best Practices for Sigmoid
+/// Self-Attention", ICLR 2025, arXiv:2409.04431; apple/ml-sigmoid-attention):
+/// `P_ij = sigmoid(scale s_ij + b)` with the bias `b = -log n` by default (`n` = sequence
+/// length = `columns` unless given), no row state; backward `dS = scale dP P (1 - P)`. Masked
+/// scores of `-inf` give exact zeros (with `scale > 0`), so a fully masked row is 0, never NaN.
+/// Accuracy: within `5 + 2 |u| (1 - P)` units of 2^-24 relative (Float), `u = scale s + b`,
+/// whose rounding to Float moves `sigmoid(u)` by up to `|u| (1 - P)` units.
+///
+/// **Layout**: `output` may be the scores' memory with the same stride (in place); the
+/// backward's `inputGradient` may be `output` or `outputGradient`. Forms: ``RowwiseFunction``.
+///
+/// - Complexity: O(rows x columns), one pass; rows are spread over threads.
+public enum SigmoidAttention: RowwiseGradient {
+  /// Sigmoid attention takes ``SigmoidAttentionOptions``.
+  public typealias Options = SigmoidAttentionOptions
+
+  /// `output_ij = sigmoid(scale input_ij + bias)`.
+  public static func forward<T: KernelScalar>(
+    _ input: Rows<T>, into output: MutableRows<T>,
+    options: SigmoidAttentionOptions = SigmoidAttentionOptions()
+  ) throws(SoftmaxKernelsError) {
+    let (rows, columns) = (input.rows, input.columns)
+    let inLayout = try RowLayout.input(input, "input")
+    let outLayout = try RowLayout.output(
+      output, "output", rows: rows, columns: columns, reading: (input.buffer, inLayout))
+    let b: T = try AttentionWeights.sigmoidBias(options.bias.map { T($0) }, options.sequenceLength ?? columns)
+    let scale = try AttentionWeights.finiteScale(options.scale, T.self)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
+    guard rows > 0, columns > 0, let s = input.buffer.baseAddress, let y = output.buffer.baseAddress
+    else { return }
+    let table = T.kernels(plan.level).sigmoid
+    AttentionWeights.forRows(rows, plan) { r in
+      table.unary(.sigmoid, s + r * inLayout.stride, y + r * outLayout.stride, columns, scale, b)
+    }
+  }
+
+  /// `inputGradient_ij = scale outputGradient_ij P_ij (1 - P_ij)` from the forward output `P`.
+  public static func backward<T: KernelScalar>(
+    output: Rows<T>, outputGradient: Rows<T>, into inputGradient: MutableRows<T>,
+    options: SigmoidAttentionOptions = SigmoidAttentionOptions()
+  ) throws(SoftmaxKernelsError) {
+    let (rows, columns) = (output.rows, output.columns)
+    let pLayout = try RowLayout.input(output, "output")
+    let gLayout = try RowLayout.input(outputGradient, "outputGradient", rows: rows, columns: columns)
+    let dxLayout = try RowLayout.output(
+      inputGradient, "inputGradient", rows: rows, columns: columns,
+      reading: (output.buffer, pLayout), alsoReading: (outputGradient.buffer, gLayout))
+    let scale = try AttentionWeights.finiteScale(options.scale, T.self)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
+    guard rows > 0, columns > 0, let p = output.buffer.baseAddress,
+      let g = outputGradient.buffer.baseAddress, let dx = inputGradient.buffer.baseAddress
+    else { return }
+    let table = T.kernels(plan.level).sigmoid
+    AttentionWeights.forRows(rows, plan) { r in
+      table.gradient(
+        .sigmoidFromOutput, p + r * pLayout.stride, g + r * gLayout.stride,
+        dx + r * dxLayout.stride, columns, scale, 0)
+    }
+  }
+}

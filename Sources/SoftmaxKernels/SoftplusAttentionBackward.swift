@@ -1,0 +1,81 @@
+// The gradient of the softplus attention weights with respect to the scores.
+
+import SoftmaxKernelsCore
+
+extension SoftplusAttention {
+  /// The gradient with respect to the scores of ``forward(_:into:options:)``, from the scores
+  /// `input`, the forward `output` and the upstream gradient (all the same shape; the same
+  /// options as the forward call). `inputGradient` must not overlap the other matrices (it
+  /// holds intermediates).
+  public static func backward<T: KernelScalar>(
+    input: Rows<T>, output: Rows<T>, outputGradient: Rows<T>, into inputGradient: MutableRows<T>,
+    options: SoftplusAttentionOptions = SoftplusAttentionOptions()
+  ) throws(SoftmaxKernelsError) {
+    let (rows, columns) = (input.rows, input.columns)
+    let sLayout = try RowLayout.input(input, "input")
+    let dxLayout = try RowLayout.input(inputGradient.readOnly, "inputGradient", rows: rows, columns: columns)
+    let yLayout = try RowLayout.input(output, "output", rows: rows, columns: columns)
+    let gLayout = try RowLayout.input(outputGradient, "outputGradient", rows: rows, columns: columns)
+    let dxRaw = UnsafeRawBufferPointer(
+      start: inputGradient.buffer.baseAddress, count: dxLayout.span * MemoryLayout<T>.stride)
+    for (buffer, layout, name) in [
+      (UnsafeRawPointer(input.buffer.baseAddress), sLayout, "input"),
+      (UnsafeRawPointer(output.buffer.baseAddress), yLayout, "output"),
+      (UnsafeRawPointer(outputGradient.buffer.baseAddress), gLayout, "outputGradient"),
+    ] {
+      let raw = UnsafeRawBufferPointer(start: buffer, count: layout.span * MemoryLayout<T>.stride)
+      if let a = raw.baseAddress, let b = dxRaw.baseAddress, !raw.isEmpty, !dxRaw.isEmpty,
+        a < b + dxRaw.count, b < a + raw.count
+      {
+        throw .invalidArgument(argument: "inputGradient", reason: "overlaps \(name)")
+      }
+    }
+    let parameters = try SoftplusParameters<T>(options)
+    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
+    guard rows > 0, columns > 0, let s = input.buffer.baseAddress, let y = output.buffer.baseAddress,
+      let g = outputGradient.buffer.baseAddress, let dx = inputGradient.buffer.baseAddress
+    else { return }
+    var batch = parameters.batch(
+      options.causal, options.queryOffset, s, sLayout.stride, UnsafeMutablePointer(mutating: y),
+      yLayout.stride, columns)
+    batch.outputGradient = g
+    batch.outputGradientStride = gLayout.stride
+    batch.inputGradient = dx
+    batch.inputGradientStride = dxLayout.stride
+    let table = T.kernels(plan.level).sigmoid
+    AttentionWeights.forRowRanges(rows, plan) { table.softplusAttentionBackwardRows(batch, $0) }
+  }
+
+  /// The gradient with respect to the scores (contiguous rows of `columns` keys).
+  public static func backward<T: KernelScalar>(
+    input: Span<T>, output: Span<T>, outputGradient: Span<T>, columns: Int,
+    into inputGradient: inout MutableSpan<T>,
+    options: SoftplusAttentionOptions = SoftplusAttentionOptions()
+  ) throws(SoftmaxKernelsError) {
+    try withBuffer(input) { (s) throws(SoftmaxKernelsError) in
+      try withBuffer(output) { (y) throws(SoftmaxKernelsError) in
+        try withBuffer(outputGradient) { (g) throws(SoftmaxKernelsError) in
+          try withMutableBuffer(&inputGradient) { (dx) throws(SoftmaxKernelsError) in
+            try backward(
+              input: Rows(s, columns: columns), output: Rows(y, columns: columns),
+              outputGradient: Rows(g, columns: columns), into: MutableRows(dx, columns: columns),
+              options: options)
+          }
+        }
+      }
+    }
+  }
+
+  /// The gradient with respect to the scores (rows of `columns` keys).
+  public static func backward<T: KernelScalar>(
+    input: [T], output: [T], outputGradient: [T], columns: Int,
+    options: SoftplusAttentionOptions = SoftplusAttentionOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    var result = [T](repeating: 0, count: input.count)
+    var span = result.mutableSpan
+    try backward(
+      input: input.span, output: output.span, outputGradient: outputGradient.span, columns: columns,
+      into: &span, options: options)
+    return result
+  }
+}
