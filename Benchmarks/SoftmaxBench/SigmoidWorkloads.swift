@@ -35,17 +35,17 @@ func runSigmoidFamilyCells(
   for l in settings.levels {
     for t in settings.threads {
       let o = ExecutionOptions(threads: t, isa: l)
-      cells.append(("Sig1 sigmoid \(l) \(t)t", { try Sigmoid.sigmoid(xs, into: ys, options: o) },
+      cells.append(("Sig1 sigmoid \(l) \(t)t", { try Sigmoid.forward(xs, into: ys, options: o) },
                     { sampledError(xs, yr) { 1 / (1 + Foundation.exp(-$0)) } },
                     Double(8 * n), "copy", "sigmoid", l, t))
-      cells.append(("Sig2 logSigmoid \(l) \(t)t", { try Sigmoid.logSigmoid(xs, into: ys, options: o) },
+      cells.append(("Sig2 logSigmoid \(l) \(t)t", { try LogSigmoid.forward(xs, into: ys, options: o) },
                     { sampledError(xs, yr) { min($0, 0) - Foundation.log1p(Foundation.exp(-abs($0))) } },
                     Double(8 * n), "copy", "logSigmoid", l, t))
-      cells.append(("Sig3 softplus \(l) \(t)t", { try Sigmoid.softplus(xs, into: ys, options: o) },
+      cells.append(("Sig3 softplus \(l) \(t)t", { try Softplus.forward(xs, into: ys, options: SoftplusOptions(execution: o)) },
                     { sampledError(xs, yr) { max($0, 0) + Foundation.log1p(Foundation.exp(-abs($0))) } },
                     Double(8 * n), "copy", "softplus", l, t))
       cells.append(("Sig4 sigmoidBackward \(l) \(t)t",
-                    { try Sigmoid.sigmoidBackward(input: xs, outputGradient: zs, into: ys, options: o) },
+                    { try Sigmoid.backward(input: xs, outputGradient: zs, into: ys, options: o) },
                     { 0 }, Double(12 * n), "2 reads + 1 write", "sigmoidBackward", l, t))
       var loss: Float = 0
       cells.append(("Sig5 BCE fused \(l) \(t)t", {

@@ -68,9 +68,9 @@ func workloads(elements: Int) -> [Workload] {
         let input = UnsafeBufferPointer(start: x, count: n)
         let output = UnsafeMutableBufferPointer(start: y, count: n)
         if log {
-          try Softmax.logSoftmax(rows: rows, columns: columns, input: input, output: output, options: options)
+          try LogSoftmax.forward(Rows(input, rows: rows, columns: columns), into: MutableRows(output, rows: rows, columns: columns), options: options)
         } else {
-          try Softmax.softmax(rows: rows, columns: columns, input: input, output: output, options: options)
+          try Softmax.forward(Rows(input, rows: rows, columns: columns), into: MutableRows(output, rows: rows, columns: columns), options: options)
         }
       },
       check: { _, y, _, _ in rowSumError(y, rows: rows, columns: columns, log: log) })

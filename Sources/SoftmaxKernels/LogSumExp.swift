@@ -35,17 +35,22 @@ public enum LogSumExp {
     }
   }
 
+  /// Log-sum-exp of the whole buffer (`-inf` when it is empty).
+  public static func forward<T: KernelScalar>(
+    _ input: UnsafeBufferPointer<T>, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> T {
+    var result = T.nan
+    try withUnsafeMutablePointer(to: &result) { (p) throws(SoftmaxKernelsError) in
+      try forward(Rows(vector: input), into: UnsafeMutableBufferPointer(start: p, count: 1), options: options)
+    }
+    return result
+  }
+
   /// Log-sum-exp of the whole of `input` (`-inf` when it is empty).
   public static func forward<T: KernelScalar>(
     _ input: Span<T>, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> T {
-    try withBuffer(input) { (x) throws(SoftmaxKernelsError) in
-      var result = T.nan
-      try withUnsafeMutablePointer(to: &result) { (p) throws(SoftmaxKernelsError) in
-        try forward(Rows(vector: x), into: UnsafeMutableBufferPointer(start: p, count: 1), options: options)
-      }
-      return result
-    }
+    try withBuffer(input) { (x) throws(SoftmaxKernelsError) in try forward(x, options: options) }
   }
 
   /// Log-sum-exp of the whole array (`-inf` when it is empty).

@@ -15,9 +15,7 @@ final class AttentionWeightTests: SoftmaxKernelsTestCase {
         var out = [Float](repeating: 99, count: rows * columns)
         try scores.withUnsafeBufferPointer { s in
           try out.withUnsafeMutableBufferPointer { o in
-            try AttentionWeights.sigmoid(
-              rows: rows, columns: columns, scores: s, scoresRowStride: stride, output: o,
-              scale: scale, bias: bias, sequenceLength: length, options: ExecutionOptions(isa: level))
+            try SigmoidAttention.forward(Rows(s, rows: rows, columns: columns, rowStride: stride), into: MutableRows(o, rows: rows, columns: columns), options: SigmoidAttentionOptions(scale: Double(scale), bias: bias.map { Double($0) }, sequenceLength: length, execution: ExecutionOptions(isa: level)))
           }
         }
         let b = bias.map(Double.init) ?? -Foundation.log(Double(length ?? columns))
@@ -37,9 +35,7 @@ final class AttentionWeightTests: SoftmaxKernelsTestCase {
         let g0 = g
         try out.withUnsafeBufferPointer { p in
           try g.withUnsafeMutableBufferPointer { d in
-            try AttentionWeights.sigmoidBackward(
-              rows: rows, columns: columns, output: p, outputGradient: UnsafeBufferPointer(d),
-              inputGradient: d, scale: scale, options: ExecutionOptions(isa: level))
+            try SigmoidAttention.backward(output: Rows(p, rows: rows, columns: columns), outputGradient: Rows(UnsafeBufferPointer(d), rows: rows, columns: columns), into: MutableRows(d, rows: rows, columns: columns), options: SigmoidAttentionOptions(scale: Double(scale), execution: ExecutionOptions(isa: level)))
           }
         }
         for k in 0..<g.count {
@@ -48,8 +44,8 @@ final class AttentionWeightTests: SoftmaxKernelsTestCase {
         }
       }
     }
-    XCTAssertEqual(try AttentionWeights.sigmoid([Float(0)], columns: 1), [0.5])
-    assertThrows(invalid("sequenceLength")) { _ = try AttentionWeights.sigmoid([Float](), columns: 1, sequenceLength: 0) }
+    XCTAssertEqual(try SigmoidAttention.forward([Float(0)], columns: 1), [0.5])
+    assertThrows(invalid("sequenceLength")) { _ = try SigmoidAttention.forward([Float](), columns: 1, options: SigmoidAttentionOptions(sequenceLength: 0)) }
   }
 
   // MARK: - Softplus attention
@@ -84,29 +80,21 @@ final class AttentionWeightTests: SoftmaxKernelsTestCase {
   static func run<T: KernelScalar>(
     _ s: [T], rows: Int, columns: Int, _ c: Config, level: ISALevel, threads: Int? = nil
   ) throws -> [T] {
-    try AttentionWeights.softplus(
-      s, columns: columns,
-      scale: c.headDimension.map { .lengthDependent(headDimension: $0) } ?? .constant(c.constant),
-      causal: c.causal, queryOffset: c.offset,
-      reweighting: c.power.map { AttentionWeights.Reweighting(power: $0, offsetRows: c.offsetRows) },
-      options: ExecutionOptions(threads: threads, isa: level))
+    try SoftplusAttention.forward(s, columns: columns, options: SoftplusAttentionOptions(scale: c.headDimension.map { .lengthDependent(headDimension: $0) } ?? .constant(c.constant), causal: c.causal, queryOffset: c.offset, reweighting: c.power.map { SoftplusAttention.Reweighting(power: $0, offsetRows: c.offsetRows) }, execution: ExecutionOptions(threads: threads, isa: level)))
   }
 
   /// `AttentionWeights.softplusBackward` on arrays: the input gradient (`rows x columns`).
   static func softplusBackward<T: KernelScalar>(
     rows: Int, columns: Int, scores: [T], scoresRowStride: Int? = nil, output: [T], outputGradient: [T],
-    scale: AttentionWeights.SoftplusScale, causal: Bool, queryOffset: Int,
-    reweighting: AttentionWeights.Reweighting?, options: ExecutionOptions
+    scale: SoftplusAttention.Scale, causal: Bool, queryOffset: Int,
+    reweighting: SoftplusAttention.Reweighting?, options: ExecutionOptions
   ) throws -> [T] {
     var dx = [T](repeating: .nan, count: rows * columns)
     try scores.withUnsafeBufferPointer { sb in
       try output.withUnsafeBufferPointer { yb in
         try outputGradient.withUnsafeBufferPointer { gb in
           try dx.withUnsafeMutableBufferPointer { db in
-            try AttentionWeights.softplusBackward(
-              rows: rows, columns: columns, scores: sb, scoresRowStride: scoresRowStride, output: yb,
-              outputGradient: gb, inputGradient: db, scale: scale, causal: causal,
-              queryOffset: queryOffset, reweighting: reweighting, options: options)
+            try SoftplusAttention.backward(input: Rows(sb, rows: rows, columns: columns, rowStride: scoresRowStride), output: Rows(yb, rows: rows, columns: columns), outputGradient: Rows(gb, rows: rows, columns: columns), into: MutableRows(db, rows: rows, columns: columns), options: SoftplusAttentionOptions(scale: scale, causal: causal, queryOffset: queryOffset, reweighting: reweighting, execution: options))
           }
         }
       }
@@ -183,16 +171,14 @@ final class AttentionWeightTests: SoftmaxKernelsTestCase {
     let g = random.row(Double.self, rows * columns, -1, 1)
     for c in Self.configs {
       try forEachLevel { level in
-        let scale: AttentionWeights.SoftplusScale = c.headDimension.map { .lengthDependent(headDimension: $0) } ?? .constant(c.constant)
-        let rw = c.power.map { AttentionWeights.Reweighting(power: $0, offsetRows: c.offsetRows) }
+        let scale: SoftplusAttention.Scale = c.headDimension.map { .lengthDependent(headDimension: $0) } ?? .constant(c.constant)
+        let rw = c.power.map { SoftplusAttention.Reweighting(power: $0, offsetRows: c.offsetRows) }
         let options = ExecutionOptions(isa: level)
         func forward(_ s: [Double]) throws -> [Double] {
           var out = [Double](repeating: .nan, count: rows * columns)
           try s.withUnsafeBufferPointer { sp in
             try out.withUnsafeMutableBufferPointer { o in
-              try AttentionWeights.softplus(
-                rows: rows, columns: columns, scores: sp, scoresRowStride: stride, output: o,
-                scale: scale, causal: c.causal, queryOffset: c.offset, reweighting: rw, options: options)
+              try SoftplusAttention.forward(Rows(sp, rows: rows, columns: columns, rowStride: stride), into: MutableRows(o, rows: rows, columns: columns), options: SoftplusAttentionOptions(scale: scale, causal: c.causal, queryOffset: c.offset, reweighting: rw, execution: options))
             }
           }
           return out
@@ -219,19 +205,16 @@ final class AttentionWeightTests: SoftmaxKernelsTestCase {
 
   func testSoftplusErrors() {
     let s: [Float] = [0.1, 0.2, 0.3, 0.4]
-    assertThrows(invalid("queryOffset")) { _ = try AttentionWeights.softplus(s, columns: 2, scale: .constant(1), queryOffset: -1) }
-    assertThrows(invalid("headDimension")) { _ = try AttentionWeights.softplus(s, columns: 2, scale: .lengthDependent(headDimension: 0)) }
+    assertThrows(invalid("queryOffset")) { _ = try SoftplusAttention.forward(s, columns: 2, options: SoftplusAttentionOptions(scale: .constant(1), queryOffset: -1)) }
+    assertThrows(invalid("headDimension")) { _ = try SoftplusAttention.forward(s, columns: 2, options: SoftplusAttentionOptions(scale: .lengthDependent(headDimension: 0))) }
     assertThrows(invalid("reweighting.power")) {
-      _ = try AttentionWeights.softplus(s, columns: 2, scale: .constant(1), reweighting: .init(power: 0))
+      _ = try SoftplusAttention.forward(s, columns: 2, options: SoftplusAttentionOptions(scale: .constant(1), reweighting: .init(power: 0)))
     }
-    assertThrows(invalid("columns")) { _ = try AttentionWeights.softplus(s, columns: 3, scale: .constant(1)) }
+    assertThrows(invalid("columns")) { _ = try SoftplusAttention.forward(s, columns: 3, options: SoftplusAttentionOptions(scale: .constant(1))) }
     var buffer = [Float](repeating: 0, count: 8)
     buffer.withUnsafeMutableBufferPointer { b in
       assertThrows(invalid("inputGradient")) {
-        try AttentionWeights.softplusBackward(
-          rows: 2, columns: 2, scores: UnsafeBufferPointer(rebasing: b[0..<4]),
-          output: UnsafeBufferPointer(rebasing: b[4..<8]), outputGradient: UnsafeBufferPointer(rebasing: b[4..<8]),
-          inputGradient: UnsafeMutableBufferPointer(rebasing: b[2..<6]), scale: .constant(1))
+        try SoftplusAttention.backward(input: Rows(UnsafeBufferPointer(rebasing: b[0..<4]), rows: 2, columns: 2), output: Rows(UnsafeBufferPointer(rebasing: b[4..<8]), rows: 2, columns: 2), outputGradient: Rows(UnsafeBufferPointer(rebasing: b[4..<8]), rows: 2, columns: 2), into: MutableRows(UnsafeMutableBufferPointer(rebasing: b[2..<6]), rows: 2, columns: 2), options: SoftplusAttentionOptions(scale: .constant(1)))
       }
     }
   }

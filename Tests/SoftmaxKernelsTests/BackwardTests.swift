@@ -28,7 +28,7 @@ final class BackwardTests: SoftmaxKernelsTestCase {
   static func forwardOutput<T: KernelScalar>(
     log: Bool, _ x: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
-    log ? try Softmax.logSoftmax(x, columns: columns, options: options) : try Softmax.softmax(x, columns: columns, options: options)
+    log ? try LogSoftmax.forward(x, columns: columns, options: options) : try Softmax.forward(x, columns: columns, options: options)
   }
 
   /// The array entry point of the backward pass.
@@ -36,8 +36,8 @@ final class BackwardTests: SoftmaxKernelsTestCase {
     log: Bool, output y: [T], gradient g: [T], columns: Int? = nil, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     log
-      ? try Softmax.logSoftmaxBackward(output: y, outputGradient: g, columns: columns, options: options)
-      : try Softmax.softmaxBackward(output: y, outputGradient: g, columns: columns, options: options)
+      ? try LogSoftmax.backward(output: y, outputGradient: g, columns: columns, options: options)
+      : try Softmax.backward(output: y, outputGradient: g, columns: columns, options: options)
   }
 
   /// The buffer entry point of the backward pass, with a stride for each buffer.
@@ -47,13 +47,9 @@ final class BackwardTests: SoftmaxKernelsTestCase {
     inputGradient dx: UnsafeMutableBufferPointer<T>, inputGradientRowStride: Int
   ) throws(SoftmaxKernelsError) {
     if log {
-      try Softmax.logSoftmaxBackward(
-        rows: rows, columns: columns, output: y, outputRowStride: outputRowStride, outputGradient: g,
-        outputGradientRowStride: outputGradientRowStride, inputGradient: dx, inputGradientRowStride: inputGradientRowStride)
+      try LogSoftmax.backward(output: Rows(y, rows: rows, columns: columns, rowStride: outputRowStride), outputGradient: Rows(g, rows: rows, columns: columns, rowStride: outputGradientRowStride), into: MutableRows(dx, rows: rows, columns: columns, rowStride: inputGradientRowStride))
     } else {
-      try Softmax.softmaxBackward(
-        rows: rows, columns: columns, output: y, outputRowStride: outputRowStride, outputGradient: g,
-        outputGradientRowStride: outputGradientRowStride, inputGradient: dx, inputGradientRowStride: inputGradientRowStride)
+      try Softmax.backward(output: Rows(y, rows: rows, columns: columns, rowStride: outputRowStride), outputGradient: Rows(g, rows: rows, columns: columns, rowStride: outputGradientRowStride), into: MutableRows(dx, rows: rows, columns: columns, rowStride: inputGradientRowStride))
     }
   }
 
@@ -118,15 +114,15 @@ final class BackwardTests: SoftmaxKernelsTestCase {
         let context = "\(describe(options)) n=\(n)"
         func f(_ v: [Double], _ op: Operation) -> Double {
           switch op {
-          case .softmax: return zip(g, noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(v, options: options) } ?? []).reduce(0) { $0 + $1.0 * $1.1 }
-          case .logSoftmax: return zip(g, noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(v, options: options) } ?? []).reduce(0) { $0 + $1.0 * $1.1 }
-          case .logSumExp: return noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(v, options: options) } ?? .nan
+          case .softmax: return zip(g, noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.forward(v, options: options) } ?? []).reduce(0) { $0 + $1.0 * $1.1 }
+          case .logSoftmax: return zip(g, noThrow(context) { () throws(SoftmaxKernelsError) in try LogSoftmax.forward(v, options: options) } ?? []).reduce(0) { $0 + $1.0 * $1.1 }
+          case .logSumExp: return noThrow(context) { () throws(SoftmaxKernelsError) in try LogSumExp.forward(v, options: options) } ?? .nan
           }
         }
-        guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) }),
-          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, options: options) }),
-          let dSoftmax = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmaxBackward(output: y, outputGradient: g, options: options) }),
-          let dLog = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmaxBackward(output: z, outputGradient: g, options: options) })
+        guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.forward(x, options: options) }),
+          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try LogSoftmax.forward(x, options: options) }),
+          let dSoftmax = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.backward(output: y, outputGradient: g, options: options) }),
+          let dLog = noThrow(context, { () throws(SoftmaxKernelsError) in try LogSoftmax.backward(output: z, outputGradient: g, options: options) })
         else { return }
         let analytic: [Operation: [Double]] = [.softmax: dSoftmax, .logSoftmax: dLog, .logSumExp: y]
         for op in [Operation.softmax, .logSoftmax, .logSumExp] {
@@ -158,32 +154,32 @@ final class BackwardTests: SoftmaxKernelsTestCase {
         let context = "n=\(n) isa=\(level)"
         // logSoftmaxBackward with z all -inf: 0 with the policy, g - exp(-inf) sum g = g without.
         XCTAssertEqual(
-          noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmaxBackward(output: masked, outputGradient: g, options: zero) },
+          noThrow(context) { () throws(SoftmaxKernelsError) in try LogSoftmax.backward(output: masked, outputGradient: g, options: zero) },
           [Float](repeating: 0, count: n), "fullyMaskedRowIsZero, \(context)")
         XCTAssertEqual(
-          noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmaxBackward(output: masked, outputGradient: g, options: plain) },
+          noThrow(context) { () throws(SoftmaxKernelsError) in try LogSoftmax.backward(output: masked, outputGradient: g, options: plain) },
           g, "default policy, \(context)")
         // Forward then backward: zeros with the policy, NaN without (PyTorch).
         let x = [Float](repeating: -.infinity, count: n)
-        if let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: zero) }),
-          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, options: zero) })
+        if let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.forward(x, options: zero) }),
+          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try LogSoftmax.forward(x, options: zero) })
         {
-          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmaxBackward(output: y, outputGradient: g, options: zero) }, [Float](repeating: 0, count: n), context)
-          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmaxBackward(output: z, outputGradient: g, options: zero) }, [Float](repeating: 0, count: n), context)
+          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.backward(output: y, outputGradient: g, options: zero) }, [Float](repeating: 0, count: n), context)
+          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try LogSoftmax.backward(output: z, outputGradient: g, options: zero) }, [Float](repeating: 0, count: n), context)
         }
-        if let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: plain) }),
-          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, options: plain) })
+        if let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.forward(x, options: plain) }),
+          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try LogSoftmax.forward(x, options: plain) })
         {
-          XCTAssertTrue(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmaxBackward(output: y, outputGradient: g, options: plain) }?.allSatisfy(\.isNaN) ?? false, context)
-          XCTAssertTrue(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmaxBackward(output: z, outputGradient: g, options: plain) }?.allSatisfy(\.isNaN) ?? false, context)
+          XCTAssertTrue(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.backward(output: y, outputGradient: g, options: plain) }?.allSatisfy(\.isNaN) ?? false, context)
+          XCTAssertTrue(noThrow(context) { () throws(SoftmaxKernelsError) in try LogSoftmax.backward(output: z, outputGradient: g, options: plain) }?.allSatisfy(\.isNaN) ?? false, context)
         }
         // A batch: the masked row gets 0, the other rows the formula.
         var rows = [Float](repeating: -.infinity, count: n)
         let other: [Float] = rng.row(Float.self, n, -1, 1)
-        let otherZ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(other) } ?? []
+        let otherZ = noThrow(context) { () throws(SoftmaxKernelsError) in try LogSoftmax.forward(other) } ?? []
         rows += otherZ
         let gg = g + g
-        if let dx = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmaxBackward(output: rows, outputGradient: gg, columns: n, options: zero) }) {
+        if let dx = noThrow(context, { () throws(SoftmaxKernelsError) in try LogSoftmax.backward(output: rows, outputGradient: gg, columns: n, options: zero) }) {
           XCTAssertEqual(Array(dx[0..<n]), [Float](repeating: 0, count: n), "masked row of a batch, \(context)")
           XCTAssertNil(Self.gradientMismatch(Array(dx[n...]), Reference.logSoftmaxBackward(output: otherZ.doubles, gradient: g.doubles)), "unmasked row of a batch, \(context)")
         }
@@ -191,7 +187,7 @@ final class BackwardTests: SoftmaxKernelsTestCase {
         if n > 1 {
           var withNaN = masked
           withNaN[0] = .nan
-          if let dx = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmaxBackward(output: withNaN, outputGradient: g, options: zero) }) {
+          if let dx = noThrow(context, { () throws(SoftmaxKernelsError) in try LogSoftmax.backward(output: withNaN, outputGradient: g, options: zero) }) {
             XCTAssertTrue(dx[0].isNaN, "NaN in z, \(context): \(dx)")
             XCTAssertEqual(Array(dx[1...]), Array(g[1...]), "NaN in z, \(context)")
           }

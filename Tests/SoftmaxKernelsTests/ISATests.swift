@@ -99,8 +99,8 @@ final class ISATests: SoftmaxKernelsTestCase {
     var rng = SeededRandom(seed: 41)
     let x: [Float] = rng.row(Float.self, 1000, -10, 10)
     for algorithm in allAlgorithms {
-      let implicit = try Softmax.softmax(x, options: SoftmaxOptions(algorithm: algorithm))
-      let explicit = try Softmax.softmax(x, options: SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(isa: ISALevel.active)))
+      let implicit = try Softmax.forward(x, options: SoftmaxOptions(algorithm: algorithm))
+      let explicit = try Softmax.forward(x, options: SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(isa: ISALevel.active)))
       XCTAssertNil(firstDifference(implicit, explicit), "\(algorithm): isa nil differs from isa \(ISALevel.active)")
     }
   }
@@ -120,12 +120,12 @@ final class ISATests: SoftmaxKernelsTestCase {
         func run(_ level: ISALevel) -> (y: [T], z: [T], l: T, dy: [T], dz: [T])? {
           let options = SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(isa: level))
           return noThrow("\(describe(options)) C=\(n)") { () throws(SoftmaxKernelsError) in
-            let y = try Softmax.softmax(x, options: options)
-            let z = try Softmax.logSoftmax(x, options: options)
+            let y = try Softmax.forward(x, options: options)
+            let z = try LogSoftmax.forward(x, options: options)
             return (
-              y, z, try Softmax.logSumExp(x, options: options),
-              try Softmax.softmaxBackward(output: y, outputGradient: g, options: options),
-              try Softmax.logSoftmaxBackward(output: z, outputGradient: g, options: options)
+              y, z, try LogSumExp.forward(x, options: options),
+              try Softmax.backward(output: y, outputGradient: g, options: options),
+              try LogSoftmax.backward(output: z, outputGradient: g, options: options)
             )
           }
         }

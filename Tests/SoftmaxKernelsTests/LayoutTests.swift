@@ -17,11 +17,11 @@ final class LayoutTests: SoftmaxKernelsTestCase {
     switch operation {
     case .softmax:
       return { (r, c, x, xs, y, ys, o) throws(SoftmaxKernelsError) in
-        try Softmax.softmax(rows: r, columns: c, input: x, inputRowStride: xs, output: y, outputRowStride: ys, options: o)
+        try Softmax.forward(Rows(x, rows: r, columns: c, rowStride: xs), into: MutableRows(y, rows: r, columns: c, rowStride: ys), options: o)
       }
     default:
       return { (r, c, x, xs, y, ys, o) throws(SoftmaxKernelsError) in
-        try Softmax.logSoftmax(rows: r, columns: c, input: x, inputRowStride: xs, output: y, outputRowStride: ys, options: o)
+        try LogSoftmax.forward(Rows(x, rows: r, columns: c, rowStride: xs), into: MutableRows(y, rows: r, columns: c, rowStride: ys), options: o)
       }
     }
   }
@@ -29,9 +29,9 @@ final class LayoutTests: SoftmaxKernelsTestCase {
   /// The array entry point for one row.
   static func single<T: KernelScalar>(_ operation: Operation, _ x: [T], _ options: SoftmaxOptions) throws(SoftmaxKernelsError) -> [T] {
     switch operation {
-    case .softmax: return try Softmax.softmax(x, options: options)
-    case .logSoftmax: return try Softmax.logSoftmax(x, options: options)
-    case .logSumExp: return [try Softmax.logSumExp(x, options: options)]
+    case .softmax: return try Softmax.forward(x, options: options)
+    case .logSoftmax: return try LogSoftmax.forward(x, options: options)
+    case .logSumExp: return [try LogSumExp.forward(x, options: options)]
     }
   }
 
@@ -81,12 +81,12 @@ final class LayoutTests: SoftmaxKernelsTestCase {
         input.withUnsafeBufferPointer { x in
           lse.withUnsafeMutableBufferPointer { out in
             _ = noThrow(context) { () throws(SoftmaxKernelsError) in
-              try Softmax.logSumExp(rows: rows, columns: columns, input: x, inputRowStride: inStride, output: out, options: options)
+              try LogSumExp.forward(Rows(x, rows: rows, columns: columns, rowStride: inStride), into: out, options: options)
             }
           }
         }
         for r in 0..<rows {
-          if let e = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(rowValues[r], options: options) }) {
+          if let e = noThrow(context, { () throws(SoftmaxKernelsError) in try LogSumExp.forward(rowValues[r], options: options) }) {
             XCTAssertTrue(identical(lse[r], e), "logSumExp \(context) row \(r): \(lse[r]) vs single row \(e)")
           }
         }
@@ -127,9 +127,9 @@ final class LayoutTests: SoftmaxKernelsTestCase {
             let context = "\(operation) \(typeName(T.self)) \(describe(options)) C=\(n) input offset \(offset) output offset \(outOffset) elements"
             _ = noThrow(context) { () throws(SoftmaxKernelsError) in
               if operation == .softmax {
-                try Softmax.softmax(UnsafeBufferPointer(input), into: output, options: options)
+                try Softmax.forward(UnsafeBufferPointer(input), into: output, options: options)
               } else {
-                try Softmax.logSoftmax(UnsafeBufferPointer(input), into: output, options: options)
+                try LogSoftmax.forward(UnsafeBufferPointer(input), into: output, options: options)
               }
             }
             let got = Array(output)
@@ -141,8 +141,8 @@ final class LayoutTests: SoftmaxKernelsTestCase {
                 && (outOffset + n..<capacity).allSatisfy { outBase[$0] == T(sentinel) },
               "\(context): wrote outside the output")
             if operation == .softmax,
-              let l = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(UnsafeBufferPointer(input), options: options) }),
-              let e = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, options: options) })
+              let l = noThrow(context, { () throws(SoftmaxKernelsError) in try LogSumExp.forward(UnsafeBufferPointer(input), options: options) }),
+              let e = noThrow(context, { () throws(SoftmaxKernelsError) in try LogSumExp.forward(x, options: options) })
             {
               XCTAssertTrue(identical(l, e), "logSumExp \(context): \(l) vs \(e)")
             }
@@ -167,8 +167,8 @@ final class LayoutTests: SoftmaxKernelsTestCase {
       for operation in [Operation.softmax, .logSoftmax] {
         guard let expected = noThrow(context, { () throws(SoftmaxKernelsError) -> [T] in
           operation == .softmax
-            ? try Softmax.softmax(x, columns: columns, options: options)
-            : try Softmax.logSoftmax(x, columns: columns, options: options)
+            ? try Softmax.forward(x, columns: columns, options: options)
+            : try LogSoftmax.forward(x, columns: columns, options: options)
         }) else { continue }
 
         // Buffers: input and output the same memory, same stride (> columns), with padding.
@@ -195,11 +195,11 @@ final class LayoutTests: SoftmaxKernelsTestCase {
         if operation == .softmax {
           // inout [T], by rows and as one vector.
           var values = x
-          _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(&values, columns: columns, options: options) }
+          _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.forward(&values, columns: columns, options: options) }
           XCTAssertNil(firstDifference(values, expected), "inout [T] with columns, \(context)")
           var whole = x
-          _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(&whole, options: options) }
-          let wholeExpected = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) }
+          _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.forward(&whole, options: options) }
+          let wholeExpected = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.forward(x, options: options) }
           XCTAssertNil(firstDifference(whole, wholeExpected ?? []), "inout [T], \(context)")
         }
 
@@ -211,9 +211,9 @@ final class LayoutTests: SoftmaxKernelsTestCase {
           var span = storage.mutableSpan
           _ = noThrow(context) { () throws(SoftmaxKernelsError) in
             if operation == .softmax {
-              try Softmax.softmax(&span, options: options)
+              try Softmax.forward(&span, options: options)
             } else {
-              try Softmax.logSoftmax(&span, options: options)
+              try LogSoftmax.forward(&span, options: options)
             }
           }
         }
@@ -311,34 +311,34 @@ final class LayoutTests: SoftmaxKernelsTestCase {
         var out = [T](repeating: T(sentinel), count: n)
         do {
           var span = out.mutableSpan
-          _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(x.span, into: &span, options: options) }
+          _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.forward(x.span, into: &span, options: options) }
         }
         XCTAssertNil(firstDifference(out, y), "softmax(Span, into: MutableSpan), \(context)")
         out = [T](repeating: T(sentinel), count: n)
         do {
           var span = out.mutableSpan
-          _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x.span, into: &span, options: options) }
+          _ = noThrow(context) { () throws(SoftmaxKernelsError) in try LogSoftmax.forward(x.span, into: &span, options: options) }
         }
         XCTAssertNil(firstDifference(out, z), "logSoftmax(Span, into: MutableSpan), \(context)")
-        let ls = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x.span, options: options) }
+        let ls = noThrow(context) { () throws(SoftmaxKernelsError) in try LogSumExp.forward(x.span, options: options) }
         XCTAssertTrue(ls.map { identical($0, l) } ?? false, "logSumExp(Span), \(context): \(String(describing: ls)) vs \(l)")
 
         // Buffer entry points for one vector.
         var bufOut = [T](repeating: T(sentinel), count: n)
         x.withUnsafeBufferPointer { xb in
           bufOut.withUnsafeMutableBufferPointer { yb in
-            _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax(xb, into: yb, options: options) }
+            _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.forward(xb, into: yb, options: options) }
           }
         }
         XCTAssertNil(firstDifference(bufOut, y), "softmax(UnsafeBufferPointer, into:), \(context)")
         x.withUnsafeBufferPointer { xb in
           bufOut.withUnsafeMutableBufferPointer { yb in
-            _ = noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(xb, into: yb, options: options) }
+            _ = noThrow(context) { () throws(SoftmaxKernelsError) in try LogSoftmax.forward(xb, into: yb, options: options) }
           }
         }
         XCTAssertNil(firstDifference(bufOut, z), "logSoftmax(UnsafeBufferPointer, into:), \(context)")
         let lb = x.withUnsafeBufferPointer { xb in
-          noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(xb, options: options) }
+          noThrow(context) { () throws(SoftmaxKernelsError) in try LogSumExp.forward(xb, options: options) }
         }
         XCTAssertTrue(lb.map { identical($0, l) } ?? false, "logSumExp(UnsafeBufferPointer), \(context)")
       }

@@ -23,9 +23,7 @@ final class LongRowTests: SoftmaxKernelsTestCase {
     }
     for algorithm in [SoftmaxAlgorithm.twoPass, .threePassReload, .online, .threePassRecompute] {
       for threads in [1, 2] {
-        try Softmax.softmax(
-          UnsafeBufferPointer(x), into: y,
-          options: SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(threads: threads)))
+        try Softmax.forward(UnsafeBufferPointer(x), into: y, options: SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(threads: threads)))
         var total = 0.0
         var block = 0.0
         for i in 0..<n {
@@ -46,12 +44,12 @@ final class LongRowTests: SoftmaxKernelsTestCase {
 final class ReadmeExampleTests: SoftmaxKernelsTestCase {
   func testReadmeExample() throws {
     let logits: [Float] = [2.0, 1.0, 0.1, -.infinity]
-    let p = try Softmax.softmax(logits)  // [0.659, 0.242, 0.099, 0.0]
-    let z = try Softmax.logSoftmax(logits)  // [-0.417, -1.417, -2.317, -inf]
-    let lse = try Softmax.logSumExp(logits)  // 2.417
+    let p = try Softmax.forward(logits)  // [0.659, 0.242, 0.099, 0.0]
+    let z = try LogSoftmax.forward(logits)  // [-0.417, -1.417, -2.317, -inf]
+    let lse = try LogSumExp.forward(logits)  // 2.417
 
     var batch: [Float] = (0..<12).map(Float.init)  // 4 rows of 3 classes
-    try Softmax.softmax(&batch, columns: 3, options: SoftmaxOptions(algorithm: .twoPass))
+    try Softmax.forward(&batch, columns: 3, options: SoftmaxOptions(algorithm: .twoPass))
     print(ISALevel.active, p, z, lse, batch)
 
     for (a, b) in zip(p, [0.659, 0.242, 0.099, 0.0] as [Float]) { XCTAssertEqual(a, b, accuracy: 5e-4) }

@@ -64,7 +64,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
       let spread = [1.0, 10, 40, 200][k % 4]
       let x: [T] = rng.row(T.self, n, -spread, spread)
       forEachAlgorithmAndLevel { options in
-        guard let y = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) })
+        guard let y = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.forward(x, options: options) })
         else { return }
         let e = sumError(y)
         XCTAssertLessThanOrEqual(
@@ -86,8 +86,8 @@ final class PropertyTests: SoftmaxKernelsTestCase {
       let x: [T] = rng.row(T.self, n, -20, 20)
       forEachAlgorithmAndLevel { options in
         let context = "\(typeName(T.self)) \(describe(options)) C=\(n)"
-        guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.softmax(x, options: options) }),
-          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, options: options) })
+        guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.forward(x, options: options) }),
+          let z = noThrow(context, { () throws(SoftmaxKernelsError) in try LogSoftmax.forward(x, options: options) })
         else { return }
         var worst = Worst()
         for i in 0..<n where Double(y[i]) > 1e-30 {
@@ -114,7 +114,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
       let x: [T] = rng.row(T.self, n, center - 30, center + 30)
       let m = Double(x.max()!)
       forEachAlgorithmAndLevel { options in
-        guard let l = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(x, options: options) })
+        guard let l = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try LogSumExp.forward(x, options: options) })
         else { return }
         let lse = Double(l)
         let slack = Bounds.logSumExp(T.self) * max(1, abs(lse))
@@ -168,9 +168,9 @@ final class PropertyTests: SoftmaxKernelsTestCase {
     // `.automatic` computes what the algorithm it resolves to computes, bit for bit.
     var rng = SeededRandom(seed: 29)
     let x: [Float] = rng.row(Float.self, 1000, -10, 10)
-    let auto = noThrow("") { () throws(SoftmaxKernelsError) in try Softmax.softmax(x) }
+    let auto = noThrow("") { () throws(SoftmaxKernelsError) in try Softmax.forward(x) }
     let reload = noThrow("") { () throws(SoftmaxKernelsError) in
-      try Softmax.softmax(x, options: SoftmaxOptions(algorithm: .threePassReload))
+      try Softmax.forward(x, options: SoftmaxOptions(algorithm: .threePassReload))
     }
     XCTAssertNil(firstDifference(auto ?? [], reload ?? [1]), "automatic vs threePassReload at C = 1000")
   }

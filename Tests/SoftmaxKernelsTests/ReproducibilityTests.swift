@@ -168,33 +168,31 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
           }
           try assertReproducible("softmax \(shape) alg=\(algorithm)") { t in
             var s = BitSnapshot()
-            s.add("softmax", try Softmax.softmax(x, columns: columns, options: options(t)))
+            s.add("softmax", try Softmax.forward(x, columns: columns, options: options(t)))
             return s
           }
           try assertReproducible("logSoftmax \(shape) alg=\(algorithm)") { t in
             var s = BitSnapshot()
-            s.add("logSoftmax", try Softmax.logSoftmax(x, columns: columns, options: options(t)))
+            s.add("logSoftmax", try LogSoftmax.forward(x, columns: columns, options: options(t)))
             return s
           }
           try assertReproducible("logSumExp \(shape) alg=\(algorithm)") { t in
             var s = BitSnapshot()
-            s.add("logSumExp", try Softmax.logSumExp(x, columns: columns, options: options(t)))
+            s.add("logSumExp", try LogSumExp.forward(x, columns: columns, options: options(t)))
             return s
           }
         }
         // The backward passes take the forward outputs (one thread) and an upstream gradient.
-        let y = try Softmax.softmax(x, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: 1, isa: level)))
-        let z = try Softmax.logSoftmax(x, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: 1, isa: level)))
+        let y = try Softmax.forward(x, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: 1, isa: level)))
+        let z = try LogSoftmax.forward(x, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: 1, isa: level)))
         try assertReproducible("softmaxBackward \(shape)") { t in
           var s = BitSnapshot()
-          s.add("inputGradient", try Softmax.softmaxBackward(
-            output: y, outputGradient: g, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level))))
+          s.add("inputGradient", try Softmax.backward(output: y, outputGradient: g, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level))))
           return s
         }
         try assertReproducible("logSoftmaxBackward \(shape)") { t in
           var s = BitSnapshot()
-          s.add("inputGradient", try Softmax.logSoftmaxBackward(
-            output: z, outputGradient: g, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level))))
+          s.add("inputGradient", try LogSoftmax.backward(output: z, outputGradient: g, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level))))
           return s
         }
       }
@@ -220,7 +218,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
       let weights: [T] = rng.row(T.self, columns, 0.5, 2)
       let rowScale: [T] = rng.row(T.self, rows, -2, 2)
       let q: [T] = rng.row(T.self, rows * columns, -4, 4)
-      let probabilities = try Softmax.softmax(q, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: 1)))
+      let probabilities = try Softmax.forward(q, columns: columns, options: SoftmaxOptions(execution: ExecutionOptions(threads: 1)))
 
       let combos: [(String, CrossEntropyOptions, weighted: Bool, ignore7: Bool, perRow: Bool)] = [
         ("default", CrossEntropyOptions(), false, false, false),
@@ -324,8 +322,8 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
             let o = SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level))
             var s = BitSnapshot()
             s.add("output", logarithm
-              ? try StableMax.logStableMax(x, columns: columns, options: o)
-              : try StableMax.stableMax(x, columns: columns, options: o))
+              ? try LogStableMax.forward(x, columns: columns, options: o)
+              : try StableMax.forward(x, columns: columns, options: o))
             return s
           }
         }
@@ -384,13 +382,13 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
       let shape = "\(typeName(T.self)) n=\(n) isa=\(level)"
       func o(_ t: Int) -> ExecutionOptions { ExecutionOptions(threads: t, isa: level) }
       let unary: [(String, (Int) throws -> [T])] = [
-        ("sigmoid", { t in try Sigmoid.sigmoid(x, options: o(t)) }),
-        ("logSigmoid", { t in try Sigmoid.logSigmoid(x, options: o(t)) }),
-        ("softplus beta=2 threshold=10", { t in try Sigmoid.softplus(x, beta: 2, threshold: 10, options: o(t)) }),
-        ("sigmoidBackward", { t in try Sigmoid.sigmoidBackward(input: x, outputGradient: g, options: o(t)) }),
-        ("logSigmoidBackward", { t in try Sigmoid.logSigmoidBackward(input: x, outputGradient: g, options: o(t)) }),
+        ("sigmoid", { t in try Sigmoid.forward(x, options: o(t)) }),
+        ("logSigmoid", { t in try LogSigmoid.forward(x, options: o(t)) }),
+        ("softplus beta=2 threshold=10", { t in try Softplus.forward(x, options: SoftplusOptions(beta: Double(2), threshold: Double(10), execution: o(t))) }),
+        ("sigmoidBackward", { t in try Sigmoid.backward(input: x, outputGradient: g, options: o(t)) }),
+        ("logSigmoidBackward", { t in try LogSigmoid.backward(input: x, outputGradient: g, options: o(t)) }),
         ("softplusBackward beta=2 threshold=10", { t in
-          try Sigmoid.softplusBackward(input: x, outputGradient: g, beta: 2, threshold: 10, options: o(t))
+          try Softplus.backward(input: x, outputGradient: g, options: SoftplusOptions(beta: Double(2), threshold: Double(10), execution: o(t)))
         }),
       ]
       for (name, f) in unary {
@@ -480,18 +478,16 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
         func o(_ t: Int) -> ExecutionOptions { ExecutionOptions(threads: t, isa: level) }
         try assertReproducible("AttentionWeights.sigmoid \(shape)") { t in
           var s = BitSnapshot()
-          s.add("output", try AttentionWeights.sigmoid(scores, columns: columns, scale: T(0.125), options: o(t)))
+          s.add("output", try SigmoidAttention.forward(scores, columns: columns, options: SigmoidAttentionOptions(scale: Double(T(0.125)), execution: o(t))))
           return s
         }
-        let p = try AttentionWeights.sigmoid(scores, columns: columns, options: o(1))
+        let p = try SigmoidAttention.forward(scores, columns: columns, options: SigmoidAttentionOptions(execution: o(1)))
         try assertReproducible("AttentionWeights.sigmoidBackward \(shape)") { t in
           var dx = [T](repeating: 0, count: rows * columns)
           try p.withUnsafeBufferPointer { pb in
             try g.withUnsafeBufferPointer { gb in
               try dx.withUnsafeMutableBufferPointer { db in
-                try AttentionWeights.sigmoidBackward(
-                  rows: rows, columns: columns, output: pb, outputGradient: gb, inputGradient: db,
-                  scale: T(0.125), options: o(t))
+                try SigmoidAttention.backward(output: Rows(pb, rows: rows, columns: columns), outputGradient: Rows(gb, rows: rows, columns: columns), into: MutableRows(db, rows: rows, columns: columns), options: SigmoidAttentionOptions(scale: Double(T(0.125)), execution: o(t)))
               }
             }
           }
@@ -499,23 +495,19 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
           s.add("inputGradient", dx)
           return s
         }
-        let variants: [(String, AttentionWeights.SoftplusScale, Bool, AttentionWeights.Reweighting?)] = [
+        let variants: [(String, SoftplusAttention.Scale, Bool, SoftplusAttention.Reweighting?)] = [
           ("lengthDependent(64) causal reweighting", .lengthDependent(headDimension: 64), true,
-           AttentionWeights.Reweighting()),
+           SoftplusAttention.Reweighting()),
           ("constant(0.5) not causal", .constant(0.5), false, nil),
         ]
         for (name, scale, causal, reweighting) in variants {
           let queryOffset = causal ? offset : 0
           try assertReproducible("AttentionWeights.softplus \(name) \(shape)") { t in
             var s = BitSnapshot()
-            s.add("output", try AttentionWeights.softplus(
-              scores, columns: columns, scale: scale, causal: causal, queryOffset: queryOffset,
-              reweighting: reweighting, options: o(t)))
+            s.add("output", try SoftplusAttention.forward(scores, columns: columns, options: SoftplusAttentionOptions(scale: scale, causal: causal, queryOffset: queryOffset, reweighting: reweighting, execution: o(t))))
             return s
           }
-          let y = try AttentionWeights.softplus(
-            scores, columns: columns, scale: scale, causal: causal, queryOffset: queryOffset,
-            reweighting: reweighting, options: o(1))
+          let y = try SoftplusAttention.forward(scores, columns: columns, options: SoftplusAttentionOptions(scale: scale, causal: causal, queryOffset: queryOffset, reweighting: reweighting, execution: o(1)))
           try assertReproducible("AttentionWeights.softplusBackward \(name) \(shape)") { t in
             var s = BitSnapshot()
             s.add("inputGradient", try AttentionWeightTests.softplusBackward(

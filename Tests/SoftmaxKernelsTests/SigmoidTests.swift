@@ -49,12 +49,12 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
     let options = ExecutionOptions(isa: level)
     let ones = [T](repeating: 1, count: xs.count)
     return try! [
-      Sigmoid.sigmoid(xs, options: options),
-      Sigmoid.logSigmoid(xs, options: options),
-      Sigmoid.softplus(xs, options: options),
-      Sigmoid.sigmoidBackward(input: xs, outputGradient: ones, options: options),
-      Sigmoid.logSigmoidBackward(input: xs, outputGradient: ones, options: options),
-      Sigmoid.softplusBackward(input: xs, outputGradient: ones, options: options),
+      Sigmoid.forward(xs, options: options),
+      LogSigmoid.forward(xs, options: options),
+      Softplus.forward(xs, options: SoftplusOptions(execution: options)),
+      Sigmoid.backward(input: xs, outputGradient: ones, options: options),
+      LogSigmoid.backward(input: xs, outputGradient: ones, options: options),
+      Softplus.backward(input: xs, outputGradient: ones, options: SoftplusOptions(execution: options)),
     ]
   }
 
@@ -189,13 +189,13 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
       let options = ExecutionOptions(isa: level)
       for pad in [0, 16, 23] {
         let input = [Float](repeating: 0.5, count: pad) + xs
-        let s = Array(try Sigmoid.sigmoid(input, options: options).dropFirst(pad))
-        let l = Array(try Sigmoid.logSigmoid(input, options: options).dropFirst(pad))
-        let p = Array(try Sigmoid.softplus(input, options: options).dropFirst(pad))
+        let s = Array(try Sigmoid.forward(input, options: options).dropFirst(pad))
+        let l = Array(try LogSigmoid.forward(input, options: options).dropFirst(pad))
+        let p = Array(try Softplus.forward(input, options: SoftplusOptions(execution: options)).dropFirst(pad))
         let ones = [Float](repeating: 1, count: input.count)
-        let ds = Array(try Sigmoid.sigmoidBackward(input: input, outputGradient: ones, options: options).dropFirst(pad))
-        let dl = Array(try Sigmoid.logSigmoidBackward(input: input, outputGradient: ones, options: options).dropFirst(pad))
-        let dp = Array(try Sigmoid.softplusBackward(input: input, outputGradient: ones, options: options).dropFirst(pad))
+        let ds = Array(try Sigmoid.backward(input: input, outputGradient: ones, options: options).dropFirst(pad))
+        let dl = Array(try LogSigmoid.backward(input: input, outputGradient: ones, options: options).dropFirst(pad))
+        let dp = Array(try Softplus.backward(input: input, outputGradient: ones, options: SoftplusOptions(execution: options)).dropFirst(pad))
         let context = "\(level) pad \(pad)"
         XCTAssertEqual(s[0], 1, context); XCTAssertEqual(s[1], 0, context); XCTAssertTrue(s[2].isNaN, context)
         XCTAssertEqual(s[3], 0.5, context); XCTAssertEqual(s[4], 0.5, context)
@@ -211,7 +211,7 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
         XCTAssertEqual(dl[0], 0, context); XCTAssertEqual(dl[1], 1, context); XCTAssertTrue(dl[2].isNaN, context)
         XCTAssertEqual(dp[0], 1, context); XCTAssertEqual(dp[1], 0, context); XCTAssertTrue(dp[2].isNaN, context)
         // Gradual underflow: sigmoid(-100) = e^-100 (subnormal), as PyTorch.
-        let tiny = try Sigmoid.sigmoid([Float](repeating: -100, count: pad + 1), options: options)[pad]
+        let tiny = try Sigmoid.forward([Float](repeating: -100, count: pad + 1), options: options)[pad]
         XCTAssertEqual(Double(tiny), Foundation.exp(-100.0), accuracy: Double(Float.leastNonzeroMagnitude), context)
         XCTAssertGreaterThan(tiny, 0, context)
       }
@@ -230,9 +230,7 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
         var out = [Float](repeating: 12345, count: n + 7)
         try xs.withUnsafeBufferPointer { x in
           try out.withUnsafeMutableBufferPointer { o in
-            try Sigmoid.softplus(
-              x, into: UnsafeMutableBufferPointer(rebasing: o[3..<(3 + n)]), beta: 0.5, threshold: 8,
-              options: ExecutionOptions(isa: level))
+            try Softplus.forward(x, into: UnsafeMutableBufferPointer(rebasing: o[3..<(3 + n)]), options: SoftplusOptions(beta: Double(0.5), threshold: Double(8), execution: ExecutionOptions(isa: level)))
           }
         }
         XCTAssertEqual(out[0..<3], [12345, 12345, 12345])
@@ -241,14 +239,14 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
           XCTAssertLessThanOrEqual(ulpError(out[3 + i], Double(expected[i])), 8, "n \(n) i \(i)")
         }
         var inPlace = xs
-        try Sigmoid.sigmoid(&inPlace, options: ExecutionOptions(isa: level))
-        XCTAssertEqual(inPlace, try Sigmoid.sigmoid(xs, options: ExecutionOptions(isa: level)))
+        try Sigmoid.forward(&inPlace, options: ExecutionOptions(isa: level))
+        XCTAssertEqual(inPlace, try Sigmoid.forward(xs, options: ExecutionOptions(isa: level)))
       }
       // Threads: 2^18 + 5 elements split over 1, 2, 3 threads give identical bits.
       let big = random.row(Float.self, (1 << 18) + 5, -20, 20)
-      let one = try Sigmoid.logSigmoid(big, options: ExecutionOptions(threads: 1, isa: level))
+      let one = try LogSigmoid.forward(big, options: ExecutionOptions(threads: 1, isa: level))
       for t in [2, 3] {
-        XCTAssertEqual(one, try Sigmoid.logSigmoid(big, options: ExecutionOptions(threads: t, isa: level)))
+        XCTAssertEqual(one, try LogSigmoid.forward(big, options: ExecutionOptions(threads: t, isa: level)))
       }
       // Gradient in place over the upstream gradient.
       let g = random.row(Float.self, 100, -2, 2)
@@ -256,11 +254,10 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
       var dx = g
       try x.withUnsafeBufferPointer { xp in
         try dx.withUnsafeMutableBufferPointer { d in
-          try Sigmoid.sigmoidBackward(input: xp, outputGradient: UnsafeBufferPointer(d), into: d,
-                                      options: ExecutionOptions(isa: level))
+          try Sigmoid.backward(input: xp, outputGradient: UnsafeBufferPointer(d), into: d, options: ExecutionOptions(isa: level))
         }
       }
-      XCTAssertEqual(dx, try Sigmoid.sigmoidBackward(input: x, outputGradient: g, options: ExecutionOptions(isa: level)))
+      XCTAssertEqual(dx, try Sigmoid.backward(input: x, outputGradient: g, options: ExecutionOptions(isa: level)))
       for i in 0..<100 {
         let ref = Double(g[i]) * sigRefSigmoid(Double(x[i])) * sigRefSigmoid(-Double(x[i]))
         XCTAssertEqual(Double(dx[i]), ref, accuracy: 1e-6 * abs(ref) + 1e-30)
@@ -285,27 +282,27 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
           XCTAssertEqual(grad[i], fd, accuracy: 1e-7 * max(1, abs(fd)), "\(name) \(level) x = \(xs[i])")
         }
       }
-      try check("sigmoid", { try Sigmoid.sigmoid($0, options: o) },
-                try Sigmoid.sigmoidBackward(input: xs, outputGradient: g, options: o))
-      let y = try Sigmoid.sigmoid(xs, options: o)
+      try check("sigmoid", { try Sigmoid.forward($0, options: o) },
+                try Sigmoid.backward(input: xs, outputGradient: g, options: o))
+      let y = try Sigmoid.forward(xs, options: o)
       let fromOutput = try y.withUnsafeBufferPointer { yp in
         try g.withUnsafeBufferPointer { gp in
           var dx = [Double](repeating: 0, count: xs.count)
-          try dx.withUnsafeMutableBufferPointer { try Sigmoid.sigmoidBackward(output: yp, outputGradient: gp, into: $0, options: o) }
+          try dx.withUnsafeMutableBufferPointer { try Sigmoid.backward(output: yp, outputGradient: gp, into: $0, options: o) }
           return dx
         }
       }
-      try check("sigmoid (from output)", { try Sigmoid.sigmoid($0, options: o) }, fromOutput)
-      try check("logSigmoid", { try Sigmoid.logSigmoid($0, options: o) },
-                try Sigmoid.logSigmoidBackward(input: xs, outputGradient: g, options: o))
-      try check("softplus beta 2 threshold 16", { try Sigmoid.softplus($0, beta: 2, threshold: 16, options: o) },
-                try Sigmoid.softplusBackward(input: xs, outputGradient: g, beta: 2, threshold: 16, options: o))
+      try check("sigmoid (from output)", { try Sigmoid.forward($0, options: o) }, fromOutput)
+      try check("logSigmoid", { try LogSigmoid.forward($0, options: o) },
+                try LogSigmoid.backward(input: xs, outputGradient: g, options: o))
+      try check("softplus beta 2 threshold 16", { try Softplus.forward($0, options: SoftplusOptions(beta: Double(2), threshold: Double(16), execution: o)) },
+                try Softplus.backward(input: xs, outputGradient: g, options: SoftplusOptions(beta: Double(2), threshold: Double(16), execution: o)))
     }
   }
 
   /// The README's sigmoid-family example, verbatim, with its commented values checked.
   func testReadmeExample() throws {
-    let y = try Sigmoid.softplus([Float](arrayLiteral: -3, 0, 25))    // [0.0486, 0.693, 25.0]
+    let y = try Softplus.forward([Float](arrayLiteral: -3, 0, 25))    // [0.0486, 0.693, 25.0]
     let (loss, dx) = try BinaryCrossEntropy.withLogitsAndGradient(
       [Float](arrayLiteral: 2, -1), targets: [1, 0], posWeight: [3, 1])  // 0.347, [-0.179, 0.134]
     let cosines: [Float] = [0.9, 0.1, -0.2, 0.8]                       // 2 images x 2 texts
@@ -322,25 +319,25 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
 
   func testErrors() throws {
     let x: [Float] = [1, 2, 3]
-    assertThrows(invalid("beta")) { _ = try Sigmoid.softplus(x, beta: 0) }
-    assertThrows(invalid("beta")) { _ = try Sigmoid.softplus(x, beta: -.infinity) }
-    assertThrows(invalid("threshold")) { _ = try Sigmoid.softplus(x, threshold: .nan) }
-    assertThrows(invalid("threads")) { _ = try Sigmoid.sigmoid(x, options: ExecutionOptions(threads: 0)) }
+    assertThrows(invalid("beta")) { _ = try Softplus.forward(x, options: SoftplusOptions(beta: Double(0))) }
+    assertThrows(invalid("beta")) { _ = try Softplus.forward(x, options: SoftplusOptions(beta: -.infinity)) }
+    assertThrows(invalid("threshold")) { _ = try Softplus.forward(x, options: SoftplusOptions(threshold: .nan)) }
+    assertThrows(invalid("threads")) { _ = try Sigmoid.forward(x, options: ExecutionOptions(threads: 0)) }
     assertThrows(.countMismatch(argument: "outputGradient", expected: 3, actual: 2)) {
-      _ = try Sigmoid.sigmoidBackward(input: x, outputGradient: [1, 2])
+      _ = try Sigmoid.backward(input: x, outputGradient: [1, 2])
     }
     // Overlap other than exact aliasing is rejected, and nothing is written.
     var buffer: [Float] = [1, 2, 3, 4, 5]
     assertUntouched(&buffer, "overlapping output") { buffer in
       buffer.withUnsafeMutableBufferPointer { b in
         assertThrows(invalid("output")) {
-          try Sigmoid.sigmoid(UnsafeBufferPointer(rebasing: b[0..<4]), into: UnsafeMutableBufferPointer(rebasing: b[1..<5]))
+          try Sigmoid.forward(UnsafeBufferPointer(rebasing: b[0..<4]), into: UnsafeMutableBufferPointer(rebasing: b[1..<5]))
         }
         assertThrows(.countMismatch(argument: "output", expected: 4, actual: 3)) {
-          try Sigmoid.sigmoid(UnsafeBufferPointer(rebasing: b[0..<4]), into: UnsafeMutableBufferPointer(rebasing: b[1..<4]))
+          try Sigmoid.forward(UnsafeBufferPointer(rebasing: b[0..<4]), into: UnsafeMutableBufferPointer(rebasing: b[1..<4]))
         }
       }
     }
-    XCTAssertEqual(try Sigmoid.sigmoid([Float]()), [])
+    XCTAssertEqual(try Sigmoid.forward([Float]()), [])
   }
 }

@@ -91,7 +91,7 @@ final class SoftmaxFamilyPropertyTests: SoftmaxKernelsTestCase {
     let key = "\(typeName(T.self)) \(options.algorithm) \(options.execution.isa.map { "\($0)" } ?? "-")"
     let floor = PropertyBounds.floor(T.self)
     do {
-      let y = try Softmax.softmax(x, options: options)
+      let y = try Softmax.forward(x, options: options)
       var worst = 0.0, at = 0
       for i in y.indices {
         let e = Self.relative(Double(y[i]), reference.softmax[i], floor: floor) - reference.shiftRounding
@@ -102,7 +102,7 @@ final class SoftmaxFamilyPropertyTests: SoftmaxKernelsTestCase {
         "C=\(x.count) at \(at): \(y[at]) vs \(reference.softmax[at])")
       tally.note("softmax sum \(label) \(key)", sumError(y) - reference.shiftRounding, bound: label == "all-equal" ? PropertyBounds.allEqual(T.self) : PropertyBounds.softmaxSum(T.self),
         "C=\(x.count)")
-      let z = try Softmax.logSoftmax(x, options: options)
+      let z = try LogSoftmax.forward(x, options: options)
       worst = 0; at = 0
       for i in z.indices {
         let e = Self.relative(Double(z[i]), reference.logSoftmax[i], floor: floor) - reference.shiftRounding
@@ -110,7 +110,7 @@ final class SoftmaxFamilyPropertyTests: SoftmaxKernelsTestCase {
       }
       tally.note("logSoftmax \(label) \(key)", worst, bound: PropertyBounds.logSoftmaxRelative(T.self),
         "C=\(x.count) at \(at): \(z[at]) vs \(reference.logSoftmax[at])")
-      let l = try Softmax.logSumExp(x, options: options)
+      let l = try LogSumExp.forward(x, options: options)
       let scale = Swift.max(abs(reference.logSumExp), Wide(abs(reference.max)))
       let lseError = l.isNaN ? Double.infinity
         : scale == 0 ? (l == 0 ? 0 : .infinity) : Double(abs(Wide(Double(l)) - reference.logSumExp) / scale)

@@ -94,9 +94,9 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
           guard
             let out = noThrow(context(), file: file, line: line, { () throws(SoftmaxKernelsError) -> [T] in
               switch operation {
-              case .softmax: return try Softmax.softmax(row, options: options)
-              case .logSoftmax: return try Softmax.logSoftmax(row, options: options)
-              case .logSumExp: return [try Softmax.logSumExp(row, options: options)]
+              case .softmax: return try Softmax.forward(row, options: options)
+              case .logSoftmax: return try LogSoftmax.forward(row, options: options)
+              case .logSumExp: return [try LogSumExp.forward(row, options: options)]
               }
             })
           else { continue }
@@ -133,17 +133,17 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
         for flags in Self.flagSets {
           let options = SoftmaxOptions(algorithm: algorithm, fullyMaskedRowIsZero: flags.masked, positiveInfinityIsLimit: flags.limit, execution: ExecutionOptions(isa: level))
           let context = "C = 0, \(describe(options))"
-          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax([Float](), options: options) }, [], context)
-          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax([Double](), options: options) }, [], context)
-          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp([Float](), options: options) }, -.infinity, context)
-          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp([Double](), options: options) }, -.infinity, context)
+          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.forward([Float](), options: options) }, [], context)
+          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try LogSoftmax.forward([Double](), options: options) }, [], context)
+          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try LogSumExp.forward([Float](), options: options) }, -.infinity, context)
+          XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try LogSumExp.forward([Double](), options: options) }, -.infinity, context)
           // Rows of zero columns: every row's log-sum-exp is -inf; softmax writes nothing.
           var lse = [Float](repeating: 7, count: 4)
           let empty = [Float]()
           empty.withUnsafeBufferPointer { x in
             lse.withUnsafeMutableBufferPointer { out in
               _ = noThrow(context) { () throws(SoftmaxKernelsError) in
-                try Softmax.logSumExp(rows: 3, columns: 0, input: x, output: out, options: options)
+                try LogSumExp.forward(Rows(x, rows: 3, columns: 0), into: out, options: options)
               }
             }
           }
@@ -152,13 +152,13 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
           [Double]().withUnsafeBufferPointer { x in
             untouched.withUnsafeMutableBufferPointer { out in
               _ = noThrow(context) { () throws(SoftmaxKernelsError) in
-                try Softmax.softmax(rows: 3, columns: 0, input: x, output: out, options: options)
+                try Softmax.forward(Rows(x, rows: 3, columns: 0), into: MutableRows(out, rows: 3, columns: 0), options: options)
               }
             }
           }
           XCTAssertEqual(untouched, [7, 7], "softmax of rows x 0 columns wrote output, \(context)")
           XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in
-            try Softmax.logSumExp([Float]().span, options: options)
+            try LogSumExp.forward([Float]().span, options: options)
           }, -.infinity, context)
         }
       }
@@ -259,7 +259,7 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
         x[i] = .infinity
         guard Self.runs(algorithm, x) else { continue }
         let options = SoftmaxOptions(algorithm: algorithm, positiveInfinityIsLimit: true)
-        if let z = noThrow("+inf at \(i) C=\(n)", { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(x, options: options) }) {
+        if let z = noThrow("+inf at \(i) C=\(n)", { () throws(SoftmaxKernelsError) in try LogSoftmax.forward(x, options: options) }) {
           XCTAssertEqual(z[i], 0, "log-softmax at the +inf entry, \(describe(options)) C=\(n) index \(i)")
           XCTAssertEqual(z.filter { $0 == -.infinity }.count, n - 1, "\(describe(options)) C=\(n) index \(i): \(z)")
         }
@@ -326,10 +326,10 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
     let f: [Float] = [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, 0]
     let d: [Double] = [-.greatestFiniteMagnitude, .greatestFiniteMagnitude]
     forEachAlgorithmAndLevel(allAlgorithms.filter { Self.runs($0, f) }) { options in
-      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.softmax(f, options: options) }, [1, 0, 0], describe(options))
-      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(f, options: options) }, .greatestFiniteMagnitude, describe(options))
-      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.softmax(d, options: options) }, [0, 1], describe(options))
-      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.logSumExp(d, options: options) }, .greatestFiniteMagnitude, describe(options))
+      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.forward(f, options: options) }, [1, 0, 0], describe(options))
+      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try LogSumExp.forward(f, options: options) }, .greatestFiniteMagnitude, describe(options))
+      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.forward(d, options: options) }, [0, 1], describe(options))
+      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try LogSumExp.forward(d, options: options) }, .greatestFiniteMagnitude, describe(options))
     }
   }
 
@@ -338,12 +338,12 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
   func testLargeEqualLogits() {
     forEachAlgorithmAndLevel { options in
       let f: [Float] = [1e8, 1e8]
-      if let z = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(f, options: options) }) {
+      if let z = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try LogSoftmax.forward(f, options: options) }) {
         for v in z { XCTAssertEqual(v, -Float(M_LN2), accuracy: Float(M_LN2).ulp, "Float \(describe(options)): \(z)") }
       }
-      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.softmax(f, options: options) }, [0.5, 0.5], describe(options))
+      XCTAssertEqual(noThrow(describe(options)) { () throws(SoftmaxKernelsError) in try Softmax.forward(f, options: options) }, [0.5, 0.5], describe(options))
       let d: [Double] = [1e8, 1e8]
-      if let z = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try Softmax.logSoftmax(d, options: options) }) {
+      if let z = noThrow(describe(options), { () throws(SoftmaxKernelsError) in try LogSoftmax.forward(d, options: options) }) {
         for v in z { XCTAssertEqual(v, -M_LN2, accuracy: 2 * M_LN2.ulp, "Double \(describe(options)): \(z)") }
       }
     }
@@ -389,8 +389,8 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
       forEachAlgorithmAndLevel { options in
         let context = "C = 1, x = \(v), \(describe(options))"
         // softmax [x] = [1] exactly (SPEC §2.7).
-        XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax([Float(v)], options: options) }, [1], "Float " + context)
-        XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.softmax([v], options: options) }, [1], "Double " + context)
+        XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.forward([Float(v)], options: options) }, [1], "Float " + context)
+        XCTAssertEqual(noThrow(context) { () throws(SoftmaxKernelsError) in try Softmax.forward([v], options: options) }, [1], "Double " + context)
       }
       // log-softmax [0] and lse x, within the bounds.
       check([Float(v)], "C = 1")

@@ -369,8 +369,8 @@ func forward<T: KernelScalar>(
   file: StaticString = #filePath, line: UInt = #line
 ) -> (y: [T], z: [T], l: T)? {
   noThrow(context(), file: file, line: line) { () throws(SoftmaxKernelsError) in
-    (try Softmax.softmax(x, options: options), try Softmax.logSoftmax(x, options: options),
-     try Softmax.logSumExp(x, options: options))
+    (try Softmax.forward(x, options: options), try LogSoftmax.forward(x, options: options),
+     try LogSumExp.forward(x, options: options))
   }
 }
 
@@ -381,9 +381,9 @@ func forward<T: KernelScalar>(
   file: StaticString = #filePath, line: UInt = #line
 ) -> (y: [T], z: [T], l: [T])? {
   noThrow(context(), file: file, line: line) { () throws(SoftmaxKernelsError) in
-    (try Softmax.softmax(x, columns: columns, options: options),
-     try Softmax.logSoftmax(x, columns: columns, options: options),
-     try Softmax.logSumExp(x, columns: columns, options: options))
+    (try Softmax.forward(x, columns: columns, options: options),
+     try LogSoftmax.forward(x, columns: columns, options: options),
+     try LogSumExp.forward(x, columns: columns, options: options))
   }
 }
 

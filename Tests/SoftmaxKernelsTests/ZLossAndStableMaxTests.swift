@@ -118,8 +118,8 @@ final class StableMaxTests: SoftmaxKernelsTestCase {
       for n in [1, 5, 16, 17, 33, 1000] {
         let x: [Float] = rng.row(Float.self, n, -20, 20)
         let total = x.reduce(0.0) { $0 + Self.s(Double($1)) }
-        let y = try StableMax.stableMax(x, options: SoftmaxOptions(execution: ExecutionOptions(isa: level)))
-        let z = try StableMax.logStableMax(x, options: SoftmaxOptions(execution: ExecutionOptions(isa: level)))
+        let y = try StableMax.forward(x, options: SoftmaxOptions(execution: ExecutionOptions(isa: level)))
+        let z = try LogStableMax.forward(x, options: SoftmaxOptions(execution: ExecutionOptions(isa: level)))
         for i in 0..<n {
           let ref = Self.s(Double(x[i])) / total
           XCTAssertEqual(Double(y[i]), ref, accuracy: 2e-6 * ref, "n \(n) i \(i) \(level)")
@@ -129,11 +129,11 @@ final class StableMaxTests: SoftmaxKernelsTestCase {
     }
     // Edge cases: -inf gives 0; +inf gives inf/inf = NaN there and 0 elsewhere (as the
     // reference code's s(x) / sum); NaN makes the row NaN.
-    XCTAssertEqual(try StableMax.stableMax([-.infinity, 0] as [Float]), [0, 1])
-    let withInfinity = try StableMax.stableMax([.infinity, 0] as [Float])
+    XCTAssertEqual(try StableMax.forward([-.infinity, 0] as [Float]), [0, 1])
+    let withInfinity = try StableMax.forward([.infinity, 0] as [Float])
     XCTAssertTrue(withInfinity[0].isNaN)
     XCTAssertEqual(withInfinity[1], 0)
-    XCTAssertTrue(try StableMax.stableMax([.nan, 0] as [Float]).allSatisfy { $0.isNaN })
+    XCTAssertTrue(try StableMax.forward([.nan, 0] as [Float]).allSatisfy { $0.isNaN })
   }
 
   func testCrossEntropyGradientByFiniteDifferences() throws {

@@ -22,15 +22,24 @@ public protocol RowwiseFunction {
 
 extension RowwiseFunction {
   /// Applies the function to each row of `input` (contiguous rows of `columns` elements; one
+  /// row without it), writing `output` (same count; may be the input's memory).
+  public static func forward<T: KernelScalar>(
+    _ input: UnsafeBufferPointer<T>, columns: Int? = nil, into output: UnsafeMutableBufferPointer<T>,
+    options: Options = Options()
+  ) throws(SoftmaxKernelsError) {
+    try checkCount(output.count, equals: input.count, "output")
+    try forward(Rows(input, columns: columns), into: MutableRows(output, columns: columns), options: options)
+  }
+
+  /// Applies the function to each row of `input` (contiguous rows of `columns` elements; one
   /// row without it), writing `output` (same count).
   public static func forward<T: KernelScalar>(
     _ input: Span<T>, columns: Int? = nil, into output: inout MutableSpan<T>,
     options: Options = Options()
   ) throws(SoftmaxKernelsError) {
-    try checkCount(output.count, equals: input.count, "output")
     try withBuffer(input) { (x) throws(SoftmaxKernelsError) in
       try withMutableBuffer(&output) { (y) throws(SoftmaxKernelsError) in
-        try forward(Rows(x, columns: columns), into: MutableRows(y, columns: columns), options: options)
+        try forward(x, columns: columns, into: y, options: options)
       }
     }
   }
