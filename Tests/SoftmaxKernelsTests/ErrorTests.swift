@@ -98,26 +98,26 @@ final class ErrorTests: SoftmaxKernelsTestCase {
 
   func testStrideTooSmall() {
     withBuffers("stride") { x, y in
-      assertThrows(.strideTooSmall(argument: "inputRowStride", stride: 3, columns: 4), "input stride") { () throws(SoftmaxKernelsError) in
+      assertThrows(.strideTooSmall(argument: "input.rowStride", stride: 3, columns: 4), "input stride") { () throws(SoftmaxKernelsError) in
         try Softmax.forward(Rows(x, rows: 2, columns: 4, rowStride: 3), into: MutableRows(y, rows: 2, columns: 4))
       }
-      assertThrows(.strideTooSmall(argument: "outputRowStride", stride: 2, columns: 4), "output stride") { () throws(SoftmaxKernelsError) in
+      assertThrows(.strideTooSmall(argument: "output.rowStride", stride: 2, columns: 4), "output stride") { () throws(SoftmaxKernelsError) in
         try LogSoftmax.forward(Rows(x, rows: 3, columns: 4), into: MutableRows(y, rows: 3, columns: 4, rowStride: 2))
       }
-      assertThrows(.strideTooSmall(argument: "inputRowStride", stride: -1, columns: 4), "negative stride, one row") { () throws(SoftmaxKernelsError) in
+      assertThrows(.strideTooSmall(argument: "input.rowStride", stride: -1, columns: 4), "negative stride, one row") { () throws(SoftmaxKernelsError) in
         try Softmax.forward(Rows(x, rows: 1, columns: 4, rowStride: -1), into: MutableRows(y, rows: 1, columns: 4))
       }
-      assertThrows(.strideTooSmall(argument: "inputRowStride", stride: 1, columns: 5), "logSumExp input stride") { () throws(SoftmaxKernelsError) in
+      assertThrows(.strideTooSmall(argument: "input.rowStride", stride: 1, columns: 5), "logSumExp input stride") { () throws(SoftmaxKernelsError) in
         try LogSumExp.forward(Rows(x, rows: 2, columns: 5, rowStride: 1), into: y)
       }
-      assertThrows(.strideTooSmall(argument: "outputGradientRowStride", stride: 4, columns: 5), "backward gradient stride") { () throws(SoftmaxKernelsError) in
+      assertThrows(.strideTooSmall(argument: "outputGradient.rowStride", stride: 4, columns: 5), "backward gradient stride") { () throws(SoftmaxKernelsError) in
         try Softmax.backward(output: Rows(x, rows: 2, columns: 5), outputGradient: Rows(x, rows: 2, columns: 5, rowStride: 4), into: MutableRows(y, rows: 2, columns: 5))
       }
-      assertThrows(.strideTooSmall(argument: "inputGradientRowStride", stride: 0, columns: 5), "backward dx stride") { () throws(SoftmaxKernelsError) in
+      assertThrows(.strideTooSmall(argument: "inputGradient.rowStride", stride: 0, columns: 5), "backward dx stride") { () throws(SoftmaxKernelsError) in
         try LogSoftmax.backward(output: Rows(x, rows: 2, columns: 5), outputGradient: Rows(x, rows: 2, columns: 5), into: MutableRows(y, rows: 2, columns: 5, rowStride: 0))
       }
       // rows x stride overflowing Int.
-      assertThrows(invalid("inputRowStride"), "overflowing stride") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("input.rowStride"), "overflowing stride") { () throws(SoftmaxKernelsError) in
         try Softmax.forward(Rows(x, rows: 3, columns: 4, rowStride: Int.max / 2 + 1), into: MutableRows(y, rows: 3, columns: 4))
       }
     }
