@@ -11,7 +11,7 @@ public enum SoftmaxKernelsError: Error, Equatable, Sendable, CustomStringConvert
   case strideTooSmall(argument: String, stride: Int, columns: Int)
   /// A scalar argument is outside its domain (a negative count, zero threads, ...).
   case invalidArgument(argument: String, reason: String)
-  /// `SoftmaxOptions.isa` asks for a level this CPU does not support.
+  /// `ExecutionOptions.isa` asks for a level this CPU does not support.
   case unsupportedISA(requested: ISALevel, supported: ISALevel)
 
   /// A one-line message that names the argument, e.g. `output has 3 elements, expected 4`.

@@ -16,7 +16,7 @@ extension ISALevel {
     return best
   }()
 
-  /// The level a call uses when `SoftmaxOptions.isa` is `nil`: `supported`, lowered to the
+  /// The level a call uses when `ExecutionOptions.isa` is `nil`: `supported`, lowered to the
   /// value of the environment variable `SOFTMAXKERNELS_ISA` (`baseline`, `x86-64-v3`,
   /// `x86-64-v4`) when it is set. A value above `supported` is clamped to it; an unknown value
   /// is ignored. Either prints one warning to standard error. Read once per process.
