@@ -19,7 +19,7 @@ public enum LogSoftmax: RowwiseGradient {
   public static func forward<T: KernelScalar>(
     _ input: Rows<T>, into output: MutableRows<T>, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
-    try softmaxForward(.logSoftmax, input, output: output, logSumExp: nil, options: options)
+    try softmaxForward(.logSoftmax, input, output: output, logSumExp: .init(start: nil, count: 0), options: options)
   }
 
   /// The vector-Jacobian product of log-softmax, row by row: `dx_i = g_i - exp(z_i) sum_j g_j`

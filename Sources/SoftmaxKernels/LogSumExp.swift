@@ -17,7 +17,9 @@ public enum LogSumExp {
     guard output.count >= max(input.rows, 0) else {
       throw .bufferTooSmall(argument: "output", required: input.rows, actual: output.count)
     }
-    try softmaxForward(.logSumExp, input, output: nil, logSumExp: output, options: options)
+    try softmaxForward(
+      .logSumExp, input, output: MutableRows(.init(start: nil, count: 0), rows: 0, columns: 0),
+      logSumExp: output, options: options)
   }
 
   /// Log-sum-exp of each row of `columns` elements of `input`, written to `output` (one

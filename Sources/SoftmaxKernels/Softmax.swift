@@ -69,7 +69,7 @@ public enum Softmax: RowwiseGradient {
   public static func forward<T: KernelScalar>(
     _ input: Rows<T>, into output: MutableRows<T>, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
-    try softmaxForward(.softmax, input, output: output, logSumExp: nil, options: options)
+    try softmaxForward(.softmax, input, output: output, logSumExp: .init(start: nil, count: 0), options: options)
   }
 
   /// The vector-Jacobian product of softmax, row by row:

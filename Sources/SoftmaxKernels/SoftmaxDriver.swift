@@ -69,15 +69,17 @@ extension Softmax {
 }
 
 /// Checks the arguments of a softmax-family forward call, then runs it: `output` receives the
-/// rows (softmax, log-softmax), `logSumExp` one value per row.
+/// rows (softmax, log-softmax), `logSumExp` one value per row (then `output` is not used).
+/// (Neither argument is an optional `MutableRows`: in this unspecialised generic code its type
+/// metadata would be looked up on every call, ~330 instructions.)
 func softmaxForward<T: KernelScalar>(
-  _ operation: SoftmaxOperation, _ input: Rows<T>, output: MutableRows<T>?,
-  logSumExp: UnsafeMutableBufferPointer<T>?, options: SoftmaxOptions
+  _ operation: SoftmaxOperation, _ input: Rows<T>, output: MutableRows<T>,
+  logSumExp: UnsafeMutableBufferPointer<T>, options: SoftmaxOptions
 ) throws(SoftmaxKernelsError) {
   let (rows, columns) = (input.rows, input.columns)
   let inLayout = try RowLayout.input(input, "input")
   var outputStride = columns
-  if let output {
+  if operation != .logSumExp {
     outputStride = try RowLayout.output(output, "output", rows: rows, columns: columns, reading: (input.buffer, inLayout)).stride
   }
   let plan = try ExecutionPlan(options.execution, elements: rows * columns)
@@ -87,8 +89,8 @@ func softmaxForward<T: KernelScalar>(
   try withUnsafeMutablePointer(to: &dummy) { (d) throws(SoftmaxKernelsError) in
     let batch = ForwardBatch<T>(
       input: input.buffer.baseAddress ?? UnsafePointer(d), inputStride: inLayout.stride,
-      output: output.map { $0.buffer.baseAddress ?? d }, outputStride: outputStride,
-      logSumExp: logSumExp?.baseAddress, columns: columns, operation: operation,
+      output: operation == .logSumExp ? nil : output.buffer.baseAddress ?? d, outputStride: outputStride,
+      logSumExp: logSumExp.baseAddress, columns: columns, operation: operation,
       algorithm: SoftmaxPasses(options.algorithm.resolved(columns: columns, logarithmic: operation != .softmax)),
       fullyMaskedRowIsZero: options.fullyMaskedRowIsZero,
       positiveInfinityIsLimit: options.positiveInfinityIsLimit)

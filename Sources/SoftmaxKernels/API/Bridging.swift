@@ -2,6 +2,7 @@
 // used by every family. None of these allocate except `makeArray`, which allocates the result.
 
 /// `(rows, columns)` of `count` elements used as rows of `columns` (one row without it).
+@inline(__always)
 func rowShape(_ count: Int, columns: Int?) throws(SoftmaxKernelsError) -> (rows: Int, columns: Int) {
   guard let columns else { return (1, count) }
   guard columns > 0 else {
@@ -67,6 +68,7 @@ func makeArray<T>(
 
 extension Rows {
   /// `count` elements of `buffer` as rows of `columns` (one row without it).
+  @inline(__always)
   init(_ buffer: UnsafeBufferPointer<Element>, columns: Int?) throws(SoftmaxKernelsError) {
     let shape = try rowShape(buffer.count, columns: columns)
     self.init(buffer, rows: shape.rows, columns: shape.columns)
@@ -75,6 +77,7 @@ extension Rows {
 
 extension MutableRows {
   /// `count` elements of `buffer` as rows of `columns` (one row without it).
+  @inline(__always)
   init(_ buffer: UnsafeMutableBufferPointer<Element>, columns: Int?) throws(SoftmaxKernelsError) {
     let shape = try rowShape(buffer.count, columns: columns)
     self.init(buffer, rows: shape.rows, columns: shape.columns)
