@@ -49,9 +49,9 @@ func runSigmoidFamilyCells(
                     { 0 }, Double(12 * n), "2 reads + 1 write", "sigmoidBackward", l, t))
       var loss: Float = 0
       cells.append(("Sig5 BCE fused \(l) \(t)t", {
-        loss = try BinaryCrossEntropy.withLogits(
-          logits: xs, targets: zs, inputGradient: ys,
-          options: BinaryCrossEntropyOptions(checksTargets: false, execution: ExecutionOptions(threads: t, isa: l)))
+        loss = try BinaryCrossEntropy.lossAndGradient(
+          logits: xs, targets: zs, gradient: ys,
+          options: BinaryCrossEntropyOptions(checksTargets: false, execution: ExecutionOptions(threads: t, isa: l))).loss
       }, { abs(Double(loss) - bceReference()) / bceReference() },
       Double(12 * n), "2 reads + 1 write", "BCE fused", l, t))
     }
@@ -79,9 +79,9 @@ func runSigmoidFamilyCells(
     for t in settings.threads {
       var loss = 0.0
       cells.append(("Sig6 SigLIP fused \(l) \(t)t", {
-        loss = Double(try SigLIP.loss(
-          similarities: UnsafeBufferPointer(start: z.pointer, count: side * side), rows: side,
-          columns: side, similarityGradient: UnsafeMutableBufferPointer(start: y.pointer, count: side * side),
+        loss = Double(try SigLIP.lossAndGradient(
+          similarities: Rows(UnsafeBufferPointer(start: z.pointer, count: side * side), rows: side, columns: side),
+          gradient: MutableRows(UnsafeMutableBufferPointer(start: y.pointer, count: side * side), rows: side, columns: side),
           options: ExecutionOptions(threads: t, isa: l)).loss)
       }, { abs(loss - sigLIPReference(side)) / sigLIPReference(side) },
       Double(8 * side * side), "copy", "SigLIP fused", l, t))

@@ -1,6 +1,10 @@
 // Public option types of the loss kernels, re-exported by `SoftmaxKernels`.
 
 /// How per-row losses are combined (PyTorch's `reduction`).
+///
+/// For `BinaryCrossEntropy` every element is a row: `.none` gives one loss per element,
+/// `.mean` the sum over all elements divided by the element count (not by the weights, as
+/// PyTorch), `.sum` the sum over all elements.
 public enum LossReduction: String, CaseIterable, Sendable {
   /// One loss per row; ignored rows give 0.
   case none

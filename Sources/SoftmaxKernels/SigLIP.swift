@@ -1,4 +1,5 @@
-// The SigLIP pairwise sigmoid loss (Zhai et al. 2023) and its gradients.
+// The SigLIP pairwise sigmoid loss (Zhai et al. 2023) and its gradients: the namespace, the
+// buffer forms and the kernel call. Span and Array forms: SigLIP+Span.swift.
 
 import Foundation
 import SoftmaxKernelsCore
@@ -27,9 +28,12 @@ import SoftmaxKernelsCore
 /// back through the normalisation). The kernel does not compute the products itself.
 ///
 /// Nothing of size `rows x columns` is allocated: one streaming pass over the similarities
-/// computes the loss, `dL/dt'` and `dL/db`, and writes `dL/ds` when `similarityGradient` is
-/// given (which may be the similarities buffer itself). Each pair costs one exponential, one
-/// logarithm and one division.
+/// computes the loss (`loss`), or the loss, `dL/dt'`, `dL/db` and `dL/ds` (`lossAndGradient`,
+/// whose `gradient` may be the similarities' memory itself). Each pair costs one exponential,
+/// one logarithm and one division.
+///
+/// Every function has three forms: `Rows` / `MutableRows` (strided, nothing allocated), `Span`
+/// / `inout MutableSpan` with `columns`, and `Array` with `columns` (returning the gradient).
 ///
 /// **Accuracy** (`SigLIPTests`, against a Float80 evaluation of the formula, Float kernels):
 /// the loss within 1e-6 relative, `dL/dt'` and `dL/db` within 1e-6 of the sum of the magnitudes
@@ -47,55 +51,88 @@ public enum SigLIP {
   public static var defaultLogTemperature: Double { 2.302585092994046 }
   /// The published initial bias, `-10`.
   public static var defaultBias: Double { -10 }
-
-  /// The loss and its gradients with respect to the two scalar parameters.
-  public struct Result<T: KernelScalar>: Sendable, Equatable {
-    /// The loss `L` itself (not multiplied by `lossGradient`).
-    public var loss: T
-    /// `dL/dt'` (times `lossGradient`).
-    public var logTemperatureGradient: T
-    /// `dL/db` (times `lossGradient`).
-    public var biasGradient: T
-  }
 }
 
+// MARK: - Buffers
+
 extension SigLIP {
-  /// The SigLIP loss of a block of similarities, `dL/dt'`, `dL/db`, and optionally `dL/ds`.
+  /// The SigLIP loss of a block of similarities.
   ///
   /// - Parameters:
-  ///   - similarities: row `i` starts at `i * rowStride` (`rowStride` defaults to `columns`).
-  ///   - rows: the number of images `i` in the block.
-  ///   - columns: the number of texts `j` in the block.
-  ///   - rowStride: elements from one row's start to the next; default `columns`.
+  ///   - similarities: `s`, `rows` images `i` by `columns` texts `j`, rows `rowStride` apart.
   ///   - logTemperature: `t'`, the temperature being `t = e^t'`; default `log 10`. Finite.
   ///   - bias: `b`; default -10. Finite.
   ///   - positiveOffset: row `i`'s positive pair is column `i + positiveOffset`; `nil` makes
   ///     every pair a negative. Default 0 (the diagonal).
   ///   - batchSize: the `B` the loss is divided by; default `rows`.
-  ///   - lossGradient: the upstream gradient of `L`; every gradient is multiplied by it.
-  ///   - similarityGradient: receives `dL/ds_ij`; may be `similarities` with the same stride.
-  ///   - gradientRowStride: the row stride of `similarityGradient`; default `columns`.
   ///   - options: threads and instruction-set level.
+  /// - Returns: `loss`, `L`; the gradients are `nil`. An empty block gives 0.
   public static func loss<T: KernelScalar>(
-    similarities: UnsafeBufferPointer<T>, rows: Int, columns: Int, rowStride: Int? = nil,
-    logTemperature: T = T(2.302585092994046), bias: T = -10, positiveOffset: Int? = 0,
-    batchSize: Int? = nil, lossGradient: T = 1,
-    similarityGradient: UnsafeMutableBufferPointer<T>? = nil, gradientRowStride: Int? = nil,
-    options: ExecutionOptions = ExecutionOptions()
-  ) throws(SoftmaxKernelsError) -> Result<T> {
-    let layout = try RowLayout.input(
-      similarities, rows: rows, columns: columns, stride: rowStride, "similarities", strideArgument: "rowStride")
-    var gradientLayout = layout
-    if let similarityGradient {
-      gradientLayout = try RowLayout.output(
-        similarityGradient, rows: rows, columns: columns, stride: gradientRowStride, "similarityGradient",
-        strideArgument: "gradientRowStride", reading: (similarities, layout))
+    similarities: Rows<T>, logTemperature: T = T(defaultLogTemperature), bias: T = T(defaultBias),
+    positiveOffset: Int? = 0, batchSize: Int? = nil, options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try run(
+      similarities, nil, Parameters(logTemperature, bias, positiveOffset, batchSize, 1), options)
+  }
+
+  /// The SigLIP loss of a block of similarities and its three gradients, in one pass:
+  /// `lossGradient` times `dL/ds` written to `gradient` (the shape of `similarities`; it may
+  /// be the same rows, in place), and `lossGradient` times `dL/dt'` and `dL/db` in the
+  /// result. `lossGradient` is the upstream gradient of `L` (default 1); the other arguments
+  /// are those of `loss(similarities:logTemperature:bias:positiveOffset:batchSize:options:)`.
+  ///
+  /// - Returns: `loss` (`L` itself, not multiplied by `lossGradient`),
+  ///   `logTemperatureGradient` and `biasGradient`.
+  public static func lossAndGradient<T: KernelScalar>(
+    similarities: Rows<T>, logTemperature: T = T(defaultLogTemperature), bias: T = T(defaultBias),
+    positiveOffset: Int? = 0, batchSize: Int? = nil, lossGradient: T = 1,
+    gradient: MutableRows<T>, options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try run(
+      similarities, gradient, Parameters(logTemperature, bias, positiveOffset, batchSize, lossGradient),
+      options)
+  }
+}
+
+// MARK: - Implementation
+
+extension SigLIP {
+  /// The scalar arguments of a call.
+  struct Parameters<T> {
+    var logTemperature: T, bias: T, positiveOffset: Int?, batchSize: Int?, lossGradient: T
+
+    init(_ logTemperature: T, _ bias: T, _ positiveOffset: Int?, _ batchSize: Int?, _ lossGradient: T) {
+      (self.logTemperature, self.bias, self.positiveOffset) = (logTemperature, bias, positiveOffset)
+      (self.batchSize, self.lossGradient) = (batchSize, lossGradient)
     }
+  }
+
+  /// Checks the arguments and runs the kernel; the result has the gradients with respect to
+  /// `t'` and `b` when `gradient` is given.
+  static func run<T: KernelScalar>(
+    _ similarities: Rows<T>, _ gradient: MutableRows<T>?, _ p: Parameters<T>, _ options: ExecutionOptions
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    let (rows, columns) = (similarities.rows, similarities.columns)
+    let layout = try RowLayout.input(
+      similarities.buffer, rows: rows, columns: columns, stride: similarities.rowStride, "similarities",
+      strideArgument: "similarities.rowStride")
+    var gradientLayout = layout
+    if let gradient {
+      guard gradient.rows == rows, gradient.columns == columns else {
+        throw .invalidArgument(
+          argument: "gradient",
+          reason: "\(gradient.rows) x \(gradient.columns), the similarities are \(rows) x \(columns)")
+      }
+      gradientLayout = try RowLayout.output(
+        gradient.buffer, rows: rows, columns: columns, stride: gradient.rowStride, "gradient",
+        strideArgument: "gradient.rowStride", reading: (similarities.buffer, layout))
+    }
+    let (logTemperature, bias) = (p.logTemperature, p.bias)
     guard logTemperature.isFinite else {
       throw .invalidArgument(argument: "logTemperature", reason: "\(logTemperature) is not finite")
     }
     guard bias.isFinite else { throw .invalidArgument(argument: "bias", reason: "\(bias) is not finite") }
-    let b = batchSize ?? rows
+    let b = p.batchSize ?? rows
     guard b > 0 || rows == 0 else {
       throw .invalidArgument(argument: "batchSize", reason: "\(b) is not positive")
     }
@@ -104,59 +141,25 @@ extension SigLIP {
     guard t.isFinite else {
       throw .invalidArgument(argument: "logTemperature", reason: "exp(\(logTemperature)) overflows")
     }
-    guard rows > 0, columns > 0, let s = similarities.baseAddress else {
-      return Result(loss: 0, logTemperatureGradient: 0, biasGradient: 0)
+    let hasGradient = gradient != nil
+    guard rows > 0, columns > 0, let s = similarities.buffer.baseAddress else {
+      return LossResult(loss: 0, logTemperatureGradient: hasGradient ? 0 : nil, biasGradient: hasGradient ? 0 : nil)
     }
     let invB = 1 / Double(b)
     let batch = SigLIPBatch<T>(
       similarities: s, rowStride: layout.stride, columns: columns,
-      hasPositives: positiveOffset != nil, positiveOffset: positiveOffset ?? 0, temperature: t,
-      bias: bias, similarityGradient: similarityGradient?.baseAddress,
+      hasPositives: p.positiveOffset != nil, positiveOffset: p.positiveOffset ?? 0, temperature: t,
+      bias: bias, similarityGradient: gradient?.buffer.baseAddress,
       gradientRowStride: gradientLayout.stride,
-      gradientScale: T(Double(t) * invB * Double(lossGradient)))
+      gradientScale: T(Double(t) * invB * Double(p.lossGradient)))
     let table = T.kernels(plan.level).sigmoid
     let sums = plan.mapRowGroups(rows, columns: columns, { $0.add($1) }) {
       table.sigLIPRows(batch, $0)
     }
-    let g = Double(lossGradient)
-    return Result(
+    let g = Double(p.lossGradient)
+    return LossResult(
       loss: T(sums.loss * invB),
-      logTemperatureGradient: T(Double(t) * sums.qs * invB * g),
-      biasGradient: T(sums.q * invB * g))
-  }
-
-  /// The loss of a square `count x count` similarity matrix (positives on the diagonal).
-  public static func loss<T: KernelScalar>(
-    similarities: [T], count: Int, logTemperature: T = T(2.302585092994046), bias: T = -10,
-    options: ExecutionOptions = ExecutionOptions()
-  ) throws(SoftmaxKernelsError) -> Result<T> {
-    try checkSquare(similarities.count, count)
-    return try similarities.withUnsafeBufferPointer { (s) throws(SoftmaxKernelsError) in
-      try loss(
-        similarities: s, rows: count, columns: count, logTemperature: logTemperature, bias: bias,
-        options: options)
-    }
-  }
-
-  /// The loss of a square similarity matrix and all three gradients (`dL/ds` as an array).
-  public static func lossAndGradient<T: KernelScalar>(
-    similarities: [T], count: Int, logTemperature: T = T(2.302585092994046), bias: T = -10,
-    options: ExecutionOptions = ExecutionOptions()
-  ) throws(SoftmaxKernelsError) -> (result: Result<T>, similarityGradient: [T]) {
-    try checkSquare(similarities.count, count)
-    var result = Result<T>(loss: .nan, logTemperatureGradient: .nan, biasGradient: .nan)
-    let gradient = try Sigmoid.map(similarities) { (s, ds) throws(SoftmaxKernelsError) in
-      result = try loss(
-        similarities: s, rows: count, columns: count, logTemperature: logTemperature, bias: bias,
-        similarityGradient: ds, options: options)
-    }
-    return (result, gradient)
-  }
-
-  static func checkSquare(_ n: Int, _ count: Int) throws(SoftmaxKernelsError) {
-    guard count >= 0, count.multipliedReportingOverflow(by: count) == (n, false) else {
-      throw .invalidArgument(
-        argument: "count", reason: "\(n) similarities are not a \(count) x \(count) matrix")
-    }
+      logTemperatureGradient: hasGradient ? T(Double(t) * sums.qs * invB * g) : nil,
+      biasGradient: hasGradient ? T(sums.q * invB * g) : nil)
   }
 }

@@ -18,15 +18,15 @@ final class BCEReproducibilityTests: SoftmaxKernelsTestCase {
     let targets = (0..<n).map { _ in T(Int.random(in: 0...1000, using: &rng)) / 1000 }
     let posWeight = (0..<7).map { T($0 + 1) / 4 }
     try forEachLevel { level in
-      for reduction in [BinaryCrossEntropy.Reduction.sum, .mean] {
+      for reduction in [LossReduction.sum, .mean] {
         for weights in [nil, posWeight] {
           var results: [T] = []
           for threads in [1, 2, 3, 7] {
             let options = BinaryCrossEntropyOptions(reduction: reduction, execution: ExecutionOptions(threads: threads, isa: level))
-            results.append(try BinaryCrossEntropy.withLogits(logits, targets: targets, posWeight: weights, options: options))
-            let fused = try BinaryCrossEntropy.withLogitsAndGradient(
-              logits, targets: targets, posWeight: weights, options: options)
-            XCTAssertEqual(fused.loss, results.last!, "\(T.self) \(level) \(reduction) \(threads) threads: fused")
+            results.append(try BinaryCrossEntropy.loss(logits: logits, targets: targets, posWeight: weights, options: options).loss)
+            let fused = try BinaryCrossEntropy.lossAndGradient(
+              logits: logits, targets: targets, posWeight: weights, options: options)
+            XCTAssertEqual(fused.result.loss, results.last!, "\(T.self) \(level) \(reduction) \(threads) threads: fused")
           }
           XCTAssertEqual(Set(results).count, 1, "\(T.self) \(level) \(reduction) posWeight \(weights != nil): \(results)")
         }

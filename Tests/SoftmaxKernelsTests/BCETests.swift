@@ -83,38 +83,38 @@ final class BCETests: SoftmaxKernelsTestCase {
         let sum = refLoss.reduce(0, +)
         try forEachLevel { level in
           let context = "\(T.self) \(rows)x\(columns) w \(weighted) p \(posWeighted) \(level)"
-          let none = try BinaryCrossEntropy.losses(
-            x, targets: y, weight: w, posWeight: p, options: BinaryCrossEntropyOptions(execution: ExecutionOptions(isa: level)))
+          let none = try BinaryCrossEntropy.rowLosses(
+            logits: x, targets: y, weight: w, posWeight: p, options: BinaryCrossEntropyOptions(execution: ExecutionOptions(isa: level)))
           for i in 0..<n {
             XCTAssertEqual(Double(none[i]), refLoss[i], accuracy: tolerance * abs(refLoss[i]) + 1e-300, "\(context) i \(i)")
           }
-          for reduction in [BinaryCrossEntropy.Reduction.mean, .sum] {
+          for reduction in [LossReduction.mean, .sum] {
             let options = BinaryCrossEntropyOptions(reduction: reduction, execution: ExecutionOptions(isa: level))
             let expected = reduction == .mean ? sum / Double(n) : sum
-            let (loss, grad) = try BinaryCrossEntropy.withLogitsAndGradient(x, targets: y, weight: w, posWeight: p, options: options)
+            let (result, grad) = try BinaryCrossEntropy.lossAndGradient(logits: x, targets: y, weight: w, posWeight: p, options: options)
+            let loss = result.loss
             XCTAssertEqual(Double(loss), expected, accuracy: tolerance * abs(expected), context)
-            XCTAssertEqual(Double(try BinaryCrossEntropy.withLogits(x, targets: y, weight: w, posWeight: p, options: options)), Double(loss))
+            XCTAssertEqual(Double(try BinaryCrossEntropy.loss(logits: x, targets: y, weight: w, posWeight: p, options: options).loss), Double(loss))
             let k = reduction == .mean ? 1 / Double(n) : 1
             for i in 0..<n {
               XCTAssertEqual(Double(grad[i]), k * refGrad[i], accuracy: tolerance * k * gradScale[i] + 1e-300, "\(context) \(reduction) i \(i)")
             }
-            // The backward entry point with an upstream gradient of 2.5 gives 2.5x the fused one.
+            // An upstream gradient of 2.5 (buffer form) gives 2.5x the gradient, the same loss.
             var dx = [T](repeating: 0, count: n)
-            try x.withUnsafeBufferPointer { xp in
+            let scaled = try x.withUnsafeBufferPointer { xp in
               try y.withUnsafeBufferPointer { yp in
                 try withOptionalBuffer(w) { wp in
                   try withOptionalBuffer(p) { pp in
                     try dx.withUnsafeMutableBufferPointer { d in
-                      try [T(2.5)].withUnsafeBufferPointer { g in
-                        try BinaryCrossEntropy.withLogitsBackward(
-                          logits: xp, targets: yp, weight: wp, posWeight: pp, outputGradient: g,
-                          inputGradient: d, options: options)
-                      }
+                      try BinaryCrossEntropy.lossAndGradient(
+                        logits: xp, targets: yp, weight: wp, posWeight: pp, lossGradient: 2.5,
+                        gradient: d, options: options)
                     }
                   }
                 }
               }
             }
+            XCTAssertEqual(scaled, result, context)
             for i in 0..<n {
               XCTAssertEqual(Double(dx[i]), 2.5 * Double(grad[i]), accuracy: 1e-6 * abs(Double(grad[i])) + 1e-300, context)
             }
@@ -134,8 +134,8 @@ final class BCETests: SoftmaxKernelsTestCase {
     let g = random.row(Double.self, c.x.count, -1, 1)
     let h = 1e-6
     let options = BinaryCrossEntropyOptions(reduction: .none)
-    let lp = try BinaryCrossEntropy.losses(c.x.map { $0 + h }, targets: c.y, weight: c.w, posWeight: c.p)
-    let lm = try BinaryCrossEntropy.losses(c.x.map { $0 - h }, targets: c.y, weight: c.w, posWeight: c.p)
+    let lp = try BinaryCrossEntropy.rowLosses(logits: c.x.map { $0 + h }, targets: c.y, weight: c.w, posWeight: c.p)
+    let lm = try BinaryCrossEntropy.rowLosses(logits: c.x.map { $0 - h }, targets: c.y, weight: c.w, posWeight: c.p)
     var dx = [Double](repeating: .nan, count: c.x.count)
     try c.x.withUnsafeBufferPointer { x in
       try c.y.withUnsafeBufferPointer { y in
@@ -143,8 +143,8 @@ final class BCETests: SoftmaxKernelsTestCase {
           try c.p!.withUnsafeBufferPointer { p in
             try g.withUnsafeBufferPointer { gp in
               try dx.withUnsafeMutableBufferPointer { d in
-                try BinaryCrossEntropy.withLogitsBackward(
-                  logits: x, targets: y, weight: w, posWeight: p, outputGradient: gp, inputGradient: d,
+                try BinaryCrossEntropy.backward(
+                  logits: x, targets: y, weight: w, posWeight: p, rowLossGradients: gp, gradient: d,
                   options: options)
               }
             }
@@ -165,18 +165,18 @@ final class BCETests: SoftmaxKernelsTestCase {
       let o = BinaryCrossEntropyOptions(execution: ExecutionOptions(isa: level))
       let x: [Float] = [.infinity, .infinity, -.infinity, -.infinity, .nan, 0, 1e30, -1e30]
       let y: [Float] = [1, 0, 0, 1, 1, 0.5, 1, 0]
-      let l = try BinaryCrossEntropy.losses(x, targets: y, options: o)
+      let l = try BinaryCrossEntropy.rowLosses(logits: x, targets: y, options: o)
       XCTAssertEqual(Array(l[0..<4]), [0, .infinity, 0, .infinity], "\(level)")
       XCTAssertTrue(l[4].isNaN)
       XCTAssertEqual(l[5], Float(M_LN2))
       XCTAssertEqual(l[6], 0)
       XCTAssertEqual(l[7], 0)
-      let (_, g) = try BinaryCrossEntropy.withLogitsAndGradient(x, targets: y, options: BinaryCrossEntropyOptions(reduction: .sum, execution: ExecutionOptions(isa: level)))
+      let (_, g) = try BinaryCrossEntropy.lossAndGradient(logits: x, targets: y, options: BinaryCrossEntropyOptions(reduction: .sum, execution: ExecutionOptions(isa: level)))
       XCTAssertEqual(Array(g[0..<4]), [0, 1, 0, -1], "\(level)")
       XCTAssertTrue(g[4].isNaN)
       XCTAssertEqual(g[5], 0)
-      XCTAssertTrue(try BinaryCrossEntropy.withLogits([Float](), targets: [], options: o).isNaN)
-      XCTAssertEqual(try BinaryCrossEntropy.withLogits([Float](), targets: [], options: BinaryCrossEntropyOptions(reduction: .sum, execution: ExecutionOptions(isa: level))), 0)
+      XCTAssertTrue(try BinaryCrossEntropy.loss(logits: [Float](), targets: [], options: o).loss.isNaN)
+      XCTAssertEqual(try BinaryCrossEntropy.loss(logits: [Float](), targets: [], options: BinaryCrossEntropyOptions(reduction: .sum, execution: ExecutionOptions(isa: level))).loss, 0)
     }
     // Mean over 2^20 elements (threads 1 and 2): within 1e-6 of the Double sum.
     var random = SeededRandom(seed: 8, stream: .xorshift64Star)
@@ -187,42 +187,48 @@ final class BCETests: SoftmaxKernelsTestCase {
     for i in 0..<n { sum += Self.referenceLoss(Double(x[i]), Double(y[i]), 1, 1) }
     for threads in [1, 2] {
       let options = BinaryCrossEntropyOptions(execution: ExecutionOptions(threads: threads))
-      let (loss, g) = try BinaryCrossEntropy.withLogitsAndGradient(x, targets: y, options: options)
-      XCTAssertEqual(Double(loss), sum / Double(n), accuracy: 1e-6 * sum / Double(n), "threads \(threads)")
+      let (result, g) = try BinaryCrossEntropy.lossAndGradient(logits: x, targets: y, options: options)
+      XCTAssertEqual(Double(result.loss), sum / Double(n), accuracy: 1e-6 * sum / Double(n), "threads \(threads)")
       if threads == 2 {
-        XCTAssertEqual(g, try BinaryCrossEntropy.withLogitsAndGradient(x, targets: y, options: BinaryCrossEntropyOptions(execution: ExecutionOptions(threads: 1))).gradient)
+        XCTAssertEqual(g, try BinaryCrossEntropy.lossAndGradient(logits: x, targets: y, options: BinaryCrossEntropyOptions(execution: ExecutionOptions(threads: 1))).gradient)
       }
     }
     // In place over the logits (Liger-style).
     var logits: [Float] = (0..<100).map { Float($0) / 10 - 5 }
     let targets: [Float] = (0..<100).map { Float($0 % 2) }
-    let expected = try BinaryCrossEntropy.withLogitsAndGradient(logits, targets: targets)
-    let loss = try logits.withUnsafeMutableBufferPointer { xp in
+    let expected = try BinaryCrossEntropy.lossAndGradient(logits: logits, targets: targets)
+    let result = try logits.withUnsafeMutableBufferPointer { xp in
       try targets.withUnsafeBufferPointer { yp in
-        try BinaryCrossEntropy.withLogits(logits: UnsafeBufferPointer(xp), targets: yp, inputGradient: xp)
+        try BinaryCrossEntropy.lossAndGradient(logits: UnsafeBufferPointer(xp), targets: yp, gradient: xp)
       }
     }
-    XCTAssertEqual(loss, expected.loss)
+    XCTAssertEqual(result, expected.result)
     XCTAssertEqual(logits, expected.gradient)
   }
 
   func testErrorsWriteNothing() throws {
     let x: [Float] = [0.5, -1, 2, 3]
-    assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1.5, 0]) }
-    assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, -0.25, 1, 0]) }
-    assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, .nan, 1, 0]) }
-    XCTAssertNoThrow(try BinaryCrossEntropy.withLogits(
-      x, targets: [0, 1, 1.5, 0], options: BinaryCrossEntropyOptions(checksTargets: false)))
+    assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.loss(logits: x, targets: [0, 1, 1.5, 0]) }
+    assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.loss(logits: x, targets: [0, -0.25, 1, 0]) }
+    assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.loss(logits: x, targets: [0, .nan, 1, 0]) }
+    XCTAssertNoThrow(try BinaryCrossEntropy.loss(
+      logits: x, targets: [0, 1, 1.5, 0], options: BinaryCrossEntropyOptions(checksTargets: false)))
     assertThrows(.countMismatch(argument: "targets", expected: 4, actual: 3)) {
-      _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1])
+      _ = try BinaryCrossEntropy.loss(logits: x, targets: [0, 1, 1])
     }
     assertThrows(.countMismatch(argument: "weight", expected: 4, actual: 2)) {
-      _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1, 0], weight: [1, 2])
+      _ = try BinaryCrossEntropy.loss(logits: x, targets: [0, 1, 1, 0], weight: [1, 2])
     }
-    assertThrows(invalid("posWeight")) { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1, 0], posWeight: [1, 2, 3]) }
-    assertThrows(invalid("posWeight")) { _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1, 0], posWeight: []) }
+    assertThrows(invalid("posWeight")) { _ = try BinaryCrossEntropy.loss(logits: x, targets: [0, 1, 1, 0], posWeight: [1, 2, 3]) }
+    assertThrows(invalid("posWeight")) { _ = try BinaryCrossEntropy.loss(logits: x, targets: [0, 1, 1, 0], posWeight: []) }
     assertThrows(invalid("reduction")) {
-      _ = try BinaryCrossEntropy.withLogits(x, targets: [0, 1, 1, 0], options: BinaryCrossEntropyOptions(reduction: .none))
+      _ = try BinaryCrossEntropy.loss(logits: x, targets: [0, 1, 1, 0], options: BinaryCrossEntropyOptions(reduction: .none))
+    }
+    assertThrows(invalid("reduction")) {
+      _ = try BinaryCrossEntropy.lossAndGradient(logits: x, targets: [0, 1, 1, 0], options: BinaryCrossEntropyOptions(reduction: .none))
+    }
+    assertThrows(.countMismatch(argument: "rowLossGradients", expected: 4, actual: 3)) {
+      _ = try BinaryCrossEntropy.backward(logits: x, targets: [0, 1, 1, 0], rowLossGradients: [1, 1, 1])
     }
     // A bad target leaves the gradient buffer untouched.
     var dx: [Float] = [7, 7, 7, 7]
@@ -231,7 +237,7 @@ final class BCETests: SoftmaxKernelsTestCase {
       x.withUnsafeBufferPointer { xp in
         targets.withUnsafeBufferPointer { yp in
           dx.withUnsafeMutableBufferPointer { d in
-            assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.withLogits(logits: xp, targets: yp, inputGradient: d) }
+            assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.lossAndGradient(logits: xp, targets: yp, gradient: d) }
           }
         }
       }
@@ -241,10 +247,10 @@ final class BCETests: SoftmaxKernelsTestCase {
     assertUntouched(&buffer, "partially overlapping gradient") { buffer in
       buffer.withUnsafeMutableBufferPointer { b in
         targets.withUnsafeBufferPointer { yp in
-          assertThrows(invalid("inputGradient")) {
-            _ = try BinaryCrossEntropy.withLogits(
+          assertThrows(invalid("gradient")) {
+            _ = try BinaryCrossEntropy.lossAndGradient(
               logits: UnsafeBufferPointer(rebasing: b[0..<4]), targets: UnsafeBufferPointer(rebasing: yp[0..<4]),
-              inputGradient: UnsafeMutableBufferPointer(rebasing: b[1..<5]),
+              gradient: UnsafeMutableBufferPointer(rebasing: b[1..<5]),
               options: BinaryCrossEntropyOptions(checksTargets: false))
           }
         }

@@ -398,49 +398,49 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
           return s
         }
       }
-      func b(_ t: Int, _ r: BinaryCrossEntropy.Reduction) -> BinaryCrossEntropyOptions {
+      func b(_ t: Int, _ r: LossReduction) -> BinaryCrossEntropyOptions {
         BinaryCrossEntropyOptions(reduction: r, execution: ExecutionOptions(threads: t, isa: level))
       }
-      for reduction in [BinaryCrossEntropy.Reduction.mean, .sum] {
+      for reduction in [LossReduction.mean, .sum] {
         for weighted in [false, true] {
           let w = weighted ? weight : nil, p = weighted ? posWeight : nil
           let what = "reduction=\(reduction)\(weighted ? " weight posWeight" : "") \(shape)"
-          try assertReproducible("BinaryCrossEntropy.withLogits \(what)") { t in
+          try assertReproducible("BinaryCrossEntropy.loss \(what)") { t in
             var s = BitSnapshot()
-            s.add("loss", try BinaryCrossEntropy.withLogits(
-              finiteX, targets: targets, weight: w, posWeight: p, options: b(t, reduction)))
+            s.add("loss", try BinaryCrossEntropy.loss(
+              logits: finiteX, targets: targets, weight: w, posWeight: p, options: b(t, reduction)).loss)
             return s
           }
-          try assertReproducible("BinaryCrossEntropy.withLogitsAndGradient \(what)") { t in
-            let (loss, gradient) = try BinaryCrossEntropy.withLogitsAndGradient(
-              finiteX, targets: targets, weight: w, posWeight: p, options: b(t, reduction))
+          try assertReproducible("BinaryCrossEntropy.lossAndGradient \(what)") { t in
+            let (result, gradient) = try BinaryCrossEntropy.lossAndGradient(
+              logits: finiteX, targets: targets, weight: w, posWeight: p, options: b(t, reduction))
             var s = BitSnapshot()
-            s.add("loss", loss)
+            s.add("loss", result.loss)
             s.add("gradient", gradient)
             return s
           }
         }
       }
-      try assertReproducible("BinaryCrossEntropy.losses weight posWeight \(shape)") { t in
+      try assertReproducible("BinaryCrossEntropy.rowLosses weight posWeight \(shape)") { t in
         var s = BitSnapshot()
-        s.add("losses", try BinaryCrossEntropy.losses(
-          x, targets: targets, weight: weight, posWeight: posWeight, options: b(t, .none)))
+        s.add("rowLosses", try BinaryCrossEntropy.rowLosses(
+          logits: x, targets: targets, weight: weight, posWeight: posWeight, options: b(t, .none)))
         return s
       }
-      try assertReproducible("BinaryCrossEntropy.withLogitsBackward reduction=none \(shape)") { t in
+      try assertReproducible("BinaryCrossEntropy.backward rowLossGradients \(shape)") { t in
         var dx = [T](repeating: 0, count: n)
         try x.withUnsafeBufferPointer { xb in
           try targets.withUnsafeBufferPointer { yb in
             try g.withUnsafeBufferPointer { gb in
               try dx.withUnsafeMutableBufferPointer { db in
-                try BinaryCrossEntropy.withLogitsBackward(
-                  logits: xb, targets: yb, outputGradient: gb, inputGradient: db, options: b(t, .none))
+                try BinaryCrossEntropy.backward(
+                  logits: xb, targets: yb, rowLossGradients: gb, gradient: db, options: b(t, .none))
               }
             }
           }
         }
         var s = BitSnapshot()
-        s.add("inputGradient", dx)
+        s.add("gradient", dx)
         return s
       }
     }
@@ -458,12 +458,12 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
     try forEachLevel { level in
       try assertReproducible("SigLIP.lossAndGradient \(typeName(T.self)) \(count) x \(count) isa=\(level)") { t in
         let (result, gradient) = try SigLIP.lossAndGradient(
-          similarities: similarities, count: count, options: ExecutionOptions(threads: t, isa: level))
+          similarities: similarities, columns: count, options: ExecutionOptions(threads: t, isa: level))
         var s = BitSnapshot()
         s.add("loss", result.loss)
-        s.add("logTemperatureGradient", result.logTemperatureGradient)
-        s.add("biasGradient", result.biasGradient)
-        s.add("similarityGradient", gradient)
+        s.add("logTemperatureGradient", try XCTUnwrap(result.logTemperatureGradient))
+        s.add("biasGradient", try XCTUnwrap(result.biasGradient))
+        s.add("gradient", gradient)
         return s
       }
     }

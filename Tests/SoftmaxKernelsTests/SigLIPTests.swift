@@ -56,16 +56,26 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
           var ds = [T](repeating: .nan, count: rows * columns)
           let r = try s.withUnsafeBufferPointer { sp in
             try ds.withUnsafeMutableBufferPointer { d in
-              try SigLIP.loss(
-                similarities: sp, rows: rows, columns: columns, rowStride: stride,
+              try SigLIP.lossAndGradient(
+                similarities: Rows(sp, rows: rows, columns: columns, rowStride: stride),
                 logTemperature: T(tPrime), bias: T(b), positiveOffset: offset, batchSize: batch,
-                similarityGradient: d, options: ExecutionOptions(isa: level))
+                gradient: MutableRows(d, rows: rows, columns: columns), options: ExecutionOptions(isa: level))
             }
+          }
+          let plain = try s.withUnsafeBufferPointer { sp in
+            try SigLIP.loss(
+              similarities: Rows(sp, rows: rows, columns: columns, rowStride: stride),
+              logTemperature: T(tPrime), bias: T(b), positiveOffset: offset, batchSize: batch,
+              options: ExecutionOptions(isa: level))
           }
           let context = "\(T.self) \(rows)x\(columns) offset \(String(describing: offset)) t' \(tPrime) b \(b) \(level)"
           XCTAssertEqual(Double(r.loss), ref.loss, accuracy: sums * abs(ref.loss), context)
-          XCTAssertEqual(Double(r.biasGradient), ref.dB, accuracy: sums * ref.dBScale + 1e-300, context)
-          XCTAssertEqual(Double(r.logTemperatureGradient), ref.dT, accuracy: sums * ref.dTScale + 1e-300, context)
+          XCTAssertEqual(Double(try XCTUnwrap(r.biasGradient)), ref.dB, accuracy: sums * ref.dBScale + 1e-300, context)
+          XCTAssertEqual(Double(try XCTUnwrap(r.logTemperatureGradient)), ref.dT, accuracy: sums * ref.dTScale + 1e-300, context)
+          // Without the gradient: the same loss, no parameter gradients.
+          XCTAssertEqual(plain.loss, r.loss, context)
+          XCTAssertNil(plain.logTemperatureGradient, context)
+          XCTAssertNil(plain.biasGradient, context)
           // dL/ds_ij = t sigmoid(u) / B with u = -z (t s + b) rounded in T: relative error up to
           // a few units plus |u| units from the rounding of u (sigmoid's condition number).
           let t = Foundation.exp(tPrime)
@@ -88,20 +98,20 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
     let s = random.row(Double.self, n * n, -1, 1)
     let (tPrime, b, g) = (1.2, -1.5, 0.7)
     func loss(_ s: [Double], _ tp: Double, _ bb: Double) throws -> Double {
-      try g * SigLIP.loss(similarities: s, count: n, logTemperature: tp, bias: bb).loss
+      try g * SigLIP.loss(similarities: s, columns: n, logTemperature: tp, bias: bb).loss
     }
     var ds = [Double](repeating: 0, count: n * n)
     let r = try s.withUnsafeBufferPointer { sp in
       try ds.withUnsafeMutableBufferPointer { d in
-        try SigLIP.loss(similarities: sp, rows: n, columns: n, logTemperature: tPrime, bias: b,
-                        lossGradient: g, similarityGradient: d)
+        try SigLIP.lossAndGradient(similarities: Rows(sp, rows: n, columns: n), logTemperature: tPrime, bias: b,
+                                   lossGradient: g, gradient: MutableRows(d, rows: n, columns: n))
       }
     }
     let h = 1e-6
     let fdT = (try loss(s, tPrime + h, b) - loss(s, tPrime - h, b)) / (2 * h)
     let fdB = (try loss(s, tPrime, b + h) - loss(s, tPrime, b - h)) / (2 * h)
-    XCTAssertEqual(r.logTemperatureGradient, fdT, accuracy: 1e-7 * max(1, abs(fdT)))
-    XCTAssertEqual(r.biasGradient, fdB, accuracy: 1e-7 * max(1, abs(fdB)))
+    XCTAssertEqual(try XCTUnwrap(r.logTemperatureGradient), fdT, accuracy: 1e-7 * max(1, abs(fdT)))
+    XCTAssertEqual(try XCTUnwrap(r.biasGradient), fdB, accuracy: 1e-7 * max(1, abs(fdB)))
     for k in 0..<(n * n) {
       var sp = s, sm = s
       sp[k] += h
@@ -120,17 +130,17 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
     let s = random.row(Float.self, n * n, -1, 1)
     let ref = Self.reference(s.map { Double($0) }, rows: n, columns: n, stride: n,
                              tPrime: SigLIP.defaultLogTemperature, b: -10, offset: 0, batch: n)
-    var results: [SigLIP.Result<Float>] = []
+    var results: [LossResult<Float>] = []
     for threads in [1, 2] {
-      let (r, ds) = try SigLIP.lossAndGradient(similarities: s, count: n, options: ExecutionOptions(threads: threads))
+      let (r, ds) = try SigLIP.lossAndGradient(similarities: s, columns: n, options: ExecutionOptions(threads: threads))
       XCTAssertEqual(Double(r.loss), ref.loss, accuracy: 1e-6 * ref.loss)
-      XCTAssertEqual(Double(r.biasGradient), ref.dB, accuracy: 1e-6 * ref.dBScale)
-      XCTAssertEqual(Double(r.logTemperatureGradient), ref.dT, accuracy: 1e-6 * ref.dTScale)
+      XCTAssertEqual(Double(try XCTUnwrap(r.biasGradient)), ref.dB, accuracy: 1e-6 * ref.dBScale)
+      XCTAssertEqual(Double(try XCTUnwrap(r.logTemperatureGradient)), ref.dT, accuracy: 1e-6 * ref.dTScale)
       results.append(r)
       var inPlace = s
       let r2 = try inPlace.withUnsafeMutableBufferPointer { b in
-        try SigLIP.loss(similarities: UnsafeBufferPointer(b), rows: n, columns: n, similarityGradient: b,
-                        options: ExecutionOptions(threads: threads))
+        let rows = MutableRows(b, rows: n, columns: n)
+        return try SigLIP.lossAndGradient(similarities: rows.readOnly, gradient: rows, options: ExecutionOptions(threads: threads))
       }
       XCTAssertEqual(r2, r)
       XCTAssertEqual(inPlace, ds)
@@ -138,30 +148,74 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
     XCTAssertEqual(Double(results[0].loss), Double(results[1].loss), accuracy: 1e-12 * Double(results[0].loss))
     // Huge temperature: |l| ~ 1e13, no overflow.
     let small: [Float] = [0.5, -0.25, 0.125, 0.9]
-    let hot = try SigLIP.loss(similarities: small, count: 2, logTemperature: 30, bias: 0)
+    let hot = try SigLIP.lossAndGradient(similarities: small, columns: 2, logTemperature: 30, bias: 0).result
     let refHot = Self.reference(small.map { Double($0) }, rows: 2, columns: 2, stride: 2, tPrime: 30, b: 0, offset: 0, batch: 2)
     XCTAssertTrue(hot.loss.isFinite)
     XCTAssertEqual(Double(hot.loss), refHot.loss, accuracy: 1e-6 * refHot.loss)
-    XCTAssertEqual(Double(hot.logTemperatureGradient), refHot.dT, accuracy: 1e-6 * refHot.dTScale)
+    XCTAssertEqual(Double(try XCTUnwrap(hot.logTemperatureGradient)), refHot.dT, accuracy: 1e-6 * refHot.dTScale)
     // One pair: only the positive term.
-    let one = try SigLIP.loss(similarities: [Float(0.3)], count: 1)
+    let one = try SigLIP.loss(similarities: [Float(0.3)], columns: 1)
     XCTAssertEqual(Double(one.loss), sigRefSoftplusExact(-(10 * 0.3 - 10)), accuracy: 1e-6)
-    // NaN propagates; an empty block is 0.
-    XCTAssertTrue(try SigLIP.loss(similarities: [Float(0.1), .nan, 0.2, 0.3], count: 2).loss.isNaN)
-    XCTAssertEqual(try SigLIP.loss(similarities: [Float](), count: 0).loss, 0)
+    // NaN propagates; an empty block is 0 (no rows; also no columns, with buffers).
+    XCTAssertTrue(try SigLIP.loss(similarities: [Float(0.1), .nan, 0.2, 0.3], columns: 2).loss.isNaN)
+    XCTAssertEqual(try SigLIP.loss(similarities: [Float](), columns: 2).loss, 0)
+    let empty = try SigLIP.lossAndGradient(similarities: [Float](), columns: 2)
+    XCTAssertEqual(empty.result.loss, 0)
+    XCTAssertEqual(empty.result.logTemperatureGradient, 0)
+    XCTAssertEqual(empty.result.biasGradient, 0)
+    XCTAssertEqual(empty.gradient, [])
+    XCTAssertEqual(try SigLIP.loss(similarities: Rows(UnsafeBufferPointer<Float>(start: nil, count: 0), rows: 0, columns: 0)).loss, 0)
   }
 
   func testErrors() {
     let s: [Float] = [1, 2, 3, 4]
-    assertThrows(invalid("count")) { _ = try SigLIP.loss(similarities: s, count: 3) }
-    assertThrows(invalid("logTemperature")) { _ = try SigLIP.loss(similarities: s, count: 2, logTemperature: .infinity) }
-    assertThrows(invalid("logTemperature")) { _ = try SigLIP.loss(similarities: s, count: 2, logTemperature: 100) }
-    assertThrows(invalid("bias")) { _ = try SigLIP.loss(similarities: s, count: 2, bias: .nan) }
+    assertThrows(invalid("columns")) { _ = try SigLIP.loss(similarities: s, columns: 3) }
+    assertThrows(invalid("columns")) { _ = try SigLIP.lossAndGradient(similarities: s, columns: 0) }
+    assertThrows(invalid("logTemperature")) { _ = try SigLIP.loss(similarities: s, columns: 2, logTemperature: .infinity) }
+    assertThrows(invalid("logTemperature")) { _ = try SigLIP.loss(similarities: s, columns: 2, logTemperature: 100) }
+    assertThrows(invalid("bias")) { _ = try SigLIP.loss(similarities: s, columns: 2, bias: .nan) }
     s.withUnsafeBufferPointer { sp in
       assertThrows(.bufferTooSmall(argument: "similarities", required: 6, actual: 4)) {
-        _ = try SigLIP.loss(similarities: sp, rows: 2, columns: 3)
+        _ = try SigLIP.loss(similarities: Rows(sp, rows: 2, columns: 3))
       }
-      assertThrows(invalid("batchSize")) { _ = try SigLIP.loss(similarities: sp, rows: 2, columns: 2, batchSize: 0) }
+      assertThrows(.strideTooSmall(argument: "similarities.rowStride", stride: 1, columns: 2)) {
+        _ = try SigLIP.loss(similarities: Rows(sp, rows: 2, columns: 2, rowStride: 1))
+      }
+      assertThrows(invalid("batchSize")) { _ = try SigLIP.loss(similarities: Rows(sp, rows: 2, columns: 2), batchSize: 0) }
+    }
+    // The gradient: its shape, its size, overlap; nothing written on a throw.
+    var ds: [Float] = [7, 7, 7, 7, 7]
+    assertUntouched(&ds, "gradient of a bad call") { ds in
+      s.withUnsafeBufferPointer { sp in
+        ds.withUnsafeMutableBufferPointer { d in
+          let x = Rows(sp, rows: 2, columns: 2)
+          assertThrows(invalid("gradient")) {
+            _ = try SigLIP.lossAndGradient(similarities: x, gradient: MutableRows(d, rows: 1, columns: 2))
+          }
+          assertThrows(.bufferTooSmall(argument: "gradient", required: 4, actual: 3)) {
+            _ = try SigLIP.lossAndGradient(
+              similarities: x, gradient: MutableRows(UnsafeMutableBufferPointer(rebasing: d[0..<3]), rows: 2, columns: 2))
+          }
+          assertThrows(invalid("logTemperature")) {
+            _ = try SigLIP.lossAndGradient(similarities: x, logTemperature: .nan, gradient: MutableRows(d, rows: 2, columns: 2))
+          }
+        }
+      }
+    }
+    var gradient = [Float](repeating: 0, count: 3)
+    var span = gradient.mutableSpan
+    assertThrows(.countMismatch(argument: "gradient", expected: 4, actual: 3)) {
+      _ = try SigLIP.lossAndGradient(similarities: s.span, columns: 2, gradient: &span)
+    }
+    var overlapping: [Float] = [1, 2, 3, 4, 5]
+    assertUntouched(&overlapping, "partially overlapping gradient") { buffer in
+      buffer.withUnsafeMutableBufferPointer { b in
+        assertThrows(invalid("gradient")) {
+          _ = try SigLIP.lossAndGradient(
+            similarities: Rows(UnsafeBufferPointer(rebasing: b[0..<4]), rows: 2, columns: 2),
+            gradient: MutableRows(UnsafeMutableBufferPointer(rebasing: b[1..<5]), rows: 2, columns: 2))
+        }
+      }
     }
   }
 }

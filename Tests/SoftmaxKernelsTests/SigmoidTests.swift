@@ -303,15 +303,15 @@ final class SigmoidTests: SoftmaxKernelsTestCase {
   /// The README's sigmoid-family example, verbatim, with its commented values checked.
   func testReadmeExample() throws {
     let y = try Softplus.forward([Float](arrayLiteral: -3, 0, 25))    // [0.0486, 0.693, 25.0]
-    let (loss, dx) = try BinaryCrossEntropy.withLogitsAndGradient(
-      [Float](arrayLiteral: 2, -1), targets: [1, 0], posWeight: [3, 1])  // 0.347, [-0.179, 0.134]
-    let cosines: [Float] = [0.9, 0.1, -0.2, 0.8]                       // 2 images x 2 texts
-    let r = try SigLIP.loss(similarities: cosines, count: 2)           // r.loss = 1.720
-    print(y, loss, dx, r.loss, r.logTemperatureGradient, r.biasGradient)
+    let (bce, dx) = try BinaryCrossEntropy.lossAndGradient(
+      logits: [Float](arrayLiteral: 2, -1), targets: [1, 0], posWeight: [3, 1])  // 0.347, [-0.179, 0.134]
+    let cosines: [Float] = [0.9, 0.1, -0.2, 0.8]                        // 2 images x 2 texts
+    let (r, ds) = try SigLIP.lossAndGradient(similarities: cosines, columns: 2)  // r.loss = 1.720
+    print(y, bce.loss, dx, r.loss, r.logTemperatureGradient!, r.biasGradient!, ds)
     XCTAssertEqual(y[0], 0.048587352, accuracy: 1e-7)
     XCTAssertEqual(y[1], 0.6931472, accuracy: 1e-7)
     XCTAssertEqual(y[2], 25)
-    XCTAssertEqual(loss, 0.34702286, accuracy: 1e-6)
+    XCTAssertEqual(bce.loss, 0.34702286, accuracy: 1e-6)
     XCTAssertEqual(dx[0], -0.17880438, accuracy: 1e-6)
     XCTAssertEqual(dx[1], 0.13447071, accuracy: 1e-6)
     XCTAssertEqual(r.loss, 1.7201596, accuracy: 1e-6)

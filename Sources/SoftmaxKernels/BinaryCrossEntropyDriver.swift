@@ -1,0 +1,103 @@
+// The checks of `BinaryCrossEntropy`'s arguments and its one kernel call, shared by every form.
+
+import SoftmaxKernelsCore
+
+extension BinaryCrossEntropy {
+  /// The inputs of a call: logits, targets and the optional weights.
+  struct Inputs<T> {
+    var logits: UnsafeBufferPointer<T>
+    var targets: UnsafeBufferPointer<T>
+    var weight: UnsafeBufferPointer<T>?
+    var posWeight: UnsafeBufferPointer<T>?
+
+    init(
+      _ logits: UnsafeBufferPointer<T>, _ targets: UnsafeBufferPointer<T>,
+      _ weight: UnsafeBufferPointer<T>?, _ posWeight: UnsafeBufferPointer<T>?
+    ) {
+      (self.logits, self.targets, self.weight, self.posWeight) = (logits, targets, weight, posWeight)
+    }
+  }
+
+  /// The reduced loss, and its gradient times `lossGradient` when `gradient` is given; throws
+  /// for `.none`, naming in `noneHint` the call that has one result per element.
+  static func reduced<T: KernelScalar>(
+    _ inputs: Inputs<T>, lossGradient: T, gradient: UnsafeMutableBufferPointer<T>?,
+    options: BinaryCrossEntropyOptions, _ noneHint: String
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    guard options.reduction != .none else {
+      throw .invalidArgument(argument: "reduction", reason: "none has one loss per element: \(noneHint)")
+    }
+    let n = inputs.logits.count
+    let mean = options.reduction == .mean
+    let total = try run(
+      inputs, rowLosses: nil, sum: true, gradient: gradient, rowLossGradients: nil,
+      gradientScale: mean ? lossGradient / T(n) : lossGradient, options)
+    return LossResult(loss: mean ? T(total / Double(n)) : T(total))
+  }
+
+  /// Checks every argument, then runs the kernel over all elements: writes `rowLosses` and
+  /// `gradient` (`gradientScale * rowLossGradients_i * dloss_i/dx_i`) when given, and returns
+  /// the sum of the losses.
+  static func run<T: KernelScalar>(
+    _ inputs: Inputs<T>, rowLosses: UnsafeMutableBufferPointer<T>?, sum: Bool,
+    gradient: UnsafeMutableBufferPointer<T>?, rowLossGradients: UnsafeBufferPointer<T>?,
+    gradientScale: T, _ options: BinaryCrossEntropyOptions
+  ) throws(SoftmaxKernelsError) -> Double {
+    let (logits, targets, weight, posWeight) = (inputs.logits, inputs.targets, inputs.weight, inputs.posWeight)
+    let n = logits.count
+    try checkCount(targets.count, equals: n, "targets")
+    if let weight { try checkCount(weight.count, equals: n, "weight") }
+    var columns = max(n, 1)
+    if let posWeight {
+      guard posWeight.count > 0, n % posWeight.count == 0 else {
+        throw .invalidArgument(
+          argument: "posWeight",
+          reason: "\(posWeight.count) entries do not divide the \(n) logits into rows of classes")
+      }
+      columns = posWeight.count
+    }
+    if let rowLosses { try checkCount(rowLosses.count, equals: n, "rowLosses") }
+    if let gradient { try checkCount(gradient.count, equals: n, "gradient") }
+    for (output, name) in [(rowLosses, "rowLosses"), (gradient, "gradient")] {
+      guard let output else { continue }
+      try Sigmoid.checkElementwiseAliasing(logits, output, name)
+      try Sigmoid.checkElementwiseAliasing(targets, output, name)
+      if let weight { try Sigmoid.checkElementwiseAliasing(weight, output, name) }
+      if let posWeight {
+        try checkDisjoint(UnsafeRawBufferPointer(posWeight), UnsafeRawBufferPointer(output), name)
+      }
+    }
+    if let rowLosses, let gradient {
+      try checkDisjoint(UnsafeRawBufferPointer(rowLosses), UnsafeRawBufferPointer(gradient), "gradient")
+    }
+    let plan = try ExecutionPlan(options.execution, elements: n)
+    let table = T.kernels(plan.level).sigmoid
+    if options.checksTargets, let y = targets.baseAddress, n > 0 {
+      let (lo, hi, nan) = table.range(y, n)
+      if nan || lo < 0 || hi > 1 {
+        let bad = targets.firstIndex { !($0 >= 0 && $0 <= 1) } ?? 0
+        throw .invalidArgument(
+          argument: "targets", reason: "targets[\(bad)] = \(targets[bad]) is outside [0, 1]")
+      }
+    }
+    guard n > 0, let x = logits.baseAddress, let y = targets.baseAddress else { return 0 }
+    let batch = BCEBatch<T>(
+      logits: x, targets: y, weight: weight?.baseAddress, posWeight: posWeight?.baseAddress,
+      columns: columns, losses: rowLosses?.baseAddress, sumLosses: sum,
+      inputGradient: gradient?.baseAddress, upstream: rowLossGradients?.baseAddress,
+      gradientScale: gradientScale)
+    // Fixed groups of elements (the shape alone sets them), summed in group order: every
+    // thread count gives bitwise the same loss (`BCEReproducibilityTests`).
+    return plan.mapRowGroups(n, columns: 1, { $0 += $1 }) { r in table.binaryCrossEntropy(batch, r) }
+  }
+
+  /// Throws unless the memory of `a` and `b` is disjoint (`argument` names the output).
+  static func checkDisjoint(
+    _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ argument: String
+  ) throws(SoftmaxKernelsError) {
+    guard let pa = a.baseAddress, let pb = b.baseAddress, a.count > 0, b.count > 0 else { return }
+    if pa < pb + b.count && pb < pa + a.count {
+      throw .invalidArgument(argument: argument, reason: "overlaps another argument")
+    }
+  }
+}
