@@ -1,5 +1,5 @@
 // The catalog-driven suite: every kernel of `CatalogKernel` that takes rows (all but the losses
-// and attention weights, which have their own argument sets and tests) x every supported ISA
+// and the softplus-attention backward, which have their own argument sets and tests) x every supported ISA
 // level x Float and Double x row lengths around every boundary of `boundaryVectors` x three
 // layouts (contiguous, strided, in place), against a Float80 reference, with the catalog's
 // bound. Strided and in-place results must also be bitwise those of the contiguous call.
@@ -84,6 +84,7 @@ final class CatalogTests: SoftmaxKernelsTestCase {
     switch kernel {
     case .softmaxBackward: forward = .softmax
     case .logSoftmaxBackward: forward = .logSoftmax
+    case .sigmoidAttentionBackward: forward = .sigmoidAttention
     default: return x
     }
     return try run(forward, x, [], rows: rows, columns: columns, stride: columns, level: level, outCount: x.count)
@@ -155,6 +156,11 @@ final class CatalogTests: SoftmaxKernelsTestCase {
     case .sigmoidBackward: return zip(x, g).map { sigmoid($0) * (1 - sigmoid($0)) * $1 }
     case .logSigmoidBackward: return zip(x, g).map { (1 - sigmoid($0)) * $1 }
     case .softplusBackward: return zip(x, g).map { ($0 > 20 ? 1 : sigmoid($0)) * $1 }
+    case .sigmoidAttention: return x.map { sigmoid($0 / 2 - 2) }
+    case .sigmoidAttentionBackward: return zip(x, g).map { $0 * (1 - $0) * $1 / 2 }
+    case .softplusAttention:
+      let f = x.map(softplus), total = f.reduce(0, +) + 1e-8
+      return f.map { $0 / total }
     default: return []
     }
   }
@@ -166,9 +172,10 @@ final class CatalogTests: SoftmaxKernelsTestCase {
     for (y, r) in zip(got, reference) where y != r {
       let e: Float80
       switch kernel {
-      case .softmax, .stableMax, .sigmoid:
+      case .softmax, .stableMax, .sigmoid, .sigmoidAttention, .softplusAttention:
         e = abs(y - r) / max(r, 1e-30)
-      case .softmaxBackward, .logSoftmaxBackward, .sigmoidBackward, .logSigmoidBackward, .softplusBackward:
+      case .softmaxBackward, .logSoftmaxBackward, .sigmoidBackward, .logSigmoidBackward, .softplusBackward,
+        .sigmoidAttentionBackward:
         e = abs(y - r) / scale
       default:
         e = abs(y - r) / max(1, abs(r))

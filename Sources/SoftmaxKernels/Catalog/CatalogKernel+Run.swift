@@ -25,9 +25,24 @@ extension CatalogKernel {
     case .logSigmoidBackward: try LogSigmoid.backward(input: x, outputGradient: g, into: y, options: execution)
     case .softplusBackward:
       try Softplus.backward(input: x, outputGradient: g, into: y, options: SoftplusOptions(execution: execution))
+    // Attention with parameters the catalog's references know: `u = s / 2 - 2` is exact for
+    // its inputs; LSSA without the causal mask (row-independent).
+    case .sigmoidAttention:
+      try SigmoidAttention.forward(x, into: y, options: Self.sigmoidAttentionOptions(execution))
+    case .sigmoidAttentionBackward:
+      try SigmoidAttention.backward(
+        output: x, outputGradient: g, into: y, options: Self.sigmoidAttentionOptions(execution))
+    case .softplusAttention:
+      try SoftplusAttention.forward(
+        x, into: y, options: SoftplusAttentionOptions(scale: .constant(1), causal: false, execution: execution))
     case .crossEntropy, .sphericalZLoss, .stableMaxCrossEntropy, .binaryCrossEntropy, .sigLIP,
-      .sigmoidAttention, .softplusAttention:
-      preconditionFailure("\(self) is a loss or attention kernel with its own arguments; its tests call it")
+      .softplusAttentionBackward:
+      preconditionFailure("\(self) has arguments of its own; its tests call it")
     }
+  }
+
+  /// The sigmoid-attention options of the catalog's calls: scale 1/2, bias -2.
+  package static func sigmoidAttentionOptions(_ execution: ExecutionOptions) -> SigmoidAttentionOptions {
+    SigmoidAttentionOptions(scale: 0.5, bias: -2, execution: execution)
   }
 }
