@@ -98,6 +98,12 @@ func workloads(elements: Int) -> [Workload] {
     return worst
   }
   let n = lossRows * lossColumns
+  func logits(_ x: UnsafeMutablePointer<Float>) -> Rows<Float> {
+    Rows(UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns)
+  }
+  func gradient(_ y: UnsafeMutablePointer<Float>) -> MutableRows<Float> {
+    MutableRows(UnsafeMutableBufferPointer(start: y, count: n), rows: lossRows, columns: lossColumns)
+  }
   return [
     softmax("W1", 1, elements, log: false, bound: "2 reads + 1 write"),
     softmax("W2", rowsOf(32768), 32768, log: false, bound: "copy"),
@@ -109,15 +115,14 @@ func workloads(elements: Int) -> [Workload] {
       run: { x, _, _, t, l in
         _ = try targets.withUnsafeBufferPointer { tb in
           try CrossEntropy.loss(
-            logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
-            targets: tb, options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)))
+            logits: logits(x), targets: tb, options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)))
         }
       },
       check: { x, _, t, l in
         try lossCheck(x, t, l, { tb, lb in
-          _ = try CrossEntropy.loss(
-            logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
-            targets: tb, options: CrossEntropyOptions(reduction: .none, execution: ExecutionOptions(threads: t, isa: l)), rowLosses: lb)
+          try CrossEntropy.rowLosses(
+            logits: logits(x), targets: tb, options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)),
+            rowLosses: lb)
         }, { row, target in referenceCrossEntropy(row, lossColumns, target) })
       }),
     Workload(
@@ -126,9 +131,8 @@ func workloads(elements: Int) -> [Workload] {
       run: { x, y, _, t, l in
         _ = try targets.withUnsafeBufferPointer { tb in
           try CrossEntropy.lossAndGradient(
-            logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
-            targets: tb, options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)),
-            gradient: UnsafeMutableBufferPointer(start: y, count: n))
+            logits: logits(x), targets: tb, options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)),
+            gradient: gradient(y))
         }
       },
       check: { x, y, _, _ in
@@ -146,17 +150,15 @@ func workloads(elements: Int) -> [Workload] {
       rows: lossRows, columns: lossColumns, bytesPerElement: 8, bound: "copy", algorithms: [nil],
       run: { x, y, _, t, l in
         _ = try targets.withUnsafeBufferPointer { tb in
-          try SphericalZLoss.loss(
-            logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
-            targets: tb, a: 1, b: 3, gradient: UnsafeMutableBufferPointer(start: y, count: n),
-            options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: l)))
+          try SphericalZLoss.lossAndGradient(
+            logits: logits(x), targets: tb, a: 1, b: 3, gradient: gradient(y),
+            options: ExecutionOptions(threads: t, isa: l))
         }
       },
       check: { x, _, t, l in
         try lossCheck(x, t, l, { tb, lb in
-          _ = try SphericalZLoss.loss(
-            logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
-            targets: tb, a: 1, b: 3, reduction: .none, rowLosses: lb, options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: l)))
+          try SphericalZLoss.rowLosses(
+            logits: logits(x), targets: tb, a: 1, b: 3, rowLosses: lb, options: ExecutionOptions(threads: t, isa: l))
         }, { row, target in
           let r = (0..<lossColumns).map { Double(row[$0]) }
           let mean = r.reduce(0, +) / Double(lossColumns)
@@ -170,17 +172,14 @@ func workloads(elements: Int) -> [Workload] {
       rows: lossRows, columns: lossColumns, bytesPerElement: 8, bound: "copy", algorithms: [nil],
       run: { x, y, _, t, l in
         _ = try targets.withUnsafeBufferPointer { tb in
-          try StableMax.crossEntropy(
-            logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
-            targets: tb, gradient: UnsafeMutableBufferPointer(start: y, count: n),
-            options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: l)))
+          try StableMaxCrossEntropy.lossAndGradient(
+            logits: logits(x), targets: tb, gradient: gradient(y), options: ExecutionOptions(threads: t, isa: l))
         }
       },
       check: { x, _, t, l in
         try lossCheck(x, t, l, { tb, lb in
-          _ = try StableMax.crossEntropy(
-            logits: UnsafeBufferPointer(start: x, count: n), rows: lossRows, columns: lossColumns,
-            targets: tb, reduction: .none, rowLosses: lb, options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: l)))
+          try StableMaxCrossEntropy.rowLosses(
+            logits: logits(x), targets: tb, rowLosses: lb, options: ExecutionOptions(threads: t, isa: l))
         }, { row, target in
           func s(_ v: Double) -> Double { v >= 0 ? v + 1 : 1 / (1 - v) }
           var total = 0.0

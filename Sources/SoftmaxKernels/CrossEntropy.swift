@@ -1,18 +1,6 @@
-// Cross-entropy from logits with PyTorch's options, fused with its gradient.
+// Cross-entropy from logits with PyTorch's options, fused with its gradient: the buffer forms.
 
 import SoftmaxKernelsCore
-
-/// The result of a cross-entropy call.
-public struct CrossEntropyResult<T: KernelScalar>: Equatable, Sendable {
-  /// The reduced loss, z-loss included: `.mean` and `.sum` as PyTorch; with `.none` the sum of
-  /// the per-row losses (which are written to `rowLosses`).
-  public var loss: T
-  /// The z-loss part of `loss` (0 when `zLossScale` is 0).
-  public var zLoss: T
-  /// Fraction of non-ignored rows whose argmax is the target, when `rowArgmax` was requested
-  /// (integer targets); otherwise `nil`.
-  public var accuracy: Double?
-}
 
 /// Cross-entropy between the softmax of logits and integer or probability targets, with the
 /// semantics of PyTorch's `torch.nn.functional.cross_entropy`, plus
@@ -59,110 +47,107 @@ public struct CrossEntropyResult<T: KernelScalar>: Equatable, Sendable {
 /// passes over the cached row); with the gradient, one more write pass; no intermediate
 /// log-softmax. The gradient may overwrite the logits (same start and stride) so a training step
 /// needs no second logits-sized buffer (as Liger-Kernel). Rows are spread over threads.
+///
+/// **Forms**: each function takes strided buffers (`Rows`, with the optional per-row outputs
+/// `rowLosses`, `rowLogSumExp`, `rowArgmax`), `Span`s of contiguous rows of `columns` classes,
+/// or arrays (results returned). The Span and Array forms of `loss` and `lossAndGradient`
+/// have no per-row output: with `.none` they give the sum of the row losses, as `.sum`;
+/// `rowLosses` gives each row's loss. A call that throws has written nothing.
 public enum CrossEntropy {}
 
 extension CrossEntropy {
-  /// Cross-entropy of `rows` rows of `columns` logits against integer targets.
+  /// Cross-entropy of the rows of `logits` against integer targets.
   ///
   /// - Parameters:
-  ///   - logits: row `r` starts at `r * logitsRowStride`.
-  ///   - rows: the number of rows (samples).
-  ///   - columns: the number of classes `C`.
-  ///   - logitsRowStride: elements from one row's start to the next; default `columns`.
-  ///   - targets: one class index per row, in `[0, columns)` or equal to
+  ///   - logits: `rows x C` logits, `C = logits.columns` classes.
+  ///   - targets: one class index per row, in `[0, C)` or equal to
   ///     `CrossEntropyOptions.ignoreIndex`.
-  ///   - classWeights: `columns` weights `w_c`; `nil` means every weight is 1.
+  ///   - classWeights: `C` weights `w_c`; `nil` means every weight is 1.
   ///   - options: reduction, ignore index, label smoothing, z-loss, soft-capping, threads, level.
   ///   - rowLosses: with `.none`, required: receives each row's loss (z-loss included).
   ///   - rowLogSumExp: receives each row's log-sum-exp (to compose other losses).
   ///   - rowArgmax: receives each row's first argmax; enables `accuracy`.
   public static func loss<T: KernelScalar>(
-    logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
-    targets: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<T>? = nil,
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<T>? = nil,
     options: CrossEntropyOptions = CrossEntropyOptions(),
-    rowLosses: UnsafeMutableBufferPointer<T>? = nil,
-    rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil,
+    rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil,
     rowArgmax: UnsafeMutableBufferPointer<Int>? = nil
-  ) throws(SoftmaxKernelsError) -> CrossEntropyResult<T> {
-    try run(
-      logits: logits, rows: rows, columns: columns, logitsRowStride: logitsRowStride,
-      targets: targets, probabilities: nil, probabilitiesRowStride: nil,
-      classWeights: classWeights, options: options, gradient: nil, gradientRowStride: nil,
-      outputGradient: 1, rowOutputGradients: nil, rowLosses: rowLosses,
-      rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    let outputs = CrossEntropyOutputs(rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+    return try run(logits, .classes(targets), classWeights, options, outputs)
   }
 
-  /// Cross-entropy and its gradient with respect to the logits, in one fused call.
+  /// Cross-entropy against integer targets and its gradient with respect to the logits, in
+  /// one fused call.
   ///
   /// - Parameters:
-  ///   - logits: row `r` starts at `r * logitsRowStride`.
-  ///   - rows: the number of rows (samples).
-  ///   - columns: the number of classes `C`.
-  ///   - logitsRowStride: elements from one row's start to the next; default `columns`.
-  ///   - targets: one class index per row, in `[0, columns)` or equal to
+  ///   - logits: `rows x C` logits, `C = logits.columns` classes.
+  ///   - targets: one class index per row, in `[0, C)` or equal to
   ///     `CrossEntropyOptions.ignoreIndex`.
-  ///   - classWeights: `columns` weights `w_c`; `nil` means every weight is 1.
+  ///   - classWeights: `C` weights `w_c`; `nil` means every weight is 1.
   ///   - options: reduction, ignore index, label smoothing, z-loss, soft-capping, threads, level.
-  ///   - gradient: receives `d(outputGradient * loss)/d logits`; may be `logits` itself.
-  ///   - gradientRowStride: the gradient's row stride; default `columns`.
-  ///   - outputGradient: the upstream gradient of the reduced loss (`.mean`, `.sum`).
-  ///   - rowOutputGradients: with `.none`, the upstream gradient of each row's loss (default 1).
+  ///   - gradient: receives `d(lossGradient * loss)/d logits` (the shape of `logits`); may be
+  ///     the logits' own memory (same start and stride).
+  ///   - lossGradient: the upstream gradient of the reduced loss (`.mean`, `.sum`).
+  ///   - rowLossGradients: with `.none`, the upstream gradient of each row's loss (default 1).
   ///   - rowLosses: with `.none`, required: receives each row's loss (z-loss included).
   ///   - rowLogSumExp: receives each row's log-sum-exp (to compose other losses).
   ///   - rowArgmax: receives each row's first argmax; enables `accuracy`.
   public static func lossAndGradient<T: KernelScalar>(
-    logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
-    targets: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<T>? = nil,
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<T>? = nil,
     options: CrossEntropyOptions = CrossEntropyOptions(),
-    gradient: UnsafeMutableBufferPointer<T>, gradientRowStride: Int? = nil,
-    outputGradient: T = 1, rowOutputGradients: UnsafeBufferPointer<T>? = nil,
-    rowLosses: UnsafeMutableBufferPointer<T>? = nil,
-    rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil,
+    gradient: MutableRows<T>, lossGradient: T = 1, rowLossGradients: UnsafeBufferPointer<T>? = nil,
+    rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil,
     rowArgmax: UnsafeMutableBufferPointer<Int>? = nil
-  ) throws(SoftmaxKernelsError) -> CrossEntropyResult<T> {
-    try run(
-      logits: logits, rows: rows, columns: columns, logitsRowStride: logitsRowStride,
-      targets: targets, probabilities: nil, probabilitiesRowStride: nil,
-      classWeights: classWeights, options: options, gradient: gradient,
-      gradientRowStride: gradientRowStride, outputGradient: outputGradient,
-      rowOutputGradients: rowOutputGradients, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp,
-      rowArgmax: rowArgmax)
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    let outputs = CrossEntropyOutputs(
+      gradient: gradient, lossGradient: lossGradient, rowLossGradients: rowLossGradients,
+      rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+    return try run(logits, .classes(targets), classWeights, options, outputs)
   }
 
-  /// Cross-entropy against probability (soft) targets, row-major like the logits.
+  /// Each row's cross-entropy against integer targets (z-loss included; `options.reduction` is
+  /// taken as `.none`), written to `rowLosses` (one entry per row).
+  public static func rowLosses<T: KernelScalar>(
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<T>? = nil,
+    options: CrossEntropyOptions = CrossEntropyOptions(), rowLosses: UnsafeMutableBufferPointer<T>
+  ) throws(SoftmaxKernelsError) {
+    _ = try run(logits, .classes(targets), classWeights, options.unreduced, CrossEntropyOutputs(rowLosses: rowLosses))
+  }
+
+  /// Cross-entropy against probability (soft) targets: `probabilities` has the shape of
+  /// `logits` (its own row stride). The other arguments are those of the integer-target form.
   public static func loss<T: KernelScalar>(
-    logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
-    probabilities: UnsafeBufferPointer<T>, probabilitiesRowStride: Int? = nil,
-    classWeights: UnsafeBufferPointer<T>? = nil,
+    logits: Rows<T>, probabilities: Rows<T>, classWeights: UnsafeBufferPointer<T>? = nil,
     options: CrossEntropyOptions = CrossEntropyOptions(),
-    rowLosses: UnsafeMutableBufferPointer<T>? = nil,
-    rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil
-  ) throws(SoftmaxKernelsError) -> CrossEntropyResult<T> {
-    try run(
-      logits: logits, rows: rows, columns: columns, logitsRowStride: logitsRowStride,
-      targets: nil, probabilities: probabilities, probabilitiesRowStride: probabilitiesRowStride,
-      classWeights: classWeights, options: options, gradient: nil, gradientRowStride: nil,
-      outputGradient: 1, rowOutputGradients: nil, rowLosses: rowLosses,
-      rowLogSumExp: rowLogSumExp, rowArgmax: nil)
+    rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    let outputs = CrossEntropyOutputs(rowLosses: rowLosses, rowLogSumExp: rowLogSumExp)
+    return try run(logits, .probabilities(probabilities), classWeights, options, outputs)
   }
 
   /// Cross-entropy against probability targets and its gradient with respect to the logits.
+  /// `gradient` may overwrite the logits but not the probabilities. The other arguments are
+  /// those of the integer-target form.
   public static func lossAndGradient<T: KernelScalar>(
-    logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
-    probabilities: UnsafeBufferPointer<T>, probabilitiesRowStride: Int? = nil,
-    classWeights: UnsafeBufferPointer<T>? = nil,
+    logits: Rows<T>, probabilities: Rows<T>, classWeights: UnsafeBufferPointer<T>? = nil,
     options: CrossEntropyOptions = CrossEntropyOptions(),
-    gradient: UnsafeMutableBufferPointer<T>, gradientRowStride: Int? = nil,
-    outputGradient: T = 1, rowOutputGradients: UnsafeBufferPointer<T>? = nil,
-    rowLosses: UnsafeMutableBufferPointer<T>? = nil,
-    rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil
-  ) throws(SoftmaxKernelsError) -> CrossEntropyResult<T> {
-    try run(
-      logits: logits, rows: rows, columns: columns, logitsRowStride: logitsRowStride,
-      targets: nil, probabilities: probabilities, probabilitiesRowStride: probabilitiesRowStride,
-      classWeights: classWeights, options: options, gradient: gradient,
-      gradientRowStride: gradientRowStride, outputGradient: outputGradient,
-      rowOutputGradients: rowOutputGradients, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp,
-      rowArgmax: nil)
+    gradient: MutableRows<T>, lossGradient: T = 1, rowLossGradients: UnsafeBufferPointer<T>? = nil,
+    rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    let outputs = CrossEntropyOutputs(
+      gradient: gradient, lossGradient: lossGradient, rowLossGradients: rowLossGradients,
+      rowLosses: rowLosses, rowLogSumExp: rowLogSumExp)
+    return try run(logits, .probabilities(probabilities), classWeights, options, outputs)
+  }
+
+  /// Each row's cross-entropy against probability targets (`options.reduction` is taken as
+  /// `.none`), written to `rowLosses`.
+  public static func rowLosses<T: KernelScalar>(
+    logits: Rows<T>, probabilities: Rows<T>, classWeights: UnsafeBufferPointer<T>? = nil,
+    options: CrossEntropyOptions = CrossEntropyOptions(), rowLosses: UnsafeMutableBufferPointer<T>
+  ) throws(SoftmaxKernelsError) {
+    let outputs = CrossEntropyOutputs(rowLosses: rowLosses)
+    _ = try run(logits, .probabilities(probabilities), classWeights, options.unreduced, outputs)
   }
 }

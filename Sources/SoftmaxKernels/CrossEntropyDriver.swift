@@ -2,20 +2,31 @@
 
 import SoftmaxKernelsCore
 
-// MARK: - Implementation
+/// The targets of a cross-entropy call: a class index per row, or a row of probabilities.
+enum CrossEntropyTargets<T> {
+  case classes(UnsafeBufferPointer<Int>)
+  case probabilities(Rows<T>)
+}
+
+/// The outputs and upstream gradients of a cross-entropy call; `nil`: not wanted.
+struct CrossEntropyOutputs<T: KernelScalar> {
+  var gradient: MutableRows<T>? = nil
+  var lossGradient: T = 1
+  var rowLossGradients: UnsafeBufferPointer<T>? = nil
+  var rowLosses: UnsafeMutableBufferPointer<T>? = nil
+  var rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil
+  var rowArgmax: UnsafeMutableBufferPointer<Int>? = nil
+}
 
 extension CrossEntropy {
+  /// Checks every argument (nothing is written when one is bad), then runs the rows.
   static func run<T: KernelScalar>(
-    logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int?,
-    targets: UnsafeBufferPointer<Int>?, probabilities: UnsafeBufferPointer<T>?,
-    probabilitiesRowStride: Int?, classWeights: UnsafeBufferPointer<T>?,
-    options: CrossEntropyOptions, gradient: UnsafeMutableBufferPointer<T>?,
-    gradientRowStride: Int?, outputGradient: T, rowOutputGradients: UnsafeBufferPointer<T>?,
-    rowLosses: UnsafeMutableBufferPointer<T>?, rowLogSumExp: UnsafeMutableBufferPointer<T>?,
-    rowArgmax: UnsafeMutableBufferPointer<Int>?
-  ) throws(SoftmaxKernelsError) -> CrossEntropyResult<T> {
+    _ logits: Rows<T>, _ targetRows: CrossEntropyTargets<T>, _ classWeights: UnsafeBufferPointer<T>?,
+    _ options: CrossEntropyOptions, _ out: CrossEntropyOutputs<T>
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
     // Arguments, checked before anything is written.
-    let layout = try RowLayout.input(logits, rows: rows, columns: columns, stride: logitsRowStride, "logits")
+    let rows = logits.rows, columns = logits.columns
+    let layout = try RowLayout.checked(logits, "logits")
     guard options.labelSmoothing >= 0 && options.labelSmoothing <= 1 else {
       throw .invalidArgument(
         argument: "labelSmoothing", reason: "\(options.labelSmoothing) is outside [0, 1]")
@@ -26,59 +37,58 @@ extension CrossEntropy {
     if let c = options.softcap, !(c > 0 && c.isFinite) {
       throw .invalidArgument(argument: "softcap", reason: "\(c) is not a positive finite value")
     }
-    if let classWeights { try Softmax.checkCounts(columns, classWeights.count, "classWeights") }
-    for (name, count) in [("rowLosses", rowLosses?.count), ("rowLogSumExp", rowLogSumExp?.count),
-                          ("rowArgmax", rowArgmax?.count), ("rowOutputGradients", rowOutputGradients?.count)] {
+    if let classWeights { try checkCount(classWeights.count, equals: columns, "classWeights") }
+    for (name, count) in [("rowLosses", out.rowLosses?.count), ("rowLogSumExp", out.rowLogSumExp?.count),
+                          ("rowArgmax", out.rowArgmax?.count), ("rowLossGradients", out.rowLossGradients?.count)] {
       if let count, count < rows { throw .bufferTooSmall(argument: name, required: rows, actual: count) }
     }
-    if options.reduction == .none && rowLosses == nil {
+    if options.reduction == .none && out.rowLosses == nil {
       throw .invalidArgument(argument: "rowLosses", reason: "reduction .none needs a buffer for the row losses")
     }
-    if rowOutputGradients != nil && options.reduction != .none {
-      throw .invalidArgument(argument: "rowOutputGradients", reason: "only meaningful with reduction .none")
+    if out.rowLossGradients != nil && options.reduction != .none {
+      throw .invalidArgument(argument: "rowLossGradients", reason: "only meaningful with reduction .none")
     }
     var normaliser = 0.0  // sum of w_y over non-ignored rows (count for probability targets)
     var validRows = 0
-    if let targets {
-      try Softmax.checkCounts(rows, targets.count, "targets")
+    var targets: UnsafeBufferPointer<Int>?
+    var probabilities: (rows: Rows<T>, layout: RowLayout)?
+    switch targetRows {
+    case .classes(let y):
+      try checkCount(y.count, equals: rows, "targets")
       for r in 0..<rows {
-        let y = targets[r]
-        if y == options.ignoreIndex { continue }
-        guard y >= 0 && y < columns else {
+        if y[r] == options.ignoreIndex { continue }
+        guard y[r] >= 0 && y[r] < columns else {
           throw .invalidArgument(
             argument: "targets",
-            reason: "row \(r) has target \(y), outside [0, \(columns)) and not the ignore index \(options.ignoreIndex)")
+            reason: "row \(r) has target \(y[r]), outside [0, \(columns)) and not the ignore index \(options.ignoreIndex)")
         }
-        normaliser += classWeights.map { Double($0[y]) } ?? 1
+        normaliser += classWeights.map { Double($0[y[r]]) } ?? 1
         validRows += 1
       }
-    }
-    var probabilitiesStride = 0
-    if let probabilities {
-      let p = try RowLayout.input(
-        probabilities, rows: rows, columns: columns, stride: probabilitiesRowStride, "probabilities")
-      probabilitiesStride = p.stride
+      targets = y
+    case .probabilities(let p):
+      guard p.rows == rows, p.columns == columns else {
+        throw .invalidArgument(
+          argument: "probabilities", reason: "\(p.rows) x \(p.columns), expected \(rows) x \(columns) as the logits")
+      }
+      probabilities = (p, try RowLayout.checked(p, "probabilities"))
       normaliser = Double(rows)
       validRows = rows
-      if let gradient {
-        let g = try RowLayout.output(
-          gradient, rows: rows, columns: columns, stride: gradientRowStride, "gradient",
-          reading: (probabilities, p))
-        if probabilities.baseAddress == UnsafePointer(gradient.baseAddress) && g.span > 0 {
+      if let gradient = out.gradient {
+        let g = try RowLayout.checked(gradient, "gradient", reading: probabilities!)
+        if p.buffer.baseAddress == UnsafePointer(gradient.buffer.baseAddress) && g.span > 0 {
           throw .invalidArgument(argument: "gradient", reason: "must not overwrite the probabilities")
         }
       }
     }
     var gradientStride = 0
-    if let gradient {
-      gradientStride = try RowLayout.output(
-        gradient, rows: rows, columns: columns, stride: gradientRowStride, "gradient",
-        reading: (logits, layout)).stride
+    if let gradient = out.gradient {
+      gradientStride = try RowLayout.checked(gradient, "gradient", reading: (logits, layout)).stride
     }
     let plan = try ExecutionPlan(options.execution, elements: rows * columns)
 
     // Scales: the gradient of (upstream * reduced loss).
-    let upstream = Double(outputGradient)
+    let upstream = Double(out.lossGradient)
     let (scale, zScale): (Double, Double)
     switch options.reduction {
     case .mean:
@@ -87,25 +97,25 @@ extension CrossEntropy {
     case .sum: (scale, zScale) = (upstream, upstream)
     case .none: (scale, zScale) = (1, 1)
     }
-    guard rows > 0, columns > 0, let x = logits.baseAddress else {
+    guard rows > 0, columns > 0, let x = logits.buffer.baseAddress else {
       let empty: T = options.reduction == .mean ? (options.zeroWhenNoValidTargets ? 0 : .nan) : 0
       if columns == 0 && rows > 0 {
         // No classes: every row's log-sum-exp is -inf and its loss NaN (no valid class).
         throw .invalidArgument(argument: "columns", reason: "cross-entropy needs at least one class")
       }
-      return CrossEntropyResult(loss: empty, zLoss: 0, accuracy: rowArgmax == nil ? nil : .nan)
+      return LossResult(loss: empty, accuracy: out.rowArgmax == nil ? nil : .nan)
     }
     let batch = CrossEntropyBatch<T>(
       logits: x, logitsStride: layout.stride, rows: rows, columns: columns,
-      targets: targets?.baseAddress, probabilities: probabilities?.baseAddress,
-      probabilitiesStride: probabilitiesStride, classWeights: classWeights?.baseAddress,
+      targets: targets?.baseAddress, probabilities: probabilities?.rows.buffer.baseAddress,
+      probabilitiesStride: probabilities?.layout.stride ?? 0, classWeights: classWeights?.baseAddress,
       ignoreIndex: options.ignoreIndex, labelSmoothing: T(options.labelSmoothing),
       zLossScale: T(options.zLossScale), softcap: T(options.softcap ?? 0),
-      gradient: gradient?.baseAddress,
+      gradient: out.gradient?.buffer.baseAddress,
       gradientStride: gradientStride, gradientScale: T(scale),
-      perRowGradientScale: rowOutputGradients?.baseAddress, zLossGradientScale: T(zScale),
-      rowLoss: rowLosses?.baseAddress, rowLogSumExp: rowLogSumExp?.baseAddress,
-      rowArgmax: rowArgmax?.baseAddress)
+      perRowGradientScale: out.rowLossGradients?.baseAddress, zLossGradientScale: T(zScale),
+      rowLoss: out.rowLosses?.baseAddress, rowLogSumExp: out.rowLogSumExp?.baseAddress,
+      rowArgmax: out.rowArgmax?.baseAddress)
     let table = T.kernels(plan.level).losses
     let partial = plan.mapRows(rows, columns: columns) { table.crossEntropyRows(batch, $0) }
 
@@ -124,7 +134,16 @@ extension CrossEntropy {
       loss = partial.loss
       zLoss = lambda > 0 ? lambda * partial.zLoss : 0
     }
-    let accuracy = rowArgmax == nil ? nil : Double(partial.correct) / Double(validRows)
-    return CrossEntropyResult(loss: T(loss + zLoss), zLoss: T(zLoss), accuracy: accuracy)
+    let accuracy = out.rowArgmax == nil ? nil : Double(partial.correct) / Double(validRows)
+    return LossResult(loss: T(loss + zLoss), zLoss: T(zLoss), accuracy: accuracy)
+  }
+}
+
+extension CrossEntropyOptions {
+  /// The same options with reduction `.none` (the `rowLosses` functions).
+  var unreduced: CrossEntropyOptions {
+    var o = self
+    o.reduction = .none
+    return o
   }
 }

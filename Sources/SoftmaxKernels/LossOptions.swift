@@ -20,15 +20,15 @@ public struct CrossEntropyOptions: Sendable, Equatable {
   /// How the per-row losses are combined; `.mean` by default (PyTorch's default).
   public var reduction: LossReduction
   /// Rows whose target is this value contribute nothing (loss 0, gradient 0) and are left out of
-  /// the mean's denominator. PyTorch's default, -100. A value inside `[0, classes)` ignores the
+  /// the mean's denominator. PyTorch's default, -100. A value inside `[0, columns)` ignores the
   /// rows with that target; the class stays in every row's softmax (pytorch/pytorch#63004).
   public var ignoreIndex: Int
-  /// Label smoothing `eps` in [0, 1]: the target becomes `(1 - eps) onehot + eps / classes`
+  /// Label smoothing `eps` in [0, 1]: the target becomes `(1 - eps) onehot + eps / columns`
   /// (Szegedy et al. 2016); ignored rows are excluded from both parts (pytorch/pytorch#73205).
   public var labelSmoothing: Double
   /// PaLM's auxiliary z-loss `zLossScale * lse^2` per non-ignored row (Chowdhery et al. 2023
   /// used 1e-4); with `.mean` divided by the number of non-ignored rows (as Liger-Kernel).
-  /// Reported separately in `CrossEntropyResult.zLoss` and included in `loss`.
+  /// Reported separately in `LossResult.zLoss` and included in `loss`.
   public var zLossScale: Double
   /// Logit soft-capping `c tanh(x / c)` applied before the softmax (Gemma 2, Grok; Liger-Kernel
   /// `softcap`), with the gradient's chain factor `1 - tanh^2(x / c)`. `nil`: no capping; else

@@ -13,8 +13,8 @@ import SoftmaxKernelsCore
 /// `dL/do_k = (g / sigma)([k = c] - 1/D - z_c z_k / D)`, i.e. `alpha + beta o_k + gamma [k = c]`.
 /// `L` depends on `o` only through `(sum o, sum o^2, o_c)` and is invariant to `o -> s o + t`,
 /// `s > 0` (up to `epsilon`): that is what lets a layer train it without forming the `D` outputs
-/// (`fromStatistics`). `a` sets the sharpness and `b` the target's standardised score; the paper
-/// tunes both as hyper-parameters, so they are required arguments here
+/// (`lossAndGradientCoefficients`). `a` sets the sharpness and `b` the target's standardised
+/// score; the paper tunes both as hyper-parameters, so they are required arguments here
 /// (no published defaults could be confirmed).
 ///
 /// Edge cases: all-equal outputs give `sigma = sqrt(epsilon)` (default 1e-12; must be > 0 for
@@ -27,52 +27,152 @@ import SoftmaxKernelsCore
 /// within `1e-7 + 1e-5 |ref|` (Float; 0.084 of it) / `1e-16 + 1e-13 |ref|` (Double; 0.25 of it).
 /// Complexity: three passes over the row (gaps, squared deviations, gradient), rows spread
 /// over threads.
+///
+/// Forms: strided buffers (`Rows`, optional `rowLosses`), `Span`s of contiguous rows of
+/// `columns`, arrays. The reduction is `.mean` over rows by default; `.none` needs `rowLosses`
+/// in the buffer forms, and gives the sum of the row losses (as `.sum`) in the Span and Array
+/// forms of `loss` and `lossAndGradient`. `lossGradient` scales the gradient of the reduced
+/// loss (with `.none`, of the sum). A call that throws has written nothing.
 public enum SphericalZLoss {
-  /// The mean (or sum, or per-row with `.none`) Z-loss of rows of `columns` outputs, and
-  /// optionally its gradient (which may overwrite `logits`).
+  /// The Z-loss of the rows of `logits` (`D = logits.columns` outputs each) against `targets`
+  /// (one index in `[0, D)` per row); `rowLosses` receives each row's loss (required with
+  /// `.none`).
   public static func loss<T: KernelScalar>(
-    logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
-    targets: UnsafeBufferPointer<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
-    reduction: LossReduction = .mean,
-    gradient: UnsafeMutableBufferPointer<T>? = nil, gradientRowStride: Int? = nil,
-    outputGradient: T = 1, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
-    options: SoftmaxOptions = SoftmaxOptions()
-  ) throws(SoftmaxKernelsError) -> T {
-    let checked = try TargetLossLayout.validated(
-      logits: logits, rows: rows, columns: columns, logitsRowStride: logitsRowStride,
-      targets: targets, reduction: reduction, gradient: gradient,
-      gradientRowStride: gradientRowStride, rowLosses: rowLosses)
-    let layout = checked.logits, gradientStride = checked.gradientStride
-    guard a > 0 && a.isFinite else { throw .invalidArgument(argument: "a", reason: "\(a) is not a positive finite value") }
-    guard b.isFinite else { throw .invalidArgument(argument: "b", reason: "\(b) is not finite") }
-    guard varianceEpsilon >= 0 && varianceEpsilon.isFinite else {
-      throw .invalidArgument(argument: "varianceEpsilon", reason: "\(varianceEpsilon) is not a finite value >= 0")
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
+    reduction: LossReduction = .mean, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
+    options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    let call = TargetLossCall(logits: logits, targets: targets, reduction: reduction, rowLosses: rowLosses, options: options)
+    return try run(call, a: a, b: b, varianceEpsilon: varianceEpsilon)
+  }
+
+  /// The Z-loss and its gradient with respect to the logits, times `lossGradient`; `gradient`
+  /// (the shape of `logits`) may be the logits' own memory (same start and stride).
+  public static func lossAndGradient<T: KernelScalar>(
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
+    reduction: LossReduction = .mean, gradient: MutableRows<T>, lossGradient: T = 1,
+    rowLosses: UnsafeMutableBufferPointer<T>? = nil, options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    let call = TargetLossCall(
+      logits: logits, targets: targets, reduction: reduction, gradient: gradient,
+      lossGradient: lossGradient, rowLosses: rowLosses, options: options)
+    return try run(call, a: a, b: b, varianceEpsilon: varianceEpsilon)
+  }
+
+  /// Each row's Z-loss, written to `rowLosses` (one element per row).
+  public static func rowLosses<T: KernelScalar>(
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
+    rowLosses: UnsafeMutableBufferPointer<T>, options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) {
+    let call = TargetLossCall(logits: logits, targets: targets, reduction: .none, rowLosses: rowLosses, options: options)
+    _ = try run(call, a: a, b: b, varianceEpsilon: varianceEpsilon)
+  }
+
+  /// The Z-loss of `logits` (contiguous rows of `columns` outputs) against `targets`.
+  public static func loss<T: KernelScalar>(
+    logits: Span<T>, columns: Int, targets: Span<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
+    reduction: LossReduction = .mean, options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try TargetLossCall.contiguous(logits, columns: columns, targets: targets, reduction: reduction, options: options) {
+      (call) throws(SoftmaxKernelsError) in try run(call, a: a, b: b, varianceEpsilon: varianceEpsilon)
     }
-    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
-    guard rows > 0, let x = logits.baseAddress else { return reduction == .mean ? .nan : 0 }
-    let scale = reduction == .mean ? Double(outputGradient) / Double(rows) : Double(outputGradient)
-    let batch = ZLossBatch<T>(
-      logits: x, logitsStride: layout.stride, columns: columns, targets: targets.baseAddress!,
-      a: a, b: b, varianceEpsilon: varianceEpsilon, gradient: gradient?.baseAddress,
-      gradientStride: gradientStride, gradientScale: T(scale), rowLoss: rowLosses?.baseAddress)
-    let table = T.kernels(plan.level).losses
-    let total = plan.mapRows(rows, columns: columns) { table.zLossRows(batch, $0) }.loss
-    return T(reduction == .mean ? total / Double(rows) : total)
+  }
+
+  /// The Z-loss and its gradient (as many elements as `logits`), times `lossGradient`.
+  public static func lossAndGradient<T: KernelScalar>(
+    logits: Span<T>, columns: Int, targets: Span<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
+    reduction: LossReduction = .mean, gradient: inout MutableSpan<T>, lossGradient: T = 1,
+    options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try withMutableBuffer(&gradient) { (g) throws(SoftmaxKernelsError) in
+      try TargetLossCall.contiguous(
+        logits, columns: columns, targets: targets, reduction: reduction, gradient: g,
+        lossGradient: lossGradient, options: options
+      ) { (call) throws(SoftmaxKernelsError) in try run(call, a: a, b: b, varianceEpsilon: varianceEpsilon) }
+    }
+  }
+
+  /// Each row's Z-loss, written to `rowLosses` (one element per row).
+  public static func rowLosses<T: KernelScalar>(
+    logits: Span<T>, columns: Int, targets: Span<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
+    rowLosses: inout MutableSpan<T>, options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) {
+    _ = try withMutableBuffer(&rowLosses) { (l) throws(SoftmaxKernelsError) in
+      try TargetLossCall.contiguous(logits, columns: columns, targets: targets, reduction: .none, rowLosses: l, options: options) {
+        (call) throws(SoftmaxKernelsError) in try run(call, a: a, b: b, varianceEpsilon: varianceEpsilon)
+      }
+    }
+  }
+
+  /// The Z-loss of `logits` (rows of `columns` outputs) against `targets`.
+  public static func loss<T: KernelScalar>(
+    logits: [T], columns: Int, targets: [Int], a: T, b: T, varianceEpsilon: T = 1e-12,
+    reduction: LossReduction = .mean, options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try loss(
+      logits: logits.span, columns: columns, targets: targets.span, a: a, b: b,
+      varianceEpsilon: varianceEpsilon, reduction: reduction, options: options)
+  }
+
+  /// The Z-loss and its gradient with respect to `logits`, times `lossGradient`.
+  public static func lossAndGradient<T: KernelScalar>(
+    logits: [T], columns: Int, targets: [Int], a: T, b: T, varianceEpsilon: T = 1e-12,
+    reduction: LossReduction = .mean, lossGradient: T = 1, options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> (result: LossResult<T>, gradient: [T]) {
+    let (gradient, result) = try makeArray(count: logits.count) { (g) throws(SoftmaxKernelsError) in
+      try lossAndGradient(
+        logits: logits.span, columns: columns, targets: targets.span, a: a, b: b,
+        varianceEpsilon: varianceEpsilon, reduction: reduction, gradient: &g, lossGradient: lossGradient,
+        options: options)
+    }
+    return (result, gradient)
+  }
+
+  /// Each row's Z-loss.
+  public static func rowLosses<T: KernelScalar>(
+    logits: [T], columns: Int, targets: [Int], a: T, b: T, varianceEpsilon: T = 1e-12,
+    options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    try makeArray(count: rowShape(logits.count, columns: columns).rows) { (l) throws(SoftmaxKernelsError) in
+      try rowLosses(
+        logits: logits.span, columns: columns, targets: targets.span, a: a, b: b,
+        varianceEpsilon: varianceEpsilon, rowLosses: &l, options: options)
+    }.array
+  }
+
+  /// Checks `a > 0`, `b` and `varianceEpsilon >= 0` finite, and runs the rows.
+  static func run<T: KernelScalar>(
+    _ call: TargetLossCall<T>, a: T, b: T, varianceEpsilon: T
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try call.run(checkParameters: { () throws(SoftmaxKernelsError) in
+      guard a > 0 && a.isFinite else { throw .invalidArgument(argument: "a", reason: "\(a) is not a positive finite value") }
+      guard b.isFinite else { throw .invalidArgument(argument: "b", reason: "\(b) is not finite") }
+      guard varianceEpsilon >= 0 && varianceEpsilon.isFinite else {
+        throw .invalidArgument(argument: "varianceEpsilon", reason: "\(varianceEpsilon) is not a finite value >= 0")
+      }
+    }) { c, table in
+      let batch = ZLossBatch<T>(
+        logits: c.logits, logitsStride: c.logitsStride, columns: call.logits.columns,
+        targets: call.targets.baseAddress!, a: a, b: b, varianceEpsilon: varianceEpsilon,
+        gradient: call.gradient?.buffer.baseAddress, gradientStride: c.gradientStride,
+        gradientScale: c.gradientScale, rowLoss: call.rowLosses?.baseAddress)
+      return { table.zLossRows(batch, $0) }
+    }
   }
 
   /// The Z-loss and its spherical-family gradient coefficients from a row's statistics
   /// `sum = sum_k o_k`, `sumOfSquares = sum_k o_k^2`, the target's output `targetOutput`, and the
-  /// row length `count`: `dL/do = alpha 1 + beta o + gamma e_c`. This is the O(1) hook for
+  /// row length `columns`: `dL/do = alpha 1 + beta o + gamma e_c`. This is the O(1) hook for
   /// training with the outputs never formed (Vincent, de Brébisson & Bouthillier, NIPS 2015):
   /// keep `Q = W^T W` and `wbar = W^T 1`, then `sum = wbar . h`, `sumOfSquares = h^T Q h`,
   /// `targetOutput = W_c . h`, and `dL/dh = alpha wbar + beta Q h + gamma W_c`.
   /// The variance `sumOfSquares / D - mean^2` cancels when the outputs are large relative to
   /// their spread: prefer `loss(logits:...)` when the outputs exist.
-  public static func fromStatistics(
-    sum: Double, sumOfSquares: Double, targetOutput: Double, count: Int, a: Double, b: Double,
+  public static func lossAndGradientCoefficients(
+    sum: Double, sumOfSquares: Double, targetOutput: Double, columns: Int, a: Double, b: Double,
     varianceEpsilon: Double = 1e-12
   ) -> (loss: Double, alpha: Double, beta: Double, gamma: Double) {
-    let d = Double(count)
+    let d = Double(columns)
     let mean = sum / d
     let variance = max(sumOfSquares / d - mean * mean, 0) + varianceEpsilon
     let sigma = variance.squareRoot()

@@ -34,32 +34,6 @@ public enum StableMax: RowwiseFunction {
   ) throws(SoftmaxKernelsError) {
     try stableMaxForward(input, into: output, logarithm: false, options: options)
   }
-
-  /// The StableMax cross-entropy (`.mean` over rows by default, as the reference code), and
-  /// optionally its gradient (which may overwrite `logits`).
-  public static func crossEntropy<T: KernelScalar>(
-    logits: UnsafeBufferPointer<T>, rows: Int, columns: Int, logitsRowStride: Int? = nil,
-    targets: UnsafeBufferPointer<Int>, reduction: LossReduction = .mean,
-    gradient: UnsafeMutableBufferPointer<T>? = nil, gradientRowStride: Int? = nil,
-    outputGradient: T = 1, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
-    options: SoftmaxOptions = SoftmaxOptions()
-  ) throws(SoftmaxKernelsError) -> T {
-    let checked = try TargetLossLayout.validated(
-      logits: logits, rows: rows, columns: columns, logitsRowStride: logitsRowStride,
-      targets: targets, reduction: reduction, gradient: gradient,
-      gradientRowStride: gradientRowStride, rowLosses: rowLosses)
-    let layout = checked.logits, gradientStride = checked.gradientStride
-    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
-    guard rows > 0, let x = logits.baseAddress else { return reduction == .mean ? .nan : 0 }
-    let scale = reduction == .mean ? Double(outputGradient) / Double(rows) : Double(outputGradient)
-    let batch = StableMaxBatch<T>(
-      input: x, inputStride: layout.stride, columns: columns, output: nil, outputStride: 0,
-      logarithm: false, targets: targets.baseAddress, gradient: gradient?.baseAddress,
-      gradientStride: gradientStride, gradientScale: T(scale), rowLoss: rowLosses?.baseAddress)
-    let table = T.kernels(plan.level).losses
-    let total = plan.mapRows(rows, columns: columns) { table.stableMaxRows(batch, $0) }.loss
-    return T(reduction == .mean ? total / Double(rows) : total)
-  }
 }
 
 /// log-StableMax `log s(x_i) - log sum_j s(x_j)` of the rows of a matrix (see ``StableMax``

@@ -2,68 +2,6 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-/// Float64 reference of PyTorch's `cross_entropy` (LossNLL.cpp semantics, ../shared/SPEC.md
-/// §3.1-3.4) and of its gradient, written from the formulas, not from the library.
-enum CrossEntropyReference {
-  static func logSoftmax(_ x: [Double]) -> [Double] {
-    let m = x.max()!
-    let lse = m + log(x.reduce(0) { $0 + exp($1 - m) })
-    return x.map { $0 - lse }
-  }
-
-  /// (reduced loss, per-row losses, gradient of the reduced loss) for integer targets.
-  static func integer(
-    _ x: [Double], _ targets: [Int], _ c: Int, weights: [Double]?, eps: Double,
-    ignore: Int, reduction: LossReduction, zLoss: Double
-  ) -> (loss: Double, rows: [Double], gradient: [Double]) {
-    let n = targets.count
-    var rowLoss = [Double](repeating: 0, count: n)
-    var grad = [Double](repeating: 0, count: x.count)
-    let w = weights ?? [Double](repeating: 1, count: c)
-    let totalW = w.reduce(0, +)
-    var denom = 0.0, valid = 0
-    for r in 0..<n where targets[r] != ignore { denom += w[targets[r]]; valid += 1 }
-    // Log-softmax and log-sum-exp of every row that is not ignored.
-    let logProbabilities = (0..<n).map { r -> (z: [Double], lse: Double)? in
-      if targets[r] == ignore { return nil }
-      let row = Array(x[r * c..<(r + 1) * c])
-      let z = logSoftmax(row)
-      return (z, row[0] - z[0])
-    }
-    var nllSum = 0.0, zSum = 0.0
-    for r in 0..<n {
-      guard let (z, lse) = logProbabilities[r] else { continue }
-      let y = targets[r]
-      var l = -(1 - eps) * w[y] * z[y]
-      if eps > 0 { l += -eps / Double(c) * (0..<c).reduce(0) { $0 + w[$1] * z[$1] } }
-      nllSum += l
-      zSum += lse * lse
-      rowLoss[r] = l + zLoss * lse * lse
-    }
-    let loss: Double
-    let s: Double, zs: Double
-    switch reduction {
-    case .mean:
-      loss = nllSum / denom + (zLoss > 0 ? zLoss * zSum / Double(valid) : 0)
-      (s, zs) = (1 / denom, 1 / Double(valid))
-    case .sum, .none:
-      loss = nllSum + zLoss * zSum
-      (s, zs) = (1, 1)
-    }
-    for r in 0..<n {
-      guard let (z, lse) = logProbabilities[r] else { continue }
-      let y = targets[r]
-      for i in 0..<c {
-        let p = exp(z[i])
-        var g = s * ((1 - eps) * w[y] * (p - (i == y ? 1 : 0)) + eps / Double(c) * (totalW * p - w[i]))
-        g += zs * 2 * zLoss * lse * p
-        grad[r * c + i] = g
-      }
-    }
-    return (loss, rowLoss, grad)
-  }
-}
-
 final class CrossEntropyTests: SoftmaxKernelsTestCase {
   func check<T: KernelScalar>(
     _: T.Type, rows: Int, classes: Int, weighted: Bool, eps: Double, ignore: Int,
@@ -87,13 +25,13 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
             if let w {
               return try w.withUnsafeBufferPointer { wb in
                 try CrossEntropy.lossAndGradient(
-                  logits: xb, rows: rows, columns: classes, targets: tb, classWeights: wb,
-                  options: options, gradient: gb, rowLosses: lb)
+                  logits: Rows(xb, rows: rows, columns: classes), targets: tb, classWeights: wb,
+                  options: options, gradient: MutableRows(gb, rows: rows, columns: classes), rowLosses: lb)
               }
             }
             return try CrossEntropy.lossAndGradient(
-              logits: xb, rows: rows, columns: classes, targets: tb, options: options,
-              gradient: gb, rowLosses: lb)
+              logits: Rows(xb, rows: rows, columns: classes), targets: tb, options: options,
+              gradient: MutableRows(gb, rows: rows, columns: classes), rowLosses: lb)
           }
         }
       }
@@ -142,51 +80,123 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
     let rows = 4, classes = 37
     let x: [Float] = rng.row(Float.self, rows * classes, -5, 5)
     let targets = [0, 36, 5, 17]
-    let (loss, gradient) = try CrossEntropy.lossAndGradient(logits: x, targets: targets, classes: classes)
+    let (result, gradient) = try CrossEntropy.lossAndGradient(logits: x, columns: classes, targets: targets)
     var inPlace = x
     let l2 = try inPlace.withUnsafeMutableBufferPointer { b in
       try targets.withUnsafeBufferPointer { t in
-        try CrossEntropy.lossAndGradient(
-          logits: UnsafeBufferPointer(b), rows: rows, columns: classes, targets: t, gradient: b).loss
+        let inPlaceRows = MutableRows(b, rows: rows, columns: classes)
+        return try CrossEntropy.lossAndGradient(logits: inPlaceRows.readOnly, targets: t, gradient: inPlaceRows).loss
       }
     }
-    XCTAssertEqual(loss, l2)
+    XCTAssertEqual(result.loss, l2)
     XCTAssertEqual(gradient, inPlace)
   }
+
+  /// The buffer (`Rows`), `Span` and Array forms give bitwise the same result, gradient and row
+  /// losses, for integer and probability targets, on one odd shape (7 x 13), at every level.
+  func forms<T: KernelScalar>(_: T.Type) throws {
+    let rows = 7, columns = 13
+    var rng = SeededRandom(seed: 31)
+    let x: [T] = rng.row(T.self, rows * columns, -6, 6), w: [T] = rng.row(T.self, columns, 0.5, 2)
+    let y = (0..<rows).map { _ in Int(rng.next() % UInt64(columns)) }
+    let q: [T] = rng.row(T.self, rows * columns, 0.1, 1)
+    let p = q.indices.map { i in q[i] / q[i / columns * columns..<(i / columns + 1) * columns].reduce(0, +) }
+    /// Result, gradient and row losses as bytes.
+    typealias Bits = [UInt8]
+    func bits(_ r: LossResult<T>, _ g: [T], _ l: [T]) -> Bits { ([r.loss, r.zLoss] + g + l).withUnsafeBytes { Array($0) } }
+    func arrays(_ soft: Bool, _ o: CrossEntropyOptions) throws -> Bits {
+      let (r, g) = try soft
+        ? CrossEntropy.lossAndGradient(logits: x, probabilities: p, columns: columns, classWeights: w, options: o)
+        : CrossEntropy.lossAndGradient(logits: x, columns: columns, targets: y, classWeights: w, options: o)
+      XCTAssertTrue(r.loss.isFinite && r.zLoss > 0 && g.allSatisfy { $0.isFinite }, "\(T.self) soft \(soft)")
+      return bits(r, g, try soft
+        ? CrossEntropy.rowLosses(logits: x, probabilities: p, columns: columns, classWeights: w, options: o)
+        : CrossEntropy.rowLosses(logits: x, columns: columns, targets: y, classWeights: w, options: o))
+    }
+    func spans(_ soft: Bool, _ o: CrossEntropyOptions) throws -> Bits {
+      var g = [T](repeating: .nan, count: x.count), l = [T](repeating: .nan, count: rows)
+      var gs = g.mutableSpan, ls = l.mutableSpan
+      let (xs, ps, ws) = (x.span, p.span, w.span)
+      let r = try soft
+        ? CrossEntropy.lossAndGradient(logits: xs, probabilities: ps, columns: columns, classWeights: ws, options: o, gradient: &gs)
+        : CrossEntropy.lossAndGradient(logits: xs, columns: columns, targets: y.span, classWeights: ws, options: o, gradient: &gs)
+      try soft
+        ? CrossEntropy.rowLosses(logits: xs, probabilities: ps, columns: columns, classWeights: ws, options: o, rowLosses: &ls)
+        : CrossEntropy.rowLosses(logits: xs, columns: columns, targets: y.span, classWeights: ws, options: o, rowLosses: &ls)
+      return bits(r, g, l)
+    }
+    func buffers(_ soft: Bool, _ o: CrossEntropyOptions) throws -> Bits {
+      var g = [T](repeating: .nan, count: x.count), l = [T](repeating: .nan, count: rows)
+      let r = try x.withUnsafeBufferPointer { xb in
+        try p.withUnsafeBufferPointer { pb in
+          try y.withUnsafeBufferPointer { yb in
+            try w.withUnsafeBufferPointer { wb in
+              try g.withUnsafeMutableBufferPointer { gb in
+                try l.withUnsafeMutableBufferPointer { lb in
+                  let (xr, pr) = (Rows(xb, rows: rows, columns: columns), Rows(pb, rows: rows, columns: columns))
+                  let gr = MutableRows(gb, rows: rows, columns: columns)
+                  try soft
+                    ? CrossEntropy.rowLosses(logits: xr, probabilities: pr, classWeights: wb, options: o, rowLosses: lb)
+                    : CrossEntropy.rowLosses(logits: xr, targets: yb, classWeights: wb, options: o, rowLosses: lb)
+                  return try soft
+                    ? CrossEntropy.lossAndGradient(logits: xr, probabilities: pr, classWeights: wb, options: o, gradient: gr)
+                    : CrossEntropy.lossAndGradient(logits: xr, targets: yb, classWeights: wb, options: o, gradient: gr)
+                }
+              }
+            }
+          }
+        }
+      }
+      return bits(r, g, l)
+    }
+    try forEachLevel { level in
+      let o = CrossEntropyOptions(
+        labelSmoothing: 0.1, zLossScale: 1e-4, softcap: 20, execution: ExecutionOptions(isa: level))
+      for soft in [false, true] {
+        let what = "\(T.self) \(soft ? "probability" : "class") targets"
+        let reference = try arrays(soft, o)
+        XCTAssertEqual(try spans(soft, o), reference, "Span vs Array, \(what)")
+        XCTAssertEqual(try buffers(soft, o), reference, "Rows vs Array, \(what)")
+      }
+    }
+  }
+
+  func testFormsAgreeBitwiseFloat() throws { try forms(Float.self) }
+  func testFormsAgreeBitwiseDouble() throws { try forms(Double.self) }
 
   func testEdgeCases() throws {
     // All targets ignored with mean: NaN by default, 0 with the option.
     let x: [Float] = [1, 2, 3, 4, 5, 6]
-    XCTAssertTrue(try CrossEntropy.loss(logits: x, targets: [-100, -100], classes: 3).isNaN)
+    XCTAssertTrue(try CrossEntropy.loss(logits: x, columns: 3, targets: [-100, -100]).loss.isNaN)
     XCTAssertEqual(try CrossEntropy.loss(
-      logits: x, targets: [-100, -100], classes: 3, options: CrossEntropyOptions(zeroWhenNoValidTargets: true)), 0)
+      logits: x, columns: 3, targets: [-100, -100], options: CrossEntropyOptions(zeroWhenNoValidTargets: true)).loss, 0)
     XCTAssertEqual(try CrossEntropy.loss(
-      logits: x, targets: [-100, -100], classes: 3, options: CrossEntropyOptions(reduction: .sum)), 0)
+      logits: x, columns: 3, targets: [-100, -100], options: CrossEntropyOptions(reduction: .sum)).loss, 0)
     // No rows: mean NaN, sum 0.
-    XCTAssertTrue(try CrossEntropy.loss(logits: [Float](), targets: [], classes: 3).isNaN)
-    XCTAssertEqual(try CrossEntropy.loss(logits: [Float](), targets: [], classes: 3, options: CrossEntropyOptions(reduction: .sum)), 0)
+    XCTAssertTrue(try CrossEntropy.loss(logits: [Float](), columns: 3, targets: []).loss.isNaN)
+    XCTAssertEqual(try CrossEntropy.loss(logits: [Float](), columns: 3, targets: [], options: CrossEntropyOptions(reduction: .sum)).loss, 0)
     // -inf at the target: +inf loss, finite gradient (p_y - 1 = -1).
-    let (l, g) = try CrossEntropy.lossAndGradient(logits: [-.infinity, 0, 1] as [Float], targets: [0], classes: 3)
-    XCTAssertEqual(l, .infinity)
+    let (l, g) = try CrossEntropy.lossAndGradient(logits: [-.infinity, 0, 1] as [Float], columns: 3, targets: [0])
+    XCTAssertEqual(l.loss, .infinity)
     XCTAssertEqual(g[0], -1)
     XCTAssertTrue(g.allSatisfy { $0.isFinite })
     // -inf at a non-target class: exact zero probability there.
-    let (l2, g2) = try CrossEntropy.lossAndGradient(logits: [-.infinity, 0, 0] as [Float], targets: [1], classes: 3)
-    XCTAssertEqual(l2, Float(log(2.0)), accuracy: 1e-7)
+    let (l2, g2) = try CrossEntropy.lossAndGradient(logits: [-.infinity, 0, 0] as [Float], columns: 3, targets: [1])
+    XCTAssertEqual(l2.loss, Float(log(2.0)), accuracy: 1e-7)
     XCTAssertEqual(g2, [0, -0.5, 0.5])
     // -inf logits with smoothing: +inf.
     XCTAssertEqual(try CrossEntropy.loss(
-      logits: [-.infinity, 0, 0] as [Float], targets: [1], classes: 3,
-      options: CrossEntropyOptions(labelSmoothing: 0.1)), .infinity)
+      logits: [-.infinity, 0, 0] as [Float], columns: 3, targets: [1],
+      options: CrossEntropyOptions(labelSmoothing: 0.1)).loss, .infinity)
     // NaN / +inf logit, all -inf row: NaN loss and gradient.
     for row: [Float] in [[.nan, 0, 1], [.infinity, 0, 1], [-.infinity, -.infinity, -.infinity]] {
-      let (l3, g3) = try CrossEntropy.lossAndGradient(logits: row, targets: [1], classes: 3)
-      XCTAssertTrue(l3.isNaN, "\(row)")
+      let (l3, g3) = try CrossEntropy.lossAndGradient(logits: row, columns: 3, targets: [1])
+      XCTAssertTrue(l3.loss.isNaN, "\(row)")
       XCTAssertTrue(g3.allSatisfy { $0.isNaN }, "\(row)")
     }
     // Huge equal logits (pytorch/pytorch#11752): log 2, not 0.
-    XCTAssertEqual(try CrossEntropy.loss(logits: [1e8, 1e8] as [Float], targets: [0], classes: 2), Float(log(2.0)), accuracy: 1e-7)
-    XCTAssertEqual(try CrossEntropy.loss(logits: [1e30, -1e30] as [Float], targets: [1], classes: 2), 2e30, accuracy: 1e24)
+    XCTAssertEqual(try CrossEntropy.loss(logits: [1e8, 1e8] as [Float], columns: 2, targets: [0]).loss, Float(log(2.0)), accuracy: 1e-7)
+    XCTAssertEqual(try CrossEntropy.loss(logits: [1e30, -1e30] as [Float], columns: 2, targets: [1]).loss, 2e30, accuracy: 1e24)
   }
 
   func testSoftmaxCollapseRegimeKeepsALoss() throws {
@@ -194,7 +204,8 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
     // (PyTorch float32 gives loss 0 and gradient 0); the log1p form keeps 9 e^-30.
     var x = [Float](repeating: 0, count: 10)
     x[3] = 30
-    let (loss, gradient) = try CrossEntropy.lossAndGradient(logits: x, targets: [3], classes: 10)
+    let (result, gradient) = try CrossEntropy.lossAndGradient(logits: x, columns: 10, targets: [3])
+    let loss = result.loss
     let expected = log1p(9 * exp(-30.0))
     XCTAssertEqual(Double(loss), expected, accuracy: 1e-6 * expected)
     XCTAssertGreaterThan(loss, 0)
@@ -224,7 +235,7 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
     }
     refLoss /= Double(rows)
     let loss = try CrossEntropy.loss(
-      logits: x, probabilities: t, classes: classes, options: CrossEntropyOptions(labelSmoothing: eps))
+      logits: x, probabilities: t, columns: classes, options: CrossEntropyOptions(labelSmoothing: eps)).loss
     XCTAssertEqual(loss, refLoss, accuracy: 1e-12 * abs(refLoss))
     // Gradient by central finite differences on the Double path.
     var g = [Double](repeating: 0, count: x.count)
@@ -232,8 +243,8 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
       try t.withUnsafeBufferPointer { tb in
         try g.withUnsafeMutableBufferPointer { gb in
           try CrossEntropy.lossAndGradient(
-            logits: xb, rows: rows, columns: classes, probabilities: tb,
-            options: CrossEntropyOptions(labelSmoothing: eps), gradient: gb)
+            logits: Rows(xb, rows: rows, columns: classes), probabilities: Rows(tb, rows: rows, columns: classes),
+            options: CrossEntropyOptions(labelSmoothing: eps), gradient: MutableRows(gb, rows: rows, columns: classes))
         }
       }
     }
@@ -241,8 +252,8 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
       var xp = x, xm = x
       xp[i] += 1e-6
       xm[i] -= 1e-6
-      let fd = (try CrossEntropy.loss(logits: xp, probabilities: t, classes: classes, options: CrossEntropyOptions(labelSmoothing: eps))
-        - CrossEntropy.loss(logits: xm, probabilities: t, classes: classes, options: CrossEntropyOptions(labelSmoothing: eps))) / 2e-6
+      let fd = (try CrossEntropy.loss(logits: xp, probabilities: t, columns: classes, options: CrossEntropyOptions(labelSmoothing: eps)).loss
+        - CrossEntropy.loss(logits: xm, probabilities: t, columns: classes, options: CrossEntropyOptions(labelSmoothing: eps)).loss) / 2e-6
       XCTAssertEqual(g[i], fd, accuracy: 1e-7, "index \(i)")
     }
   }
@@ -253,7 +264,7 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
     let r = try x.withUnsafeBufferPointer { xb in
       try [1, 0, 0].withUnsafeBufferPointer { tb in
         try argmax.withUnsafeMutableBufferPointer { ab in
-          try CrossEntropy.loss(logits: xb, rows: 3, columns: 3, targets: tb, rowArgmax: ab)
+          try CrossEntropy.loss(logits: Rows(xb, rows: 3, columns: 3), targets: tb, rowArgmax: ab)
         }
       }
     }
@@ -269,21 +280,21 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
     let targets = (0..<rows).map { _ in Int(rng.next() % 64) }
     let ref = CrossEntropyReference.integer(
       x.map(Double.init), targets, classes, weights: nil, eps: 0, ignore: -100, reduction: .mean, zLoss: 0)
-    let loss = try CrossEntropy.loss(logits: x, targets: targets, classes: classes)
+    let loss = try CrossEntropy.loss(logits: x, columns: classes, targets: targets).loss
     XCTAssertEqual(Double(loss), ref.loss, accuracy: 1e-6 * ref.loss)
   }
 
   func testBadArgumentsThrowAndWriteNothing() {
     let x: [Float] = [1, 2, 3, 4]
     assertThrows(invalid("targets", reasonContaining: "row 1")) {
-      try CrossEntropy.loss(logits: x, targets: [0, 2], classes: 2)
+      try CrossEntropy.loss(logits: x, columns: 2, targets: [0, 2])
     }
     assertThrows(.countMismatch(argument: "classWeights", expected: 2, actual: 1)) {
-      try CrossEntropy.loss(logits: x, targets: [0, 1], classes: 2, classWeights: [1])
+      try CrossEntropy.loss(logits: x, columns: 2, targets: [0, 1], classWeights: [1])
     }
     for eps in [-0.1, 1.5, Double.nan] {
       assertThrows(invalid("labelSmoothing"), "labelSmoothing \(eps)") {
-        try CrossEntropy.loss(logits: x, targets: [0, 1], classes: 2, options: CrossEntropyOptions(labelSmoothing: eps))
+        try CrossEntropy.loss(logits: x, columns: 2, targets: [0, 1], options: CrossEntropyOptions(labelSmoothing: eps))
       }
     }
     // Nothing written on a throw: the gradient keeps its sentinel.
@@ -293,62 +304,11 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
         [0, 5].withUnsafeBufferPointer { tb in
           g.withUnsafeMutableBufferPointer { gb in
             assertThrows(invalid("targets")) {
-              try CrossEntropy.lossAndGradient(logits: xb, rows: 2, columns: 2, targets: tb, gradient: gb)
+              try CrossEntropy.lossAndGradient(
+                logits: Rows(xb, rows: 2, columns: 2), targets: tb, gradient: MutableRows(gb, rows: 2, columns: 2))
             }
           }
         }
-      }
-    }
-  }
-}
-
-final class CrossEntropySoftcapTests: SoftmaxKernelsTestCase {
-  /// Soft-capping `c tanh(x / c)` against the float64 reference applied to capped logits, with
-  /// the chain factor `1 - tanh^2` on the gradient, for every ISA level; and by finite
-  /// differences on the Double path.
-  func testSoftcapAgainstReference() throws {
-    var rng = SeededRandom(seed: 77)
-    let rows = 5, classes = 37, cap = 30.0
-    try forEachLevel { level in
-      for weighted in [false, true] {
-        let x: [Float] = rng.row(Float.self, rows * classes, -80, 80)
-        let targets = (0..<rows).map { _ in Int(rng.next() % UInt64(classes)) }
-        let w: [Float]? = weighted ? rng.row(Float.self, classes, 0.5, 2) : nil
-        let capped = x.map { cap * tanh(Double($0) / cap) }
-        let ref = CrossEntropyReference.integer(
-          capped, targets, classes, weights: w?.map(Double.init), eps: 0.1, ignore: -100,
-          reduction: .mean, zLoss: 1e-4)
-        let options = CrossEntropyOptions(labelSmoothing: 0.1, zLossScale: 1e-4, softcap: cap, execution: ExecutionOptions(isa: level))
-        let (loss, gradient) = try CrossEntropy.lossAndGradient(
-          logits: x, targets: targets, classes: classes, classWeights: w, options: options)
-        XCTAssertEqual(Double(loss), ref.loss, accuracy: 2e-6 * max(1, ref.loss), "\(level) w=\(weighted)")
-        for i in 0..<x.count {
-          let t = tanh(Double(x[i]) / cap)
-          let expected = ref.gradient[i] * (1 - t * t)
-          XCTAssertEqual(Double(gradient[i]), expected, accuracy: 1e-7 + 1e-5 * abs(expected), "\(level) i \(i)")
-        }
-      }
-    }
-    // Finite differences (Double), and +-inf logits capped to +-c.
-    let xd: [Double] = rng.row(Double.self, 2 * 9, -50, 50)
-    let o = CrossEntropyOptions(softcap: 20)
-    let (_, g) = try CrossEntropy.lossAndGradient(logits: xd, targets: [3, 8], classes: 9, options: o)
-    for i in [0, 3, 9, 17] {
-      var xp = xd, xm = xd
-      xp[i] += 1e-6
-      xm[i] -= 1e-6
-      let fd = (try CrossEntropy.loss(logits: xp, targets: [3, 8], classes: 9, options: o)
-        - CrossEntropy.loss(logits: xm, targets: [3, 8], classes: 9, options: o)) / 2e-6
-      XCTAssertEqual(g[i], fd, accuracy: 1e-7, "index \(i)")
-    }
-    let infinite = try CrossEntropy.loss(
-      logits: [.infinity, 0, -.infinity] as [Float], targets: [1], classes: 3, options: CrossEntropyOptions(softcap: 5))
-    let expected = log(exp(5.0) + 1 + exp(-5.0))
-    XCTAssertEqual(Double(infinite), expected, accuracy: 1e-6)
-    // A non-positive or infinite cap throws before anything is written.
-    for bad in [0.0, -1, .infinity, .nan] {
-      assertThrows(invalid("softcap"), "softcap \(bad)") {
-        try CrossEntropy.loss(logits: [1, 2] as [Float], targets: [0], classes: 2, options: CrossEntropyOptions(softcap: bad))
       }
     }
   }

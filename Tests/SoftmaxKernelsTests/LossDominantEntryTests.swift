@@ -94,9 +94,9 @@ final class LossDominantEntryTests: SoftmaxKernelsTestCase {
     try Self.forEachCase(T.self, seed: 9_100) { n, margin, _, rows, xd in
       let (x, targets) = (rows.x, rows.targets)
       try forEachLevel { level in
-        let options = SoftmaxOptions(execution: ExecutionOptions(isa: level))
+        let options = ExecutionOptions(isa: level)
         let at = "\(T.self) C=\(n) margin \(margin) \(level)"
-        let (_, smRows, smGradient) = try runStableMax(x, rows: 2, columns: n, targets: targets, options: options)
+        let (_, smRows, smGradient) = try runStableMaxCrossEntropy(x, rows: 2, columns: n, targets: targets, options: options)
         let (_, zlRows, zlGradient) = try runSphericalZLoss(
           x, rows: 2, columns: n, targets: targets, a: 1, b: 3, options: options)
         for r in 0..<2 {

@@ -3,7 +3,7 @@
 // `(m - x_c) + log1p(rest)` from the row's maximum `m` (exact for the shifted and dominant rows
 // the tests use) and `rest`, the sum of the other entries' `exp(x_i - m)`. Computed in Float80
 // where Swift has it (x86-64 Linux and macOS), so that it can judge Double results; elsewhere in
-// Double (good enough for Float). Formulas: CrossEntropy.swift, StableMax.swift and
+// Double (good enough for Float). Formulas: CrossEntropy.swift, StableMaxCrossEntropy.swift and
 // SphericalZLoss.swift doc comments (../shared/SPEC.md §3-5), written from the mathematics, not
 // from the library.
 

@@ -6,7 +6,7 @@ import Foundation
 import SoftmaxKernels
 import XCTest
 
-/// The loss bounds the doc comments state (CrossEntropy.swift, StableMax.swift,
+/// The loss bounds the doc comments state (CrossEntropy.swift, StableMaxCrossEntropy.swift,
 /// SphericalZLoss.swift, README "Loss accuracy"); every one is a measured maximum (printed by the
 /// tests) with headroom.
 enum LossBounds {
@@ -85,18 +85,19 @@ func runCrossEntropy<T: KernelScalar>(
       try out.rowLosses.withUnsafeMutableBufferPointer { lb in
         try out.gradient.withUnsafeMutableBufferPointer { gb in
           try out.rowLogSumExp.withUnsafeMutableBufferPointer { sb in
+            let logits = Rows(xb, rows: rows, columns: columns)
+            let gradient = MutableRows(gb, rows: rows, columns: columns)
             if let targets {
               return try targets.withUnsafeBufferPointer { tb in
                 try CrossEntropy.lossAndGradient(
-                  logits: xb, rows: rows, columns: columns, targets: tb,
-                  classWeights: weights == nil ? nil : wb, options: options, gradient: gb,
-                  rowLosses: lb, rowLogSumExp: sb)
+                  logits: logits, targets: tb, classWeights: weights == nil ? nil : wb, options: options,
+                  gradient: gradient, rowLosses: lb, rowLogSumExp: sb)
               }.loss
             }
             return try probabilities!.withUnsafeBufferPointer { pb in
               try CrossEntropy.lossAndGradient(
-                logits: xb, rows: rows, columns: columns, probabilities: pb,
-                classWeights: weights == nil ? nil : wb, options: options, gradient: gb,
+                logits: logits, probabilities: Rows(pb, rows: rows, columns: columns),
+                classWeights: weights == nil ? nil : wb, options: options, gradient: gradient,
                 rowLosses: lb, rowLogSumExp: sb)
             }.loss
           }
@@ -127,27 +128,29 @@ func runTargetLoss<T: KernelScalar>(
   return (value, l, g)
 }
 
-/// `StableMax.crossEntropy` with its gradient and row losses.
-func runStableMax<T: KernelScalar>(
+/// `StableMaxCrossEntropy.lossAndGradient` with its row losses.
+func runStableMaxCrossEntropy<T: KernelScalar>(
   _ x: [T], rows: Int, columns: Int, targets: [Int], reduction: LossReduction = .sum,
-  outputGradient: T = 1, options: SoftmaxOptions
+  lossGradient: T = 1, options: ExecutionOptions
 ) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
   try runTargetLoss(x, rows: rows, targets: targets) { xb, tb, gb, lb in
-    try StableMax.crossEntropy(
-      logits: xb, rows: rows, columns: columns, targets: tb, reduction: reduction,
-      gradient: gb, outputGradient: outputGradient, rowLosses: lb, options: options)
+    try StableMaxCrossEntropy.lossAndGradient(
+      logits: Rows(xb, rows: rows, columns: columns), targets: tb, reduction: reduction,
+      gradient: MutableRows(gb, rows: rows, columns: columns), lossGradient: lossGradient,
+      rowLosses: lb, options: options).loss
   }
 }
 
-/// `SphericalZLoss.loss` with its gradient and row losses.
+/// `SphericalZLoss.lossAndGradient` with its row losses.
 func runSphericalZLoss<T: KernelScalar>(
   _ x: [T], rows: Int, columns: Int, targets: [Int], a: T, b: T, reduction: LossReduction = .sum,
-  outputGradient: T = 1, options: SoftmaxOptions
+  lossGradient: T = 1, options: ExecutionOptions
 ) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
   try runTargetLoss(x, rows: rows, targets: targets) { xb, tb, gb, lb in
-    try SphericalZLoss.loss(
-      logits: xb, rows: rows, columns: columns, targets: tb, a: a, b: b,
-      reduction: reduction, gradient: gb, outputGradient: outputGradient, rowLosses: lb, options: options)
+    try SphericalZLoss.lossAndGradient(
+      logits: Rows(xb, rows: rows, columns: columns), targets: tb, a: a, b: b, reduction: reduction,
+      gradient: MutableRows(gb, rows: rows, columns: columns), lossGradient: lossGradient,
+      rowLosses: lb, options: options).loss
   }
 }
 

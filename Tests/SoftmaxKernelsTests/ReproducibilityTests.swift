@@ -224,7 +224,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
         ("default", CrossEntropyOptions(), false, false, false),
         ("sum smoothing=0.1 zLoss=1e-4 weights",
          CrossEntropyOptions(reduction: .sum, labelSmoothing: 0.1, zLossScale: 1e-4), true, false, false),
-        ("none softcap=30 ignoreIndex=7 rowOutputGradients",
+        ("none softcap=30 ignoreIndex=7 rowLossGradients",
          CrossEntropyOptions(reduction: .none, ignoreIndex: 7, softcap: 30), false, true, true),
         ("mean smoothing=0.05 zLoss=1e-3 softcap=15 weights",
          CrossEntropyOptions(labelSmoothing: 0.05, zLossScale: 1e-3, softcap: 15), true, false, false),
@@ -241,7 +241,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
             var lse = [T](repeating: 0, count: rows)
             var argmax = [Int](repeating: 0, count: rows)
             var gradient = [T](repeating: 0, count: withGradient ? rows * columns : 0)
-            let result: CrossEntropyResult<T> = try x.withUnsafeBufferPointer { xb in
+            let result: LossResult<T> = try x.withUnsafeBufferPointer { xb in
               try y.withUnsafeBufferPointer { yb in
                 try probabilities.withUnsafeBufferPointer { pb in
                   try weights.withUnsafeBufferPointer { wb in
@@ -252,25 +252,28 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
                             try gradient.withUnsafeMutableBufferPointer { gb in
                               let w = weighted ? wb : nil
                               let s = perRow ? sb : nil
+                              let logits = Rows(xb, rows: rows, columns: columns)
+                              let p = Rows(pb, rows: rows, columns: columns)
+                              let g = MutableRows(gb, rows: rows, columns: columns)
                               switch (probabilityTargets, withGradient) {
                               case (false, false):
                                 return try CrossEntropy.loss(
-                                  logits: xb, rows: rows, columns: columns, targets: yb, classWeights: w,
+                                  logits: logits, targets: yb, classWeights: w,
                                   options: o, rowLosses: lb, rowLogSumExp: eb, rowArgmax: ab)
                               case (false, true):
                                 return try CrossEntropy.lossAndGradient(
-                                  logits: xb, rows: rows, columns: columns, targets: yb, classWeights: w,
-                                  options: o, gradient: gb, outputGradient: T(0.75), rowOutputGradients: s,
+                                  logits: logits, targets: yb, classWeights: w,
+                                  options: o, gradient: g, lossGradient: T(0.75), rowLossGradients: s,
                                   rowLosses: lb, rowLogSumExp: eb, rowArgmax: ab)
                               case (true, false):
                                 return try CrossEntropy.loss(
-                                  logits: xb, rows: rows, columns: columns, probabilities: pb,
+                                  logits: logits, probabilities: p,
                                   classWeights: w, options: o, rowLosses: lb, rowLogSumExp: eb)
                               case (true, true):
                                 return try CrossEntropy.lossAndGradient(
-                                  logits: xb, rows: rows, columns: columns, probabilities: pb,
-                                  classWeights: w, options: o, gradient: gb, outputGradient: T(0.75),
-                                  rowOutputGradients: s, rowLosses: lb, rowLogSumExp: eb)
+                                  logits: logits, probabilities: p,
+                                  classWeights: w, options: o, gradient: g, lossGradient: T(0.75),
+                                  rowLossGradients: s, rowLosses: lb, rowLogSumExp: eb)
                               }
                             }
                           }
@@ -329,15 +332,15 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
         }
         for reduction in [LossReduction.mean, .sum] {
           let losses: [(String, (Int) throws -> (loss: T, rowLosses: [T], gradient: [T]))] = [
-            ("StableMax.crossEntropy", { t in
-              try runStableMax(
-                x, rows: rows, columns: columns, targets: targets, reduction: reduction, outputGradient: T(0.5),
-                options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level)))
+            ("StableMaxCrossEntropy.lossAndGradient", { t in
+              try runStableMaxCrossEntropy(
+                x, rows: rows, columns: columns, targets: targets, reduction: reduction, lossGradient: T(0.5),
+                options: ExecutionOptions(threads: t, isa: level))
             }),
-            ("SphericalZLoss.loss a=1 b=3", { t in
+            ("SphericalZLoss.lossAndGradient a=1 b=3", { t in
               try runSphericalZLoss(
                 x, rows: rows, columns: columns, targets: targets, a: 1, b: 3, reduction: reduction,
-                outputGradient: T(0.5), options: SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level)))
+                lossGradient: T(0.5), options: ExecutionOptions(threads: t, isa: level))
             }),
           ]
           for (name, run) in losses {

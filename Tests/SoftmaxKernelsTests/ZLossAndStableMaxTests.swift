@@ -24,9 +24,10 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
         let loss = try x.withUnsafeBufferPointer { xb in
           try targets.withUnsafeBufferPointer { tb in
             try grad.withUnsafeMutableBufferPointer { gb in
-              try SphericalZLoss.loss(
-                logits: xb, rows: rows, columns: columns, targets: tb, a: a, b: b, gradient: gb,
-                options: SoftmaxOptions(execution: ExecutionOptions(isa: level)))
+              try SphericalZLoss.lossAndGradient(
+                logits: Rows(xb, rows: rows, columns: columns), targets: tb, a: a, b: b,
+                gradient: MutableRows(gb, rows: rows, columns: columns),
+                options: ExecutionOptions(isa: level)).loss
             }
           }
         }
@@ -61,7 +62,7 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
     let x: [Float] = rng.row(Float.self, columns, -8, 8)
     let loss = try x.withUnsafeBufferPointer { xb in
       try [17].withUnsafeBufferPointer { tb in
-        try SphericalZLoss.loss(logits: xb, rows: 1, columns: columns, targets: tb, a: 1, b: 3)
+        try SphericalZLoss.loss(logits: Rows(vector: xb), targets: tb, a: 1, b: 3).loss
       }
     }
     let ref = Self.reference(x.map(Double.init), 17, a: 1, b: 3)
@@ -69,23 +70,24 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
     let shifted = x.map { 3 * $0 + 100 }
     let loss2 = try shifted.withUnsafeBufferPointer { xb in
       try [17].withUnsafeBufferPointer { tb in
-        try SphericalZLoss.loss(logits: xb, rows: 1, columns: columns, targets: tb, a: 1, b: 3)
+        try SphericalZLoss.loss(logits: Rows(vector: xb), targets: tb, a: 1, b: 3).loss
       }
     }
     XCTAssertEqual(Double(loss2), ref, accuracy: 1e-4 * ref)
   }
 
-  func testFromStatisticsMatchesDenseGradient() throws {
+  func testGradientCoefficientsMatchDenseGradient() throws {
     let o: [Double] = [0.3, -1.2, 2.5, 0.0, 1.1, -0.4]
     let c = 2
-    let s = SphericalZLoss.fromStatistics(
+    let s = SphericalZLoss.lossAndGradientCoefficients(
       sum: o.reduce(0, +), sumOfSquares: o.reduce(0) { $0 + $1 * $1 }, targetOutput: o[c],
-      count: o.count, a: 1.5, b: 1)
+      columns: o.count, a: 1.5, b: 1)
     var grad = [Double](repeating: 0, count: o.count)
     let loss = try o.withUnsafeBufferPointer { xb in
       try [c].withUnsafeBufferPointer { tb in
         try grad.withUnsafeMutableBufferPointer { gb in
-          try SphericalZLoss.loss(logits: xb, rows: 1, columns: o.count, targets: tb, a: 1.5, b: 1, gradient: gb)
+          try SphericalZLoss.lossAndGradient(
+            logits: Rows(vector: xb), targets: tb, a: 1.5, b: 1, gradient: MutableRows(vector: gb)).loss
         }
       }
     }
@@ -95,13 +97,27 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
     }
   }
 
+  /// The Array and Span forms (the Array forms call the Span forms) give bitwise the results of
+  /// the `Rows` form.
+  func testFormsAgree() throws {
+    let (x, y) = FormsInput.make(Double.self, seed: 12)
+    try FormsInput.assertArrayForms(
+      rowsForm: runSphericalZLoss(
+        x, rows: FormsInput.rows, columns: FormsInput.columns, targets: y, a: 0.7, b: 2.5,
+        reduction: .mean, lossGradient: 0.5, options: ExecutionOptions()),
+      lossAndGradient: SphericalZLoss.lossAndGradient(
+        logits: x, columns: FormsInput.columns, targets: y, a: 0.7, b: 2.5, lossGradient: 0.5),
+      loss: SphericalZLoss.loss(logits: x, columns: FormsInput.columns, targets: y, a: 0.7, b: 2.5),
+      rowLosses: SphericalZLoss.rowLosses(logits: x, columns: FormsInput.columns, targets: y, a: 0.7, b: 2.5))
+  }
+
   func testBadArguments() {
     let x = [Float](repeating: 1, count: 4)
     for (target, a, expected) in [(0, Float(0), invalid("a")), (4, 1, invalid("targets"))] {
       assertThrows(expected, "target \(target), a \(a)") {
         try x.withUnsafeBufferPointer { xb in
           try [target].withUnsafeBufferPointer { tb in
-            try SphericalZLoss.loss(logits: xb, rows: 1, columns: 4, targets: tb, a: a, b: 1)
+            try SphericalZLoss.loss(logits: Rows(vector: xb), targets: tb, a: a, b: 1)
           }
         }
       }
@@ -153,7 +169,9 @@ final class StableMaxTests: SoftmaxKernelsTestCase {
     let loss = try x.withUnsafeBufferPointer { xb in
       try targets.withUnsafeBufferPointer { tb in
         try grad.withUnsafeMutableBufferPointer { gb in
-          try StableMax.crossEntropy(logits: xb, rows: rows, columns: columns, targets: tb, gradient: gb)
+          try StableMaxCrossEntropy.lossAndGradient(
+            logits: Rows(xb, rows: rows, columns: columns), targets: tb,
+            gradient: MutableRows(gb, rows: rows, columns: columns)).loss
         }
       }
     }
@@ -164,6 +182,19 @@ final class StableMaxTests: SoftmaxKernelsTestCase {
       xm[i] -= 1e-6
       XCTAssertEqual(grad[i], (f(xp) - f(xm)) / 2e-6, accuracy: 1e-8, "index \(i)")
     }
+  }
+
+  /// The Array and Span forms of the cross-entropy give bitwise the results of the `Rows` form.
+  func testCrossEntropyFormsAgree() throws {
+    let (x, y) = FormsInput.make(Float.self, seed: 13)
+    let columns = FormsInput.columns
+    try FormsInput.assertArrayForms(
+      rowsForm: runStableMaxCrossEntropy(
+        x, rows: FormsInput.rows, columns: columns, targets: y, reduction: .mean, lossGradient: 0.5,
+        options: ExecutionOptions()),
+      lossAndGradient: StableMaxCrossEntropy.lossAndGradient(logits: x, columns: columns, targets: y, lossGradient: 0.5),
+      loss: StableMaxCrossEntropy.loss(logits: x, columns: columns, targets: y),
+      rowLosses: StableMaxCrossEntropy.rowLosses(logits: x, columns: columns, targets: y))
   }
 
   /// The "Softmax Collapse" regime of Prieto et al.: a confidently classified float32 row whose
@@ -183,7 +214,8 @@ final class StableMaxTests: SoftmaxKernelsTestCase {
     let loss = try x.withUnsafeBufferPointer { xb in
       try [2].withUnsafeBufferPointer { tb in
         try g.withUnsafeMutableBufferPointer { gb in
-          try StableMax.crossEntropy(logits: xb, rows: 1, columns: 10, targets: tb, gradient: gb)
+          try StableMaxCrossEntropy.lossAndGradient(
+            logits: Rows(xb, rows: 1, columns: 10), targets: tb, gradient: MutableRows(gb, rows: 1, columns: 10)).loss
         }
       }
     }
@@ -191,10 +223,35 @@ final class StableMaxTests: SoftmaxKernelsTestCase {
     XCTAssertLessThan(g[2], 0)
     XCTAssertGreaterThan(g[0], 0)
     // The log1p-based softmax cross-entropy: non-zero too (9 e^-40).
-    let (ce, ceGrad) = try CrossEntropy.lossAndGradient(logits: x, targets: [2], classes: 10)
+    let (ceResult, ceGrad) = try CrossEntropy.lossAndGradient(logits: x, columns: 10, targets: [2])
+    let ce = ceResult.loss
     XCTAssertGreaterThan(ce, 0)
     XCTAssertEqual(Double(ce), 9 * exp(-40.0), accuracy: 1e-6 * 9 * exp(-40.0))
     XCTAssertLessThan(ceGrad[2], 0)
     XCTAssertGreaterThan(ceGrad[0], 0)
+  }
+}
+
+/// The input of the tests that compare the forms of a loss with integer targets: 5 rows of 11.
+enum FormsInput {
+  static let rows = 5, columns = 11
+
+  /// Logits in `[-3, 3)` and one target per row.
+  static func make<T: KernelScalar>(_: T.Type, seed: UInt64) -> (x: [T], y: [Int]) {
+    var rng = SeededRandom(seed: seed)
+    let x: [T] = rng.row(T.self, rows * columns, -3, 3)
+    return (x, (0..<rows).map { _ in Int(rng.next() % UInt64(columns)) })
+  }
+
+  /// The Array forms' results (the reduced loss of `.mean` with `lossGradient` 0.5, its
+  /// gradient, and the row losses) equal the `Rows` form's.
+  static func assertArrayForms<T: KernelScalar>(
+    rowsForm: (loss: T, rowLosses: [T], gradient: [T]), lossAndGradient: (result: LossResult<T>, gradient: [T]),
+    loss: LossResult<T>, rowLosses: [T], file: StaticString = #filePath, line: UInt = #line
+  ) {
+    XCTAssertEqual(lossAndGradient.result.loss, rowsForm.loss, file: file, line: line)
+    XCTAssertEqual(lossAndGradient.gradient, rowsForm.gradient, file: file, line: line)
+    XCTAssertEqual(loss.loss, rowsForm.loss, file: file, line: line)
+    XCTAssertEqual(rowLosses, rowsForm.rowLosses, file: file, line: line)
   }
 }

@@ -1,0 +1,61 @@
+// Pieces shared by the losses over rows (`CrossEntropy`, `SphericalZLoss`,
+// `StableMaxCrossEntropy`): the checked layout of a `Rows` argument, optional spans, the
+// reduction of the Span and Array forms, and arrays written through a mutable span.
+
+extension RowLayout {
+  /// The checked layout of the rows `argument` (its stride is named `<argument>.rowStride`; the
+  /// name is only built when an error is thrown).
+  @inline(__always)
+  static func checked<T>(_ rows: Rows<T>, _ argument: String) throws(SoftmaxKernelsError) -> RowLayout {
+    try validated(
+      rows: rows.rows, columns: rows.columns, stride: rows.rowStride, count: rows.buffer.count,
+      argument: argument, strideArgument: argument + ".rowStride")
+  }
+
+  /// The checked layout of the output rows `argument`, which must have the shape of `input`
+  /// and be disjoint from it or exactly its rows (in place).
+  @inline(__always)
+  static func checked<T>(
+    _ rows: MutableRows<T>, _ argument: String, reading input: (Rows<T>, RowLayout)
+  ) throws(SoftmaxKernelsError) -> RowLayout {
+    guard rows.rows == input.0.rows, rows.columns == input.0.columns else {
+      throw .invalidArgument(
+        argument: argument,
+        reason: "\(rows.rows) x \(rows.columns), expected \(input.0.rows) x \(input.0.columns) as its input")
+    }
+    let layout = try checked(rows.readOnly, argument)
+    try checkAliasing(
+      input: UnsafeRawPointer(input.0.buffer.baseAddress), input.1,
+      output: UnsafeRawPointer(rows.buffer.baseAddress), layout, T.self, outputArgument: argument)
+    return layout
+  }
+}
+
+extension LossReduction {
+  /// The reduction of a Span or Array form, which has no per-row output: `.none` gives the sum
+  /// of the row losses, as `.sum` (the row losses come from `rowLosses`).
+  var withoutRowOutputs: LossReduction { self == .none ? .sum : self }
+}
+
+/// Calls `body` with the span's memory, or with `nil`.
+@inline(__always)
+func withBufferIfPresent<T, R>(
+  _ span: Span<T>?, _ body: (UnsafeBufferPointer<T>?) throws(SoftmaxKernelsError) -> R
+) throws(SoftmaxKernelsError) -> R {
+  guard let span else { return try body(nil) }
+  return try withBuffer(span) { (x) throws(SoftmaxKernelsError) in try body(x) }
+}
+
+/// An array of `count` elements that `body` writes through a mutable span, and what `body`
+/// returns (the Array forms of the losses call their Span forms with it).
+@inline(__always)
+func makeArray<T, R>(
+  count: Int, writing body: (inout MutableSpan<T>) throws(SoftmaxKernelsError) -> R
+) throws(SoftmaxKernelsError) -> (array: [T], result: R) {
+  var result: R?
+  let array = try makeArray(count: count) { (y: UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) in
+    var span = y.mutableSpan
+    result = try body(&span)
+  }
+  return (array, result!)
+}

@@ -1,0 +1,137 @@
+// The StableMax cross-entropy (Prieto et al. 2025) and its gradient.
+
+import SoftmaxKernelsCore
+
+/// The StableMax cross-entropy of Prieto, Barsbey, Mediano & Birdal, "Grokking at the Edge of
+/// Numerical Stability" (ICLR 2025; code LucasPrietoAl/grokking-at-the-edge-of-numerical-stability):
+/// `-logStableMax(x)_y` (see `StableMax`), with `s(x) = x + 1` for `x >= 0`, `1 / (1 - x)` for
+/// `x < 0`, and the gradient `s'(x_i) / sum_j s(x_j) - [i = y] s'(x_y) / s(x_y)`.
+/// Because `s` grows linearly, probabilities saturate only polynomially and the loss of a
+/// confidently classified row stays non-zero where float32 softmax cross-entropy gives exactly 0
+/// ("Softmax Collapse"). The reference code computes in float64 and adds 1e-30 to `1 - x`; we
+/// compute the sums in Double from Float rows and omit the 1e-30. The loss is
+/// `log1p(rest / s(x_y))` with `rest = sum_j s(x_j) - s(x_y)` and `s(x_y)` evaluated exactly as
+/// the sum's own term, so `p_y = 1` (one class, or `-inf` elsewhere) gives exactly 0 loss and 0
+/// gradient. Accuracy (tests against Float80, measured maxima in parentheses): loss within
+/// `2e-6 max(1, |loss|)` (Float; 1.6e-7) / `1e-14 max(1, |loss|)` (Double; 6e-16), gradients
+/// within `1e-7 + 1e-5 |ref|` / `1e-16 + 1e-13 |ref|`, also for rows at `1e4`, `1e6` (Float) and
+/// `1e12` (Double); StableMax is not shift-invariant (`s` is piecewise), so those rows are judged
+/// against their own exact values.
+///
+/// Edge cases (those of the reference code's `s(x) / sum`): `-inf` gives `s = 0`; a `+inf`
+/// entry gives inf/inf = NaN there and 0 elsewhere, and a NaN loss; NaN makes the row NaN; an
+/// all `-inf` row is 0/0 = NaN. Complexity: two passes (sum, gradient); rows are spread over
+/// threads.
+///
+/// Forms: strided buffers (`Rows`, optional `rowLosses`), `Span`s of contiguous rows of
+/// `columns`, arrays. The reduction is `.mean` over rows by default, as the reference code;
+/// `.none` needs `rowLosses` in the buffer forms, and gives the sum of the row losses (as `.sum`)
+/// in the Span and Array forms of `loss` and `lossAndGradient`. `lossGradient` scales the
+/// gradient of the reduced loss (with `.none`, of the sum). A call that throws has written
+/// nothing.
+public enum StableMaxCrossEntropy {
+  /// The StableMax cross-entropy of the rows of `logits` against `targets` (one index in
+  /// `[0, logits.columns)` per row); `rowLosses` receives each row's loss (required with `.none`).
+  public static func loss<T: KernelScalar>(
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, reduction: LossReduction = .mean,
+    rowLosses: UnsafeMutableBufferPointer<T>? = nil, options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try run(TargetLossCall(logits: logits, targets: targets, reduction: reduction, rowLosses: rowLosses, options: options))
+  }
+
+  /// The StableMax cross-entropy and its gradient with respect to the logits, times
+  /// `lossGradient`; `gradient` (the shape of `logits`) may be the logits' own memory (same
+  /// start and stride).
+  public static func lossAndGradient<T: KernelScalar>(
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, reduction: LossReduction = .mean,
+    gradient: MutableRows<T>, lossGradient: T = 1, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
+    options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try run(TargetLossCall(
+      logits: logits, targets: targets, reduction: reduction, gradient: gradient,
+      lossGradient: lossGradient, rowLosses: rowLosses, options: options))
+  }
+
+  /// Each row's StableMax cross-entropy, written to `rowLosses` (one element per row).
+  public static func rowLosses<T: KernelScalar>(
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, rowLosses: UnsafeMutableBufferPointer<T>,
+    options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) {
+    _ = try run(TargetLossCall(logits: logits, targets: targets, reduction: .none, rowLosses: rowLosses, options: options))
+  }
+
+  /// The StableMax cross-entropy of `logits` (contiguous rows of `columns`) against `targets`.
+  public static func loss<T: KernelScalar>(
+    logits: Span<T>, columns: Int, targets: Span<Int>, reduction: LossReduction = .mean,
+    options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try TargetLossCall.contiguous(
+      logits, columns: columns, targets: targets, reduction: reduction, options: options, run)
+  }
+
+  /// The StableMax cross-entropy and its gradient (as many elements as `logits`), times
+  /// `lossGradient`.
+  public static func lossAndGradient<T: KernelScalar>(
+    logits: Span<T>, columns: Int, targets: Span<Int>, reduction: LossReduction = .mean,
+    gradient: inout MutableSpan<T>, lossGradient: T = 1, options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try withMutableBuffer(&gradient) { (g) throws(SoftmaxKernelsError) in
+      try TargetLossCall.contiguous(
+        logits, columns: columns, targets: targets, reduction: reduction, gradient: g,
+        lossGradient: lossGradient, options: options, run)
+    }
+  }
+
+  /// Each row's StableMax cross-entropy, written to `rowLosses` (one element per row).
+  public static func rowLosses<T: KernelScalar>(
+    logits: Span<T>, columns: Int, targets: Span<Int>, rowLosses: inout MutableSpan<T>,
+    options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) {
+    _ = try withMutableBuffer(&rowLosses) { (l) throws(SoftmaxKernelsError) in
+      try TargetLossCall.contiguous(
+        logits, columns: columns, targets: targets, reduction: .none, rowLosses: l, options: options, run)
+    }
+  }
+
+  /// The StableMax cross-entropy of `logits` (rows of `columns`) against `targets`.
+  public static func loss<T: KernelScalar>(
+    logits: [T], columns: Int, targets: [Int], reduction: LossReduction = .mean,
+    options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try loss(logits: logits.span, columns: columns, targets: targets.span, reduction: reduction, options: options)
+  }
+
+  /// The StableMax cross-entropy and its gradient with respect to `logits`, times `lossGradient`.
+  public static func lossAndGradient<T: KernelScalar>(
+    logits: [T], columns: Int, targets: [Int], reduction: LossReduction = .mean, lossGradient: T = 1,
+    options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> (result: LossResult<T>, gradient: [T]) {
+    let (gradient, result) = try makeArray(count: logits.count) { (g) throws(SoftmaxKernelsError) in
+      try lossAndGradient(
+        logits: logits.span, columns: columns, targets: targets.span, reduction: reduction,
+        gradient: &g, lossGradient: lossGradient, options: options)
+    }
+    return (result, gradient)
+  }
+
+  /// Each row's StableMax cross-entropy.
+  public static func rowLosses<T: KernelScalar>(
+    logits: [T], columns: Int, targets: [Int], options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) -> [T] {
+    try makeArray(count: rowShape(logits.count, columns: columns).rows) { (l) throws(SoftmaxKernelsError) in
+      try rowLosses(logits: logits.span, columns: columns, targets: targets.span, rowLosses: &l, options: options)
+    }.array
+  }
+
+  /// Runs the rows of a checked call.
+  static func run<T: KernelScalar>(_ call: TargetLossCall<T>) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try call.run(checkParameters: {}) { c, table in
+      let batch = StableMaxBatch<T>(
+        input: c.logits, inputStride: c.logitsStride, columns: call.logits.columns, output: nil,
+        outputStride: 0, logarithm: false, targets: call.targets.baseAddress,
+        gradient: call.gradient?.buffer.baseAddress, gradientStride: c.gradientStride,
+        gradientScale: c.gradientScale, rowLoss: call.rowLosses?.baseAddress)
+      return { table.stableMaxRows(batch, $0) }
+    }
+  }
+}

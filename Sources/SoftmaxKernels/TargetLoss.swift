@@ -1,0 +1,82 @@
+// The checks, reduction and Span bridging shared by the row losses with integer targets and no
+// ignore index (`SphericalZLoss`, `StableMaxCrossEntropy`).
+
+import SoftmaxKernelsCore
+
+/// One call of a row loss with integer targets, all but the loss's own parameters.
+struct TargetLossCall<T: KernelScalar> {
+  var logits: Rows<T>
+  var targets: UnsafeBufferPointer<Int>
+  var reduction: LossReduction
+  var gradient: MutableRows<T>? = nil
+  var lossGradient: T = 1
+  var rowLosses: UnsafeMutableBufferPointer<T>? = nil
+  var options: ExecutionOptions
+
+  /// What a loss builds its kernel batch from, checked.
+  struct Checked {
+    var logits: UnsafePointer<T>
+    var logitsStride: Int
+    var gradientStride: Int
+    /// `lossGradient`, over the number of rows with `.mean`.
+    var gradientScale: T
+  }
+
+  /// Checks shapes, strides, targets in `[0, columns)`, the row-loss buffer (required with
+  /// `.none`) and that a gradient overlapping the logits is exactly the logits (in place); then
+  /// the loss's own parameters (`checkParameters`). Then sums the rows `kernel` returns over
+  /// the plan's threads and reduces them: `.mean` over the rows (NaN without rows), else the sum.
+  func run(
+    checkParameters: () throws(SoftmaxKernelsError) -> Void,
+    _ kernel: (Checked, LossKernelTable<T>) -> (Range<Int>) -> LossPartial
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    let rows = logits.rows, columns = logits.columns
+    let layout = try RowLayout.checked(logits, "logits")
+    try checkCount(targets.count, equals: rows, "targets")
+    for r in 0..<rows where !(0..<columns).contains(targets[r]) {
+      throw .invalidArgument(argument: "targets", reason: "row \(r) has target \(targets[r]), outside [0, \(columns))")
+    }
+    if let rowLosses, rowLosses.count < rows {
+      throw .bufferTooSmall(argument: "rowLosses", required: rows, actual: rowLosses.count)
+    }
+    if reduction == .none && rowLosses == nil {
+      throw .invalidArgument(argument: "rowLosses", reason: "reduction .none needs a buffer for the row losses")
+    }
+    var gradientStride = 0
+    if let gradient {
+      gradientStride = try RowLayout.checked(gradient, "gradient", reading: (logits, layout)).stride
+    }
+    try checkParameters()
+    let plan = try ExecutionPlan(options, elements: rows * columns)
+    guard rows > 0, let x = logits.buffer.baseAddress else { return LossResult(loss: reduction == .mean ? .nan : 0) }
+    let mean = reduction == .mean
+    let checked = Checked(
+      logits: x, logitsStride: layout.stride, gradientStride: gradientStride,
+      gradientScale: T(mean ? Double(lossGradient) / Double(rows) : Double(lossGradient)))
+    let rowsOf = kernel(checked, T.kernels(plan.level).losses)
+    let total = plan.mapRows(rows, columns: columns, rowsOf).loss
+    return LossResult(loss: T(mean ? total / Double(rows) : total))
+  }
+
+  /// The call of a Span form: `logits` as contiguous rows of `columns`, `gradient` (the
+  /// logits' count) and `rowLosses` (the row count; without it, `.none` is summed as `.sum`)
+  /// when given; `body` runs it with the loss's own parameters.
+  static func contiguous(
+    _ logits: Span<T>, columns: Int, targets: Span<Int>, reduction: LossReduction,
+    gradient: UnsafeMutableBufferPointer<T>? = nil, lossGradient: T = 1,
+    rowLosses: UnsafeMutableBufferPointer<T>? = nil, options: ExecutionOptions,
+    _ body: (TargetLossCall) throws(SoftmaxKernelsError) -> LossResult<T>
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    if let gradient { try checkCount(gradient.count, equals: logits.count, "gradient") }
+    return try withBuffer(logits) { (x) throws(SoftmaxKernelsError) in
+      let rows = try Rows(x, columns: columns)
+      if let rowLosses { try checkCount(rowLosses.count, equals: rows.rows, "rowLosses") }
+      return try withBuffer(targets) { (y) throws(SoftmaxKernelsError) in
+        try body(TargetLossCall(
+          logits: rows, targets: y, reduction: rowLosses == nil ? reduction.withoutRowOutputs : reduction,
+          gradient: gradient.map { MutableRows($0, rows: rows.rows, columns: columns) },
+          lossGradient: lossGradient, rowLosses: rowLosses, options: options))
+      }
+    }
+  }
+}
