@@ -69,39 +69,4 @@ extension Sigmoid {
       table.gradient(op, vp + r.lowerBound, gp + r.lowerBound, dp + r.lowerBound, r.count, a, b)
     }
   }
-
-  static func map<T>(
-    _ input: [T], _ body: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
-  ) throws(SoftmaxKernelsError) -> [T] {
-    var failure: SoftmaxKernelsError?
-    let result = [T](unsafeUninitializedCapacity: input.count) { y, initialized in
-      input.withUnsafeBufferPointer { x in
-        do throws(SoftmaxKernelsError) {
-          try body(x, y)
-          initialized = input.count
-        } catch {
-          initialized = 0
-          failure = error
-        }
-      }
-    }
-    if let failure { throw failure }
-    return result
-  }
-
-  static func map2<T>(
-    _ a: [T], _ b: [T],
-    _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
-  ) throws(SoftmaxKernelsError) -> [T] {
-    guard a.count == b.count else {
-      throw .countMismatch(argument: "outputGradient", expected: a.count, actual: b.count)
-    }
-    return try map(a) { (x, y) throws(SoftmaxKernelsError) in
-      var failure: SoftmaxKernelsError?
-      b.withUnsafeBufferPointer { g in
-        do throws(SoftmaxKernelsError) { try body(x, g, y) } catch { failure = error }
-      }
-      if let failure { throw failure }
-    }
-  }
 }

@@ -23,51 +23,6 @@ extension SoftmaxAlgorithm {
   }
 }
 
-extension Softmax {
-  static func checkCounts(_ expected: Int, _ actual: Int, _ argument: String)
-    throws(SoftmaxKernelsError)
-  {
-    guard expected == actual else {
-      throw .countMismatch(argument: argument, expected: expected, actual: actual)
-    }
-  }
-
-  /// `(rows, columns)` of an array used as rows of `columns` entries (one row without it).
-  static func shape(_ count: Int, _ columns: Int?) throws(SoftmaxKernelsError) -> (Int, Int) {
-    guard let columns else { return (1, count) }
-    guard columns > 0 else {
-      throw .invalidArgument(argument: "columns", reason: "\(columns) is not positive")
-    }
-    guard count % columns == 0 else {
-      throw .invalidArgument(
-        argument: "columns", reason: "\(count) elements are not a whole number of rows of \(columns)")
-    }
-    return (count / columns, columns)
-  }
-
-  static func mapRows<T: KernelScalar>(
-    _ input: [T], _ columns: Int?,
-    _ body: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>, Int, Int) throws(SoftmaxKernelsError) -> Void
-  ) throws(SoftmaxKernelsError) -> [T] {
-    let (r, c) = try shape(input.count, columns)
-    var failure: SoftmaxKernelsError?
-    let result = [T](unsafeUninitializedCapacity: input.count) { y, initialized in
-      input.withUnsafeBufferPointer { x in
-        do throws(SoftmaxKernelsError) {
-          try body(x, y, r, c)
-          initialized = input.count
-        } catch {
-          // Nothing was written: hand back an empty array, then throw.
-          initialized = 0
-          failure = error
-        }
-      }
-    }
-    if let failure { throw failure }
-    return result
-  }
-}
-
 /// Checks the arguments of a softmax-family forward call, then runs it: `output` receives the
 /// rows (softmax, log-softmax), `logSumExp` one value per row (then `output` is not used).
 /// (Neither argument is an optional `MutableRows`: in this unspecialised generic code its type
