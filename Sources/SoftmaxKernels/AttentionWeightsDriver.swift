@@ -83,11 +83,15 @@ struct SoftplusParameters<T: KernelScalar> {
     _ causal: Bool, _ queryOffset: Int, _ s: UnsafePointer<T>, _ sStride: Int,
     _ y: UnsafeMutablePointer<T>, _ yStride: Int, _ columns: Int
   ) -> SoftplusAttentionBatch<T> {
-    SoftplusAttentionBatch(
-      scores: s, scoresStride: sStride, output: y, outputStride: yStride, columns: columns,
-      causal: causal, queryOffset: queryOffset, lengthDependentScale: lengthDependent,
-      logHeadDimension: logD, constantScale: constant, power: power, offsetRows: offsetRows,
-      epsilon: epsilon, outputGradient: nil, outputGradientStride: 0, inputGradient: nil,
-      inputGradientStride: 0)
+    var batch = SoftplusAttentionBatch(scores: s, scoresStride: sStride, output: y, outputStride: yStride, columns: columns)
+    batch.causal = causal
+    batch.queryOffset = queryOffset
+    batch.lengthDependentScale = lengthDependent
+    batch.logHeadDimension = logD
+    batch.constantScale = constant
+    batch.power = power
+    batch.offsetRows = offsetRows
+    batch.epsilon = epsilon
+    return batch
   }
 }

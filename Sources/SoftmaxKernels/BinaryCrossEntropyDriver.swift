@@ -81,11 +81,14 @@ extension BinaryCrossEntropy {
       }
     }
     guard n > 0, let x = logits.baseAddress, let y = targets.baseAddress else { return 0 }
-    let batch = BCEBatch<T>(
-      logits: x, targets: y, weight: weight?.baseAddress, posWeight: posWeight?.baseAddress,
-      columns: columns, losses: rowLosses?.baseAddress, sumLosses: sum,
-      inputGradient: gradient?.baseAddress, upstream: rowLossGradients?.baseAddress,
-      gradientScale: gradientScale)
+    var batch = BCEBatch<T>(logits: x, targets: y, columns: columns)
+    batch.weight = weight?.baseAddress
+    batch.posWeight = posWeight?.baseAddress
+    batch.losses = rowLosses?.baseAddress
+    batch.sumLosses = sum
+    batch.inputGradient = gradient?.baseAddress
+    batch.upstream = rowLossGradients?.baseAddress
+    batch.gradientScale = gradientScale
     // Fixed groups of elements (the shape alone sets them), summed in group order: every
     // thread count gives bitwise the same loss (`BCEReproducibilityTests`).
     return plan.mapRowGroups(n, columns: 1, { $0 += $1 }) { r in table.binaryCrossEntropy(batch, r) }

@@ -105,17 +105,23 @@ extension CrossEntropy {
       }
       return LossResult(loss: empty, accuracy: out.rowArgmax == nil ? nil : .nan)
     }
-    let batch = CrossEntropyBatch<T>(
-      logits: x, logitsStride: layout.stride, rows: rows, columns: columns,
-      targets: targets?.baseAddress, probabilities: probabilities?.rows.buffer.baseAddress,
-      probabilitiesStride: probabilities?.layout.stride ?? 0, classWeights: classWeights?.baseAddress,
-      ignoreIndex: options.ignoreIndex, labelSmoothing: T(options.labelSmoothing),
-      zLossScale: T(options.zLossScale), softcap: T(options.softcap ?? 0),
-      gradient: out.gradient?.buffer.baseAddress,
-      gradientStride: gradientStride, gradientScale: T(scale),
-      perRowGradientScale: out.rowLossGradients?.baseAddress, zLossGradientScale: T(zScale),
-      rowLoss: out.rowLosses?.baseAddress, rowLogSumExp: out.rowLogSumExp?.baseAddress,
-      rowArgmax: out.rowArgmax?.baseAddress)
+    var batch = CrossEntropyBatch<T>(logits: x, logitsStride: layout.stride, rows: rows, columns: columns)
+    batch.targets = targets?.baseAddress
+    batch.probabilities = probabilities?.rows.buffer.baseAddress
+    batch.probabilitiesStride = probabilities?.layout.stride ?? 0
+    batch.classWeights = classWeights?.baseAddress
+    batch.ignoreIndex = options.ignoreIndex
+    batch.labelSmoothing = T(options.labelSmoothing)
+    batch.zLossScale = T(options.zLossScale)
+    batch.softcap = T(options.softcap ?? 0)
+    batch.gradient = out.gradient?.buffer.baseAddress
+    batch.gradientStride = gradientStride
+    batch.gradientScale = T(scale)
+    batch.perRowGradientScale = out.rowLossGradients?.baseAddress
+    batch.zLossGradientScale = T(zScale)
+    batch.rowLoss = out.rowLosses?.baseAddress
+    batch.rowLogSumExp = out.rowLogSumExp?.baseAddress
+    batch.rowArgmax = out.rowArgmax?.baseAddress
     let table = T.kernels(plan.level).losses
     let partial = plan.mapRows(rows, columns: columns) { table.crossEntropyRows(batch, $0) }
 

@@ -146,12 +146,14 @@ extension SigLIP {
       return LossResult(loss: 0, logTemperatureGradient: hasGradient ? 0 : nil, biasGradient: hasGradient ? 0 : nil)
     }
     let invB = 1 / Double(b)
-    let batch = SigLIPBatch<T>(
-      similarities: s, rowStride: layout.stride, columns: columns,
-      hasPositives: p.positiveOffset != nil, positiveOffset: p.positiveOffset ?? 0, temperature: t,
-      bias: bias, similarityGradient: gradient?.buffer.baseAddress,
-      gradientRowStride: gradientLayout.stride,
-      gradientScale: T(Double(t) * invB * Double(p.lossGradient)))
+    var batch = SigLIPBatch<T>(similarities: s, rowStride: layout.stride, columns: columns)
+    batch.hasPositives = p.positiveOffset != nil
+    batch.positiveOffset = p.positiveOffset ?? 0
+    batch.temperature = t
+    batch.bias = bias
+    batch.similarityGradient = gradient?.buffer.baseAddress
+    batch.gradientRowStride = gradientLayout.stride
+    batch.gradientScale = T(Double(t) * invB * Double(p.lossGradient))
     let table = T.kernels(plan.level).sigmoid
     let sums = plan.mapRowGroups(rows, columns: columns, { $0.add($1) }) {
       table.sigLIPRows(batch, $0)

@@ -42,13 +42,12 @@ func softmaxForward<T: KernelScalar>(
   // A zero-column row still has a log-sum-exp (-inf); give the kernel a valid pointer.
   var dummy = T.zero
   try withUnsafeMutablePointer(to: &dummy) { (d) throws(SoftmaxKernelsError) in
-    let batch = ForwardBatch<T>(
-      input: input.buffer.baseAddress ?? UnsafePointer(d), inputStride: inLayout.stride,
-      output: operation == .logSumExp ? nil : output.buffer.baseAddress ?? d, outputStride: outputStride,
-      logSumExp: logSumExp.baseAddress, columns: columns, operation: operation,
-      algorithm: SoftmaxPasses(options.algorithm.resolved(columns: columns, logarithmic: operation != .softmax)),
-      fullyMaskedRowIsZero: options.fullyMaskedRowIsZero,
-      positiveInfinityIsLimit: options.positiveInfinityIsLimit)
+    var batch = ForwardBatch<T>(input: input.buffer.baseAddress ?? UnsafePointer(d), inputStride: inLayout.stride, columns: columns, operation: operation, algorithm: SoftmaxPasses(options.algorithm.resolved(columns: columns, logarithmic: operation != .softmax)))
+    batch.output = operation == .logSumExp ? nil : output.buffer.baseAddress ?? d
+    batch.outputStride = outputStride
+    batch.logSumExp = logSumExp.baseAddress
+    batch.fullyMaskedRowIsZero = options.fullyMaskedRowIsZero
+    batch.positiveInfinityIsLimit = options.positiveInfinityIsLimit
     let table = T.kernels(plan.level).softmax
     plan.run(
       rows: rows, columns: columns,
@@ -72,10 +71,8 @@ func softmaxBackward<T: KernelScalar>(
   guard rows > 0, columns > 0, let y = output.buffer.baseAddress,
     let g = outputGradient.buffer.baseAddress, let dx = inputGradient.buffer.baseAddress
   else { return }
-  let batch = BackwardBatch<T>(
-    output: y, outputStride: yLayout.stride, gradient: g, gradientStride: gLayout.stride,
-    inputGradient: dx, inputGradientStride: dxLayout.stride, columns: columns,
-    operation: operation, fullyMaskedRowIsZero: options.fullyMaskedRowIsZero)
+  var batch = BackwardBatch<T>(output: y, outputStride: yLayout.stride, gradient: g, gradientStride: gLayout.stride, inputGradient: dx, inputGradientStride: dxLayout.stride, columns: columns, operation: operation)
+  batch.fullyMaskedRowIsZero = options.fullyMaskedRowIsZero
   let table = T.kernels(plan.level).softmax
   plan.run(
     rows: rows, columns: columns,

@@ -151,11 +151,14 @@ public enum SphericalZLoss {
         throw .invalidArgument(argument: "varianceEpsilon", reason: "\(varianceEpsilon) is not a finite value >= 0")
       }
     }) { c, table in
-      let batch = ZLossBatch<T>(
-        logits: c.logits, logitsStride: c.logitsStride, columns: call.logits.columns,
-        targets: call.targets.baseAddress!, a: a, b: b, varianceEpsilon: varianceEpsilon,
-        gradient: call.gradient?.buffer.baseAddress, gradientStride: c.gradientStride,
-        gradientScale: c.gradientScale, rowLoss: call.rowLosses?.baseAddress)
+      var batch = ZLossBatch<T>(logits: c.logits, logitsStride: c.logitsStride, columns: call.logits.columns, targets: call.targets.baseAddress!)
+      batch.a = a
+      batch.b = b
+      batch.varianceEpsilon = varianceEpsilon
+      batch.gradient = call.gradient?.buffer.baseAddress
+      batch.gradientStride = c.gradientStride
+      batch.gradientScale = c.gradientScale
+      batch.rowLoss = call.rowLosses?.baseAddress
       return { table.zLossRows(batch, $0) }
     }
   }

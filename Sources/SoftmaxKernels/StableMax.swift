@@ -62,10 +62,10 @@ private func stableMaxForward<T: KernelScalar>(
   let plan = try ExecutionPlan(options.execution, elements: rows * columns)
   guard rows > 0, columns > 0, let x = input.buffer.baseAddress, let y = output.buffer.baseAddress
   else { return }
-  let batch = StableMaxBatch<T>(
-    input: x, inputStride: inLayout.stride, columns: columns, output: y,
-    outputStride: outLayout.stride, logarithm: logarithm, targets: nil, gradient: nil,
-    gradientStride: 0, gradientScale: 0, rowLoss: nil)
+  var batch = StableMaxBatch<T>(input: x, inputStride: inLayout.stride, columns: columns)
+  batch.output = y
+  batch.outputStride = outLayout.stride
+  batch.logarithm = logarithm
   let table = T.kernels(plan.level).losses
   _ = plan.mapRows(rows, columns: columns) { table.stableMaxRows(batch, $0) }
 }

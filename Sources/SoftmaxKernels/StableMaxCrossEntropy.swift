@@ -126,11 +126,12 @@ public enum StableMaxCrossEntropy {
   /// Runs the rows of a checked call.
   static func run<T: KernelScalar>(_ call: TargetLossCall<T>) throws(SoftmaxKernelsError) -> LossResult<T> {
     try call.run(checkParameters: {}) { c, table in
-      let batch = StableMaxBatch<T>(
-        input: c.logits, inputStride: c.logitsStride, columns: call.logits.columns, output: nil,
-        outputStride: 0, logarithm: false, targets: call.targets.baseAddress,
-        gradient: call.gradient?.buffer.baseAddress, gradientStride: c.gradientStride,
-        gradientScale: c.gradientScale, rowLoss: call.rowLosses?.baseAddress)
+      var batch = StableMaxBatch<T>(input: c.logits, inputStride: c.logitsStride, columns: call.logits.columns)
+      batch.targets = call.targets.baseAddress
+      batch.gradient = call.gradient?.buffer.baseAddress
+      batch.gradientStride = c.gradientStride
+      batch.gradientScale = c.gradientScale
+      batch.rowLoss = call.rowLosses?.baseAddress
       return { table.stableMaxRows(batch, $0) }
     }
   }

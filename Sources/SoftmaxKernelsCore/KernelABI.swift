@@ -26,37 +26,30 @@ package enum SoftmaxOperation: Sendable {
 package typealias ParallelFor = (_ iterations: Int, _ body: (Int) -> Void) -> Void
 
 /// A batch of rows for a forward call. Row `r` of the input starts at `input + r * inputStride`.
-package struct ForwardBatch<T>: @unchecked Sendable {
+package struct ForwardBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var input: UnsafePointer<T>
   package var inputStride: Int
   /// Row outputs (softmax / log-softmax); `nil` for log-sum-exp. May equal `input`.
-  package var output: UnsafeMutablePointer<T>?
-  package var outputStride: Int
+  package var output: UnsafeMutablePointer<T>? = nil
+  package var outputStride: Int = 0
   /// Per-row log-sum-exp, written at `logSumExp[r]` when not `nil`.
-  package var logSumExp: UnsafeMutablePointer<T>?
+  package var logSumExp: UnsafeMutablePointer<T>? = nil
   package var columns: Int
   package var operation: SoftmaxOperation
   /// Never `.automatic`: resolved by the caller.
   package var algorithm: SoftmaxPasses
-  package var fullyMaskedRowIsZero: Bool
-  package var positiveInfinityIsLimit: Bool
+  package var fullyMaskedRowIsZero: Bool = false
+  package var positiveInfinityIsLimit: Bool = false
 
+  /// The fields without a default; set the others by assignment.
   package init(
-    input: UnsafePointer<T>, inputStride: Int, output: UnsafeMutablePointer<T>?,
-    outputStride: Int, logSumExp: UnsafeMutablePointer<T>?, columns: Int,
-    operation: SoftmaxOperation, algorithm: SoftmaxPasses, fullyMaskedRowIsZero: Bool,
-    positiveInfinityIsLimit: Bool
+    input: UnsafePointer<T>, inputStride: Int, columns: Int, operation: SoftmaxOperation, algorithm: SoftmaxPasses
   ) {
     self.input = input
     self.inputStride = inputStride
-    self.output = output
-    self.outputStride = outputStride
-    self.logSumExp = logSumExp
     self.columns = columns
     self.operation = operation
     self.algorithm = algorithm
-    self.fullyMaskedRowIsZero = fullyMaskedRowIsZero
-    self.positiveInfinityIsLimit = positiveInfinityIsLimit
   }
 }
 
@@ -69,7 +62,7 @@ package enum BackwardOperation: Sendable {
 }
 
 /// A batch of rows for a backward call. `dx` may equal `output` or `gradient`.
-package struct BackwardBatch<T>: @unchecked Sendable {
+package struct BackwardBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var output: UnsafePointer<T>
   package var outputStride: Int
   package var gradient: UnsafePointer<T>
@@ -78,12 +71,11 @@ package struct BackwardBatch<T>: @unchecked Sendable {
   package var inputGradientStride: Int
   package var columns: Int
   package var operation: BackwardOperation
-  package var fullyMaskedRowIsZero: Bool
+  package var fullyMaskedRowIsZero: Bool = false
 
+  /// The fields without a default; set the others by assignment.
   package init(
-    output: UnsafePointer<T>, outputStride: Int, gradient: UnsafePointer<T>,
-    gradientStride: Int, inputGradient: UnsafeMutablePointer<T>, inputGradientStride: Int,
-    columns: Int, operation: BackwardOperation, fullyMaskedRowIsZero: Bool
+    output: UnsafePointer<T>, outputStride: Int, gradient: UnsafePointer<T>, gradientStride: Int, inputGradient: UnsafeMutablePointer<T>, inputGradientStride: Int, columns: Int, operation: BackwardOperation
   ) {
     self.output = output
     self.outputStride = outputStride
@@ -93,12 +85,11 @@ package struct BackwardBatch<T>: @unchecked Sendable {
     self.inputGradientStride = inputGradientStride
     self.columns = columns
     self.operation = operation
-    self.fullyMaskedRowIsZero = fullyMaskedRowIsZero
   }
 }
 
 /// The kernels one ISA module provides for one scalar type.
-package final class SoftmaxKernelTable<T>: @unchecked Sendable {
+package final class SoftmaxKernelTable<T: BinaryFloatingPoint>: @unchecked Sendable {
   /// Processes rows `rows` of the batch on the calling thread.
   package var forwardRows: (_ batch: ForwardBatch<T>, _ rows: Range<Int>) -> Void
   /// Processes row `row` split into `chunks` chunks run through the parallel-for.

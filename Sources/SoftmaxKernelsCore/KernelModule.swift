@@ -1,7 +1,7 @@
 // What each ISA module exports, and the one way to pick a scalar type's tables from it.
 
 /// The kernels one ISA module provides for one scalar type, by family.
-package final class KernelSet<T>: Sendable {
+package final class KernelSet<T: BinaryFloatingPoint>: Sendable {
   package let softmax: SoftmaxKernelTable<T>
   package let losses: LossKernelTable<T>
   package let sigmoid: SigmoidKernelTable<T>
@@ -55,7 +55,7 @@ extension KernelModule {
   /// The kernels for `T` (`Float` or `Double`). The bit casts are between identical types
   /// (`KernelSet<Float>` and `KernelSet<T>` with `T == Float`): no boxing and no dynamic cast
   /// on the per-call path.
-  package static func kernels<T>(_: T.Type) -> KernelSet<T> {
+  package static func kernels<T: BinaryFloatingPoint>(_: T.Type) -> KernelSet<T> {
     if T.self == Float.self { return unsafeBitCast(float, to: KernelSet<T>.self) }
     guard T.self == Double.self else { unsupported(T.self) }
     return unsafeBitCast(double, to: KernelSet<T>.self)

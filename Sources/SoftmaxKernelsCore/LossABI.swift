@@ -1,66 +1,43 @@
 // The interface between the public loss API and the per-ISA loss kernels. Not API.
 
 /// A batch of cross-entropy rows. Targets are already validated.
-package struct CrossEntropyBatch<T>: @unchecked Sendable {
+package struct CrossEntropyBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var logits: UnsafePointer<T>
   package var logitsStride: Int
   package var rows: Int
   package var columns: Int
   /// Integer targets (`nil` for probability targets).
-  package var targets: UnsafePointer<Int>?
+  package var targets: UnsafePointer<Int>? = nil
   /// Probability targets, row-major with `probabilitiesStride` (`nil` for integer targets).
-  package var probabilities: UnsafePointer<T>?
-  package var probabilitiesStride: Int
+  package var probabilities: UnsafePointer<T>? = nil
+  package var probabilitiesStride: Int = 0
   /// Class weights (`columns` entries) or `nil`.
-  package var classWeights: UnsafePointer<T>?
-  package var ignoreIndex: Int
-  package var labelSmoothing: T
-  package var zLossScale: T
+  package var classWeights: UnsafePointer<T>? = nil
+  package var ignoreIndex: Int = 0
+  package var labelSmoothing: T = 0
+  package var zLossScale: T = 0
   /// Soft-capping constant `c` (0: none).
-  package var softcap: T
+  package var softcap: T = 0
   /// Gradient rows (may equal `logits`), `nil` for forward only.
-  package var gradient: UnsafeMutablePointer<T>?
-  package var gradientStride: Int
+  package var gradient: UnsafeMutablePointer<T>? = nil
+  package var gradientStride: Int = 0
   /// Per-row scale of the gradient: the upstream gradient over the reduction's denominator.
   /// `gradientScale[r]` when `perRowGradientScale` is not `nil`, else `gradientScale` for all.
-  package var gradientScale: T
-  package var perRowGradientScale: UnsafePointer<T>?
+  package var gradientScale: T = 0
+  package var perRowGradientScale: UnsafePointer<T>? = nil
   /// Scale of the z-loss gradient (upstream over the z-loss denominator).
-  package var zLossGradientScale: T
+  package var zLossGradientScale: T = 0
   /// Optional outputs, `rows` entries each.
-  package var rowLoss: UnsafeMutablePointer<T>?
-  package var rowLogSumExp: UnsafeMutablePointer<T>?
-  package var rowArgmax: UnsafeMutablePointer<Int>?
+  package var rowLoss: UnsafeMutablePointer<T>? = nil
+  package var rowLogSumExp: UnsafeMutablePointer<T>? = nil
+  package var rowArgmax: UnsafeMutablePointer<Int>? = nil
 
-  package init(
-    logits: UnsafePointer<T>, logitsStride: Int, rows: Int, columns: Int,
-    targets: UnsafePointer<Int>?, probabilities: UnsafePointer<T>?, probabilitiesStride: Int,
-    classWeights: UnsafePointer<T>?, ignoreIndex: Int, labelSmoothing: T, zLossScale: T,
-    softcap: T, gradient: UnsafeMutablePointer<T>?, gradientStride: Int, gradientScale: T,
-    perRowGradientScale: UnsafePointer<T>?, zLossGradientScale: T,
-    rowLoss: UnsafeMutablePointer<T>?, rowLogSumExp: UnsafeMutablePointer<T>?,
-    rowArgmax: UnsafeMutablePointer<Int>?
-  ) {
+  /// The fields without a default; set the others by assignment.
+  package init(logits: UnsafePointer<T>, logitsStride: Int, rows: Int, columns: Int) {
     self.logits = logits
     self.logitsStride = logitsStride
     self.rows = rows
     self.columns = columns
-    self.targets = targets
-    self.probabilities = probabilities
-    self.probabilitiesStride = probabilitiesStride
-    self.classWeights = classWeights
-    self.ignoreIndex = ignoreIndex
-    self.labelSmoothing = labelSmoothing
-    self.zLossScale = zLossScale
-    self.softcap = softcap
-    self.gradient = gradient
-    self.gradientStride = gradientStride
-    self.gradientScale = gradientScale
-    self.perRowGradientScale = perRowGradientScale
-    self.zLossGradientScale = zLossGradientScale
-    self.rowLoss = rowLoss
-    self.rowLogSumExp = rowLogSumExp
-    self.rowArgmax = rowArgmax
   }
 }
 
@@ -81,75 +58,57 @@ package struct LossPartial: Sendable {
 }
 
 /// A batch of rows for the spherical Z-loss (de Brebisson & Vincent 2016).
-package struct ZLossBatch<T>: @unchecked Sendable {
+package struct ZLossBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var logits: UnsafePointer<T>
   package var logitsStride: Int
   package var columns: Int
   package var targets: UnsafePointer<Int>
-  package var a: T
-  package var b: T
-  package var varianceEpsilon: T
-  package var gradient: UnsafeMutablePointer<T>?
-  package var gradientStride: Int
-  package var gradientScale: T
-  package var rowLoss: UnsafeMutablePointer<T>?
+  package var a: T = 0
+  package var b: T = 0
+  package var varianceEpsilon: T = 0
+  package var gradient: UnsafeMutablePointer<T>? = nil
+  package var gradientStride: Int = 0
+  package var gradientScale: T = 0
+  package var rowLoss: UnsafeMutablePointer<T>? = nil
+
+  /// The fields without a default; set the others by assignment.
   package init(
-    logits: UnsafePointer<T>, logitsStride: Int, columns: Int, targets: UnsafePointer<Int>,
-    a: T, b: T, varianceEpsilon: T, gradient: UnsafeMutablePointer<T>?, gradientStride: Int,
-    gradientScale: T, rowLoss: UnsafeMutablePointer<T>?
+    logits: UnsafePointer<T>, logitsStride: Int, columns: Int, targets: UnsafePointer<Int>
   ) {
     self.logits = logits
     self.logitsStride = logitsStride
     self.columns = columns
     self.targets = targets
-    self.a = a
-    self.b = b
-    self.varianceEpsilon = varianceEpsilon
-    self.gradient = gradient
-    self.gradientStride = gradientStride
-    self.gradientScale = gradientScale
-    self.rowLoss = rowLoss
   }
 }
 
 /// A batch of rows for StableMax (Prieto et al. 2025).
-package struct StableMaxBatch<T>: @unchecked Sendable {
+package struct StableMaxBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var input: UnsafePointer<T>
   package var inputStride: Int
   package var columns: Int
   /// `stableMax` / `logStableMax` outputs (`nil` for the loss).
-  package var output: UnsafeMutablePointer<T>?
-  package var outputStride: Int
-  package var logarithm: Bool
+  package var output: UnsafeMutablePointer<T>? = nil
+  package var outputStride: Int = 0
+  package var logarithm: Bool = false
   /// Cross-entropy targets (`nil` for the forward functions).
-  package var targets: UnsafePointer<Int>?
-  package var gradient: UnsafeMutablePointer<T>?
-  package var gradientStride: Int
-  package var gradientScale: T
-  package var rowLoss: UnsafeMutablePointer<T>?
-  package init(
-    input: UnsafePointer<T>, inputStride: Int, columns: Int, output: UnsafeMutablePointer<T>?,
-    outputStride: Int, logarithm: Bool, targets: UnsafePointer<Int>?,
-    gradient: UnsafeMutablePointer<T>?, gradientStride: Int, gradientScale: T,
-    rowLoss: UnsafeMutablePointer<T>?
-  ) {
+  package var targets: UnsafePointer<Int>? = nil
+  package var gradient: UnsafeMutablePointer<T>? = nil
+  package var gradientStride: Int = 0
+  package var gradientScale: T = 0
+  package var rowLoss: UnsafeMutablePointer<T>? = nil
+
+  /// The fields without a default; set the others by assignment.
+  package init(input: UnsafePointer<T>, inputStride: Int, columns: Int) {
     self.input = input
     self.inputStride = inputStride
     self.columns = columns
-    self.output = output
-    self.outputStride = outputStride
-    self.logarithm = logarithm
-    self.targets = targets
-    self.gradient = gradient
-    self.gradientStride = gradientStride
-    self.gradientScale = gradientScale
-    self.rowLoss = rowLoss
   }
 }
 
 /// The loss kernels one ISA module provides for one scalar type. Each processes a range of
 /// rows on the calling thread and returns its partial sums.
-package final class LossKernelTable<T>: @unchecked Sendable {
+package final class LossKernelTable<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var crossEntropyRows: (_ batch: CrossEntropyBatch<T>, _ rows: Range<Int>) -> LossPartial
   package var zLossRows: (_ batch: ZLossBatch<T>, _ rows: Range<Int>) -> LossPartial
   package var stableMaxRows: (_ batch: StableMaxBatch<T>, _ rows: Range<Int>) -> LossPartial

@@ -1,7 +1,7 @@
 // The interface between the public module and the per-ISA kernel modules for the sigmoid /
 // softplus family (sigmoid, log-sigmoid, softplus, BCE with logits, SigLIP, sigmoid and softplus
-// attention weights). Not API: the underscored names are public only so that the modules can
-// see each other. Arguments are validated by the public module before any table call.
+// attention weights), `package` access. Arguments are validated by the public module before any
+// table call.
 
 /// An elementwise forward function.
 package enum SigmoidUnaryOperation: Sendable {
@@ -27,73 +27,52 @@ package enum SigmoidGradientOperation: Sendable {
 
 /// One call of the BCE-with-logits kernel over a flat range of elements of a row-major
 /// `rows x columns` array (`posWeight` has `columns` entries and is broadcast over the rows).
-package struct BCEBatch<T>: @unchecked Sendable {
+package struct BCEBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var logits: UnsafePointer<T>
   package var targets: UnsafePointer<T>
-  package var weight: UnsafePointer<T>?
-  package var posWeight: UnsafePointer<T>?
+  package var weight: UnsafePointer<T>? = nil
+  package var posWeight: UnsafePointer<T>? = nil
   package var columns: Int
   /// Per-element losses (reduction `none`), or `nil`.
-  package var losses: UnsafeMutablePointer<T>?
+  package var losses: UnsafeMutablePointer<T>? = nil
   /// Whether the caller uses the sum of the losses (the kernel always returns it).
-  package var sumLosses: Bool
+  package var sumLosses: Bool = false
   /// `dx_i = gradientScale * upstream_i * dloss_i/dx_i` when not `nil`.
-  package var inputGradient: UnsafeMutablePointer<T>?
+  package var inputGradient: UnsafeMutablePointer<T>? = nil
   /// Per-element upstream gradient (reduction `none`), or `nil` for 1.
-  package var upstream: UnsafePointer<T>?
-  package var gradientScale: T
+  package var upstream: UnsafePointer<T>? = nil
+  package var gradientScale: T = 0
 
-  package init(
-    logits: UnsafePointer<T>, targets: UnsafePointer<T>, weight: UnsafePointer<T>?,
-    posWeight: UnsafePointer<T>?, columns: Int, losses: UnsafeMutablePointer<T>?,
-    sumLosses: Bool, inputGradient: UnsafeMutablePointer<T>?, upstream: UnsafePointer<T>?,
-    gradientScale: T
-  ) {
+  /// The fields without a default; set the others by assignment.
+  package init(logits: UnsafePointer<T>, targets: UnsafePointer<T>, columns: Int) {
     self.logits = logits
     self.targets = targets
-    self.weight = weight
-    self.posWeight = posWeight
     self.columns = columns
-    self.losses = losses
-    self.sumLosses = sumLosses
-    self.inputGradient = inputGradient
-    self.upstream = upstream
-    self.gradientScale = gradientScale
   }
 }
 
 /// One call of the SigLIP kernel: rows of a `rows x columns` similarity block. Row `i` has its
 /// positive pair at column `i + positiveOffset` (none when that is outside the row or
 /// `hasPositives` is false); every other pair is a negative.
-package struct SigLIPBatch<T>: @unchecked Sendable {
+package struct SigLIPBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var similarities: UnsafePointer<T>
   package var rowStride: Int
   package var columns: Int
-  package var hasPositives: Bool
-  package var positiveOffset: Int
+  package var hasPositives: Bool = false
+  package var positiveOffset: Int = 0
   /// `t = exp(t')`.
-  package var temperature: T
-  package var bias: T
+  package var temperature: T = 0
+  package var bias: T = 0
   /// `ds_ij = gradientScale * q_ij` when not `nil`, `q_ij = -z_ij sigmoid(-z_ij l_ij)`.
-  package var similarityGradient: UnsafeMutablePointer<T>?
-  package var gradientRowStride: Int
-  package var gradientScale: T
+  package var similarityGradient: UnsafeMutablePointer<T>? = nil
+  package var gradientRowStride: Int = 0
+  package var gradientScale: T = 0
 
-  package init(
-    similarities: UnsafePointer<T>, rowStride: Int, columns: Int, hasPositives: Bool,
-    positiveOffset: Int, temperature: T, bias: T, similarityGradient: UnsafeMutablePointer<T>?,
-    gradientRowStride: Int, gradientScale: T
-  ) {
+  /// The fields without a default; set the others by assignment.
+  package init(similarities: UnsafePointer<T>, rowStride: Int, columns: Int) {
     self.similarities = similarities
     self.rowStride = rowStride
     self.columns = columns
-    self.hasPositives = hasPositives
-    self.positiveOffset = positiveOffset
-    self.temperature = temperature
-    self.bias = bias
-    self.similarityGradient = similarityGradient
-    self.gradientRowStride = gradientRowStride
-    self.gradientScale = gradientScale
   }
 }
 
@@ -120,58 +99,43 @@ package struct SigLIPSums: Sendable {
 /// One call of the softplus-attention kernel (LSSA / LSSAR) over rows of a score matrix.
 /// Row `i` (0-based) is query `i + queryOffset`; with `causal` it sees the keys
 /// `0 ... i + queryOffset` (`N_i` of them), otherwise all `columns` keys (`N_i = columns`).
-package struct SoftplusAttentionBatch<T>: @unchecked Sendable {
+package struct SoftplusAttentionBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var scores: UnsafePointer<T>
   package var scoresStride: Int
   package var output: UnsafeMutablePointer<T>
   package var outputStride: Int
   package var columns: Int
-  package var causal: Bool
-  package var queryOffset: Int
+  package var causal: Bool = false
+  package var queryOffset: Int = 0
   /// `c_i = logHeadDimension * log(N_i)` when `lengthDependentScale`, else `constantScale`.
-  package var lengthDependentScale: Bool
-  package var logHeadDimension: T
-  package var constantScale: T
+  package var lengthDependentScale: Bool = false
+  package var logHeadDimension: T = 0
+  package var constantScale: T = 0
   /// LSSAR power `p`; 0 for plain LSSA.
-  package var power: T
+  package var power: T = 0
   /// Queries with index below `offsetRows` use `O = 0` in the re-weighting, the others `O = 1`.
-  package var offsetRows: Int
-  package var epsilon: T
+  package var offsetRows: Int = 0
+  package var epsilon: T = 0
   /// Backward only: the upstream gradient and the input gradient (the forward output is `output`).
-  package var outputGradient: UnsafePointer<T>?
-  package var outputGradientStride: Int
-  package var inputGradient: UnsafeMutablePointer<T>?
-  package var inputGradientStride: Int
+  package var outputGradient: UnsafePointer<T>? = nil
+  package var outputGradientStride: Int = 0
+  package var inputGradient: UnsafeMutablePointer<T>? = nil
+  package var inputGradientStride: Int = 0
 
+  /// The fields without a default; set the others by assignment.
   package init(
-    scores: UnsafePointer<T>, scoresStride: Int, output: UnsafeMutablePointer<T>,
-    outputStride: Int, columns: Int, causal: Bool, queryOffset: Int, lengthDependentScale: Bool,
-    logHeadDimension: T, constantScale: T, power: T, offsetRows: Int, epsilon: T,
-    outputGradient: UnsafePointer<T>?, outputGradientStride: Int,
-    inputGradient: UnsafeMutablePointer<T>?, inputGradientStride: Int
+    scores: UnsafePointer<T>, scoresStride: Int, output: UnsafeMutablePointer<T>, outputStride: Int, columns: Int
   ) {
     self.scores = scores
     self.scoresStride = scoresStride
     self.output = output
     self.outputStride = outputStride
     self.columns = columns
-    self.causal = causal
-    self.queryOffset = queryOffset
-    self.lengthDependentScale = lengthDependentScale
-    self.logHeadDimension = logHeadDimension
-    self.constantScale = constantScale
-    self.power = power
-    self.offsetRows = offsetRows
-    self.epsilon = epsilon
-    self.outputGradient = outputGradient
-    self.outputGradientStride = outputGradientStride
-    self.inputGradient = inputGradient
-    self.inputGradientStride = inputGradientStride
   }
 }
 
 /// The sigmoid-family kernels one ISA module provides for one scalar type.
-package final class SigmoidKernelTable<T>: @unchecked Sendable {
+package final class SigmoidKernelTable<T: BinaryFloatingPoint>: @unchecked Sendable {
   /// `y_i = f(x_i)` for `count` contiguous elements; `y` may equal `x`.
   package var unary:
     (_ op: SigmoidUnaryOperation, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
