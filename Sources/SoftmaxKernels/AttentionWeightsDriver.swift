@@ -62,11 +62,14 @@ struct SoftplusParameters<T: KernelScalar> {
       logD = T(Foundation.log(Double(d)))
       lengthDependent = true
     case .constant(let c):
-      guard c.isFinite else { throw .invalidArgument(argument: "scale", reason: "\(c) is not finite") }
+      // Checked in the element type: 1e39 is finite as a Double but not as a Float.
+      guard T(c).isFinite else {
+        throw .invalidArgument(argument: "scale", reason: "\(c) is not finite in \(T.self)")
+      }
       constant = T(c)
     }
     if let reweighting {
-      guard reweighting.power > 0, reweighting.power.isFinite else {
+      guard T(reweighting.power) > 0, T(reweighting.power).isFinite else {
         throw .invalidArgument(
           argument: "reweighting.power", reason: "\(reweighting.power) is not positive and finite")
       }

@@ -28,11 +28,14 @@ struct RowLayout {
 
   static func validated(
     rows: Int, columns: Int, stride: Int?, count: Int, argument: String,
-    strideArgument: @autoclosure () -> String
+    strideArgument: @autoclosure () -> String, matrixArgument: String? = nil
   ) throws(SoftmaxKernelsError) -> RowLayout {
-    guard rows >= 0 else { throw .invalidArgument(argument: "rows", reason: "\(rows) is negative") }
+    // A `Rows` view's shape is named after the view ("logits.rows"); a shape passed as its own
+    // arguments by its label ("rows").
+    func shapeArgument(_ name: String) -> String { matrixArgument.map { $0 + "." + name } ?? name }
+    guard rows >= 0 else { throw .invalidArgument(argument: shapeArgument("rows"), reason: "\(rows) is negative") }
     guard columns >= 0 else {
-      throw .invalidArgument(argument: "columns", reason: "\(columns) is negative")
+      throw .invalidArgument(argument: shapeArgument("columns"), reason: "\(columns) is negative")
     }
     let stride = stride ?? columns
     if rows > 1 && stride < columns {
@@ -191,7 +194,8 @@ extension RowLayout {
     try checkShape(matrix.rows, matrix.columns, rows, columns, argument)
     return try validated(
       rows: matrix.rows, columns: matrix.columns, stride: matrix.rowStride,
-      count: matrix.buffer.count, argument: argument, strideArgument: argument + ".rowStride")
+      count: matrix.buffer.count, argument: argument, strideArgument: argument + ".rowStride",
+      matrixArgument: argument)
   }
 
   /// The checked layout of the output matrix `argument` of shape `rows x columns`, which must

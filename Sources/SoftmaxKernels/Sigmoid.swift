@@ -82,6 +82,31 @@ public enum Sigmoid: ElementwiseGradient {
     try gradient(.sigmoidFromOutput, output, outputGradient, inputGradient, 1, 0, options)
   }
 
+  /// The gradient from the forward *output* `y` of each element of the rows of `output`.
+  public static func backward<T: KernelScalar>(
+    output: Rows<T>, outputGradient: Rows<T>, into inputGradient: MutableRows<T>,
+    options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) {
+    try forEachRow(output, outputGradient, inputGradient, inputName: "output") { (y, g, dx) throws(SoftmaxKernelsError) in
+      try backward(output: y, outputGradient: g, into: dx, options: options)
+    }
+  }
+
+  /// The gradient from the forward *output* `y`, `outputGradient[i] y (1 - y)` (all the same
+  /// count).
+  public static func backward<T: KernelScalar>(
+    output: Span<T>, outputGradient: Span<T>, into inputGradient: inout MutableSpan<T>,
+    options: ExecutionOptions = ExecutionOptions()
+  ) throws(SoftmaxKernelsError) {
+    try withBuffer(output) { (y) throws(SoftmaxKernelsError) in
+      try withBuffer(outputGradient) { (g) throws(SoftmaxKernelsError) in
+        try withMutableBuffer(&inputGradient) { (dx) throws(SoftmaxKernelsError) in
+          try backward(output: y, outputGradient: g, into: dx, options: options)
+        }
+      }
+    }
+  }
+
   /// The gradient from the forward *output* `y`, `outputGradient[i] y (1 - y)`, of every
   /// element.
   public static func backward<T: KernelScalar>(

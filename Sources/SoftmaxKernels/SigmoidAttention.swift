@@ -56,7 +56,9 @@ public enum SigmoidAttention: RowwiseGradient {
     let inLayout = try RowLayout.input(input, "input")
     let outLayout = try RowLayout.output(
       output, "output", rows: rows, columns: columns, reading: (input.buffer, inLayout))
-    let b: T = try AttentionWeights.sigmoidBias(options.bias.map { T($0) }, options.sequenceLength ?? columns)
+    // The default bias needs a sequence length; an empty row needs none (nothing is computed).
+    let n = options.sequenceLength ?? max(columns, 1)
+    let b: T = try AttentionWeights.sigmoidBias(options.bias.map { T($0) }, n)
     let scale = try AttentionWeights.finiteScale(options.scale, T.self)
     let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     guard rows > 0, columns > 0, let s = input.buffer.baseAddress, let y = output.buffer.baseAddress

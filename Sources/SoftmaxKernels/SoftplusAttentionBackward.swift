@@ -52,6 +52,9 @@ extension SoftplusAttention {
     into inputGradient: inout MutableSpan<T>,
     options: SoftplusAttentionOptions = SoftplusAttentionOptions()
   ) throws(SoftmaxKernelsError) {
+    try checkCount(output.count, equals: input.count, "output")
+    try checkCount(outputGradient.count, equals: input.count, "outputGradient")
+    try checkCount(inputGradient.count, equals: input.count, "inputGradient")
     try withBuffer(input) { (s) throws(SoftmaxKernelsError) in
       try withBuffer(output) { (y) throws(SoftmaxKernelsError) in
         try withBuffer(outputGradient) { (g) throws(SoftmaxKernelsError) in

@@ -24,13 +24,14 @@ import SoftmaxKernelsCore
 /// all `-inf` row is 0/0 = NaN. Complexity: two passes (sum, write); `logStableMax` evaluates a scalar Double log
 /// per element (not the fast path). Rows are spread over threads.
 public enum StableMax: RowwiseFunction {
-  /// StableMax takes ``SoftmaxOptions`` (only its ``SoftmaxOptions/execution`` matters).
-  public typealias Options = SoftmaxOptions
+  /// StableMax has nothing to choose but where it runs (no special-value policies: see the
+  /// edge cases above).
+  public typealias Options = ExecutionOptions
 
   /// StableMax `s(x_i) / sum_j s(x_j)` of each row of `input` into `output` (same shape; may be
   /// the input's memory: in place).
   public static func forward<T: KernelScalar>(
-    _ input: Rows<T>, into output: MutableRows<T>, options: SoftmaxOptions = SoftmaxOptions()
+    _ input: Rows<T>, into output: MutableRows<T>, options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     try stableMaxForward(input, into: output, logarithm: false, options: options)
   }
@@ -39,13 +40,13 @@ public enum StableMax: RowwiseFunction {
 /// log-StableMax `log s(x_i) - log sum_j s(x_j)` of the rows of a matrix (see ``StableMax``
 /// for `s`, the accuracy and the edge cases).
 public enum LogStableMax: RowwiseFunction {
-  /// log-StableMax takes ``SoftmaxOptions`` (only its ``SoftmaxOptions/execution`` matters).
-  public typealias Options = SoftmaxOptions
+  /// log-StableMax has nothing to choose but where it runs.
+  public typealias Options = ExecutionOptions
 
   /// log-StableMax of each row of `input` into `output` (same shape; may be the input's
   /// memory: in place).
   public static func forward<T: KernelScalar>(
-    _ input: Rows<T>, into output: MutableRows<T>, options: SoftmaxOptions = SoftmaxOptions()
+    _ input: Rows<T>, into output: MutableRows<T>, options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
     try stableMaxForward(input, into: output, logarithm: true, options: options)
   }
@@ -53,13 +54,13 @@ public enum LogStableMax: RowwiseFunction {
 
 /// Checks the arguments of a StableMax forward call, then runs it.
 private func stableMaxForward<T: KernelScalar>(
-  _ input: Rows<T>, into output: MutableRows<T>, logarithm: Bool, options: SoftmaxOptions
+  _ input: Rows<T>, into output: MutableRows<T>, logarithm: Bool, options: ExecutionOptions
 ) throws(SoftmaxKernelsError) {
   let (rows, columns) = (input.rows, input.columns)
   let inLayout = try RowLayout.input(input, "input")
   let outLayout = try RowLayout.output(
     output, "output", rows: rows, columns: columns, reading: (input.buffer, inLayout))
-  let plan = try ExecutionPlan(options.execution, elements: rows * columns)
+  let plan = try ExecutionPlan(options, elements: rows * columns)
   guard rows > 0, columns > 0, let x = input.buffer.baseAddress, let y = output.buffer.baseAddress
   else { return }
   var batch = StableMaxBatch<T>(input: x, inputStride: inLayout.stride, columns: columns)

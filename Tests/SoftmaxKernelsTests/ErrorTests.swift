@@ -127,22 +127,22 @@ final class ErrorTests: SoftmaxKernelsTestCase {
 
   func testNegativeRowsAndColumns() {
     withBuffers("negative") { x, y in
-      assertThrows(invalid("rows"), "rows -1") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("input.rows"), "rows -1") { () throws(SoftmaxKernelsError) in
         try Softmax.forward(Rows(x, rows: -1, columns: 4), into: MutableRows(y, rows: -1, columns: 4))
       }
-      assertThrows(invalid("columns"), "columns -4") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("input.columns"), "columns -4") { () throws(SoftmaxKernelsError) in
         try LogSoftmax.forward(Rows(x, rows: 2, columns: -4), into: MutableRows(y, rows: 2, columns: -4))
       }
-      assertThrows(invalid("rows"), "logSumExp rows -2") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("input.rows"), "logSumExp rows -2") { () throws(SoftmaxKernelsError) in
         try LogSumExp.forward(Rows(x, rows: -2, columns: 4), into: y)
       }
-      assertThrows(invalid("columns"), "logSumExp columns -1") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("input.columns"), "logSumExp columns -1") { () throws(SoftmaxKernelsError) in
         try LogSumExp.forward(Rows(x, rows: 2, columns: -1), into: y)
       }
-      assertThrows(invalid("rows"), "backward rows -1") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("output.rows"), "backward rows -1") { () throws(SoftmaxKernelsError) in
         try Softmax.backward(output: Rows(x, rows: -1, columns: 4), outputGradient: Rows(x, rows: -1, columns: 4), into: MutableRows(y, rows: -1, columns: 4))
       }
-      assertThrows(invalid("columns"), "backward columns -1") { () throws(SoftmaxKernelsError) in
+      assertThrows(invalid("output.columns"), "backward columns -1") { () throws(SoftmaxKernelsError) in
         try LogSoftmax.backward(output: Rows(x, rows: 1, columns: -1), outputGradient: Rows(x, rows: 1, columns: -1), into: MutableRows(y, rows: 1, columns: -1))
       }
     }

@@ -88,8 +88,8 @@ final class FormsTests: SoftmaxKernelsTestCase {
       let softmax = SoftmaxOptions(execution: execution)
       try checkForward(Softmax.self, softmax)
       try checkForward(LogSoftmax.self, softmax)
-      try checkForward(StableMax.self, softmax)
-      try checkForward(LogStableMax.self, softmax)
+      try checkForward(StableMax.self, execution)
+      try checkForward(LogStableMax.self, execution)
       try checkForward(SigmoidAttention.self, SigmoidAttentionOptions(scale: 0.5, execution: execution))
       try checkForward(SoftplusAttention.self, SoftplusAttentionOptions(scale: .lengthDependent(headDimension: 64), execution: execution))
       try checkBackward(Softmax.self, softmax)
@@ -131,5 +131,103 @@ final class FormsTests: SoftmaxKernelsTestCase {
       }
     }
     XCTAssertEqual(dx, [9, 9, 9, 9])
+  }
+}
+
+/// Regressions found by the adversarial review of the API (2026-11-30).
+final class APIReviewRegressionTests: SoftmaxKernelsTestCase {
+  /// Log-sum-exp's output may not overlap the rows it reads (it was accepted and gave a wrong
+  /// second value).
+  func testLogSumExpOutputOverlappingTheInputThrows() {
+    var x: [Float] = [1, 2, 3, 4, 5, 6]
+    x.withUnsafeMutableBufferPointer { p in
+      assertThrows(invalid("output", reasonContaining: "overlaps")) { () throws(SoftmaxKernelsError) in
+        try LogSumExp.forward(
+          Rows(UnsafeBufferPointer(p), rows: 2, columns: 3), into: UnsafeMutableBufferPointer(rebasing: p[3..<5]))
+      }
+    }
+    XCTAssertEqual(x, [1, 2, 3, 4, 5, 6])
+  }
+
+  /// Sigmoid attention of nothing is nothing (it threw for the default bias of 0 keys); an
+  /// explicit sequence length of 0 still throws.
+  func testSigmoidAttentionOfAnEmptyInput() throws {
+    XCTAssertEqual(try SigmoidAttention.forward([Float]()), [])
+    XCTAssertEqual(try SigmoidAttention.forward([Float](), columns: 1), [])
+    assertThrows(invalid("sequenceLength")) {
+      _ = try SigmoidAttention.forward([Float](), options: SigmoidAttentionOptions(sequenceLength: 0))
+    }
+  }
+
+  /// Double options that do not fit the element type throw instead of giving NaN.
+  func testSoftplusAttentionParametersCheckedInTheElementType() {
+    let s: [Float] = [0.5, -1, 2, 0.25]
+    assertThrows(invalid("scale")) {
+      _ = try SoftplusAttention.forward(s, columns: 2, options: SoftplusAttentionOptions(scale: .constant(1e39)))
+    }
+    assertThrows(invalid("reweighting.power")) {
+      _ = try SoftplusAttention.forward(
+        s, columns: 2, options: SoftplusAttentionOptions(scale: .constant(1), reweighting: .init(power: 1e39)))
+    }
+    // Finite in Double: fine.
+    XCTAssertNoThrow(try SoftplusAttention.forward(
+      s.map(Double.init), columns: 2, options: SoftplusAttentionOptions(scale: .constant(1e39))))
+  }
+
+  /// A count mismatch in the softplus-attention backward names the argument, not `columns`.
+  func testSoftplusAttentionBackwardCountMismatchNamesTheArgument() {
+    let six = [Float](repeating: 1, count: 6)
+    assertThrows(.countMismatch(argument: "output", expected: 6, actual: 4)) {
+      _ = try SoftplusAttention.backward(input: six, output: [1, 2, 3, 4], outputGradient: six, columns: 3)
+    }
+    assertThrows(.countMismatch(argument: "outputGradient", expected: 6, actual: 5)) {
+      _ = try SoftplusAttention.backward(input: six, output: six, outputGradient: Array(six.prefix(5)), columns: 3)
+    }
+  }
+
+  /// A negative shape in a `Rows` view is named after the view.
+  func testNegativeShapeNamesTheView() {
+    let g: [Float] = [1, 2, 3, 4]
+    var dx = [Float](repeating: 9, count: 4)
+    g.withUnsafeBufferPointer { gb in
+      dx.withUnsafeMutableBufferPointer { d in
+        assertThrows(invalid("outputGradient")) { () throws(SoftmaxKernelsError) in
+          try Softmax.backward(
+            output: Rows(gb, rows: 2, columns: 2), outputGradient: Rows(gb, rows: -2, columns: 2),
+            into: MutableRows(d, rows: 2, columns: 2))
+        }
+        assertThrows(invalid("output.columns")) { () throws(SoftmaxKernelsError) in
+          try Sigmoid.backward(
+            output: Rows(gb, rows: 1, columns: -1), outputGradient: Rows(gb, rows: 1, columns: -1),
+            into: MutableRows(d, rows: 1, columns: -1))
+        }
+      }
+    }
+    XCTAssertEqual(dx, [9, 9, 9, 9])
+  }
+
+  /// `Sigmoid.backward(output:)` in its Rows and Span forms equals its Array form.
+  func testSigmoidBackwardFromTheOutputForms() throws {
+    try forEachLevel { level in
+      let o = ExecutionOptions(isa: level)
+      let y: [Float] = (0..<37).map { Float($0) / 40 + 0.01 }, g: [Float] = (0..<37).map { Float($0 % 5) - 2 }
+      let expected = try Sigmoid.backward(output: y, outputGradient: g, options: o)
+      var viaSpan = [Float](repeating: .nan, count: 37)
+      var span = viaSpan.mutableSpan
+      try Sigmoid.backward(output: y.span, outputGradient: g.span, into: &span, options: o)
+      _ = consume span
+      XCTAssertEqual(viaSpan, expected)
+      var viaRows = [Float](repeating: .nan, count: 37)
+      try y.withUnsafeBufferPointer { (yb) throws in
+        try g.withUnsafeBufferPointer { (gb) throws in
+          try viaRows.withUnsafeMutableBufferPointer { (d) throws in
+            try Sigmoid.backward(
+              output: Rows(yb, rows: 1, columns: 37), outputGradient: Rows(gb, rows: 1, columns: 37),
+              into: MutableRows(d, rows: 1, columns: 37), options: o)
+          }
+        }
+      }
+      XCTAssertEqual(viaRows, expected)
+    }
   }
 }

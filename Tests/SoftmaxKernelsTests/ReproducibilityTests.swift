@@ -322,7 +322,7 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
         let shape = "\(typeName(T.self)) \(rows) x \(columns) isa=\(level)"
         for logarithm in [false, true] {
           try assertReproducible("StableMax.\(logarithm ? "logStableMax" : "stableMax") \(shape)") { t in
-            let o = SoftmaxOptions(execution: ExecutionOptions(threads: t, isa: level))
+            let o = ExecutionOptions(threads: t, isa: level)
             var s = BitSnapshot()
             s.add("output", logarithm
               ? try LogStableMax.forward(x, columns: columns, options: o)

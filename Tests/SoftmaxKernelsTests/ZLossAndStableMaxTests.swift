@@ -134,8 +134,8 @@ final class StableMaxTests: SoftmaxKernelsTestCase {
       for n in [1, 5, 16, 17, 33, 1000] {
         let x: [Float] = rng.row(Float.self, n, -20, 20)
         let total = x.reduce(0.0) { $0 + Self.s(Double($1)) }
-        let y = try StableMax.forward(x, options: SoftmaxOptions(execution: ExecutionOptions(isa: level)))
-        let z = try LogStableMax.forward(x, options: SoftmaxOptions(execution: ExecutionOptions(isa: level)))
+        let y = try StableMax.forward(x, options: ExecutionOptions(isa: level))
+        let z = try LogStableMax.forward(x, options: ExecutionOptions(isa: level))
         for i in 0..<n {
           let ref = Self.s(Double(x[i])) / total
           XCTAssertEqual(Double(y[i]), ref, accuracy: 2e-6 * ref, "n \(n) i \(i) \(level)")

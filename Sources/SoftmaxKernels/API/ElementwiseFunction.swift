@@ -123,12 +123,12 @@ extension ElementwiseGradient {
 /// matrix is contiguous (or has one row), else once per row. Shapes and buffers are checked
 /// first, so a call that throws has written nothing.
 func forEachRow<T>(
-  _ input: Rows<T>, _ second: Rows<T>?, _ output: MutableRows<T>,
+  _ input: Rows<T>, _ second: Rows<T>?, _ output: MutableRows<T>, inputName: String = "input",
   _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
 ) throws(SoftmaxKernelsError) {
   let (rows, columns) = (input.rows, input.columns)
   let secondName = "outputGradient", outputName = second == nil ? "output" : "inputGradient"
-  let inLayout = try RowLayout.input(input, "input")
+  let inLayout = try RowLayout.input(input, inputName)
   let secondLayout = try second.map { (g) throws(SoftmaxKernelsError) in
     try RowLayout.input(g, secondName, rows: rows, columns: columns)
   }
