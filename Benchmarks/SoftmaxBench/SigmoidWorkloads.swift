@@ -82,7 +82,7 @@ func runSigmoidFamilyCells(
         loss = Double(try SigLIP.lossAndGradient(
           similarities: Rows(UnsafeBufferPointer(start: z.pointer, count: side * side), rows: side, columns: side),
           gradient: MutableRows(UnsafeMutableBufferPointer(start: y.pointer, count: side * side), rows: side, columns: side),
-          options: ExecutionOptions(threads: t, isa: l)).loss)
+          options: SigLIPOptions(execution: ExecutionOptions(threads: t, isa: l))).loss)
       }, { abs(loss - sigLIPReference(side)) / sigLIPReference(side) },
       Double(8 * side * side), "copy", "SigLIP fused", l, t))
     }

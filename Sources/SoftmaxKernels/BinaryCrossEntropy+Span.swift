@@ -4,8 +4,9 @@
 // MARK: - Span
 
 extension BinaryCrossEntropy {
-  /// The reduced loss (`.mean` or `.sum`) of `logits` against `targets`, one per element, with
-  /// the optional per-element `weight` and per-class `posWeight`.
+  /// The reduced loss (`.mean`, `.sum`, or for `.none` the sum of the per-element losses) of
+  /// `logits` against `targets`, one per element, with the optional per-element `weight` and
+  /// per-class `posWeight`.
   public static func loss<T: KernelScalar>(
     logits: Span<T>, targets: Span<T>, weight: Span<T>? = nil, posWeight: Span<T>? = nil,
     options: BinaryCrossEntropyOptions = BinaryCrossEntropyOptions()
@@ -87,7 +88,8 @@ extension BinaryCrossEntropy {
 // MARK: - Arrays
 
 extension BinaryCrossEntropy {
-  /// The reduced loss (`.mean` by default, or `.sum`).
+  /// The reduced loss (`.mean` by default, `.sum`, or for `.none` the sum of the per-element
+  /// losses, which `rowLosses` returns).
   public static func loss<T: KernelScalar>(
     logits: [T], targets: [T], weight: [T]? = nil, posWeight: [T]? = nil,
     options: BinaryCrossEntropyOptions = BinaryCrossEntropyOptions()

@@ -16,10 +16,12 @@
 ///
 /// `softplus(±x) = max(±x, 0) + log1p(e^-|x|)` never overflows; the gradient form has no
 /// cancellation for hard labels (PyTorch's `sigmoid(x) - y` rounds to 0 once `sigmoid(x)`
-/// rounds to 1). Reductions (`LossReduction`, in `BinaryCrossEntropyOptions.reduction`): `.none`
-/// (one loss per element: `rowLosses`, and `backward` with one upstream gradient per element),
-/// `.mean` (sum over **all** elements divided by their count, not by the weights, as PyTorch),
-/// `.sum` (`loss` and `lossAndGradient`).
+/// rounds to 1). Reductions (`LossReduction`, in `BinaryCrossEntropyOptions.reduction`) of
+/// `loss` and `lossAndGradient`: `.mean` (sum over **all** elements divided by their count, not
+/// by the weights, as PyTorch), `.sum`, and `.none`, which gives the sum of the per-element
+/// losses (as `.sum`, and as every loss of the package) and the gradient of that sum. The
+/// per-element losses themselves: `rowLosses`; their gradient for one upstream gradient per
+/// element: `backward`.
 ///
 /// Every function has three forms: buffers (`UnsafeBufferPointer`, nothing allocated; the
 /// outputs may be the logits' memory), `Span` / `inout MutableSpan`, and `Array` (returning
@@ -33,12 +35,14 @@
 ///
 /// **Edge cases**: `x = +inf` gives loss 0 for `y = 1` and `+inf` for `y = 0`; `x = -inf` the
 /// reverse (the vanishing term is 0, not `0 * inf`); gradients are then 0 or `±w`. NaN logits
-/// propagate. `.mean` of zero elements is NaN, `.sum` is 0 (PyTorch).
+/// propagate. `.mean` of zero elements is NaN, `.sum` (and `.none`) is 0 (PyTorch).
 ///
 /// **Errors** (thrown before anything is written): count mismatches, `posWeight` empty or not
 /// dividing the element count, targets outside `[0, 1]` or NaN (unless
 /// `BinaryCrossEntropyOptions.checksTargets` is false: the check reads the targets once more),
-/// outputs overlapping an input other than exactly (in place over the logits is allowed).
+/// an output (`gradient`, `rowLosses`) overlapping another output or an input: the only
+/// overlaps allowed are exactly the logits' memory (in place) and, for `backward`'s
+/// `gradient`, exactly the `rowLossGradients`' memory.
 ///
 /// - Complexity: O(n), one read of each input, one exponential, one logarithm and one division
 ///   per element; the fused loss-and-gradient call reads everything once.
@@ -47,7 +51,8 @@ public enum BinaryCrossEntropy {}
 // MARK: - Buffers
 
 extension BinaryCrossEntropy {
-  /// The reduced loss (`.mean` or `.sum`) of `logits` against `targets`.
+  /// The reduced loss of `logits` against `targets`: `.mean`, `.sum`, or for `.none` the sum
+  /// of the per-element losses (those are given by `rowLosses`).
   ///
   /// - Parameters:
   ///   - logits: `x`, one per element.
@@ -57,25 +62,25 @@ extension BinaryCrossEntropy {
   ///     means every positive weight is 1.
   ///   - options: reduction, the target check, threads and level.
   /// - Returns: `loss`; the other parts of the result are 0 or `nil`.
-  /// - Throws: for `.none` (use `rowLosses`) and the errors listed on `BinaryCrossEntropy`.
+  /// - Throws: the errors listed on `BinaryCrossEntropy`.
   public static func loss<T: KernelScalar>(
     logits: UnsafeBufferPointer<T>, targets: UnsafeBufferPointer<T>,
     weight: UnsafeBufferPointer<T>? = nil, posWeight: UnsafeBufferPointer<T>? = nil,
     options: BinaryCrossEntropyOptions = BinaryCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     try reduced(
-      Inputs(logits, targets, weight, posWeight), lossGradient: 1, gradient: nil,
-      options: options, "use rowLosses(logits:targets:into:)")
+      Inputs(logits, targets, weight, posWeight), lossGradient: 1, gradient: nil, options: options)
   }
 
-  /// The reduced loss (`.mean` or `.sum`) and, in the same pass, its gradient with respect to
-  /// the logits, `d(lossGradient * loss)/dx`, written to `gradient` (one per element; it may be
-  /// `logits` itself). `lossGradient` is the upstream gradient of the reduced loss (default 1);
-  /// the other arguments are those of `loss(logits:targets:weight:posWeight:options:)`.
+  /// The reduced loss (`.mean`, `.sum`, or for `.none` the sum of the per-element losses)
+  /// and, in the same pass, its gradient with respect to the logits,
+  /// `d(lossGradient * loss)/dx`, written to `gradient` (one per element; it may be `logits`
+  /// itself). `lossGradient` is the upstream gradient of the reduced loss (default 1); the
+  /// other arguments are those of `loss(logits:targets:weight:posWeight:options:)`. For one
+  /// upstream gradient per element use `backward`.
   ///
   /// - Returns: `loss`, the loss itself (not multiplied by `lossGradient`).
-  /// - Throws: for `.none` (use `backward` with `rowLossGradients`) and the errors listed on
-  ///   `BinaryCrossEntropy`.
+  /// - Throws: the errors listed on `BinaryCrossEntropy`.
   public static func lossAndGradient<T: KernelScalar>(
     logits: UnsafeBufferPointer<T>, targets: UnsafeBufferPointer<T>,
     weight: UnsafeBufferPointer<T>? = nil, posWeight: UnsafeBufferPointer<T>? = nil,
@@ -84,7 +89,7 @@ extension BinaryCrossEntropy {
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     try reduced(
       Inputs(logits, targets, weight, posWeight), lossGradient: lossGradient, gradient: gradient,
-      options: options, "use backward(logits:targets:rowLossGradients:gradient:)")
+      options: options)
   }
 
   /// The loss of each element (reduction `.none`; `options.reduction` is ignored), written to

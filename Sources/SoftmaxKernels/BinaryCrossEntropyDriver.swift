@@ -18,15 +18,12 @@ extension BinaryCrossEntropy {
     }
   }
 
-  /// The reduced loss, and its gradient times `lossGradient` when `gradient` is given; throws
-  /// for `.none`, naming in `noneHint` the call that has one result per element.
+  /// The reduced loss (`.none`: the sum of the per-element losses, as `.sum`), and its
+  /// gradient times `lossGradient` when `gradient` is given.
   static func reduced<T: KernelScalar>(
     _ inputs: Inputs<T>, lossGradient: T, gradient: UnsafeMutableBufferPointer<T>?,
-    options: BinaryCrossEntropyOptions, _ noneHint: String
+    options: BinaryCrossEntropyOptions
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    guard options.reduction != .none else {
-      throw .invalidArgument(argument: "reduction", reason: "none has one loss per element: \(noneHint)")
-    }
     let n = inputs.logits.count
     let mean = options.reduction == .mean
     let total = try run(
@@ -58,14 +55,14 @@ extension BinaryCrossEntropy {
     }
     if let rowLosses { try checkCount(rowLosses.count, equals: n, "rowLosses") }
     if let gradient { try checkCount(gradient.count, equals: n, "gradient") }
+    // An output may be the logits themselves (in place); it overlaps no other input.
     for (output, name) in [(rowLosses, "rowLosses"), (gradient, "gradient")] {
       guard let output else { continue }
       try Sigmoid.checkElementwiseAliasing(logits, output, name)
-      try Sigmoid.checkElementwiseAliasing(targets, output, name)
-      if let weight { try Sigmoid.checkElementwiseAliasing(weight, output, name) }
-      if let posWeight {
-        try checkDisjoint(UnsafeRawBufferPointer(posWeight), UnsafeRawBufferPointer(output), name)
-      }
+      let out = UnsafeRawBufferPointer(output)
+      try checkDisjoint(UnsafeRawBufferPointer(targets), out, name)
+      if let weight { try checkDisjoint(UnsafeRawBufferPointer(weight), out, name) }
+      if let posWeight { try checkDisjoint(UnsafeRawBufferPointer(posWeight), out, name) }
     }
     if let rowLosses, let gradient {
       try checkDisjoint(UnsafeRawBufferPointer(rowLosses), UnsafeRawBufferPointer(gradient), "gradient")

@@ -4,7 +4,9 @@
 public struct BinaryCrossEntropyOptions: Sendable, Equatable {
   /// How the per-element losses are combined by `BinaryCrossEntropy.loss` and
   /// `BinaryCrossEntropy.lossAndGradient`; `.mean` by default (PyTorch's default): the sum over
-  /// all elements divided by their count. `rowLosses` and `backward` are the `.none` forms.
+  /// all elements divided by their count. `.sum` and `.none` both give the sum (`.none` as in
+  /// every loss of the package). `rowLosses` (each element's loss) and `backward` (one upstream
+  /// gradient per element) ignore it.
   public var reduction: LossReduction
   /// Check that every target is in `[0, 1]` (default). `false` skips the extra read of the
   /// targets; out-of-range targets then give PyTorch's formula's value.

@@ -16,11 +16,14 @@ import SoftmaxKernelsCore
 ///     dL/dl_ij = -(1/B) z_ij sigmoid(-z_ij l_ij)
 ///     dL/ds_ij = t dL/dl_ij,   dL/db = sum_ij dL/dl_ij,   dL/dt' = t sum_ij dL/dl_ij s_ij
 ///
-/// `B` is the batch size (default `rows`): the sum runs over `j` and the mean over `i`. The
-/// published initialisation is `t' = log 10`, `b = -10` (the defaults). A square block with
-/// `positiveOffset = 0` is the single-device loss; the chunked multi-device variant calls this
-/// once per block, with `positiveOffset: nil` (all negatives) for blocks of other devices'
-/// texts, and adds the results.
+/// `B` is the batch size (`SigLIPOptions/batchSize`, default `rows`): the sum runs over `j`
+/// and the mean over `i`. The published initialisation is `t' = log 10`, `b = -10` (the
+/// defaults). A square block with `positiveOffset = 0` (`SigLIPOptions`, the default) is the
+/// single-device loss; the chunked multi-device variant calls this once per block, with
+/// `positiveOffset: nil` (all negatives) for blocks of other devices' texts, and adds the
+/// results. Every row has exactly one positive pair in the block, so `positiveOffset` is in
+/// `0...(columns - rows)`: 0 for a square block; `d * rows` when the block holds the texts of
+/// `D` devices side by side (`columns = D rows`) and the positives are those of device `d`.
 ///
 /// From embeddings: with `X` (images) and `Y` (texts) L2-normalised row-wise, `S = X Y^T` is
 /// one matrix product (use a BLAS / GEMM), and the embedding gradients are two more,
@@ -43,7 +46,12 @@ import SoftmaxKernelsCore
 ///
 /// **Edge cases**: `rows = 1` leaves one positive pair (and `columns - 1` negatives); huge
 /// `t` gives huge `|l|`, handled without overflow (`softplus` form); NaN similarities propagate
-/// to the loss and gradients. An empty block gives loss 0.
+/// to the loss and gradients. A block without rows gives loss 0 (and zero gradients).
+///
+/// **Errors** (`SoftmaxKernelsError`, thrown before anything is written): a bad layout of the
+/// similarities or the gradient, a gradient of another shape or overlapping the similarities
+/// other than exactly (in place), a non-finite `t'`, `e^t'` or `b`, a `positiveOffset` outside
+/// `0...(columns - rows)` (`invalidArgument("positiveOffset")`), a batch size below 1.
 ///
 /// - Complexity: O(rows x columns); rows are spread over `ExecutionOptions.threads` threads.
 public enum SigLIP {
@@ -60,37 +68,39 @@ extension SigLIP {
   ///
   /// - Parameters:
   ///   - similarities: `s`, `rows` images `i` by `columns` texts `j`, rows `rowStride` apart.
-  ///   - logTemperature: `t'`, the temperature being `t = e^t'`; default `log 10`. Finite.
+  ///   - logTemperature: `t'`, the temperature being `t = e^t'`; default `log 10`. Finite, and
+  ///     `e^t'` finite in `T`.
   ///   - bias: `b`; default -10. Finite.
-  ///   - positiveOffset: row `i`'s positive pair is column `i + positiveOffset`; `nil` makes
-  ///     every pair a negative. Default 0 (the diagonal).
-  ///   - batchSize: the `B` the loss is divided by; default `rows`.
-  ///   - options: threads and instruction-set level.
-  /// - Returns: `loss`, `L`; the gradients are `nil`. An empty block gives 0.
+  ///   - options: the positive pairs (`SigLIPOptions/positiveOffset`, in
+  ///     `0...(columns - rows)` or `nil`), the batch size `B` (default `rows`), threads and
+  ///     instruction-set level.
+  /// - Returns: `loss`, `L`; the gradients are `nil`. A block without rows gives 0.
+  /// - Throws: `SoftmaxKernelsError` for a bad layout, a non-finite `t'`, `e^t'` or `b`, a
+  ///   `positiveOffset` outside `0...(columns - rows)`, a batch size below 1.
   public static func loss<T: KernelScalar>(
     similarities: Rows<T>, logTemperature: T = T(defaultLogTemperature), bias: T = T(defaultBias),
-    positiveOffset: Int? = 0, batchSize: Int? = nil, options: ExecutionOptions = ExecutionOptions()
+    options: SigLIPOptions = SigLIPOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try run(
-      similarities, nil, Parameters(logTemperature, bias, positiveOffset, batchSize, 1), options)
+    try run(similarities, nil, Parameters(logTemperature, bias, 1), options)
   }
 
   /// The SigLIP loss of a block of similarities and its three gradients, in one pass:
   /// `lossGradient` times `dL/ds` written to `gradient` (the shape of `similarities`; it may
-  /// be the same rows, in place), and `lossGradient` times `dL/dt'` and `dL/db` in the
-  /// result. `lossGradient` is the upstream gradient of `L` (default 1); the other arguments
-  /// are those of `loss(similarities:logTemperature:bias:positiveOffset:batchSize:options:)`.
+  /// be the same rows, in place, but must not overlap them otherwise), and `lossGradient`
+  /// times `dL/dt'` and `dL/db` in the result. `lossGradient` is the upstream gradient of `L`
+  /// (default 1); the other arguments are those of
+  /// `loss(similarities:logTemperature:bias:options:)`.
   ///
   /// - Returns: `loss` (`L` itself, not multiplied by `lossGradient`),
   ///   `logTemperatureGradient` and `biasGradient`.
+  /// - Throws: the errors of `loss(similarities:logTemperature:bias:options:)`, and for a
+  ///   `gradient` of another shape, too small for its stride, or overlapping the similarities
+  ///   other than exactly; nothing is written then.
   public static func lossAndGradient<T: KernelScalar>(
     similarities: Rows<T>, logTemperature: T = T(defaultLogTemperature), bias: T = T(defaultBias),
-    positiveOffset: Int? = 0, batchSize: Int? = nil, lossGradient: T = 1,
-    gradient: MutableRows<T>, options: ExecutionOptions = ExecutionOptions()
+    lossGradient: T = 1, gradient: MutableRows<T>, options: SigLIPOptions = SigLIPOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try run(
-      similarities, gradient, Parameters(logTemperature, bias, positiveOffset, batchSize, lossGradient),
-      options)
+    try run(similarities, gradient, Parameters(logTemperature, bias, lossGradient), options)
   }
 }
 
@@ -99,18 +109,17 @@ extension SigLIP {
 extension SigLIP {
   /// The scalar arguments of a call.
   struct Parameters<T> {
-    var logTemperature: T, bias: T, positiveOffset: Int?, batchSize: Int?, lossGradient: T
+    var logTemperature: T, bias: T, lossGradient: T
 
-    init(_ logTemperature: T, _ bias: T, _ positiveOffset: Int?, _ batchSize: Int?, _ lossGradient: T) {
-      (self.logTemperature, self.bias, self.positiveOffset) = (logTemperature, bias, positiveOffset)
-      (self.batchSize, self.lossGradient) = (batchSize, lossGradient)
+    init(_ logTemperature: T, _ bias: T, _ lossGradient: T) {
+      (self.logTemperature, self.bias, self.lossGradient) = (logTemperature, bias, lossGradient)
     }
   }
 
   /// Checks the arguments and runs the kernel; the result has the gradients with respect to
   /// `t'` and `b` when `gradient` is given.
   static func run<T: KernelScalar>(
-    _ similarities: Rows<T>, _ gradient: MutableRows<T>?, _ p: Parameters<T>, _ options: ExecutionOptions
+    _ similarities: Rows<T>, _ gradient: MutableRows<T>?, _ p: Parameters<T>, _ options: SigLIPOptions
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     let (rows, columns) = (similarities.rows, similarities.columns)
     let layout = try RowLayout.input(
@@ -132,7 +141,13 @@ extension SigLIP {
       throw .invalidArgument(argument: "logTemperature", reason: "\(logTemperature) is not finite")
     }
     guard bias.isFinite else { throw .invalidArgument(argument: "bias", reason: "\(bias) is not finite") }
-    let b = p.batchSize ?? rows
+    if let offset = options.positiveOffset, offset < 0 || offset > columns - rows {
+      throw .invalidArgument(
+        argument: "positiveOffset",
+        reason: "\(offset) puts a row's positive pair outside the \(rows) x \(columns) block: "
+          + (rows > columns ? "no offset fits (use nil)" : "valid is 0...\(columns - rows)"))
+    }
+    let b = options.batchSize ?? rows
     guard b > 0 || rows == 0 else {
       throw .invalidArgument(argument: "batchSize", reason: "\(b) is not positive")
     }
@@ -147,8 +162,8 @@ extension SigLIP {
     }
     let invB = 1 / Double(b)
     var batch = SigLIPBatch<T>(similarities: s, rowStride: layout.stride, columns: columns)
-    batch.hasPositives = p.positiveOffset != nil
-    batch.positiveOffset = p.positiveOffset ?? 0
+    batch.hasPositives = options.positiveOffset != nil
+    batch.positiveOffset = options.positiveOffset ?? 0
     batch.temperature = t
     batch.bias = bias
     batch.similarityGradient = gradient?.buffer.baseAddress

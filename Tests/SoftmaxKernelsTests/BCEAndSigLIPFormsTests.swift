@@ -59,22 +59,24 @@ final class BCEAndSigLIPFormsTests: SoftmaxKernelsTestCase {
         XCTAssertEqual(bits(span, spanGradient).differences(from: reference), [], "BCE Span \(reduction)")
         XCTAssertEqual(bits(buffer, bufferGradient).differences(from: reference), [], "BCE buffers \(reduction)")
       }
-      // SigLIP: a 9 x 13 block, positives off the diagonal, every scalar argument set.
+      // SigLIP: a 9 x 13 block, positives off the diagonal (offset 2 of 0...4), every scalar
+      // argument and option set.
+      let sigLIPOptions = SigLIPOptions(positiveOffset: 2, batchSize: 11, execution: execution)
       let array = try SigLIP.lossAndGradient(
-        similarities: s, columns: columns, logTemperature: tPrime, bias: b, positiveOffset: 2,
-        batchSize: 11, lossGradient: g, options: execution)
+        similarities: s, columns: columns, logTemperature: tPrime, bias: b, lossGradient: g,
+        options: sigLIPOptions)
       var spanGradient = [T](repeating: .nan, count: n)
       var dsSpan = spanGradient.mutableSpan
       let span = try SigLIP.lossAndGradient(
-        similarities: s.span, columns: columns, logTemperature: tPrime, bias: b, positiveOffset: 2,
-        batchSize: 11, lossGradient: g, gradient: &dsSpan, options: execution)
+        similarities: s.span, columns: columns, logTemperature: tPrime, bias: b, lossGradient: g,
+        gradient: &dsSpan, options: sigLIPOptions)
       var bufferGradient = [T](repeating: .nan, count: n)
       let buffer = try s.withUnsafeBufferPointer { sb in
         try bufferGradient.withUnsafeMutableBufferPointer { db in
           try SigLIP.lossAndGradient(
             similarities: Rows(sb, rows: rows, columns: columns), logTemperature: tPrime, bias: b,
-            positiveOffset: 2, batchSize: 11, lossGradient: g,
-            gradient: MutableRows(db, rows: rows, columns: columns), options: execution)
+            lossGradient: g, gradient: MutableRows(db, rows: rows, columns: columns),
+            options: sigLIPOptions)
         }
       }
       XCTAssertNotNil(array.result.logTemperatureGradient)

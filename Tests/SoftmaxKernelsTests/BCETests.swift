@@ -88,7 +88,8 @@ final class BCETests: SoftmaxKernelsTestCase {
           for i in 0..<n {
             XCTAssertEqual(Double(none[i]), refLoss[i], accuracy: tolerance * abs(refLoss[i]) + 1e-300, "\(context) i \(i)")
           }
-          for reduction in [LossReduction.mean, .sum] {
+          // `.none` in loss / lossAndGradient: the sum of the per-element losses, as `.sum`.
+          for reduction in LossReduction.allCases {
             let options = BinaryCrossEntropyOptions(reduction: reduction, execution: ExecutionOptions(isa: level))
             let expected = reduction == .mean ? sum / Double(n) : sum
             let (result, grad) = try BinaryCrossEntropy.lossAndGradient(logits: x, targets: y, weight: w, posWeight: p, options: options)
@@ -206,6 +207,91 @@ final class BCETests: SoftmaxKernelsTestCase {
     XCTAssertEqual(logits, expected.gradient)
   }
 
+  /// `.none` in `loss` / `lossAndGradient` (every form) no longer throws: the loss is the sum
+  /// of the per-element losses (`rowLosses`), bitwise the `.sum` result, and the gradient is
+  /// the gradient of that sum (times `lossGradient`).
+  func testNoneReductionIsTheSumOfRowLosses() throws {
+    let c = Self.makeCase(rows: 5, columns: 7, seed: 12, weighted: true, posWeighted: true)
+    let (x, y, w, p) = (c.x.map { Float($0) }, c.y.map { Float($0) }, c.w!.map { Float($0) }, c.p!.map { Float($0) })
+    let none = BinaryCrossEntropyOptions(reduction: .none), sum = BinaryCrossEntropyOptions(reduction: .sum)
+    let rowLosses = try BinaryCrossEntropy.rowLosses(logits: x, targets: y, weight: w, posWeight: p)
+    let total = rowLosses.reduce(0.0) { $0 + Double($1) }
+    let loss = try BinaryCrossEntropy.loss(logits: x, targets: y, weight: w, posWeight: p, options: none)
+    XCTAssertEqual(Double(loss.loss), total, accuracy: 1e-6 * total)
+    XCTAssertEqual(loss, try BinaryCrossEntropy.loss(logits: x, targets: y, weight: w, posWeight: p, options: sum))
+    let (result, gradient) = try BinaryCrossEntropy.lossAndGradient(
+      logits: x, targets: y, weight: w, posWeight: p, lossGradient: 0.5, options: none)
+    let reference = try BinaryCrossEntropy.lossAndGradient(
+      logits: x, targets: y, weight: w, posWeight: p, lossGradient: 0.5, options: sum)
+    XCTAssertEqual(result, loss)
+    XCTAssertEqual(result, reference.result)
+    XCTAssertEqual(gradient, reference.gradient)
+    // The gradient of the sum is `backward` with every upstream gradient 0.5.
+    let upstream = [Float](repeating: 0.5, count: x.count)
+    XCTAssertEqual(gradient, try BinaryCrossEntropy.backward(
+      logits: x, targets: y, weight: w, posWeight: p, rowLossGradients: upstream))
+    // Span and buffer forms.
+    XCTAssertEqual(try BinaryCrossEntropy.loss(
+      logits: x.span, targets: y.span, weight: w.span, posWeight: p.span, options: none), loss)
+    var spanGradient = [Float](repeating: .nan, count: x.count)
+    var ds = spanGradient.mutableSpan
+    XCTAssertEqual(try BinaryCrossEntropy.lossAndGradient(
+      logits: x.span, targets: y.span, weight: w.span, posWeight: p.span, lossGradient: 0.5,
+      gradient: &ds, options: none), loss)
+    XCTAssertEqual(spanGradient, gradient)
+    let buffer = try x.withUnsafeBufferPointer { xb in
+      try y.withUnsafeBufferPointer { yb in
+        try BinaryCrossEntropy.loss(logits: xb, targets: yb, options: none)
+      }
+    }
+    let unweighted = try BinaryCrossEntropy.rowLosses(logits: x, targets: y).reduce(0.0) { $0 + Double($1) }
+    XCTAssertEqual(Double(buffer.loss), unweighted, accuracy: 1e-6 * unweighted)
+    // Empty: the sum, 0 (not the mean's NaN).
+    XCTAssertEqual(try BinaryCrossEntropy.loss(logits: [Float](), targets: [], options: none).loss, 0)
+  }
+
+  /// An output may be the logits' memory (in place) but no other input's, not even exactly,
+  /// and not the other output's; nothing is written on a throw.
+  func testOutputsOverlappingInputsOtherThanTheLogitsThrow() {
+    let x: [Float] = [0.5, -1, 2, 3]
+    var scratch: [Float] = [0, 1, 0.5, 1, 1, 1, 1, 1, 1]
+    assertUntouched(&scratch, "outputs over inputs") { scratch in
+      scratch.withUnsafeMutableBufferPointer { b in
+        let targets = UnsafeMutableBufferPointer(rebasing: b[0..<4])
+        let weight = UnsafeMutableBufferPointer(rebasing: b[4..<8])
+        let shifted = UnsafeMutableBufferPointer(rebasing: b[5..<9])
+        x.withUnsafeBufferPointer { xp in
+          assertThrows(invalid("gradient"), "gradient = targets") {
+            _ = try BinaryCrossEntropy.lossAndGradient(logits: xp, targets: UnsafeBufferPointer(targets), gradient: targets)
+          }
+          assertThrows(invalid("rowLosses"), "rowLosses = weight") {
+            try BinaryCrossEntropy.rowLosses(
+              logits: xp, targets: UnsafeBufferPointer(targets), weight: UnsafeBufferPointer(weight), into: weight)
+          }
+          assertThrows(invalid("rowLosses"), "rowLosses over the end of the weight") {
+            try BinaryCrossEntropy.rowLosses(
+              logits: xp, targets: UnsafeBufferPointer(targets), weight: UnsafeBufferPointer(weight), into: shifted)
+          }
+          assertThrows(invalid("gradient"), "gradient over the posWeight") {
+            _ = try BinaryCrossEntropy.lossAndGradient(
+              logits: xp, targets: UnsafeBufferPointer(targets), posWeight: UnsafeBufferPointer(rebasing: b[4..<6]),
+              gradient: shifted)
+          }
+          assertThrows(invalid("gradient"), "backward: gradient = targets") {
+            try BinaryCrossEntropy.backward(
+              logits: xp, targets: UnsafeBufferPointer(targets), rowLossGradients: UnsafeBufferPointer(weight),
+              gradient: targets)
+          }
+          assertThrows(invalid("gradient"), "backward: gradient over the end of the rowLossGradients") {
+            try BinaryCrossEntropy.backward(
+              logits: xp, targets: UnsafeBufferPointer(targets), rowLossGradients: UnsafeBufferPointer(weight),
+              gradient: shifted)
+          }
+        }
+      }
+    }
+  }
+
   func testErrorsWriteNothing() throws {
     let x: [Float] = [0.5, -1, 2, 3]
     assertThrows(invalid("targets")) { _ = try BinaryCrossEntropy.loss(logits: x, targets: [0, 1, 1.5, 0]) }
@@ -221,12 +307,6 @@ final class BCETests: SoftmaxKernelsTestCase {
     }
     assertThrows(invalid("posWeight")) { _ = try BinaryCrossEntropy.loss(logits: x, targets: [0, 1, 1, 0], posWeight: [1, 2, 3]) }
     assertThrows(invalid("posWeight")) { _ = try BinaryCrossEntropy.loss(logits: x, targets: [0, 1, 1, 0], posWeight: []) }
-    assertThrows(invalid("reduction")) {
-      _ = try BinaryCrossEntropy.loss(logits: x, targets: [0, 1, 1, 0], options: BinaryCrossEntropyOptions(reduction: .none))
-    }
-    assertThrows(invalid("reduction")) {
-      _ = try BinaryCrossEntropy.lossAndGradient(logits: x, targets: [0, 1, 1, 0], options: BinaryCrossEntropyOptions(reduction: .none))
-    }
     assertThrows(.countMismatch(argument: "rowLossGradients", expected: 4, actual: 3)) {
       _ = try BinaryCrossEntropy.backward(logits: x, targets: [0, 1, 1, 0], rowLossGradients: [1, 1, 1])
     }

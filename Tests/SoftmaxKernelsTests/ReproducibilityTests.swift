@@ -461,7 +461,8 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
     try forEachLevel { level in
       try assertReproducible("SigLIP.lossAndGradient \(typeName(T.self)) \(count) x \(count) isa=\(level)") { t in
         let (result, gradient) = try SigLIP.lossAndGradient(
-          similarities: similarities, columns: count, options: ExecutionOptions(threads: t, isa: level))
+          similarities: similarities, columns: count,
+          options: SigLIPOptions(execution: ExecutionOptions(threads: t, isa: level)))
         var s = BitSnapshot()
         s.add("loss", result.loss)
         s.add("logTemperatureGradient", try XCTUnwrap(result.logTemperatureGradient))

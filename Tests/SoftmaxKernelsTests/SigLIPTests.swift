@@ -43,7 +43,7 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
   func check<T: KernelScalar>(_: T.Type, tolerance: Double, sums: Double) throws {
     var random = SeededRandom(seed: 21, stream: .xorshift64Star)
     let shapes: [(Int, Int, Int?)] = [(1, 1, 0), (2, 2, 0), (7, 7, 0), (16, 16, 0), (17, 17, 0), (33, 33, 0),
-                                      (100, 100, 0), (5, 12, 3), (5, 12, nil), (12, 5, -2)]
+                                      (100, 100, 0), (5, 12, 3), (5, 12, 7), (5, 12, nil), (12, 5, nil)]
     for (rows, columns, offset) in shapes {
       let stride = columns + (rows % 3)
       let s: [T] = random.row(T.self, rows * stride, -1, 1)
@@ -53,20 +53,21 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
           s.map { Double($0) }, rows: rows, columns: columns, stride: stride, tPrime: tPrime, b: b,
           offset: offset, batch: batch)
         try forEachLevel { level in
+          let options = SigLIPOptions(
+            positiveOffset: offset, batchSize: batch, execution: ExecutionOptions(isa: level))
           var ds = [T](repeating: .nan, count: rows * columns)
           let r = try s.withUnsafeBufferPointer { sp in
             try ds.withUnsafeMutableBufferPointer { d in
               try SigLIP.lossAndGradient(
                 similarities: Rows(sp, rows: rows, columns: columns, rowStride: stride),
-                logTemperature: T(tPrime), bias: T(b), positiveOffset: offset, batchSize: batch,
-                gradient: MutableRows(d, rows: rows, columns: columns), options: ExecutionOptions(isa: level))
+                logTemperature: T(tPrime), bias: T(b),
+                gradient: MutableRows(d, rows: rows, columns: columns), options: options)
             }
           }
           let plain = try s.withUnsafeBufferPointer { sp in
             try SigLIP.loss(
               similarities: Rows(sp, rows: rows, columns: columns, rowStride: stride),
-              logTemperature: T(tPrime), bias: T(b), positiveOffset: offset, batchSize: batch,
-              options: ExecutionOptions(isa: level))
+              logTemperature: T(tPrime), bias: T(b), options: options)
           }
           let context = "\(T.self) \(rows)x\(columns) offset \(String(describing: offset)) t' \(tPrime) b \(b) \(level)"
           XCTAssertEqual(Double(r.loss), ref.loss, accuracy: sums * abs(ref.loss), context)
@@ -132,7 +133,8 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
                              tPrime: SigLIP.defaultLogTemperature, b: -10, offset: 0, batch: n)
     var results: [LossResult<Float>] = []
     for threads in [1, 2] {
-      let (r, ds) = try SigLIP.lossAndGradient(similarities: s, columns: n, options: ExecutionOptions(threads: threads))
+      let options = SigLIPOptions(execution: ExecutionOptions(threads: threads))
+      let (r, ds) = try SigLIP.lossAndGradient(similarities: s, columns: n, options: options)
       XCTAssertEqual(Double(r.loss), ref.loss, accuracy: 1e-6 * ref.loss)
       XCTAssertEqual(Double(try XCTUnwrap(r.biasGradient)), ref.dB, accuracy: 1e-6 * ref.dBScale)
       XCTAssertEqual(Double(try XCTUnwrap(r.logTemperatureGradient)), ref.dT, accuracy: 1e-6 * ref.dTScale)
@@ -140,7 +142,7 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
       var inPlace = s
       let r2 = try inPlace.withUnsafeMutableBufferPointer { b in
         let rows = MutableRows(b, rows: n, columns: n)
-        return try SigLIP.lossAndGradient(similarities: rows.readOnly, gradient: rows, options: ExecutionOptions(threads: threads))
+        return try SigLIP.lossAndGradient(similarities: rows.readOnly, gradient: rows, options: options)
       }
       XCTAssertEqual(r2, r)
       XCTAssertEqual(inPlace, ds)
@@ -181,7 +183,9 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
       assertThrows(.strideTooSmall(argument: "similarities.rowStride", stride: 1, columns: 2)) {
         _ = try SigLIP.loss(similarities: Rows(sp, rows: 2, columns: 2, rowStride: 1))
       }
-      assertThrows(invalid("batchSize")) { _ = try SigLIP.loss(similarities: Rows(sp, rows: 2, columns: 2), batchSize: 0) }
+      assertThrows(invalid("batchSize")) {
+        _ = try SigLIP.loss(similarities: Rows(sp, rows: 2, columns: 2), options: SigLIPOptions(batchSize: 0))
+      }
     }
     // The gradient: its shape, its size, overlap; nothing written on a throw.
     var ds: [Float] = [7, 7, 7, 7, 7]
@@ -215,7 +219,73 @@ final class SigLIPTests: SoftmaxKernelsTestCase {
             similarities: Rows(UnsafeBufferPointer(rebasing: b[0..<4]), rows: 2, columns: 2),
             gradient: MutableRows(UnsafeMutableBufferPointer(rebasing: b[1..<5]), rows: 2, columns: 2))
         }
+        // The same start with another row stride is not in place: row 1 of the gradient would
+        // overwrite similarities still to be read.
+        assertThrows(invalid("gradient")) {
+          _ = try SigLIP.lossAndGradient(
+            similarities: Rows(UnsafeBufferPointer(b), rows: 2, columns: 2, rowStride: 3),
+            gradient: MutableRows(b, rows: 2, columns: 2))
+        }
+        // The gradient ending inside the similarities.
+        assertThrows(invalid("gradient")) {
+          _ = try SigLIP.lossAndGradient(
+            similarities: Rows(UnsafeBufferPointer(rebasing: b[1..<5]), rows: 2, columns: 2),
+            gradient: MutableRows(UnsafeMutableBufferPointer(rebasing: b[0..<4]), rows: 2, columns: 2))
+        }
       }
     }
+  }
+
+  /// Review regression: offsets -1 and 5 on a 2 x 2 block were accepted silently (no row or
+  /// only some rows then had a positive pair). Every row's positive pair `i + positiveOffset`
+  /// must be a column of the block: `0...(columns - rows)`; outside it every form throws
+  /// `invalidArgument("positiveOffset")` and writes nothing.
+  func testPositiveOffsetOutsideTheBlockThrows() throws {
+    let square: [Float] = [0.5, -0.25, 0.125, 0.9]
+    for offset in [-1, 1, 5, Int.min, Int.max] {
+      let options = SigLIPOptions(positiveOffset: offset)
+      assertThrows(invalid("positiveOffset"), "2x2 offset \(offset)") {
+        _ = try SigLIP.loss(similarities: square, columns: 2, options: options)
+      }
+      assertThrows(invalid("positiveOffset"), "2x2 offset \(offset)") {
+        _ = try SigLIP.lossAndGradient(similarities: square, columns: 2, options: options)
+      }
+      var gradient: [Float] = [7, 7, 7, 7]
+      assertUntouched(&gradient, "2x2 offset \(offset)") { gradient in
+        var span = gradient.mutableSpan
+        assertThrows(invalid("positiveOffset"), "Span, offset \(offset)") {
+          _ = try SigLIP.lossAndGradient(similarities: square.span, columns: 2, gradient: &span, options: options)
+        }
+      }
+      var inPlace = square
+      assertUntouched(&inPlace, "in place, offset \(offset)") { values in
+        values.withUnsafeMutableBufferPointer { b in
+          let rows = MutableRows(b, rows: 2, columns: 2)
+          assertThrows(invalid("positiveOffset"), "buffers, offset \(offset)") {
+            _ = try SigLIP.lossAndGradient(similarities: rows.readOnly, gradient: rows, options: options)
+          }
+        }
+      }
+    }
+    // 3 x 5: 0...2 are valid, -1 and 3 are not; 5 x 3 (more images than texts): only nil.
+    var random = SeededRandom(seed: 3, stream: .xorshift64Star)
+    let wide = random.row(Double.self, 15, -1, 1)
+    for offset in 0...2 {
+      let r = try SigLIP.loss(similarities: wide, columns: 5, options: SigLIPOptions(positiveOffset: offset))
+      let ref = Self.reference(wide, rows: 3, columns: 5, stride: 5, tPrime: SigLIP.defaultLogTemperature,
+                               b: SigLIP.defaultBias, offset: offset, batch: 3)
+      XCTAssertEqual(r.loss, ref.loss, accuracy: 1e-14 * ref.loss, "3x5 offset \(offset)")
+    }
+    for offset in [-1, 3] {
+      assertThrows(invalid("positiveOffset", reasonContaining: "0...2"), "3x5 offset \(offset)") {
+        _ = try SigLIP.loss(similarities: wide, columns: 5, options: SigLIPOptions(positiveOffset: offset))
+      }
+    }
+    for offset in [-2, 0] {
+      assertThrows(invalid("positiveOffset", reasonContaining: "nil"), "5x3 offset \(offset)") {
+        _ = try SigLIP.lossAndGradient(similarities: wide, columns: 3, options: SigLIPOptions(positiveOffset: offset))
+      }
+    }
+    XCTAssertNoThrow(try SigLIP.loss(similarities: wide, columns: 3, options: SigLIPOptions(positiveOffset: nil)))
   }
 }
