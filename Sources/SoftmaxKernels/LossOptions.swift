@@ -98,11 +98,8 @@ public struct SphericalZLossOptions: Sendable, Equatable {
     a: Double, b: Double, varianceEpsilon: Double = 1e-12, reduction: LossReduction = .mean,
     execution: ExecutionOptions = ExecutionOptions()
   ) {
-    self.a = a
-    self.b = b
-    self.varianceEpsilon = varianceEpsilon
-    self.reduction = reduction
-    self.execution = execution
+    (self.a, self.b, self.varianceEpsilon) = (a, b, varianceEpsilon)
+    (self.reduction, self.execution) = (reduction, execution)
   }
 }
 

@@ -66,106 +66,101 @@ final class LossReviewRegressionTests: SoftmaxKernelsTestCase {
 
   // MARK: - D3: per-row outputs that overlap an input, the gradient or each other
 
-  func testCrossEntropyRowOutputsMustNotOverlap() throws {
-    var memory = [Float](repeating: 7, count: 64)
-    var targets = [0, 1]
-    let before = memory
+  /// Runs `body` with `count` elements of memory `m` (every one 7), the targets `t` (a copy of
+  /// `targets`), and `2 x 3` logits and gradient at elements `0..<6` and `8..<14` of `m`; then
+  /// checks that nothing was written.
+  private func withArguments<T: KernelScalar>(
+    _: T.Type, count: Int, targets: [Int],
+    _ body: (UnsafeMutableBufferPointer<T>, UnsafeMutableBufferPointer<Int>, Rows<T>, MutableRows<T>) -> Void
+  ) {
+    var memory = [T](repeating: 7, count: count), y = targets
     memory.withUnsafeMutableBufferPointer { m in
-      targets.withUnsafeMutableBufferPointer { t in
-        let logits = Rows(UnsafeBufferPointer(rebasing: m[0..<6]), rows: 2, columns: 3)
-        let gradient = MutableRows(UnsafeMutableBufferPointer(rebasing: m[8..<14]), rows: 2, columns: 3)
-        let free = UnsafeMutableBufferPointer(rebasing: m[20..<22])
-        let weights = UnsafeBufferPointer(rebasing: m[30..<33])
-        let upstream = UnsafeBufferPointer(rebasing: m[40..<42])
-        let y = UnsafeBufferPointer(t)
-        let none = CrossEntropyOptions(reduction: .none)
-        // rowLosses over the logits (last entry), the gradient, the class weights, the
-        // row upstream gradients.
-        for (name, rowLosses) in [("logits", m[5..<7]), ("gradient", m[13..<15]), ("classWeights", m[32..<34]),
-                                  ("rowLossGradients", m[39..<41])] {
-          assertThrows(invalid("rowLosses", reasonContaining: name), name) {
-            try CrossEntropy.lossAndGradient(
-              logits: logits, targets: y, classWeights: weights, rowLossGradients: upstream, gradient: gradient,
-              rowLosses: UnsafeMutableBufferPointer(rebasing: rowLosses), options: none)
-          }
-        }
-        // rowLogSumExp over rowLosses; rowArgmax (Int) over the targets or over a T output.
-        assertThrows(invalid("rowLogSumExp", reasonContaining: "rowLosses")) {
-          try CrossEntropy.loss(
-            logits: logits, targets: y, rowLosses: free,
-            rowLogSumExp: UnsafeMutableBufferPointer(rebasing: m[21..<23]))
-        }
-        assertThrows(invalid("rowArgmax", reasonContaining: "targets")) {
-          try CrossEntropy.loss(logits: logits, targets: y, rowArgmax: t)
-        }
-        m.withMemoryRebound(to: Int.self) { asInt in  // 8-byte Ints over the Floats 20..<24
-          let overRowLosses = UnsafeMutableBufferPointer(rebasing: asInt[10..<12])
-          assertThrows(invalid("rowArgmax", reasonContaining: "rowLosses")) {
-            try CrossEntropy.loss(logits: logits, targets: y, rowLosses: free, rowArgmax: overRowLosses)
-          }
-        }
-        // rowLosses over the probabilities; the gradient over the class weights.
-        let probabilities = Rows(UnsafeBufferPointer(rebasing: m[50..<56]), rows: 2, columns: 3)
-        assertThrows(invalid("rowLosses", reasonContaining: "probabilities")) {
-          try CrossEntropy.loss(
-            logits: logits, probabilities: probabilities, rowLosses: UnsafeMutableBufferPointer(rebasing: m[54..<56]))
-        }
-        assertThrows(invalid("gradient", reasonContaining: "classWeights")) {
-          try CrossEntropy.lossAndGradient(
-            logits: logits, targets: y, classWeights: UnsafeBufferPointer(rebasing: m[12..<15]), gradient: gradient)
-        }
-        // The rowLosses(into:) form.
-        assertThrows(invalid("rowLosses", reasonContaining: "logits")) {
-          try CrossEntropy.rowLosses(logits: logits, targets: y, into: UnsafeMutableBufferPointer(rebasing: m[4..<6]))
-        }
+      y.withUnsafeMutableBufferPointer { t in
+        body(
+          m, t, Rows(UnsafeBufferPointer(rebasing: m[0..<6]), rows: 2, columns: 3),
+          MutableRows(UnsafeMutableBufferPointer(rebasing: m[8..<14]), rows: 2, columns: 3))
       }
     }
-    XCTAssertEqual(memory, before, "nothing written")
-    XCTAssertEqual(targets, [0, 1])
+    XCTAssertEqual(memory, [T](repeating: 7, count: count), "nothing written")
+    XCTAssertEqual(y, targets)
   }
 
-  func testTargetLossRowLossesMustNotOverlap() throws {
-    var memory = [Double](repeating: 7, count: 32)
-    var targets = [0, 2]
-    let before = memory
-    memory.withUnsafeMutableBufferPointer { m in
-      targets.withUnsafeMutableBufferPointer { t in
-        let logits = Rows(UnsafeBufferPointer(rebasing: m[0..<6]), rows: 2, columns: 3)
-        let gradient = MutableRows(UnsafeMutableBufferPointer(rebasing: m[8..<14]), rows: 2, columns: 3)
-        let y = UnsafeBufferPointer(t)
-        let overTargets = t.withMemoryRebound(to: Double.self) { $0 }  // same 16 bytes
-        for (name, rowLosses) in [("logits", UnsafeMutableBufferPointer(rebasing: m[5..<7])),
-                                  ("gradient", UnsafeMutableBufferPointer(rebasing: m[12..<14])),
-                                  ("targets", overTargets)] {
-          assertThrows(invalid("rowLosses", reasonContaining: name), "SphericalZLoss \(name)") {
-            try SphericalZLoss.lossAndGradient(
-              logits: logits, targets: y, gradient: gradient, rowLosses: rowLosses, options: SphericalZLossOptions(a: 1, b: 2))
-          }
-          assertThrows(invalid("rowLosses", reasonContaining: name), "StableMax \(name)") {
-            try StableMaxCrossEntropy.lossAndGradient(logits: logits, targets: y, gradient: gradient, rowLosses: rowLosses)
-          }
-        }
-        assertThrows(invalid("rowLosses", reasonContaining: "logits")) {
-          try StableMaxCrossEntropy.rowLosses(logits: logits, targets: y, into: UnsafeMutableBufferPointer(rebasing: m[0..<2]))
+  func testCrossEntropyRowOutputsMustNotOverlap() {
+    withArguments(Float.self, count: 64, targets: [0, 1]) { m, t, logits, gradient in
+      let free = UnsafeMutableBufferPointer(rebasing: m[20..<22])
+      let weights = UnsafeBufferPointer(rebasing: m[30..<33])
+      let upstream = UnsafeBufferPointer(rebasing: m[40..<42])
+      let y = UnsafeBufferPointer(t)
+      let none = CrossEntropyOptions(reduction: .none)
+      // rowLosses over the logits (last entry), the gradient, the class weights, the row
+      // upstream gradients.
+      for (name, rowLosses) in [("logits", m[5..<7]), ("gradient", m[13..<15]), ("classWeights", m[32..<34]),
+                                ("rowLossGradients", m[39..<41])] {
+        assertThrows(invalid("rowLosses", reasonContaining: name), name) {
+          try CrossEntropy.lossAndGradient(
+            logits: logits, targets: y, classWeights: weights, rowLossGradients: upstream, gradient: gradient,
+            rowLosses: UnsafeMutableBufferPointer(rebasing: rowLosses), options: none)
         }
       }
+      // rowLogSumExp over rowLosses; rowArgmax (Int) over the targets or over a T output.
+      assertThrows(invalid("rowLogSumExp", reasonContaining: "rowLosses")) {
+        try CrossEntropy.loss(
+          logits: logits, targets: y, rowLosses: free, rowLogSumExp: UnsafeMutableBufferPointer(rebasing: m[21..<23]))
+      }
+      assertThrows(invalid("rowArgmax", reasonContaining: "targets")) {
+        try CrossEntropy.loss(logits: logits, targets: y, rowArgmax: t)
+      }
+      m.withMemoryRebound(to: Int.self) { asInt in  // 8-byte Ints over the Floats 20..<24
+        let overRowLosses = UnsafeMutableBufferPointer(rebasing: asInt[10..<12])
+        assertThrows(invalid("rowArgmax", reasonContaining: "rowLosses")) {
+          try CrossEntropy.loss(logits: logits, targets: y, rowLosses: free, rowArgmax: overRowLosses)
+        }
+      }
+      // rowLosses over the probabilities; the gradient over the class weights.
+      let probabilities = Rows(UnsafeBufferPointer(rebasing: m[50..<56]), rows: 2, columns: 3)
+      assertThrows(invalid("rowLosses", reasonContaining: "probabilities")) {
+        try CrossEntropy.loss(
+          logits: logits, probabilities: probabilities, rowLosses: UnsafeMutableBufferPointer(rebasing: m[54..<56]))
+      }
+      assertThrows(invalid("gradient", reasonContaining: "classWeights")) {
+        try CrossEntropy.lossAndGradient(
+          logits: logits, targets: y, classWeights: UnsafeBufferPointer(rebasing: m[12..<15]), gradient: gradient)
+      }
+      // The rowLosses(into:) form.
+      assertThrows(invalid("rowLosses", reasonContaining: "logits")) {
+        try CrossEntropy.rowLosses(logits: logits, targets: y, into: UnsafeMutableBufferPointer(rebasing: m[4..<6]))
+      }
     }
-    // A gradient over the targets (6 Doubles over 6 Ints, the first 2 the targets).
-    var shared = [0, 2, 0, 0, 0, 0]
-    memory.withUnsafeBufferPointer { m in
-      shared.withUnsafeMutableBufferPointer { s in
-        let overTargets = s.withMemoryRebound(to: Double.self) { $0 }
-        assertThrows(invalid("gradient", reasonContaining: "targets")) {
+  }
+
+  func testTargetLossOutputsMustNotOverlap() {
+    withArguments(Double.self, count: 32, targets: [0, 2]) { m, t, logits, gradient in
+      let y = UnsafeBufferPointer(t)
+      let overTargets = t.withMemoryRebound(to: Double.self) { $0 }  // the same 16 bytes
+      for (name, rowLosses) in [("logits", UnsafeMutableBufferPointer(rebasing: m[5..<7])),
+                                ("gradient", UnsafeMutableBufferPointer(rebasing: m[12..<14])),
+                                ("targets", overTargets)] {
+        assertThrows(invalid("rowLosses", reasonContaining: name), "SphericalZLoss \(name)") {
           try SphericalZLoss.lossAndGradient(
-            logits: Rows(UnsafeBufferPointer(rebasing: m[0..<6]), rows: 2, columns: 3),
-            targets: UnsafeBufferPointer(rebasing: s[0..<2]), gradient: MutableRows(overTargets, rows: 2, columns: 3),
-            options: SphericalZLossOptions(a: 1, b: 2))
+            logits: logits, targets: y, gradient: gradient, rowLosses: rowLosses, options: SphericalZLossOptions(a: 1, b: 2))
+        }
+        assertThrows(invalid("rowLosses", reasonContaining: name), "StableMax \(name)") {
+          try StableMaxCrossEntropy.lossAndGradient(logits: logits, targets: y, gradient: gradient, rowLosses: rowLosses)
         }
       }
+      assertThrows(invalid("rowLosses", reasonContaining: "logits")) {
+        try StableMaxCrossEntropy.rowLosses(logits: logits, targets: y, into: UnsafeMutableBufferPointer(rebasing: m[0..<2]))
+      }
     }
-    XCTAssertEqual(shared, [0, 2, 0, 0, 0, 0])
-    XCTAssertEqual(memory, before, "nothing written")
-    XCTAssertEqual(targets, [0, 2])
+    // A gradient over the targets (6 Ints, the first 2 the targets, under 6 Doubles).
+    withArguments(Double.self, count: 16, targets: [0, 2, 0, 0, 0, 0]) { _, t, logits, _ in
+      let overTargets = t.withMemoryRebound(to: Double.self) { $0 }
+      assertThrows(invalid("gradient", reasonContaining: "targets")) {
+        try SphericalZLoss.lossAndGradient(
+          logits: logits, targets: UnsafeBufferPointer(rebasing: t[0..<2]),
+          gradient: MutableRows(overTargets, rows: 2, columns: 3), options: SphericalZLossOptions(a: 1, b: 2))
+      }
+    }
   }
 
   // MARK: - D5: options checked after their conversion to the element type
