@@ -115,14 +115,15 @@ func workloads(elements: Int) -> [Workload] {
       run: { x, _, _, t, l in
         _ = try targets.withUnsafeBufferPointer { tb in
           try CrossEntropy.loss(
-            logits: logits(x), targets: tb, options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)))
+            logits: logits(x), targets: tb,
+            options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)))
         }
       },
       check: { x, _, t, l in
         try lossCheck(x, t, l, { tb, lb in
           try CrossEntropy.rowLosses(
-            logits: logits(x), targets: tb, options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)),
-            rowLosses: lb)
+            logits: logits(x), targets: tb, into: lb,
+            options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)))
         }, { row, target in referenceCrossEntropy(row, lossColumns, target) })
       }),
     Workload(
@@ -131,8 +132,8 @@ func workloads(elements: Int) -> [Workload] {
       run: { x, y, _, t, l in
         _ = try targets.withUnsafeBufferPointer { tb in
           try CrossEntropy.lossAndGradient(
-            logits: logits(x), targets: tb, options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)),
-            gradient: gradient(y))
+            logits: logits(x), targets: tb, gradient: gradient(y),
+            options: CrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)))
         }
       },
       check: { x, y, _, _ in
@@ -151,14 +152,15 @@ func workloads(elements: Int) -> [Workload] {
       run: { x, y, _, t, l in
         _ = try targets.withUnsafeBufferPointer { tb in
           try SphericalZLoss.lossAndGradient(
-            logits: logits(x), targets: tb, a: 1, b: 3, gradient: gradient(y),
-            options: ExecutionOptions(threads: t, isa: l))
+            logits: logits(x), targets: tb, gradient: gradient(y),
+            options: SphericalZLossOptions(a: 1, b: 3, execution: ExecutionOptions(threads: t, isa: l)))
         }
       },
       check: { x, _, t, l in
         try lossCheck(x, t, l, { tb, lb in
           try SphericalZLoss.rowLosses(
-            logits: logits(x), targets: tb, a: 1, b: 3, rowLosses: lb, options: ExecutionOptions(threads: t, isa: l))
+            logits: logits(x), targets: tb, into: lb,
+            options: SphericalZLossOptions(a: 1, b: 3, execution: ExecutionOptions(threads: t, isa: l)))
         }, { row, target in
           let r = (0..<lossColumns).map { Double(row[$0]) }
           let mean = r.reduce(0, +) / Double(lossColumns)
@@ -173,13 +175,15 @@ func workloads(elements: Int) -> [Workload] {
       run: { x, y, _, t, l in
         _ = try targets.withUnsafeBufferPointer { tb in
           try StableMaxCrossEntropy.lossAndGradient(
-            logits: logits(x), targets: tb, gradient: gradient(y), options: ExecutionOptions(threads: t, isa: l))
+            logits: logits(x), targets: tb, gradient: gradient(y),
+            options: StableMaxCrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)))
         }
       },
       check: { x, _, t, l in
         try lossCheck(x, t, l, { tb, lb in
           try StableMaxCrossEntropy.rowLosses(
-            logits: logits(x), targets: tb, rowLosses: lb, options: ExecutionOptions(threads: t, isa: l))
+            logits: logits(x), targets: tb, into: lb,
+            options: StableMaxCrossEntropyOptions(execution: ExecutionOptions(threads: t, isa: l)))
         }, { row, target in
           func s(_ v: Double) -> Double { v >= 0 ? v + 1 : 1 / (1 - v) }
           var total = 0.0

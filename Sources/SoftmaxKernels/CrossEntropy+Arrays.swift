@@ -2,26 +2,26 @@
 
 extension CrossEntropy {
   /// The cross-entropy of `logits` (rows of `columns` classes) against integer `targets` (one
-  /// per row). With `.none`, the sum of the row losses (as `.sum`).
+  /// per row). With `.none`, the sum of the row losses.
   public static func loss<T: KernelScalar>(
-    logits: [T], columns: Int, targets: [Int], classWeights: [T]? = nil,
+    logits: [T], targets: [Int], classWeights: [T]? = nil, columns: Int,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     try loss(
-      logits: logits.span, columns: columns, targets: targets.span, classWeights: classWeights?.span,
+      logits: logits.span, targets: targets.span, classWeights: classWeights?.span, columns: columns,
       options: options)
   }
 
   /// The cross-entropy against integer `targets` and its gradient with respect to `logits`
   /// (times `lossGradient`).
   public static func lossAndGradient<T: KernelScalar>(
-    logits: [T], columns: Int, targets: [Int], classWeights: [T]? = nil,
-    options: CrossEntropyOptions = CrossEntropyOptions(), lossGradient: T = 1
+    logits: [T], targets: [Int], classWeights: [T]? = nil, columns: Int, lossGradient: T = 1,
+    options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> (result: LossResult<T>, gradient: [T]) {
     let (gradient, result) = try makeArray(count: logits.count) { (g) throws(SoftmaxKernelsError) in
       try lossAndGradient(
-        logits: logits.span, columns: columns, targets: targets.span, classWeights: classWeights?.span,
-        options: options, gradient: &g, lossGradient: lossGradient)
+        logits: logits.span, targets: targets.span, classWeights: classWeights?.span, columns: columns,
+        lossGradient: lossGradient, gradient: &g, options: options)
     }
     return (result, gradient)
   }
@@ -29,37 +29,37 @@ extension CrossEntropy {
   /// Each row's cross-entropy against integer `targets` (`options.reduction` is taken as
   /// `.none`).
   public static func rowLosses<T: KernelScalar>(
-    logits: [T], columns: Int, targets: [Int], classWeights: [T]? = nil,
+    logits: [T], targets: [Int], classWeights: [T]? = nil, columns: Int,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try makeArray(count: rowShape(logits.count, columns: columns).rows) { (l) throws(SoftmaxKernelsError) in
       try rowLosses(
-        logits: logits.span, columns: columns, targets: targets.span, classWeights: classWeights?.span,
-        options: options, rowLosses: &l)
+        logits: logits.span, targets: targets.span, classWeights: classWeights?.span, columns: columns,
+        into: &l, options: options)
     }.array
   }
 
   /// The cross-entropy against probability targets (as many as `logits`, rows of `columns`).
-  /// With `.none`, the sum of the row losses (as `.sum`).
+  /// With `.none`, the sum of the row losses.
   public static func loss<T: KernelScalar>(
-    logits: [T], probabilities: [T], columns: Int, classWeights: [T]? = nil,
+    logits: [T], probabilities: [T], classWeights: [T]? = nil, columns: Int,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     try loss(
-      logits: logits.span, probabilities: probabilities.span, columns: columns,
-      classWeights: classWeights?.span, options: options)
+      logits: logits.span, probabilities: probabilities.span, classWeights: classWeights?.span,
+      columns: columns, options: options)
   }
 
   /// The cross-entropy against probability targets and its gradient with respect to `logits`
   /// (times `lossGradient`).
   public static func lossAndGradient<T: KernelScalar>(
-    logits: [T], probabilities: [T], columns: Int, classWeights: [T]? = nil,
-    options: CrossEntropyOptions = CrossEntropyOptions(), lossGradient: T = 1
+    logits: [T], probabilities: [T], classWeights: [T]? = nil, columns: Int, lossGradient: T = 1,
+    options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> (result: LossResult<T>, gradient: [T]) {
     let (gradient, result) = try makeArray(count: logits.count) { (g) throws(SoftmaxKernelsError) in
       try lossAndGradient(
-        logits: logits.span, probabilities: probabilities.span, columns: columns,
-        classWeights: classWeights?.span, options: options, gradient: &g, lossGradient: lossGradient)
+        logits: logits.span, probabilities: probabilities.span, classWeights: classWeights?.span,
+        columns: columns, lossGradient: lossGradient, gradient: &g, options: options)
     }
     return (result, gradient)
   }
@@ -67,13 +67,13 @@ extension CrossEntropy {
   /// Each row's cross-entropy against probability targets (`options.reduction` is taken as
   /// `.none`).
   public static func rowLosses<T: KernelScalar>(
-    logits: [T], probabilities: [T], columns: Int, classWeights: [T]? = nil,
+    logits: [T], probabilities: [T], classWeights: [T]? = nil, columns: Int,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try makeArray(count: rowShape(logits.count, columns: columns).rows) { (l) throws(SoftmaxKernelsError) in
       try rowLosses(
-        logits: logits.span, probabilities: probabilities.span, columns: columns,
-        classWeights: classWeights?.span, options: options, rowLosses: &l)
+        logits: logits.span, probabilities: probabilities.span, classWeights: classWeights?.span,
+        columns: columns, into: &l, options: options)
     }.array
   }
 }

@@ -50,9 +50,12 @@ import SoftmaxKernelsCore
 ///
 /// **Forms**: each function takes strided buffers (`Rows`, with the optional per-row outputs
 /// `rowLosses`, `rowLogSumExp`, `rowArgmax`), `Span`s of contiguous rows of `columns` classes,
-/// or arrays (results returned). The Span and Array forms of `loss` and `lossAndGradient`
-/// have no per-row output: with `.none` they give the sum of the row losses, as `.sum`;
-/// `rowLosses` gives each row's loss. A call that throws has written nothing.
+/// or arrays (results returned). Arguments come in one order: inputs, `columns`, upstream
+/// gradients, outputs, `options` last. `.none` (as in every loss of the package): `loss` is
+/// the sum of the row losses, which the buffer forms also write to `rowLosses` when it is
+/// given; `rowLosses(...)` gives each row's loss. Outputs must not overlap an input (but for
+/// the gradient in place over the logits) or each other. A call that throws has written
+/// nothing.
 public enum CrossEntropy {}
 
 extension CrossEntropy {
@@ -63,15 +66,16 @@ extension CrossEntropy {
   ///   - targets: one class index per row, in `[0, C)` or equal to
   ///     `CrossEntropyOptions.ignoreIndex`.
   ///   - classWeights: `C` weights `w_c`; `nil` means every weight is 1.
-  ///   - options: reduction, ignore index, label smoothing, z-loss, soft-capping, threads, level.
-  ///   - rowLosses: with `.none`, required: receives each row's loss (z-loss included).
+  ///   - rowLosses: receives each row's loss (z-loss included), whatever the reduction.
   ///   - rowLogSumExp: receives each row's log-sum-exp (to compose other losses).
   ///   - rowArgmax: receives each row's first argmax; enables `accuracy`.
+  ///   - options: reduction, ignore index, label smoothing, z-loss, soft-capping, threads, level.
+  ///
+  /// The per-row outputs must not overlap an input or each other.
   public static func loss<T: KernelScalar>(
     logits: Rows<T>, targets: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<T>? = nil,
-    options: CrossEntropyOptions = CrossEntropyOptions(),
     rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil,
-    rowArgmax: UnsafeMutableBufferPointer<Int>? = nil
+    rowArgmax: UnsafeMutableBufferPointer<Int>? = nil, options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     let outputs = CrossEntropyOutputs(rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
     return try run(logits, .classes(targets), classWeights, options, outputs)
@@ -85,20 +89,22 @@ extension CrossEntropy {
   ///   - targets: one class index per row, in `[0, C)` or equal to
   ///     `CrossEntropyOptions.ignoreIndex`.
   ///   - classWeights: `C` weights `w_c`; `nil` means every weight is 1.
-  ///   - options: reduction, ignore index, label smoothing, z-loss, soft-capping, threads, level.
+  ///   - lossGradient: the upstream gradient of the reduced loss (with `.none`, of the sum).
+  ///   - rowLossGradients: with `.none` only, the upstream gradient of each row's loss, in
+  ///     place of `lossGradient`.
   ///   - gradient: receives `d(lossGradient * loss)/d logits` (the shape of `logits`); may be
   ///     the logits' own memory (same start and stride).
-  ///   - lossGradient: the upstream gradient of the reduced loss (`.mean`, `.sum`).
-  ///   - rowLossGradients: with `.none`, the upstream gradient of each row's loss (default 1).
-  ///   - rowLosses: with `.none`, required: receives each row's loss (z-loss included).
+  ///   - rowLosses: receives each row's loss (z-loss included), whatever the reduction.
   ///   - rowLogSumExp: receives each row's log-sum-exp (to compose other losses).
   ///   - rowArgmax: receives each row's first argmax; enables `accuracy`.
+  ///   - options: reduction, ignore index, label smoothing, z-loss, soft-capping, threads, level.
+  ///
+  /// The outputs must not overlap an input (but for the gradient in place) or each other.
   public static func lossAndGradient<T: KernelScalar>(
     logits: Rows<T>, targets: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<T>? = nil,
-    options: CrossEntropyOptions = CrossEntropyOptions(),
-    gradient: MutableRows<T>, lossGradient: T = 1, rowLossGradients: UnsafeBufferPointer<T>? = nil,
+    lossGradient: T = 1, rowLossGradients: UnsafeBufferPointer<T>? = nil, gradient: MutableRows<T>,
     rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil,
-    rowArgmax: UnsafeMutableBufferPointer<Int>? = nil
+    rowArgmax: UnsafeMutableBufferPointer<Int>? = nil, options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     let outputs = CrossEntropyOutputs(
       gradient: gradient, lossGradient: lossGradient, rowLossGradients: rowLossGradients,
@@ -107,10 +113,10 @@ extension CrossEntropy {
   }
 
   /// Each row's cross-entropy against integer targets (z-loss included; `options.reduction` is
-  /// taken as `.none`), written to `rowLosses` (one entry per row).
+  /// taken as `.none`), written to `rowLosses` (one entry per row, not overlapping an input).
   public static func rowLosses<T: KernelScalar>(
     logits: Rows<T>, targets: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<T>? = nil,
-    options: CrossEntropyOptions = CrossEntropyOptions(), rowLosses: UnsafeMutableBufferPointer<T>
+    into rowLosses: UnsafeMutableBufferPointer<T>, options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) {
     _ = try run(logits, .classes(targets), classWeights, options.unreduced, CrossEntropyOutputs(rowLosses: rowLosses))
   }
@@ -119,8 +125,8 @@ extension CrossEntropy {
   /// `logits` (its own row stride). The other arguments are those of the integer-target form.
   public static func loss<T: KernelScalar>(
     logits: Rows<T>, probabilities: Rows<T>, classWeights: UnsafeBufferPointer<T>? = nil,
-    options: CrossEntropyOptions = CrossEntropyOptions(),
-    rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil
+    rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil,
+    options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     let outputs = CrossEntropyOutputs(rowLosses: rowLosses, rowLogSumExp: rowLogSumExp)
     return try run(logits, .probabilities(probabilities), classWeights, options, outputs)
@@ -131,9 +137,9 @@ extension CrossEntropy {
   /// those of the integer-target form.
   public static func lossAndGradient<T: KernelScalar>(
     logits: Rows<T>, probabilities: Rows<T>, classWeights: UnsafeBufferPointer<T>? = nil,
-    options: CrossEntropyOptions = CrossEntropyOptions(),
-    gradient: MutableRows<T>, lossGradient: T = 1, rowLossGradients: UnsafeBufferPointer<T>? = nil,
-    rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil
+    lossGradient: T = 1, rowLossGradients: UnsafeBufferPointer<T>? = nil, gradient: MutableRows<T>,
+    rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil,
+    options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     let outputs = CrossEntropyOutputs(
       gradient: gradient, lossGradient: lossGradient, rowLossGradients: rowLossGradients,
@@ -145,7 +151,7 @@ extension CrossEntropy {
   /// `.none`), written to `rowLosses`.
   public static func rowLosses<T: KernelScalar>(
     logits: Rows<T>, probabilities: Rows<T>, classWeights: UnsafeBufferPointer<T>? = nil,
-    options: CrossEntropyOptions = CrossEntropyOptions(), rowLosses: UnsafeMutableBufferPointer<T>
+    into rowLosses: UnsafeMutableBufferPointer<T>, options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) {
     let outputs = CrossEntropyOutputs(rowLosses: rowLosses)
     _ = try run(logits, .probabilities(probabilities), classWeights, options.unreduced, outputs)

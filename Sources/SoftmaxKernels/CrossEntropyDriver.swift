@@ -27,23 +27,31 @@ extension CrossEntropy {
     // Arguments, checked before anything is written.
     let rows = logits.rows, columns = logits.columns
     let layout = try RowLayout.checked(logits, "logits")
-    guard options.labelSmoothing >= 0 && options.labelSmoothing <= 1 else {
+    if columns == 0 && rows > 0 {
+      // No classes: every row's log-sum-exp would be -inf and its loss NaN (no valid class).
+      throw .invalidArgument(argument: "columns", reason: "cross-entropy needs at least one class")
+    }
+    // Options, converted to the element type first: the converted values are the ones used.
+    let labelSmoothing = T(options.labelSmoothing), zLossScale = T(options.zLossScale)
+    guard labelSmoothing >= 0 && labelSmoothing <= 1 else {
       throw .invalidArgument(
-        argument: "labelSmoothing", reason: "\(options.labelSmoothing) is outside [0, 1]")
+        argument: "labelSmoothing", reason: "\(options.labelSmoothing) is outside [0, 1] in \(T.self)")
     }
-    guard options.zLossScale.isFinite && options.zLossScale >= 0 else {
-      throw .invalidArgument(argument: "zLossScale", reason: "\(options.zLossScale) is not a finite value >= 0")
+    guard zLossScale.isFinite && zLossScale >= 0 else {
+      throw .invalidArgument(
+        argument: "zLossScale", reason: "\(options.zLossScale) is not a finite value >= 0 in \(T.self)")
     }
-    if let c = options.softcap, !(c > 0 && c.isFinite) {
-      throw .invalidArgument(argument: "softcap", reason: "\(c) is not a positive finite value")
+    var softcap: T = 0  // 0: no capping
+    if let c = options.softcap {
+      softcap = T(c)
+      guard softcap > 0 && softcap.isFinite else {
+        throw .invalidArgument(argument: "softcap", reason: "\(c) is not a positive finite value in \(T.self)")
+      }
     }
     if let classWeights { try checkCount(classWeights.count, equals: columns, "classWeights") }
     for (name, count) in [("rowLosses", out.rowLosses?.count), ("rowLogSumExp", out.rowLogSumExp?.count),
                           ("rowArgmax", out.rowArgmax?.count), ("rowLossGradients", out.rowLossGradients?.count)] {
       if let count, count < rows { throw .bufferTooSmall(argument: name, required: rows, actual: count) }
-    }
-    if options.reduction == .none && out.rowLosses == nil {
-      throw .invalidArgument(argument: "rowLosses", reason: "reduction .none needs a buffer for the row losses")
     }
     if out.rowLossGradients != nil && options.reduction != .none {
       throw .invalidArgument(argument: "rowLossGradients", reason: "only meaningful with reduction .none")
@@ -81,28 +89,40 @@ extension CrossEntropy {
         }
       }
     }
-    var gradientStride = 0
+    var gradientLayout: RowLayout?
     if let gradient = out.gradient {
-      gradientStride = try RowLayout.checked(gradient, "gradient", reading: (logits, layout)).stride
+      gradientLayout = try RowLayout.checked(gradient, "gradient", reading: (logits, layout))
     }
+    // Outputs must not overlap an input or each other (the gradient may be the logits, above).
+    let targetMemory = ArgumentMemory("targets", targets, count: rows)
+    let weightMemory = ArgumentMemory("classWeights", classWeights, count: columns)
+    let upstreamMemory = ArgumentMemory("rowLossGradients", out.rowLossGradients, count: rows)
+    let gradientMemory = ArgumentMemory("gradient", out.gradient?.readOnly, gradientLayout)
+    try checkDisjoint(outputs: [gradientMemory], inputs: [targetMemory, weightMemory, upstreamMemory])
+    try checkDisjoint(
+      outputs: [
+        ArgumentMemory("rowLosses", out.rowLosses, count: rows),
+        ArgumentMemory("rowLogSumExp", out.rowLogSumExp, count: rows),
+        ArgumentMemory("rowArgmax", out.rowArgmax, count: rows),
+      ],
+      inputs: [
+        ArgumentMemory("logits", logits, layout), ArgumentMemory("probabilities", probabilities?.rows, probabilities?.layout),
+        targetMemory, weightMemory, upstreamMemory, gradientMemory,
+      ])
     let plan = try ExecutionPlan(options.execution, elements: rows * columns)
 
-    // Scales: the gradient of (upstream * reduced loss).
+    // Scales: the gradient of (upstream * reduced loss); `.none` is the sum, each row's
+    // upstream `rowLossGradients[r]` when given.
     let upstream = Double(out.lossGradient)
     let (scale, zScale): (Double, Double)
     switch options.reduction {
     case .mean:
       scale = normaliser > 0 ? upstream / normaliser : 0
       zScale = validRows > 0 ? upstream / Double(validRows) : 0
-    case .sum: (scale, zScale) = (upstream, upstream)
-    case .none: (scale, zScale) = (1, 1)
+    case .sum, .none: (scale, zScale) = (upstream, upstream)
     }
     guard rows > 0, columns > 0, let x = logits.buffer.baseAddress else {
       let empty: T = options.reduction == .mean ? (options.zeroWhenNoValidTargets ? 0 : .nan) : 0
-      if columns == 0 && rows > 0 {
-        // No classes: every row's log-sum-exp is -inf and its loss NaN (no valid class).
-        throw .invalidArgument(argument: "columns", reason: "cross-entropy needs at least one class")
-      }
       return LossResult(loss: empty, accuracy: out.rowArgmax == nil ? nil : .nan)
     }
     var batch = CrossEntropyBatch<T>(logits: x, logitsStride: layout.stride, rows: rows, columns: columns)
@@ -111,11 +131,11 @@ extension CrossEntropy {
     batch.probabilitiesStride = probabilities?.layout.stride ?? 0
     batch.classWeights = classWeights?.baseAddress
     batch.ignoreIndex = options.ignoreIndex
-    batch.labelSmoothing = T(options.labelSmoothing)
-    batch.zLossScale = T(options.zLossScale)
-    batch.softcap = T(options.softcap ?? 0)
+    batch.labelSmoothing = labelSmoothing
+    batch.zLossScale = zLossScale
+    batch.softcap = softcap
     batch.gradient = out.gradient?.buffer.baseAddress
-    batch.gradientStride = gradientStride
+    batch.gradientStride = gradientLayout?.stride ?? 0
     batch.gradientScale = T(scale)
     batch.perRowGradientScale = out.rowLossGradients?.baseAddress
     batch.zLossGradientScale = T(zScale)
@@ -125,7 +145,7 @@ extension CrossEntropy {
     let table = T.kernels(plan.level).losses
     let partial = plan.mapRows(rows, columns: columns) { table.crossEntropyRows(batch, $0) }
 
-    let lambda = options.zLossScale
+    let lambda = Double(zLossScale)
     var loss: Double, zLoss: Double
     switch options.reduction {
     case .mean:

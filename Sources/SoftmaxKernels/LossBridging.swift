@@ -1,6 +1,6 @@
 // Pieces shared by the losses over rows (`CrossEntropy`, `SphericalZLoss`,
-// `StableMaxCrossEntropy`): the checked layout of a `Rows` argument, optional spans, the
-// reduction of the Span and Array forms, and arrays written through a mutable span.
+// `StableMaxCrossEntropy`): the checked layout of a `Rows` argument, the overlap checks of the
+// outputs, optional spans, and arrays written through a mutable span.
 
 extension RowLayout {
   /// The checked layout of the rows `argument` (its stride is named `<argument>.rowStride`; the
@@ -31,10 +31,42 @@ extension RowLayout {
   }
 }
 
-extension LossReduction {
-  /// The reduction of a Span or Array form, which has no per-row output: `.none` gives the sum
-  /// of the row losses, as `.sum` (the row losses come from `rowLosses`).
-  var withoutRowOutputs: LossReduction { self == .none ? .sum : self }
+/// The memory one argument of a loss call occupies (raw addresses, so that `Int` targets and
+/// argmax outputs compare with `T` buffers), for the overlap checks of the outputs.
+struct ArgumentMemory {
+  /// The argument's label, named in the error.
+  var name: String
+  var lower: UInt, upper: UInt
+
+  /// The first `count` elements of `buffer`; `nil` when there is no memory to overlap.
+  init?<T>(_ name: String, _ buffer: UnsafeBufferPointer<T>?, count: Int) {
+    guard let base = buffer?.baseAddress, count > 0 else { return nil }
+    self.name = name
+    lower = UInt(bitPattern: base)
+    upper = lower + UInt(count * MemoryLayout<T>.stride)
+  }
+
+  /// The first `count` elements of a mutable `buffer`.
+  init?<T>(_ name: String, _ buffer: UnsafeMutableBufferPointer<T>?, count: Int) {
+    self.init(name, buffer.map { UnsafeBufferPointer($0) }, count: count)
+  }
+
+  /// The memory `layout` spans in `rows` (first row to the end of the last).
+  init?<T>(_ name: String, _ rows: Rows<T>?, _ layout: RowLayout?) {
+    self.init(name, rows?.buffer, count: layout?.span ?? 0)
+  }
+}
+
+/// Throws `invalidArgument` naming the first of `outputs` that overlaps one of `inputs` or an
+/// output before it (`nil` entries are absent arguments).
+func checkDisjoint(outputs: [ArgumentMemory?], inputs: [ArgumentMemory?]) throws(SoftmaxKernelsError) {
+  var earlier = inputs.compactMap { $0 }
+  for case let output? in outputs {
+    if let other = earlier.first(where: { output.lower < $0.upper && $0.lower < output.upper }) {
+      throw .invalidArgument(argument: output.name, reason: "overlaps \(other.name)")
+    }
+    earlier.append(output)
+  }
 }
 
 /// Calls `body` with the span's memory, or with `nil`.

@@ -14,11 +14,11 @@ import SoftmaxKernelsCore
 /// `L` depends on `o` only through `(sum o, sum o^2, o_c)` and is invariant to `o -> s o + t`,
 /// `s > 0` (up to `epsilon`): that is what lets a layer train it without forming the `D` outputs
 /// (`lossAndGradientCoefficients`). `a` sets the sharpness and `b` the target's standardised
-/// score; the paper tunes both as hyper-parameters, so they are required arguments here
-/// (no published defaults could be confirmed).
+/// score (`SphericalZLossOptions`); the paper tunes both as hyper-parameters, so the options'
+/// memberwise initialiser requires them (no published defaults could be confirmed).
 ///
-/// Edge cases: all-equal outputs give `sigma = sqrt(epsilon)` (default 1e-12; must be > 0 for
-/// `D = 1`); NaN or infinite outputs give NaN. The mean is carried as a `T` centre plus a small
+/// Edge cases: all-equal outputs give `sigma = sqrt(epsilon)` (default 1e-12; `D = 1` with
+/// `epsilon = 0` throws, as do rows without columns); NaN or infinite outputs give NaN. The mean is carried as a `T` centre plus a small
 /// Double correction, from the gaps to the row's first entry, and the gradient pass is centred
 /// on it, so rows far from 0 lose nothing (the loss is shift-invariant, and so is its accuracy).
 /// Accuracy (tests against Float80, rows `U[-8, 8)` and the same rows shifted by `+-1e4`, `1e6`
@@ -29,126 +29,127 @@ import SoftmaxKernelsCore
 /// over threads.
 ///
 /// Forms: strided buffers (`Rows`, optional `rowLosses`), `Span`s of contiguous rows of
-/// `columns`, arrays. The reduction is `.mean` over rows by default; `.none` needs `rowLosses`
-/// in the buffer forms, and gives the sum of the row losses (as `.sum`) in the Span and Array
-/// forms of `loss` and `lossAndGradient`. `lossGradient` scales the gradient of the reduced
-/// loss (with `.none`, of the sum). A call that throws has written nothing.
+/// `columns`, arrays; arguments in one order (inputs, `columns`, `lossGradient`, outputs,
+/// `options` last). The reduction is `.mean` over rows by default; `.none` gives the sum of the
+/// row losses (as `.sum`), which the buffer forms also write to `rowLosses` when given.
+/// `lossGradient` scales the gradient of the reduced loss (with `.none`, of the sum). The
+/// gradient may be the logits' own memory (same start and stride); the outputs overlap no other
+/// argument. A call that throws has written nothing.
 public enum SphericalZLoss {
   /// The Z-loss of the rows of `logits` (`D = logits.columns` outputs each) against `targets`
-  /// (one index in `[0, D)` per row); `rowLosses` receives each row's loss (required with
-  /// `.none`).
+  /// (one index in `[0, D)` per row); `rowLosses` receives each row's loss (any reduction).
   public static func loss<T: KernelScalar>(
-    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
-    reduction: LossReduction = .mean, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
-    options: ExecutionOptions = ExecutionOptions()
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
+    options: SphericalZLossOptions
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    let call = TargetLossCall(logits: logits, targets: targets, reduction: reduction, rowLosses: rowLosses, options: options)
-    return try run(call, a: a, b: b, varianceEpsilon: varianceEpsilon)
+    try run(TargetLossCall(
+      logits: logits, targets: targets, rowLosses: rowLosses, reduction: options.reduction,
+      execution: options.execution), options)
   }
 
   /// The Z-loss and its gradient with respect to the logits, times `lossGradient`; `gradient`
   /// (the shape of `logits`) may be the logits' own memory (same start and stride).
   public static func lossAndGradient<T: KernelScalar>(
-    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
-    reduction: LossReduction = .mean, gradient: MutableRows<T>, lossGradient: T = 1,
-    rowLosses: UnsafeMutableBufferPointer<T>? = nil, options: ExecutionOptions = ExecutionOptions()
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, lossGradient: T = 1, gradient: MutableRows<T>,
+    rowLosses: UnsafeMutableBufferPointer<T>? = nil, options: SphericalZLossOptions
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    let call = TargetLossCall(
-      logits: logits, targets: targets, reduction: reduction, gradient: gradient,
-      lossGradient: lossGradient, rowLosses: rowLosses, options: options)
-    return try run(call, a: a, b: b, varianceEpsilon: varianceEpsilon)
+    try run(TargetLossCall(
+      logits: logits, targets: targets, lossGradient: lossGradient, gradient: gradient,
+      rowLosses: rowLosses, reduction: options.reduction, execution: options.execution), options)
   }
 
-  /// Each row's Z-loss, written to `rowLosses` (one element per row).
+  /// Each row's Z-loss, written to `rowLosses` (one element per row; `options.reduction` is
+  /// not used).
   public static func rowLosses<T: KernelScalar>(
-    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
-    rowLosses: UnsafeMutableBufferPointer<T>, options: ExecutionOptions = ExecutionOptions()
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, into rowLosses: UnsafeMutableBufferPointer<T>,
+    options: SphericalZLossOptions
   ) throws(SoftmaxKernelsError) {
-    let call = TargetLossCall(logits: logits, targets: targets, reduction: .none, rowLosses: rowLosses, options: options)
-    _ = try run(call, a: a, b: b, varianceEpsilon: varianceEpsilon)
+    _ = try run(TargetLossCall(
+      logits: logits, targets: targets, rowLosses: rowLosses, reduction: .none, execution: options.execution), options)
   }
 
   /// The Z-loss of `logits` (contiguous rows of `columns` outputs) against `targets`.
   public static func loss<T: KernelScalar>(
-    logits: Span<T>, columns: Int, targets: Span<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
-    reduction: LossReduction = .mean, options: ExecutionOptions = ExecutionOptions()
+    logits: Span<T>, targets: Span<Int>, columns: Int, options: SphericalZLossOptions
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try TargetLossCall.contiguous(logits, columns: columns, targets: targets, reduction: reduction, options: options) {
-      (call) throws(SoftmaxKernelsError) in try run(call, a: a, b: b, varianceEpsilon: varianceEpsilon)
-    }
+    try TargetLossCall.contiguous(
+      logits, targets: targets, columns: columns, reduction: options.reduction, execution: options.execution
+    ) { (call) throws(SoftmaxKernelsError) in try run(call, options) }
   }
 
   /// The Z-loss and its gradient (as many elements as `logits`), times `lossGradient`.
   public static func lossAndGradient<T: KernelScalar>(
-    logits: Span<T>, columns: Int, targets: Span<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
-    reduction: LossReduction = .mean, gradient: inout MutableSpan<T>, lossGradient: T = 1,
-    options: ExecutionOptions = ExecutionOptions()
+    logits: Span<T>, targets: Span<Int>, columns: Int, lossGradient: T = 1, gradient: inout MutableSpan<T>,
+    options: SphericalZLossOptions
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     try withMutableBuffer(&gradient) { (g) throws(SoftmaxKernelsError) in
       try TargetLossCall.contiguous(
-        logits, columns: columns, targets: targets, reduction: reduction, gradient: g,
-        lossGradient: lossGradient, options: options
-      ) { (call) throws(SoftmaxKernelsError) in try run(call, a: a, b: b, varianceEpsilon: varianceEpsilon) }
+        logits, targets: targets, columns: columns, lossGradient: lossGradient, gradient: g,
+        reduction: options.reduction, execution: options.execution
+      ) { (call) throws(SoftmaxKernelsError) in try run(call, options) }
     }
   }
 
   /// Each row's Z-loss, written to `rowLosses` (one element per row).
   public static func rowLosses<T: KernelScalar>(
-    logits: Span<T>, columns: Int, targets: Span<Int>, a: T, b: T, varianceEpsilon: T = 1e-12,
-    rowLosses: inout MutableSpan<T>, options: ExecutionOptions = ExecutionOptions()
+    logits: Span<T>, targets: Span<Int>, columns: Int, into rowLosses: inout MutableSpan<T>,
+    options: SphericalZLossOptions
   ) throws(SoftmaxKernelsError) {
     _ = try withMutableBuffer(&rowLosses) { (l) throws(SoftmaxKernelsError) in
-      try TargetLossCall.contiguous(logits, columns: columns, targets: targets, reduction: .none, rowLosses: l, options: options) {
-        (call) throws(SoftmaxKernelsError) in try run(call, a: a, b: b, varianceEpsilon: varianceEpsilon)
-      }
+      try TargetLossCall.contiguous(
+        logits, targets: targets, columns: columns, rowLosses: l, reduction: .none, execution: options.execution
+      ) { (call) throws(SoftmaxKernelsError) in try run(call, options) }
     }
   }
 
   /// The Z-loss of `logits` (rows of `columns` outputs) against `targets`.
   public static func loss<T: KernelScalar>(
-    logits: [T], columns: Int, targets: [Int], a: T, b: T, varianceEpsilon: T = 1e-12,
-    reduction: LossReduction = .mean, options: ExecutionOptions = ExecutionOptions()
+    logits: [T], targets: [Int], columns: Int, options: SphericalZLossOptions
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try loss(
-      logits: logits.span, columns: columns, targets: targets.span, a: a, b: b,
-      varianceEpsilon: varianceEpsilon, reduction: reduction, options: options)
+    try loss(logits: logits.span, targets: targets.span, columns: columns, options: options)
   }
 
   /// The Z-loss and its gradient with respect to `logits`, times `lossGradient`.
   public static func lossAndGradient<T: KernelScalar>(
-    logits: [T], columns: Int, targets: [Int], a: T, b: T, varianceEpsilon: T = 1e-12,
-    reduction: LossReduction = .mean, lossGradient: T = 1, options: ExecutionOptions = ExecutionOptions()
+    logits: [T], targets: [Int], columns: Int, lossGradient: T = 1, options: SphericalZLossOptions
   ) throws(SoftmaxKernelsError) -> (result: LossResult<T>, gradient: [T]) {
     let (gradient, result) = try makeArray(count: logits.count) { (g) throws(SoftmaxKernelsError) in
       try lossAndGradient(
-        logits: logits.span, columns: columns, targets: targets.span, a: a, b: b,
-        varianceEpsilon: varianceEpsilon, reduction: reduction, gradient: &g, lossGradient: lossGradient,
-        options: options)
+        logits: logits.span, targets: targets.span, columns: columns, lossGradient: lossGradient,
+        gradient: &g, options: options)
     }
     return (result, gradient)
   }
 
   /// Each row's Z-loss.
   public static func rowLosses<T: KernelScalar>(
-    logits: [T], columns: Int, targets: [Int], a: T, b: T, varianceEpsilon: T = 1e-12,
-    options: ExecutionOptions = ExecutionOptions()
+    logits: [T], targets: [Int], columns: Int, options: SphericalZLossOptions
   ) throws(SoftmaxKernelsError) -> [T] {
     try makeArray(count: rowShape(logits.count, columns: columns).rows) { (l) throws(SoftmaxKernelsError) in
-      try rowLosses(
-        logits: logits.span, columns: columns, targets: targets.span, a: a, b: b,
-        varianceEpsilon: varianceEpsilon, rowLosses: &l, options: options)
+      try rowLosses(logits: logits.span, targets: targets.span, columns: columns, into: &l, options: options)
     }.array
   }
 
-  /// Checks `a > 0`, `b` and `varianceEpsilon >= 0` finite, and runs the rows.
+  /// Converts `a`, `b` and `varianceEpsilon` to `T` and checks the converted values (`a > 0`,
+  /// `b` finite, `varianceEpsilon >= 0` finite, and positive for rows of one entry), then runs
+  /// the rows.
   static func run<T: KernelScalar>(
-    _ call: TargetLossCall<T>, a: T, b: T, varianceEpsilon: T
+    _ call: TargetLossCall<T>, _ options: SphericalZLossOptions
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try call.run(checkParameters: { () throws(SoftmaxKernelsError) in
-      guard a > 0 && a.isFinite else { throw .invalidArgument(argument: "a", reason: "\(a) is not a positive finite value") }
-      guard b.isFinite else { throw .invalidArgument(argument: "b", reason: "\(b) is not finite") }
+    let a = T(options.a), b = T(options.b), varianceEpsilon = T(options.varianceEpsilon)
+    return try call.run(checkParameters: { () throws(SoftmaxKernelsError) in
+      guard a > 0 && a.isFinite else {
+        throw .invalidArgument(argument: "a", reason: "\(options.a) is not a positive finite value in \(T.self)")
+      }
+      guard b.isFinite else { throw .invalidArgument(argument: "b", reason: "\(options.b) is not finite in \(T.self)") }
       guard varianceEpsilon >= 0 && varianceEpsilon.isFinite else {
-        throw .invalidArgument(argument: "varianceEpsilon", reason: "\(varianceEpsilon) is not a finite value >= 0")
+        throw .invalidArgument(
+          argument: "varianceEpsilon", reason: "\(options.varianceEpsilon) is not a finite value >= 0 in \(T.self)")
+      }
+      if call.logits.columns == 1 && varianceEpsilon == 0 {
+        throw .invalidArgument(
+          argument: "varianceEpsilon",
+          reason: "\(options.varianceEpsilon) is 0 in \(T.self); rows of one entry need a positive epsilon (variance 0)")
       }
     }) { c, table in
       var batch = ZLossBatch<T>(logits: c.logits, logitsStride: c.logitsStride, columns: call.logits.columns, targets: call.targets.baseAddress!)

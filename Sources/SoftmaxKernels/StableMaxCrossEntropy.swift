@@ -24,102 +24,107 @@ import SoftmaxKernelsCore
 /// threads.
 ///
 /// Forms: strided buffers (`Rows`, optional `rowLosses`), `Span`s of contiguous rows of
-/// `columns`, arrays. The reduction is `.mean` over rows by default, as the reference code;
-/// `.none` needs `rowLosses` in the buffer forms, and gives the sum of the row losses (as `.sum`)
-/// in the Span and Array forms of `loss` and `lossAndGradient`. `lossGradient` scales the
-/// gradient of the reduced loss (with `.none`, of the sum). A call that throws has written
-/// nothing.
+/// `columns`, arrays; arguments in one order (inputs, `columns`, `lossGradient`, outputs,
+/// `options` last). The reduction (`StableMaxCrossEntropyOptions`) is `.mean` over rows by
+/// default, as the reference code; `.none` gives the sum of the row losses (as `.sum`), which
+/// the buffer forms also write to `rowLosses` when given. `lossGradient` scales the gradient of
+/// the reduced loss (with `.none`, of the sum). Rows without columns throw. The gradient may be
+/// the logits' own memory (same start and stride); the outputs overlap no other argument. A
+/// call that throws has written nothing.
 public enum StableMaxCrossEntropy {
   /// The StableMax cross-entropy of the rows of `logits` against `targets` (one index in
-  /// `[0, logits.columns)` per row); `rowLosses` receives each row's loss (required with `.none`).
+  /// `[0, logits.columns)` per row); `rowLosses` receives each row's loss (any reduction).
   public static func loss<T: KernelScalar>(
-    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, reduction: LossReduction = .mean,
-    rowLosses: UnsafeMutableBufferPointer<T>? = nil, options: ExecutionOptions = ExecutionOptions()
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
+    options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try run(TargetLossCall(logits: logits, targets: targets, reduction: reduction, rowLosses: rowLosses, options: options))
+    try run(TargetLossCall(
+      logits: logits, targets: targets, rowLosses: rowLosses, reduction: options.reduction,
+      execution: options.execution))
   }
 
   /// The StableMax cross-entropy and its gradient with respect to the logits, times
   /// `lossGradient`; `gradient` (the shape of `logits`) may be the logits' own memory (same
   /// start and stride).
   public static func lossAndGradient<T: KernelScalar>(
-    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, reduction: LossReduction = .mean,
-    gradient: MutableRows<T>, lossGradient: T = 1, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
-    options: ExecutionOptions = ExecutionOptions()
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, lossGradient: T = 1, gradient: MutableRows<T>,
+    rowLosses: UnsafeMutableBufferPointer<T>? = nil,
+    options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     try run(TargetLossCall(
-      logits: logits, targets: targets, reduction: reduction, gradient: gradient,
-      lossGradient: lossGradient, rowLosses: rowLosses, options: options))
+      logits: logits, targets: targets, lossGradient: lossGradient, gradient: gradient,
+      rowLosses: rowLosses, reduction: options.reduction, execution: options.execution))
   }
 
-  /// Each row's StableMax cross-entropy, written to `rowLosses` (one element per row).
+  /// Each row's StableMax cross-entropy, written to `rowLosses` (one element per row;
+  /// `options.reduction` is not used).
   public static func rowLosses<T: KernelScalar>(
-    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, rowLosses: UnsafeMutableBufferPointer<T>,
-    options: ExecutionOptions = ExecutionOptions()
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, into rowLosses: UnsafeMutableBufferPointer<T>,
+    options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) {
-    _ = try run(TargetLossCall(logits: logits, targets: targets, reduction: .none, rowLosses: rowLosses, options: options))
+    _ = try run(TargetLossCall(
+      logits: logits, targets: targets, rowLosses: rowLosses, reduction: .none, execution: options.execution))
   }
 
   /// The StableMax cross-entropy of `logits` (contiguous rows of `columns`) against `targets`.
   public static func loss<T: KernelScalar>(
-    logits: Span<T>, columns: Int, targets: Span<Int>, reduction: LossReduction = .mean,
-    options: ExecutionOptions = ExecutionOptions()
+    logits: Span<T>, targets: Span<Int>, columns: Int,
+    options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     try TargetLossCall.contiguous(
-      logits, columns: columns, targets: targets, reduction: reduction, options: options, run)
+      logits, targets: targets, columns: columns, reduction: options.reduction, execution: options.execution, run)
   }
 
   /// The StableMax cross-entropy and its gradient (as many elements as `logits`), times
   /// `lossGradient`.
   public static func lossAndGradient<T: KernelScalar>(
-    logits: Span<T>, columns: Int, targets: Span<Int>, reduction: LossReduction = .mean,
-    gradient: inout MutableSpan<T>, lossGradient: T = 1, options: ExecutionOptions = ExecutionOptions()
+    logits: Span<T>, targets: Span<Int>, columns: Int, lossGradient: T = 1, gradient: inout MutableSpan<T>,
+    options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     try withMutableBuffer(&gradient) { (g) throws(SoftmaxKernelsError) in
       try TargetLossCall.contiguous(
-        logits, columns: columns, targets: targets, reduction: reduction, gradient: g,
-        lossGradient: lossGradient, options: options, run)
+        logits, targets: targets, columns: columns, lossGradient: lossGradient, gradient: g,
+        reduction: options.reduction, execution: options.execution, run)
     }
   }
 
   /// Each row's StableMax cross-entropy, written to `rowLosses` (one element per row).
   public static func rowLosses<T: KernelScalar>(
-    logits: Span<T>, columns: Int, targets: Span<Int>, rowLosses: inout MutableSpan<T>,
-    options: ExecutionOptions = ExecutionOptions()
+    logits: Span<T>, targets: Span<Int>, columns: Int, into rowLosses: inout MutableSpan<T>,
+    options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) {
     _ = try withMutableBuffer(&rowLosses) { (l) throws(SoftmaxKernelsError) in
       try TargetLossCall.contiguous(
-        logits, columns: columns, targets: targets, reduction: .none, rowLosses: l, options: options, run)
+        logits, targets: targets, columns: columns, rowLosses: l, reduction: .none, execution: options.execution, run)
     }
   }
 
   /// The StableMax cross-entropy of `logits` (rows of `columns`) against `targets`.
   public static func loss<T: KernelScalar>(
-    logits: [T], columns: Int, targets: [Int], reduction: LossReduction = .mean,
-    options: ExecutionOptions = ExecutionOptions()
+    logits: [T], targets: [Int], columns: Int, options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try loss(logits: logits.span, columns: columns, targets: targets.span, reduction: reduction, options: options)
+    try loss(logits: logits.span, targets: targets.span, columns: columns, options: options)
   }
 
   /// The StableMax cross-entropy and its gradient with respect to `logits`, times `lossGradient`.
   public static func lossAndGradient<T: KernelScalar>(
-    logits: [T], columns: Int, targets: [Int], reduction: LossReduction = .mean, lossGradient: T = 1,
-    options: ExecutionOptions = ExecutionOptions()
+    logits: [T], targets: [Int], columns: Int, lossGradient: T = 1,
+    options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> (result: LossResult<T>, gradient: [T]) {
     let (gradient, result) = try makeArray(count: logits.count) { (g) throws(SoftmaxKernelsError) in
       try lossAndGradient(
-        logits: logits.span, columns: columns, targets: targets.span, reduction: reduction,
-        gradient: &g, lossGradient: lossGradient, options: options)
+        logits: logits.span, targets: targets.span, columns: columns, lossGradient: lossGradient,
+        gradient: &g, options: options)
     }
     return (result, gradient)
   }
 
   /// Each row's StableMax cross-entropy.
   public static func rowLosses<T: KernelScalar>(
-    logits: [T], columns: Int, targets: [Int], options: ExecutionOptions = ExecutionOptions()
+    logits: [T], targets: [Int], columns: Int, options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try makeArray(count: rowShape(logits.count, columns: columns).rows) { (l) throws(SoftmaxKernelsError) in
-      try rowLosses(logits: logits.span, columns: columns, targets: targets.span, rowLosses: &l, options: options)
+      try rowLosses(logits: logits.span, targets: targets.span, columns: columns, into: &l, options: options)
     }.array
   }
 

@@ -7,11 +7,11 @@ import SoftmaxKernelsCore
 struct TargetLossCall<T: KernelScalar> {
   var logits: Rows<T>
   var targets: UnsafeBufferPointer<Int>
-  var reduction: LossReduction
-  var gradient: MutableRows<T>? = nil
   var lossGradient: T = 1
+  var gradient: MutableRows<T>? = nil
   var rowLosses: UnsafeMutableBufferPointer<T>? = nil
-  var options: ExecutionOptions
+  var reduction: LossReduction
+  var execution: ExecutionOptions
 
   /// What a loss builds its kernel batch from, checked.
   struct Checked {
@@ -22,10 +22,11 @@ struct TargetLossCall<T: KernelScalar> {
     var gradientScale: T
   }
 
-  /// Checks shapes, strides, targets in `[0, columns)`, the row-loss buffer (required with
-  /// `.none`) and that a gradient overlapping the logits is exactly the logits (in place); then
-  /// the loss's own parameters (`checkParameters`). Then sums the rows `kernel` returns over
-  /// the plan's threads and reduces them: `.mean` over the rows (NaN without rows), else the sum.
+  /// Checks shapes, strides, at least one column, targets in `[0, columns)`, that a gradient
+  /// overlapping the logits is exactly the logits (in place) and that the outputs overlap no
+  /// input nor each other; then the loss's own parameters (`checkParameters`). Then sums the
+  /// rows `kernel` returns over the plan's threads and reduces them: `.mean` over the rows (NaN
+  /// without rows), else (`.sum`, `.none`) the sum.
   func run(
     checkParameters: () throws(SoftmaxKernelsError) -> Void,
     _ kernel: (Checked, LossKernelTable<T>) -> (Range<Int>) -> LossPartial
@@ -33,25 +34,31 @@ struct TargetLossCall<T: KernelScalar> {
     let rows = logits.rows, columns = logits.columns
     let layout = try RowLayout.checked(logits, "logits")
     try checkCount(targets.count, equals: rows, "targets")
+    if columns == 0 && rows > 0 {
+      throw .invalidArgument(argument: "columns", reason: "the loss needs at least one class")
+    }
     for r in 0..<rows where !(0..<columns).contains(targets[r]) {
       throw .invalidArgument(argument: "targets", reason: "row \(r) has target \(targets[r]), outside [0, \(columns))")
     }
     if let rowLosses, rowLosses.count < rows {
       throw .bufferTooSmall(argument: "rowLosses", required: rows, actual: rowLosses.count)
     }
-    if reduction == .none && rowLosses == nil {
-      throw .invalidArgument(argument: "rowLosses", reason: "reduction .none needs a buffer for the row losses")
-    }
-    var gradientStride = 0
+    var gradientLayout: RowLayout?
     if let gradient {
-      gradientStride = try RowLayout.checked(gradient, "gradient", reading: (logits, layout)).stride
+      gradientLayout = try RowLayout.checked(gradient, "gradient", reading: (logits, layout))
     }
+    let targetMemory = ArgumentMemory("targets", targets, count: rows)
+    let gradientMemory = ArgumentMemory("gradient", gradient?.readOnly, gradientLayout)
+    try checkDisjoint(outputs: [gradientMemory], inputs: [targetMemory])
+    try checkDisjoint(
+      outputs: [ArgumentMemory("rowLosses", rowLosses, count: rows)],
+      inputs: [ArgumentMemory("logits", logits, layout), targetMemory, gradientMemory])
     try checkParameters()
-    let plan = try ExecutionPlan(options, elements: rows * columns)
+    let plan = try ExecutionPlan(execution, elements: rows * columns)
     guard rows > 0, let x = logits.buffer.baseAddress else { return LossResult(loss: reduction == .mean ? .nan : 0) }
     let mean = reduction == .mean
     let checked = Checked(
-      logits: x, logitsStride: layout.stride, gradientStride: gradientStride,
+      logits: x, logitsStride: layout.stride, gradientStride: gradientLayout?.stride ?? 0,
       gradientScale: T(mean ? Double(lossGradient) / Double(rows) : Double(lossGradient)))
     let rowsOf = kernel(checked, T.kernels(plan.level).losses)
     let total = plan.mapRows(rows, columns: columns, rowsOf).loss
@@ -59,12 +66,12 @@ struct TargetLossCall<T: KernelScalar> {
   }
 
   /// The call of a Span form: `logits` as contiguous rows of `columns`, `gradient` (the
-  /// logits' count) and `rowLosses` (the row count; without it, `.none` is summed as `.sum`)
-  /// when given; `body` runs it with the loss's own parameters.
+  /// logits' count) and `rowLosses` (the row count) when given; `body` runs it with the loss's
+  /// own parameters.
   static func contiguous(
-    _ logits: Span<T>, columns: Int, targets: Span<Int>, reduction: LossReduction,
-    gradient: UnsafeMutableBufferPointer<T>? = nil, lossGradient: T = 1,
-    rowLosses: UnsafeMutableBufferPointer<T>? = nil, options: ExecutionOptions,
+    _ logits: Span<T>, targets: Span<Int>, columns: Int, lossGradient: T = 1,
+    gradient: UnsafeMutableBufferPointer<T>? = nil, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
+    reduction: LossReduction, execution: ExecutionOptions,
     _ body: (TargetLossCall) throws(SoftmaxKernelsError) -> LossResult<T>
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     if let gradient { try checkCount(gradient.count, equals: logits.count, "gradient") }
@@ -73,9 +80,9 @@ struct TargetLossCall<T: KernelScalar> {
       if let rowLosses { try checkCount(rowLosses.count, equals: rows.rows, "rowLosses") }
       return try withBuffer(targets) { (y) throws(SoftmaxKernelsError) in
         try body(TargetLossCall(
-          logits: rows, targets: y, reduction: rowLosses == nil ? reduction.withoutRowOutputs : reduction,
+          logits: rows, targets: y, lossGradient: lossGradient,
           gradient: gradient.map { MutableRows($0, rows: rows.rows, columns: columns) },
-          lossGradient: lossGradient, rowLosses: rowLosses, options: options))
+          rowLosses: rowLosses, reduction: reduction, execution: execution))
       }
     }
   }

@@ -20,7 +20,7 @@ final class CrossEntropySoftcapTests: SoftmaxKernelsTestCase {
           reduction: .mean, zLoss: 1e-4)
         let options = CrossEntropyOptions(labelSmoothing: 0.1, zLossScale: 1e-4, softcap: cap, execution: ExecutionOptions(isa: level))
         let (result, gradient) = try CrossEntropy.lossAndGradient(
-          logits: x, columns: classes, targets: targets, classWeights: w, options: options)
+          logits: x, targets: targets, classWeights: w, columns: classes, options: options)
         XCTAssertEqual(Double(result.loss), ref.loss, accuracy: 2e-6 * max(1, ref.loss), "\(level) w=\(weighted)")
         for i in 0..<x.count {
           let t = tanh(Double(x[i]) / cap)
@@ -32,23 +32,24 @@ final class CrossEntropySoftcapTests: SoftmaxKernelsTestCase {
     // Finite differences (Double), and +-inf logits capped to +-c.
     let xd: [Double] = rng.row(Double.self, 2 * 9, -50, 50)
     let o = CrossEntropyOptions(softcap: 20)
-    let (_, g) = try CrossEntropy.lossAndGradient(logits: xd, columns: 9, targets: [3, 8], options: o)
+    let (_, g) = try CrossEntropy.lossAndGradient(logits: xd, targets: [3, 8], columns: 9, options: o)
     for i in [0, 3, 9, 17] {
       var xp = xd, xm = xd
       xp[i] += 1e-6
       xm[i] -= 1e-6
-      let fd = (try CrossEntropy.loss(logits: xp, columns: 9, targets: [3, 8], options: o).loss
-        - CrossEntropy.loss(logits: xm, columns: 9, targets: [3, 8], options: o).loss) / 2e-6
+      let fd = (try CrossEntropy.loss(logits: xp, targets: [3, 8], columns: 9, options: o).loss
+        - CrossEntropy.loss(logits: xm, targets: [3, 8], columns: 9, options: o).loss) / 2e-6
       XCTAssertEqual(g[i], fd, accuracy: 1e-7, "index \(i)")
     }
     let infinite = try CrossEntropy.loss(
-      logits: [.infinity, 0, -.infinity] as [Float], columns: 3, targets: [1], options: CrossEntropyOptions(softcap: 5)).loss
+      logits: [.infinity, 0, -.infinity] as [Float], targets: [1], columns: 3,
+      options: CrossEntropyOptions(softcap: 5)).loss
     let expected = log(exp(5.0) + 1 + exp(-5.0))
     XCTAssertEqual(Double(infinite), expected, accuracy: 1e-6)
     // A non-positive or infinite cap throws before anything is written.
     for bad in [0.0, -1, .infinity, .nan] {
       assertThrows(invalid("softcap"), "softcap \(bad)") {
-        try CrossEntropy.loss(logits: [1, 2] as [Float], columns: 2, targets: [0], options: CrossEntropyOptions(softcap: bad))
+        try CrossEntropy.loss(logits: [1, 2] as [Float], targets: [0], columns: 2, options: CrossEntropyOptions(softcap: bad))
       }
     }
   }

@@ -26,12 +26,12 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
               return try w.withUnsafeBufferPointer { wb in
                 try CrossEntropy.lossAndGradient(
                   logits: Rows(xb, rows: rows, columns: classes), targets: tb, classWeights: wb,
-                  options: options, gradient: MutableRows(gb, rows: rows, columns: classes), rowLosses: lb)
+                  gradient: MutableRows(gb, rows: rows, columns: classes), rowLosses: lb, options: options)
               }
             }
             return try CrossEntropy.lossAndGradient(
-              logits: Rows(xb, rows: rows, columns: classes), targets: tb, options: options,
-              gradient: MutableRows(gb, rows: rows, columns: classes), rowLosses: lb)
+              logits: Rows(xb, rows: rows, columns: classes), targets: tb,
+              gradient: MutableRows(gb, rows: rows, columns: classes), rowLosses: lb, options: options)
           }
         }
       }
@@ -80,7 +80,7 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
     let rows = 4, classes = 37
     let x: [Float] = rng.row(Float.self, rows * classes, -5, 5)
     let targets = [0, 36, 5, 17]
-    let (result, gradient) = try CrossEntropy.lossAndGradient(logits: x, columns: classes, targets: targets)
+    let (result, gradient) = try CrossEntropy.lossAndGradient(logits: x, targets: targets, columns: classes)
     var inPlace = x
     let l2 = try inPlace.withUnsafeMutableBufferPointer { b in
       try targets.withUnsafeBufferPointer { t in
@@ -106,23 +106,23 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
     func bits(_ r: LossResult<T>, _ g: [T], _ l: [T]) -> Bits { ([r.loss, r.zLoss] + g + l).withUnsafeBytes { Array($0) } }
     func arrays(_ soft: Bool, _ o: CrossEntropyOptions) throws -> Bits {
       let (r, g) = try soft
-        ? CrossEntropy.lossAndGradient(logits: x, probabilities: p, columns: columns, classWeights: w, options: o)
-        : CrossEntropy.lossAndGradient(logits: x, columns: columns, targets: y, classWeights: w, options: o)
+        ? CrossEntropy.lossAndGradient(logits: x, probabilities: p, classWeights: w, columns: columns, options: o)
+        : CrossEntropy.lossAndGradient(logits: x, targets: y, classWeights: w, columns: columns, options: o)
       XCTAssertTrue(r.loss.isFinite && r.zLoss > 0 && g.allSatisfy { $0.isFinite }, "\(T.self) soft \(soft)")
       return bits(r, g, try soft
-        ? CrossEntropy.rowLosses(logits: x, probabilities: p, columns: columns, classWeights: w, options: o)
-        : CrossEntropy.rowLosses(logits: x, columns: columns, targets: y, classWeights: w, options: o))
+        ? CrossEntropy.rowLosses(logits: x, probabilities: p, classWeights: w, columns: columns, options: o)
+        : CrossEntropy.rowLosses(logits: x, targets: y, classWeights: w, columns: columns, options: o))
     }
     func spans(_ soft: Bool, _ o: CrossEntropyOptions) throws -> Bits {
       var g = [T](repeating: .nan, count: x.count), l = [T](repeating: .nan, count: rows)
       var gs = g.mutableSpan, ls = l.mutableSpan
       let (xs, ps, ws) = (x.span, p.span, w.span)
       let r = try soft
-        ? CrossEntropy.lossAndGradient(logits: xs, probabilities: ps, columns: columns, classWeights: ws, options: o, gradient: &gs)
-        : CrossEntropy.lossAndGradient(logits: xs, columns: columns, targets: y.span, classWeights: ws, options: o, gradient: &gs)
+        ? CrossEntropy.lossAndGradient(logits: xs, probabilities: ps, classWeights: ws, columns: columns, gradient: &gs, options: o)
+        : CrossEntropy.lossAndGradient(logits: xs, targets: y.span, classWeights: ws, columns: columns, gradient: &gs, options: o)
       try soft
-        ? CrossEntropy.rowLosses(logits: xs, probabilities: ps, columns: columns, classWeights: ws, options: o, rowLosses: &ls)
-        : CrossEntropy.rowLosses(logits: xs, columns: columns, targets: y.span, classWeights: ws, options: o, rowLosses: &ls)
+        ? CrossEntropy.rowLosses(logits: xs, probabilities: ps, classWeights: ws, columns: columns, into: &ls, options: o)
+        : CrossEntropy.rowLosses(logits: xs, targets: y.span, classWeights: ws, columns: columns, into: &ls, options: o)
       return bits(r, g, l)
     }
     func buffers(_ soft: Bool, _ o: CrossEntropyOptions) throws -> Bits {
@@ -136,11 +136,11 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
                   let (xr, pr) = (Rows(xb, rows: rows, columns: columns), Rows(pb, rows: rows, columns: columns))
                   let gr = MutableRows(gb, rows: rows, columns: columns)
                   try soft
-                    ? CrossEntropy.rowLosses(logits: xr, probabilities: pr, classWeights: wb, options: o, rowLosses: lb)
-                    : CrossEntropy.rowLosses(logits: xr, targets: yb, classWeights: wb, options: o, rowLosses: lb)
+                    ? CrossEntropy.rowLosses(logits: xr, probabilities: pr, classWeights: wb, into: lb, options: o)
+                    : CrossEntropy.rowLosses(logits: xr, targets: yb, classWeights: wb, into: lb, options: o)
                   return try soft
-                    ? CrossEntropy.lossAndGradient(logits: xr, probabilities: pr, classWeights: wb, options: o, gradient: gr)
-                    : CrossEntropy.lossAndGradient(logits: xr, targets: yb, classWeights: wb, options: o, gradient: gr)
+                    ? CrossEntropy.lossAndGradient(logits: xr, probabilities: pr, classWeights: wb, gradient: gr, options: o)
+                    : CrossEntropy.lossAndGradient(logits: xr, targets: yb, classWeights: wb, gradient: gr, options: o)
                 }
               }
             }
@@ -167,36 +167,36 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
   func testEdgeCases() throws {
     // All targets ignored with mean: NaN by default, 0 with the option.
     let x: [Float] = [1, 2, 3, 4, 5, 6]
-    XCTAssertTrue(try CrossEntropy.loss(logits: x, columns: 3, targets: [-100, -100]).loss.isNaN)
+    XCTAssertTrue(try CrossEntropy.loss(logits: x, targets: [-100, -100], columns: 3).loss.isNaN)
     XCTAssertEqual(try CrossEntropy.loss(
-      logits: x, columns: 3, targets: [-100, -100], options: CrossEntropyOptions(zeroWhenNoValidTargets: true)).loss, 0)
+      logits: x, targets: [-100, -100], columns: 3, options: CrossEntropyOptions(zeroWhenNoValidTargets: true)).loss, 0)
     XCTAssertEqual(try CrossEntropy.loss(
-      logits: x, columns: 3, targets: [-100, -100], options: CrossEntropyOptions(reduction: .sum)).loss, 0)
+      logits: x, targets: [-100, -100], columns: 3, options: CrossEntropyOptions(reduction: .sum)).loss, 0)
     // No rows: mean NaN, sum 0.
-    XCTAssertTrue(try CrossEntropy.loss(logits: [Float](), columns: 3, targets: []).loss.isNaN)
-    XCTAssertEqual(try CrossEntropy.loss(logits: [Float](), columns: 3, targets: [], options: CrossEntropyOptions(reduction: .sum)).loss, 0)
+    XCTAssertTrue(try CrossEntropy.loss(logits: [Float](), targets: [], columns: 3).loss.isNaN)
+    XCTAssertEqual(try CrossEntropy.loss(logits: [Float](), targets: [], columns: 3, options: CrossEntropyOptions(reduction: .sum)).loss, 0)
     // -inf at the target: +inf loss, finite gradient (p_y - 1 = -1).
-    let (l, g) = try CrossEntropy.lossAndGradient(logits: [-.infinity, 0, 1] as [Float], columns: 3, targets: [0])
+    let (l, g) = try CrossEntropy.lossAndGradient(logits: [-.infinity, 0, 1] as [Float], targets: [0], columns: 3)
     XCTAssertEqual(l.loss, .infinity)
     XCTAssertEqual(g[0], -1)
     XCTAssertTrue(g.allSatisfy { $0.isFinite })
     // -inf at a non-target class: exact zero probability there.
-    let (l2, g2) = try CrossEntropy.lossAndGradient(logits: [-.infinity, 0, 0] as [Float], columns: 3, targets: [1])
+    let (l2, g2) = try CrossEntropy.lossAndGradient(logits: [-.infinity, 0, 0] as [Float], targets: [1], columns: 3)
     XCTAssertEqual(l2.loss, Float(log(2.0)), accuracy: 1e-7)
     XCTAssertEqual(g2, [0, -0.5, 0.5])
     // -inf logits with smoothing: +inf.
     XCTAssertEqual(try CrossEntropy.loss(
-      logits: [-.infinity, 0, 0] as [Float], columns: 3, targets: [1],
+      logits: [-.infinity, 0, 0] as [Float], targets: [1], columns: 3,
       options: CrossEntropyOptions(labelSmoothing: 0.1)).loss, .infinity)
     // NaN / +inf logit, all -inf row: NaN loss and gradient.
     for row: [Float] in [[.nan, 0, 1], [.infinity, 0, 1], [-.infinity, -.infinity, -.infinity]] {
-      let (l3, g3) = try CrossEntropy.lossAndGradient(logits: row, columns: 3, targets: [1])
+      let (l3, g3) = try CrossEntropy.lossAndGradient(logits: row, targets: [1], columns: 3)
       XCTAssertTrue(l3.loss.isNaN, "\(row)")
       XCTAssertTrue(g3.allSatisfy { $0.isNaN }, "\(row)")
     }
     // Huge equal logits (pytorch/pytorch#11752): log 2, not 0.
-    XCTAssertEqual(try CrossEntropy.loss(logits: [1e8, 1e8] as [Float], columns: 2, targets: [0]).loss, Float(log(2.0)), accuracy: 1e-7)
-    XCTAssertEqual(try CrossEntropy.loss(logits: [1e30, -1e30] as [Float], columns: 2, targets: [1]).loss, 2e30, accuracy: 1e24)
+    XCTAssertEqual(try CrossEntropy.loss(logits: [1e8, 1e8] as [Float], targets: [0], columns: 2).loss, Float(log(2.0)), accuracy: 1e-7)
+    XCTAssertEqual(try CrossEntropy.loss(logits: [1e30, -1e30] as [Float], targets: [1], columns: 2).loss, 2e30, accuracy: 1e24)
   }
 
   func testSoftmaxCollapseRegimeKeepsALoss() throws {
@@ -204,7 +204,7 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
     // (PyTorch float32 gives loss 0 and gradient 0); the log1p form keeps 9 e^-30.
     var x = [Float](repeating: 0, count: 10)
     x[3] = 30
-    let (result, gradient) = try CrossEntropy.lossAndGradient(logits: x, columns: 10, targets: [3])
+    let (result, gradient) = try CrossEntropy.lossAndGradient(logits: x, targets: [3], columns: 10)
     let loss = result.loss
     let expected = log1p(9 * exp(-30.0))
     XCTAssertEqual(Double(loss), expected, accuracy: 1e-6 * expected)
@@ -244,7 +244,8 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
         try g.withUnsafeMutableBufferPointer { gb in
           try CrossEntropy.lossAndGradient(
             logits: Rows(xb, rows: rows, columns: classes), probabilities: Rows(tb, rows: rows, columns: classes),
-            options: CrossEntropyOptions(labelSmoothing: eps), gradient: MutableRows(gb, rows: rows, columns: classes))
+            gradient: MutableRows(gb, rows: rows, columns: classes),
+            options: CrossEntropyOptions(labelSmoothing: eps))
         }
       }
     }
@@ -280,21 +281,21 @@ final class CrossEntropyTests: SoftmaxKernelsTestCase {
     let targets = (0..<rows).map { _ in Int(rng.next() % 64) }
     let ref = CrossEntropyReference.integer(
       x.map(Double.init), targets, classes, weights: nil, eps: 0, ignore: -100, reduction: .mean, zLoss: 0)
-    let loss = try CrossEntropy.loss(logits: x, columns: classes, targets: targets).loss
+    let loss = try CrossEntropy.loss(logits: x, targets: targets, columns: classes).loss
     XCTAssertEqual(Double(loss), ref.loss, accuracy: 1e-6 * ref.loss)
   }
 
   func testBadArgumentsThrowAndWriteNothing() {
     let x: [Float] = [1, 2, 3, 4]
     assertThrows(invalid("targets", reasonContaining: "row 1")) {
-      try CrossEntropy.loss(logits: x, columns: 2, targets: [0, 2])
+      try CrossEntropy.loss(logits: x, targets: [0, 2], columns: 2)
     }
     assertThrows(.countMismatch(argument: "classWeights", expected: 2, actual: 1)) {
-      try CrossEntropy.loss(logits: x, columns: 2, targets: [0, 1], classWeights: [1])
+      try CrossEntropy.loss(logits: x, targets: [0, 1], classWeights: [1], columns: 2)
     }
     for eps in [-0.1, 1.5, Double.nan] {
       assertThrows(invalid("labelSmoothing"), "labelSmoothing \(eps)") {
-        try CrossEntropy.loss(logits: x, columns: 2, targets: [0, 1], options: CrossEntropyOptions(labelSmoothing: eps))
+        try CrossEntropy.loss(logits: x, targets: [0, 1], columns: 2, options: CrossEntropyOptions(labelSmoothing: eps))
       }
     }
     // Nothing written on a throw: the gradient keeps its sentinel.

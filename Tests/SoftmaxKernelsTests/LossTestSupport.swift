@@ -90,15 +90,15 @@ func runCrossEntropy<T: KernelScalar>(
             if let targets {
               return try targets.withUnsafeBufferPointer { tb in
                 try CrossEntropy.lossAndGradient(
-                  logits: logits, targets: tb, classWeights: weights == nil ? nil : wb, options: options,
-                  gradient: gradient, rowLosses: lb, rowLogSumExp: sb)
+                  logits: logits, targets: tb, classWeights: weights == nil ? nil : wb, gradient: gradient,
+                  rowLosses: lb, rowLogSumExp: sb, options: options)
               }.loss
             }
             return try probabilities!.withUnsafeBufferPointer { pb in
               try CrossEntropy.lossAndGradient(
                 logits: logits, probabilities: Rows(pb, rows: rows, columns: columns),
-                classWeights: weights == nil ? nil : wb, options: options, gradient: gradient,
-                rowLosses: lb, rowLogSumExp: sb)
+                classWeights: weights == nil ? nil : wb, gradient: gradient, rowLosses: lb, rowLogSumExp: sb,
+                options: options)
             }.loss
           }
         }
@@ -135,22 +135,22 @@ func runStableMaxCrossEntropy<T: KernelScalar>(
 ) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
   try runTargetLoss(x, rows: rows, targets: targets) { xb, tb, gb, lb in
     try StableMaxCrossEntropy.lossAndGradient(
-      logits: Rows(xb, rows: rows, columns: columns), targets: tb, reduction: reduction,
-      gradient: MutableRows(gb, rows: rows, columns: columns), lossGradient: lossGradient,
-      rowLosses: lb, options: options).loss
+      logits: Rows(xb, rows: rows, columns: columns), targets: tb, lossGradient: lossGradient,
+      gradient: MutableRows(gb, rows: rows, columns: columns), rowLosses: lb,
+      options: StableMaxCrossEntropyOptions(reduction: reduction, execution: options)).loss
   }
 }
 
 /// `SphericalZLoss.lossAndGradient` with its row losses.
 func runSphericalZLoss<T: KernelScalar>(
-  _ x: [T], rows: Int, columns: Int, targets: [Int], a: T, b: T, reduction: LossReduction = .sum,
+  _ x: [T], rows: Int, columns: Int, targets: [Int], a: Double, b: Double, reduction: LossReduction = .sum,
   lossGradient: T = 1, options: ExecutionOptions
 ) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
   try runTargetLoss(x, rows: rows, targets: targets) { xb, tb, gb, lb in
     try SphericalZLoss.lossAndGradient(
-      logits: Rows(xb, rows: rows, columns: columns), targets: tb, a: a, b: b, reduction: reduction,
-      gradient: MutableRows(gb, rows: rows, columns: columns), lossGradient: lossGradient,
-      rowLosses: lb, options: options).loss
+      logits: Rows(xb, rows: rows, columns: columns), targets: tb, lossGradient: lossGradient,
+      gradient: MutableRows(gb, rows: rows, columns: columns), rowLosses: lb,
+      options: SphericalZLossOptions(a: a, b: b, reduction: reduction, execution: options)).loss
   }
 }
 

@@ -258,22 +258,21 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
                               switch (probabilityTargets, withGradient) {
                               case (false, false):
                                 return try CrossEntropy.loss(
-                                  logits: logits, targets: yb, classWeights: w,
-                                  options: o, rowLosses: lb, rowLogSumExp: eb, rowArgmax: ab)
+                                  logits: logits, targets: yb, classWeights: w, rowLosses: lb, rowLogSumExp: eb,
+                                  rowArgmax: ab, options: o)
                               case (false, true):
                                 return try CrossEntropy.lossAndGradient(
-                                  logits: logits, targets: yb, classWeights: w,
-                                  options: o, gradient: g, lossGradient: T(0.75), rowLossGradients: s,
-                                  rowLosses: lb, rowLogSumExp: eb, rowArgmax: ab)
+                                  logits: logits, targets: yb, classWeights: w, lossGradient: T(0.75),
+                                  rowLossGradients: s, gradient: g, rowLosses: lb, rowLogSumExp: eb, rowArgmax: ab,
+                                  options: o)
                               case (true, false):
                                 return try CrossEntropy.loss(
-                                  logits: logits, probabilities: p,
-                                  classWeights: w, options: o, rowLosses: lb, rowLogSumExp: eb)
+                                  logits: logits, probabilities: p, classWeights: w, rowLosses: lb,
+                                  rowLogSumExp: eb, options: o)
                               case (true, true):
                                 return try CrossEntropy.lossAndGradient(
-                                  logits: logits, probabilities: p,
-                                  classWeights: w, options: o, gradient: g, lossGradient: T(0.75),
-                                  rowLossGradients: s, rowLosses: lb, rowLogSumExp: eb)
+                                  logits: logits, probabilities: p, classWeights: w, lossGradient: T(0.75),
+                                  rowLossGradients: s, gradient: g, rowLosses: lb, rowLogSumExp: eb, options: o)
                               }
                             }
                           }

@@ -25,9 +25,9 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
           try targets.withUnsafeBufferPointer { tb in
             try grad.withUnsafeMutableBufferPointer { gb in
               try SphericalZLoss.lossAndGradient(
-                logits: Rows(xb, rows: rows, columns: columns), targets: tb, a: a, b: b,
+                logits: Rows(xb, rows: rows, columns: columns), targets: tb,
                 gradient: MutableRows(gb, rows: rows, columns: columns),
-                options: ExecutionOptions(isa: level)).loss
+                options: SphericalZLossOptions(a: a, b: b, execution: ExecutionOptions(isa: level))).loss
             }
           }
         }
@@ -62,7 +62,7 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
     let x: [Float] = rng.row(Float.self, columns, -8, 8)
     let loss = try x.withUnsafeBufferPointer { xb in
       try [17].withUnsafeBufferPointer { tb in
-        try SphericalZLoss.loss(logits: Rows(vector: xb), targets: tb, a: 1, b: 3).loss
+        try SphericalZLoss.loss(logits: Rows(vector: xb), targets: tb, options: SphericalZLossOptions(a: 1, b: 3)).loss
       }
     }
     let ref = Self.reference(x.map(Double.init), 17, a: 1, b: 3)
@@ -70,7 +70,7 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
     let shifted = x.map { 3 * $0 + 100 }
     let loss2 = try shifted.withUnsafeBufferPointer { xb in
       try [17].withUnsafeBufferPointer { tb in
-        try SphericalZLoss.loss(logits: Rows(vector: xb), targets: tb, a: 1, b: 3).loss
+        try SphericalZLoss.loss(logits: Rows(vector: xb), targets: tb, options: SphericalZLossOptions(a: 1, b: 3)).loss
       }
     }
     XCTAssertEqual(Double(loss2), ref, accuracy: 1e-4 * ref)
@@ -87,7 +87,8 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
       try [c].withUnsafeBufferPointer { tb in
         try grad.withUnsafeMutableBufferPointer { gb in
           try SphericalZLoss.lossAndGradient(
-            logits: Rows(vector: xb), targets: tb, a: 1.5, b: 1, gradient: MutableRows(vector: gb)).loss
+            logits: Rows(vector: xb), targets: tb, gradient: MutableRows(vector: gb),
+            options: SphericalZLossOptions(a: 1.5, b: 1)).loss
         }
       }
     }
@@ -106,18 +107,21 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
         x, rows: FormsInput.rows, columns: FormsInput.columns, targets: y, a: 0.7, b: 2.5,
         reduction: .mean, lossGradient: 0.5, options: ExecutionOptions()),
       lossAndGradient: SphericalZLoss.lossAndGradient(
-        logits: x, columns: FormsInput.columns, targets: y, a: 0.7, b: 2.5, lossGradient: 0.5),
-      loss: SphericalZLoss.loss(logits: x, columns: FormsInput.columns, targets: y, a: 0.7, b: 2.5),
-      rowLosses: SphericalZLoss.rowLosses(logits: x, columns: FormsInput.columns, targets: y, a: 0.7, b: 2.5))
+        logits: x, targets: y, columns: FormsInput.columns, lossGradient: 0.5,
+        options: SphericalZLossOptions(a: 0.7, b: 2.5)),
+      loss: SphericalZLoss.loss(
+        logits: x, targets: y, columns: FormsInput.columns, options: SphericalZLossOptions(a: 0.7, b: 2.5)),
+      rowLosses: SphericalZLoss.rowLosses(
+        logits: x, targets: y, columns: FormsInput.columns, options: SphericalZLossOptions(a: 0.7, b: 2.5)))
   }
 
   func testBadArguments() {
     let x = [Float](repeating: 1, count: 4)
-    for (target, a, expected) in [(0, Float(0), invalid("a")), (4, 1, invalid("targets"))] {
+    for (target, a, expected) in [(0, 0.0, invalid("a")), (4, 1, invalid("targets"))] {
       assertThrows(expected, "target \(target), a \(a)") {
         try x.withUnsafeBufferPointer { xb in
           try [target].withUnsafeBufferPointer { tb in
-            try SphericalZLoss.loss(logits: Rows(vector: xb), targets: tb, a: a, b: 1)
+            try SphericalZLoss.loss(logits: Rows(vector: xb), targets: tb, options: SphericalZLossOptions(a: a, b: 1))
           }
         }
       }
@@ -192,9 +196,9 @@ final class StableMaxTests: SoftmaxKernelsTestCase {
       rowsForm: runStableMaxCrossEntropy(
         x, rows: FormsInput.rows, columns: columns, targets: y, reduction: .mean, lossGradient: 0.5,
         options: ExecutionOptions()),
-      lossAndGradient: StableMaxCrossEntropy.lossAndGradient(logits: x, columns: columns, targets: y, lossGradient: 0.5),
-      loss: StableMaxCrossEntropy.loss(logits: x, columns: columns, targets: y),
-      rowLosses: StableMaxCrossEntropy.rowLosses(logits: x, columns: columns, targets: y))
+      lossAndGradient: StableMaxCrossEntropy.lossAndGradient(logits: x, targets: y, columns: columns, lossGradient: 0.5),
+      loss: StableMaxCrossEntropy.loss(logits: x, targets: y, columns: columns),
+      rowLosses: StableMaxCrossEntropy.rowLosses(logits: x, targets: y, columns: columns))
   }
 
   /// The "Softmax Collapse" regime of Prieto et al.: a confidently classified float32 row whose
@@ -223,7 +227,7 @@ final class StableMaxTests: SoftmaxKernelsTestCase {
     XCTAssertLessThan(g[2], 0)
     XCTAssertGreaterThan(g[0], 0)
     // The log1p-based softmax cross-entropy: non-zero too (9 e^-40).
-    let (ceResult, ceGrad) = try CrossEntropy.lossAndGradient(logits: x, columns: 10, targets: [2])
+    let (ceResult, ceGrad) = try CrossEntropy.lossAndGradient(logits: x, targets: [2], columns: 10)
     let ce = ceResult.loss
     XCTAssertGreaterThan(ce, 0)
     XCTAssertEqual(Double(ce), 9 * exp(-40.0), accuracy: 1e-6 * 9 * exp(-40.0))

@@ -40,7 +40,10 @@ func zLossRows<T: KernelFloatLoss>(_ b: ZLossBatch<T>, _ rows: Range<Int>) -> Lo
     // sum (o - center)^2 / D = variance + delta^2 exactly (the cross term sums to 0).
     let variance = Swift.max(squaredDeviationPass(x, n, mean: center) / d - delta * delta, 0)
     let sigma = (variance + Double(b.varianceEpsilon)).squareRoot()
-    let z = ((Double(x[c]) - Double(center)) - delta) / sigma
+    // The target's logit, read once: the gradient may be the logits' own memory (in place),
+    // and the affine pass below overwrites x[c] before dx[c] is finished.
+    let targetGap = Double(x[c]) - Double(center)
+    let z = (targetGap - delta) / sigma
     let (loss, g) = zLossValue(z: z, a: a, b: bb)
     partial.loss += loss
     b.rowLoss?[r] = T(loss)
@@ -52,7 +55,7 @@ func zLossRows<T: KernelFloatLoss>(_ b: ZLossBatch<T>, _ rows: Range<Int>) -> Lo
     let beta = -s * g * z / (d * sigma * sigma)
     let alpha = -s * g / (d * sigma) - beta * delta
     affinePass(x, dx, n, center: center, alpha: T(alpha), beta: T(beta))
-    dx[c] = T(alpha + beta * (Double(x[c]) - Double(center)) + gamma)
+    dx[c] = T(alpha + beta * targetGap + gamma)
   }
   return partial
 }
