@@ -2,9 +2,10 @@
 
 /// How per-row losses are combined (PyTorch's `reduction`), the same in every loss and form.
 ///
-/// For `BinaryCrossEntropy` every element is a row: `.none` gives one loss per element,
-/// `.mean` the sum over all elements divided by the element count (not by the weights, as
-/// PyTorch), `.sum` the sum over all elements.
+/// For `BinaryCrossEntropy` every element is a row: `.none` gives the sum of the per-element
+/// losses as `LossResult.loss` (its `rowLosses(...)` gives each), `.mean` the sum over all
+/// elements divided by the element count (not by the weights, as PyTorch), `.sum` the sum over
+/// all elements.
 public enum LossReduction: String, CaseIterable, Sendable {
   /// No reduction: each row's loss is written to `rowLosses` when that buffer is given (buffer
   /// forms; ignored rows give 0), and `LossResult.loss` is their sum (the gradient is that of

@@ -241,3 +241,39 @@ final class LossReviewRegressionTests: SoftmaxKernelsTestCase {
     }
   }
 }
+
+extension LossReviewRegressionTests {
+  /// With `.none` and per-row upstream gradients, each row's z-loss term is scaled by that row's
+  /// upstream gradient (it used the global `lossGradient`): the fused gradient equals the sum over
+  /// rows of `g_r` times the gradient of row `r`'s loss alone.
+  func testPerRowUpstreamGradientsScaleTheZLossToo() throws {
+    let (rows, columns) = (3, 5)
+    let x: [Double] = (0..<rows * columns).map { Double(($0 * 7) % 11) / 3 - 1.5 }
+    let targets = [4, 0, 2], upstream: [Double] = [0.5, 2, -1]
+    try forEachLevel { level in
+      let execution = ExecutionOptions(isa: level)
+      var fused = [Double](repeating: .nan, count: x.count)
+      try x.withUnsafeBufferPointer { xb in
+        try targets.withUnsafeBufferPointer { tb in
+          try upstream.withUnsafeBufferPointer { gb in
+            try fused.withUnsafeMutableBufferPointer { d in
+              _ = try CrossEntropy.lossAndGradient(
+                logits: Rows(xb, rows: rows, columns: columns), targets: tb, rowLossGradients: gb,
+                gradient: MutableRows(d, rows: rows, columns: columns),
+                options: CrossEntropyOptions(reduction: .none, zLossScale: 0.1, execution: execution))
+            }
+          }
+        }
+      }
+      for r in 0..<rows {
+        let row = Array(x[(r * columns)..<((r + 1) * columns)])
+        let single = try CrossEntropy.lossAndGradient(
+          logits: row, targets: [targets[r]], columns: columns, lossGradient: upstream[r],
+          options: CrossEntropyOptions(reduction: .sum, zLossScale: 0.1, execution: execution)).gradient
+        for c in 0..<columns {
+          XCTAssertEqual(fused[r * columns + c], single[c], accuracy: 1e-14, "row \(r) column \(c)")
+        }
+      }
+    }
+  }
+}

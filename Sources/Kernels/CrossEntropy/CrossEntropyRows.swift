@@ -29,6 +29,8 @@ func crossEntropyRows<T: KernelFloatLoss>(_ b: CrossEntropyBatch<T>, _ rows: Ran
     let dx = b.gradient.map { $0 + r * b.gradientStride }
     defer { if let scratch, let dx, cap > 0 { softcapChainPass(scratch, dx, n, cap: cap) } }
     let scale = Double(b.perRowGradientScale?[r] ?? b.gradientScale)
+    // The z-loss is part of each row's loss, so a per-row upstream gradient scales it too.
+    let zScale = b.perRowGradientScale.map { Double($0[r]) } ?? Double(b.zLossGradientScale)
     if let targets = b.targets {
       let y = targets[r]
       let row = rowLogSumExp(x, n)
@@ -65,7 +67,7 @@ func crossEntropyRows<T: KernelFloatLoss>(_ b: CrossEntropyBatch<T>, _ rows: Ran
         continue
       }
       // dx_i = s ((1 - eps) w_y (p_i - [i = y]) + (eps / C)(W p_i - w_i)) + zs 2 lambda lse p_i
-      let zTerm = 2 * Double(b.zLossScale) * row.lse * Double(b.zLossGradientScale)
+      let zTerm = 2 * Double(b.zLossScale) * row.lse * zScale
       let a = scale * ((1 - eps) * wy + eps / c * totalWeight) + zTerm
       let b2 = scale * eps / c
       let (logSum, factor) = roundedLogSum(row.logSum, T.self)
@@ -110,7 +112,7 @@ func crossEntropyRows<T: KernelFloatLoss>(_ b: CrossEntropyBatch<T>, _ rows: Ran
         continue
       }
       // dx_i = s (p_i sum_c w_c t'_c - w_i t'_i) + zs 2 lambda lse p_i
-      let zTerm = 2 * Double(b.zLossScale) * row.lse * Double(b.zLossGradientScale)
+      let zTerm = 2 * Double(b.zLossScale) * row.lse * zScale
       let (logSum, factor) = roundedLogSum(row.logSum, T.self)
       crossEntropyGradientPass(
         x, dx, n, max: m, logSum: logSum, a: T((scale * wt + zTerm) * factor),
