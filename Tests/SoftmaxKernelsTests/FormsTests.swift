@@ -206,6 +206,16 @@ final class APIReviewRegressionTests: SoftmaxKernelsTestCase {
     XCTAssertEqual(dx, [9, 9, 9, 9])
   }
 
+  /// `LossResult` can be built outside the package (the review found no public init).
+  func testLossResultPublicInit() {
+    let r = LossResult<Float>(loss: 1.5, zLoss: 0.25, accuracy: 0.75)
+    XCTAssertEqual(r.loss, 1.5)
+    XCTAssertEqual(r.zLoss, 0.25)
+    XCTAssertEqual(r.accuracy, 0.75)
+    XCTAssertNil(r.logTemperatureGradient)
+    XCTAssertNil(r.biasGradient)
+  }
+
   /// `Sigmoid.backward(output:)` in its Rows and Span forms equals its Array form.
   func testSigmoidBackwardFromTheOutputForms() throws {
     try forEachLevel { level in

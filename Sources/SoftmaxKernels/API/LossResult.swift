@@ -20,7 +20,9 @@ public struct LossResult<T: KernelScalar>: Equatable, Sendable {
   /// gradient call); otherwise `nil`.
   public var biasGradient: T?
 
-  init(
+  /// A result with the given parts (for code that wraps or fakes a loss; the losses build
+  /// their own).
+  public init(
     loss: T, zLoss: T = 0, accuracy: Double? = nil, logTemperatureGradient: T? = nil,
     biasGradient: T? = nil
   ) {
