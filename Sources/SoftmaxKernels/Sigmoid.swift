@@ -87,7 +87,7 @@ public enum Sigmoid: ElementwiseGradient {
     output: Rows<T>, outputGradient: Rows<T>, into inputGradient: MutableRows<T>,
     options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) {
-    try forEachRow(output, outputGradient, inputGradient, inputName: "output") { (y, g, dx) throws(SoftmaxKernelsError) in
+    try forEachRow(output, "output", outputGradient: outputGradient, into: inputGradient) { (y, g, dx) throws(SoftmaxKernelsError) in
       try backward(output: y, outputGradient: g, into: dx, options: options)
     }
   }

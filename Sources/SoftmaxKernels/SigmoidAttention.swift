@@ -52,20 +52,16 @@ public enum SigmoidAttention: RowwiseGradient {
     _ input: Rows<T>, into output: MutableRows<T>,
     options: SigmoidAttentionOptions = SigmoidAttentionOptions()
   ) throws(SoftmaxKernelsError) {
-    let (rows, columns) = (input.rows, input.columns)
-    let inLayout = try RowLayout.input(input, "input")
-    let outLayout = try RowLayout.output(
-      output, "output", rows: rows, columns: columns, reading: (input.buffer, inLayout))
+    let m = try CheckedRows(input, into: output)
     // The default bias needs a sequence length; an empty row needs none (nothing is computed).
-    let n = options.sequenceLength ?? max(columns, 1)
+    let n = options.sequenceLength ?? max(m.columns, 1)
     let b: T = try AttentionWeights.sigmoidBias(options.bias.map { T($0) }, n)
     let scale = try AttentionWeights.finiteScale(options.scale, T.self)
-    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
-    guard rows > 0, columns > 0, let s = input.buffer.baseAddress, let y = output.buffer.baseAddress
-    else { return }
+    let plan = try ExecutionPlan(options.execution, elements: m.rows * m.columns)
+    guard let s = m.input, let y = m.output else { return }
     let table = T.kernels(plan.level).sigmoid
-    AttentionWeights.forRows(rows, plan) { r in
-      table.unary(.sigmoid, s + r * inLayout.stride, y + r * outLayout.stride, columns, scale, b)
+    AttentionWeights.forRows(m.rows, plan) { r in
+      table.unary(.sigmoid, s + r * m.inputStride, y + r * m.outputStride, m.columns, scale, b)
     }
   }
 
@@ -74,22 +70,15 @@ public enum SigmoidAttention: RowwiseGradient {
     output: Rows<T>, outputGradient: Rows<T>, into inputGradient: MutableRows<T>,
     options: SigmoidAttentionOptions = SigmoidAttentionOptions()
   ) throws(SoftmaxKernelsError) {
-    let (rows, columns) = (output.rows, output.columns)
-    let pLayout = try RowLayout.input(output, "output")
-    let gLayout = try RowLayout.input(outputGradient, "outputGradient", rows: rows, columns: columns)
-    let dxLayout = try RowLayout.output(
-      inputGradient, "inputGradient", rows: rows, columns: columns,
-      reading: (output.buffer, pLayout), alsoReading: (outputGradient.buffer, gLayout))
+    let m = try CheckedGradientRows(output, "output", outputGradient: outputGradient, into: inputGradient)
     let scale = try AttentionWeights.finiteScale(options.scale, T.self)
-    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
-    guard rows > 0, columns > 0, let p = output.buffer.baseAddress,
-      let g = outputGradient.buffer.baseAddress, let dx = inputGradient.buffer.baseAddress
-    else { return }
+    let plan = try ExecutionPlan(options.execution, elements: m.rows * m.columns)
+    guard let p = m.value, let g = m.outputGradient, let dx = m.inputGradient else { return }
     let table = T.kernels(plan.level).sigmoid
-    AttentionWeights.forRows(rows, plan) { r in
+    AttentionWeights.forRows(m.rows, plan) { r in
       table.gradient(
-        .sigmoidFromOutput, p + r * pLayout.stride, g + r * gLayout.stride,
-        dx + r * dxLayout.stride, columns, scale, 0)
+        .sigmoidFromOutput, p + r * m.valueStride, g + r * m.outputGradientStride,
+        dx + r * m.inputGradientStride, m.columns, scale, 0)
     }
   }
 }

@@ -67,21 +67,14 @@ func softmaxBackward<T: KernelScalar>(
   _ operation: BackwardOperation, output: Rows<T>, outputGradient: Rows<T>,
   into inputGradient: MutableRows<T>, options: SoftmaxOptions
 ) throws(SoftmaxKernelsError) {
-  let (rows, columns) = (output.rows, output.columns)
-  let yLayout = try RowLayout.input(output, "output")
-  let gLayout = try RowLayout.input(outputGradient, "outputGradient", rows: rows, columns: columns)
-  let dxLayout = try RowLayout.output(
-    inputGradient, "inputGradient", rows: rows, columns: columns,
-    reading: (output.buffer, yLayout), alsoReading: (outputGradient.buffer, gLayout))
-  let plan = try ExecutionPlan(options.execution, elements: rows * columns)
-  guard rows > 0, columns > 0, let y = output.buffer.baseAddress,
-    let g = outputGradient.buffer.baseAddress, let dx = inputGradient.buffer.baseAddress
-  else { return }
-  var batch = BackwardBatch<T>(output: y, outputStride: yLayout.stride, gradient: g, gradientStride: gLayout.stride, inputGradient: dx, inputGradientStride: dxLayout.stride, columns: columns, operation: operation)
+  let m = try CheckedGradientRows(output, "output", outputGradient: outputGradient, into: inputGradient)
+  let plan = try ExecutionPlan(options.execution, elements: m.rows * m.columns)
+  guard let y = m.value, let g = m.outputGradient, let dx = m.inputGradient else { return }
+  var batch = BackwardBatch<T>(output: y, outputStride: m.valueStride, gradient: g, gradientStride: m.outputGradientStride, inputGradient: dx, inputGradientStride: m.inputGradientStride, columns: m.columns, operation: operation)
   batch.fullyMaskedRowIsZero = options.fullyMaskedRowIsZero
   let table = T.kernels(plan.level).softmax
   plan.run(
-    rows: rows, columns: columns,
+    rows: m.rows, columns: m.columns,
     wholeRows: { table.backwardRows(batch, $0) },
     splitRow: { table.backwardSplitRow(batch, $0, $1, $2) })
 }

@@ -62,10 +62,6 @@ public struct SoftplusAttentionOptions: KernelOptions {
 /// forward calls; the softplus backward needs an `inputGradient` that overlaps nothing else (it
 /// holds intermediates). Masked entries (`causal`) are written as 0 (gradient 0).
 ///
-/// - Complexity: O(rows x columns). Sigmoid: one pass. LSSA: two passes over each row
-///   (one exponential and one logarithm per entry); LSSAR: four (plus one logarithm and one
-///   exponential per entry); backward: three or four. Rows are spread over threads.
-///
 /// - Complexity: O(rows x columns). LSSA: two passes over each row (one exponential and one
 ///   logarithm per entry); LSSAR: four (plus one logarithm and one exponential per entry);
 ///   backward: three or four. Rows are spread over threads.
@@ -101,16 +97,12 @@ public enum SoftplusAttention: RowwiseFunction {
     _ input: Rows<T>, into output: MutableRows<T>,
     options: SoftplusAttentionOptions = SoftplusAttentionOptions()
   ) throws(SoftmaxKernelsError) {
-    let (rows, columns) = (input.rows, input.columns)
-    let inLayout = try RowLayout.input(input, "input")
-    let outLayout = try RowLayout.output(
-      output, "output", rows: rows, columns: columns, reading: (input.buffer, inLayout))
+    let m = try CheckedRows(input, into: output)
     let parameters = try SoftplusParameters<T>(options)
-    let plan = try ExecutionPlan(options.execution, elements: rows * columns)
-    guard rows > 0, columns > 0, let s = input.buffer.baseAddress, let y = output.buffer.baseAddress
-    else { return }
-    let batch = parameters.batch(options.causal, options.queryOffset, s, inLayout.stride, y, outLayout.stride, columns)
+    let plan = try ExecutionPlan(options.execution, elements: m.rows * m.columns)
+    guard let s = m.input, let y = m.output else { return }
+    let batch = parameters.batch(options.causal, options.queryOffset, s, m.inputStride, y, m.outputStride, m.columns)
     let table = T.kernels(plan.level).sigmoid
-    AttentionWeights.forRowRanges(rows, plan) { table.softplusAttentionRows(batch, $0) }
+    AttentionWeights.forRowRanges(m.rows, plan) { table.softplusAttentionRows(batch, $0) }
   }
 }

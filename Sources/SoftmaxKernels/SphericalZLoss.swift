@@ -14,8 +14,8 @@ import SoftmaxKernelsCore
 /// `L` depends on `o` only through `(sum o, sum o^2, o_c)` and is invariant to `o -> s o + t`,
 /// `s > 0` (up to `epsilon`): that is what lets a layer train it without forming the `D` outputs
 /// (`lossAndGradientCoefficients`). `a` sets the sharpness and `b` the target's standardised
-/// score (`SphericalZLossOptions`); the paper tunes both as hyper-parameters, so the options'
-/// memberwise initialiser requires them (no published defaults could be confirmed).
+/// score (`SphericalZLossOptions`); the paper tunes both as hyper-parameters (no published
+/// defaults could be confirmed).
 ///
 /// Edge cases: all-equal outputs give `sigma = sqrt(epsilon)` (default 1e-12; `D = 1` with
 /// `epsilon = 0` throws, as do rows without columns); NaN or infinite outputs give NaN. The mean is carried as a `T` centre plus a small
@@ -24,117 +24,42 @@ import SoftmaxKernelsCore
 /// Accuracy (tests against Float80, rows `U[-8, 8)` and the same rows shifted by `+-1e4`, `1e6`
 /// in Float and `+-1e12` in Double; measured maxima in parentheses): loss within
 /// `2e-6 max(1, |loss|)` (Float; 7e-8) / `1e-14 max(1, |loss|)` (Double; 3.5e-16), gradient
-/// within `1e-7 + 1e-5 |ref|` (Float; 0.084 of it) / `1e-16 + 1e-13 |ref|` (Double; 0.25 of it).
+/// within `1e-7 + 1e-5 |ref|` (Float; 0.084 of it) / `1e-16 + 1e-13 |ref|` (Double; 0.25 of it),
+/// plus `4 u |g| / sigma` (`u` = 2^-24 / 2^-53): the term that shows where the exact gradient
+/// cancels, as in rows of two entries, whose gradient is 0 up to `epsilon` (measured 0.8 / 2.0
+/// of that term, spreads down to 1e-4).
 /// Complexity: three passes over the row (gaps, squared deviations, gradient), rows spread
 /// over threads.
 ///
-/// Forms: strided buffers (`Rows`, optional `rowLosses`), `Span`s of contiguous rows of
-/// `columns`, arrays; arguments in one order (inputs, `columns`, `lossGradient`, outputs,
-/// `options` last). The reduction is `.mean` over rows by default; `.none` gives the sum of the
-/// row losses (as `.sum`), which the buffer forms also write to `rowLosses` when given.
-/// `lossGradient` scales the gradient of the reduced loss (with `.none`, of the sum). The
-/// gradient may be the logits' own memory (same start and stride); the outputs overlap no other
-/// argument. A call that throws has written nothing.
-public enum SphericalZLoss {
+/// Forms, reduction, layout and errors: those of ``ClassIndexLoss``. The default options are the
+/// neutral `a = b = 1`; set both for training.
+public enum SphericalZLoss: ClassIndexLoss {
   /// The Z-loss of the rows of `logits` (`D = logits.columns` outputs each) against `targets`
   /// (one index in `[0, D)` per row); `rowLosses` receives each row's loss (any reduction).
   public static func loss<T: KernelScalar>(
     logits: Rows<T>, targets: UnsafeBufferPointer<Int>, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
-    options: SphericalZLossOptions
+    options: SphericalZLossOptions = SphericalZLossOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     try run(TargetLossCall(
-      logits: logits, targets: targets, rowLosses: rowLosses, reduction: options.reduction,
-      execution: options.execution), options)
+      logits: logits, targets: targets, rowLosses: rowLosses, options: options), options)
   }
 
   /// The Z-loss and its gradient with respect to the logits, times `lossGradient`; `gradient`
   /// (the shape of `logits`) may be the logits' own memory (same start and stride).
   public static func lossAndGradient<T: KernelScalar>(
     logits: Rows<T>, targets: UnsafeBufferPointer<Int>, lossGradient: T = 1, gradient: MutableRows<T>,
-    rowLosses: UnsafeMutableBufferPointer<T>? = nil, options: SphericalZLossOptions
+    rowLosses: UnsafeMutableBufferPointer<T>? = nil, options: SphericalZLossOptions = SphericalZLossOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     try run(TargetLossCall(
       logits: logits, targets: targets, lossGradient: lossGradient, gradient: gradient,
-      rowLosses: rowLosses, reduction: options.reduction, execution: options.execution), options)
-  }
-
-  /// Each row's Z-loss, written to `rowLosses` (one element per row; `options.reduction` is
-  /// not used).
-  public static func rowLosses<T: KernelScalar>(
-    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, into rowLosses: UnsafeMutableBufferPointer<T>,
-    options: SphericalZLossOptions
-  ) throws(SoftmaxKernelsError) {
-    _ = try run(TargetLossCall(
-      logits: logits, targets: targets, rowLosses: rowLosses, reduction: .none, execution: options.execution), options)
-  }
-
-  /// The Z-loss of `logits` (contiguous rows of `columns` outputs) against `targets`.
-  public static func loss<T: KernelScalar>(
-    logits: Span<T>, targets: Span<Int>, columns: Int, options: SphericalZLossOptions
-  ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try TargetLossCall.contiguous(
-      logits, targets: targets, columns: columns, reduction: options.reduction, execution: options.execution
-    ) { (call) throws(SoftmaxKernelsError) in try run(call, options) }
-  }
-
-  /// The Z-loss and its gradient (as many elements as `logits`), times `lossGradient`.
-  public static func lossAndGradient<T: KernelScalar>(
-    logits: Span<T>, targets: Span<Int>, columns: Int, lossGradient: T = 1, gradient: inout MutableSpan<T>,
-    options: SphericalZLossOptions
-  ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try withMutableBuffer(&gradient) { (g) throws(SoftmaxKernelsError) in
-      try TargetLossCall.contiguous(
-        logits, targets: targets, columns: columns, lossGradient: lossGradient, gradient: g,
-        reduction: options.reduction, execution: options.execution
-      ) { (call) throws(SoftmaxKernelsError) in try run(call, options) }
-    }
-  }
-
-  /// Each row's Z-loss, written to `rowLosses` (one element per row).
-  public static func rowLosses<T: KernelScalar>(
-    logits: Span<T>, targets: Span<Int>, columns: Int, into rowLosses: inout MutableSpan<T>,
-    options: SphericalZLossOptions
-  ) throws(SoftmaxKernelsError) {
-    _ = try withMutableBuffer(&rowLosses) { (l) throws(SoftmaxKernelsError) in
-      try TargetLossCall.contiguous(
-        logits, targets: targets, columns: columns, rowLosses: l, reduction: .none, execution: options.execution
-      ) { (call) throws(SoftmaxKernelsError) in try run(call, options) }
-    }
-  }
-
-  /// The Z-loss of `logits` (rows of `columns` outputs) against `targets`.
-  public static func loss<T: KernelScalar>(
-    logits: [T], targets: [Int], columns: Int, options: SphericalZLossOptions
-  ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try loss(logits: logits.span, targets: targets.span, columns: columns, options: options)
-  }
-
-  /// The Z-loss and its gradient with respect to `logits`, times `lossGradient`.
-  public static func lossAndGradient<T: KernelScalar>(
-    logits: [T], targets: [Int], columns: Int, lossGradient: T = 1, options: SphericalZLossOptions
-  ) throws(SoftmaxKernelsError) -> (result: LossResult<T>, gradient: [T]) {
-    let (gradient, result) = try makeArray(count: logits.count) { (g) throws(SoftmaxKernelsError) in
-      try lossAndGradient(
-        logits: logits.span, targets: targets.span, columns: columns, lossGradient: lossGradient,
-        gradient: &g, options: options)
-    }
-    return (result, gradient)
-  }
-
-  /// Each row's Z-loss.
-  public static func rowLosses<T: KernelScalar>(
-    logits: [T], targets: [Int], columns: Int, options: SphericalZLossOptions
-  ) throws(SoftmaxKernelsError) -> [T] {
-    try makeArray(count: rowShape(logits.count, columns: columns).rows) { (l) throws(SoftmaxKernelsError) in
-      try rowLosses(logits: logits.span, targets: targets.span, columns: columns, into: &l, options: options)
-    }.array
+      rowLosses: rowLosses, options: options), options)
   }
 
   /// Converts `a`, `b` and `varianceEpsilon` to `T` and checks the converted values (`a > 0`,
   /// `b` finite, `varianceEpsilon >= 0` finite, and positive for rows of one entry), then runs
   /// the rows.
   static func run<T: KernelScalar>(
-    _ call: TargetLossCall<T>, _ options: SphericalZLossOptions
+    _ call: TargetLossCall<T>, _ options: SphericalZLossOptions = SphericalZLossOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     let a = T(options.a), b = T(options.b), varianceEpsilon = T(options.varianceEpsilon)
     return try call.run(checkParameters: { () throws(SoftmaxKernelsError) in

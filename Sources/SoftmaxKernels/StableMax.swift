@@ -56,17 +56,13 @@ public enum LogStableMax: RowwiseFunction {
 private func stableMaxForward<T: KernelScalar>(
   _ input: Rows<T>, into output: MutableRows<T>, logarithm: Bool, options: ExecutionOptions
 ) throws(SoftmaxKernelsError) {
-  let (rows, columns) = (input.rows, input.columns)
-  let inLayout = try RowLayout.input(input, "input")
-  let outLayout = try RowLayout.output(
-    output, "output", rows: rows, columns: columns, reading: (input.buffer, inLayout))
-  let plan = try ExecutionPlan(options, elements: rows * columns)
-  guard rows > 0, columns > 0, let x = input.buffer.baseAddress, let y = output.buffer.baseAddress
-  else { return }
-  var batch = StableMaxBatch<T>(input: x, inputStride: inLayout.stride, columns: columns)
+  let m = try CheckedRows(input, into: output)
+  let plan = try ExecutionPlan(options, elements: m.rows * m.columns)
+  guard let x = m.input, let y = m.output else { return }
+  var batch = StableMaxBatch<T>(input: x, inputStride: m.inputStride, columns: m.columns)
   batch.output = y
-  batch.outputStride = outLayout.stride
+  batch.outputStride = m.outputStride
   batch.logarithm = logarithm
   let table = T.kernels(plan.level).losses
-  _ = plan.mapRows(rows, columns: columns) { table.stableMaxRows(batch, $0) }
+  _ = plan.mapRows(m.rows, columns: m.columns) { table.stableMaxRows(batch, $0) }
 }

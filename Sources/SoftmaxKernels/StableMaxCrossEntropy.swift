@@ -23,15 +23,9 @@ import SoftmaxKernelsCore
 /// all `-inf` row is 0/0 = NaN. Complexity: two passes (sum, gradient); rows are spread over
 /// threads.
 ///
-/// Forms: strided buffers (`Rows`, optional `rowLosses`), `Span`s of contiguous rows of
-/// `columns`, arrays; arguments in one order (inputs, `columns`, `lossGradient`, outputs,
-/// `options` last). The reduction (`StableMaxCrossEntropyOptions`) is `.mean` over rows by
-/// default, as the reference code; `.none` gives the sum of the row losses (as `.sum`), which
-/// the buffer forms also write to `rowLosses` when given. `lossGradient` scales the gradient of
-/// the reduced loss (with `.none`, of the sum). Rows without columns throw. The gradient may be
-/// the logits' own memory (same start and stride); the outputs overlap no other argument. A
-/// call that throws has written nothing.
-public enum StableMaxCrossEntropy {
+/// Forms, reduction, layout and errors: those of ``ClassIndexLoss``; the reduction is `.mean`
+/// over rows by default, as the reference code. Rows without columns throw.
+public enum StableMaxCrossEntropy: ClassIndexLoss {
   /// The StableMax cross-entropy of the rows of `logits` against `targets` (one index in
   /// `[0, logits.columns)` per row); `rowLosses` receives each row's loss (any reduction).
   public static func loss<T: KernelScalar>(
@@ -39,8 +33,7 @@ public enum StableMaxCrossEntropy {
     options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     try run(TargetLossCall(
-      logits: logits, targets: targets, rowLosses: rowLosses, reduction: options.reduction,
-      execution: options.execution))
+      logits: logits, targets: targets, rowLosses: rowLosses, options: options))
   }
 
   /// The StableMax cross-entropy and its gradient with respect to the logits, times
@@ -53,79 +46,7 @@ public enum StableMaxCrossEntropy {
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     try run(TargetLossCall(
       logits: logits, targets: targets, lossGradient: lossGradient, gradient: gradient,
-      rowLosses: rowLosses, reduction: options.reduction, execution: options.execution))
-  }
-
-  /// Each row's StableMax cross-entropy, written to `rowLosses` (one element per row;
-  /// `options.reduction` is not used).
-  public static func rowLosses<T: KernelScalar>(
-    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, into rowLosses: UnsafeMutableBufferPointer<T>,
-    options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
-  ) throws(SoftmaxKernelsError) {
-    _ = try run(TargetLossCall(
-      logits: logits, targets: targets, rowLosses: rowLosses, reduction: .none, execution: options.execution))
-  }
-
-  /// The StableMax cross-entropy of `logits` (contiguous rows of `columns`) against `targets`.
-  public static func loss<T: KernelScalar>(
-    logits: Span<T>, targets: Span<Int>, columns: Int,
-    options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
-  ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try TargetLossCall.contiguous(
-      logits, targets: targets, columns: columns, reduction: options.reduction, execution: options.execution, run)
-  }
-
-  /// The StableMax cross-entropy and its gradient (as many elements as `logits`), times
-  /// `lossGradient`.
-  public static func lossAndGradient<T: KernelScalar>(
-    logits: Span<T>, targets: Span<Int>, columns: Int, lossGradient: T = 1, gradient: inout MutableSpan<T>,
-    options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
-  ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try withMutableBuffer(&gradient) { (g) throws(SoftmaxKernelsError) in
-      try TargetLossCall.contiguous(
-        logits, targets: targets, columns: columns, lossGradient: lossGradient, gradient: g,
-        reduction: options.reduction, execution: options.execution, run)
-    }
-  }
-
-  /// Each row's StableMax cross-entropy, written to `rowLosses` (one element per row).
-  public static func rowLosses<T: KernelScalar>(
-    logits: Span<T>, targets: Span<Int>, columns: Int, into rowLosses: inout MutableSpan<T>,
-    options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
-  ) throws(SoftmaxKernelsError) {
-    _ = try withMutableBuffer(&rowLosses) { (l) throws(SoftmaxKernelsError) in
-      try TargetLossCall.contiguous(
-        logits, targets: targets, columns: columns, rowLosses: l, reduction: .none, execution: options.execution, run)
-    }
-  }
-
-  /// The StableMax cross-entropy of `logits` (rows of `columns`) against `targets`.
-  public static func loss<T: KernelScalar>(
-    logits: [T], targets: [Int], columns: Int, options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
-  ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try loss(logits: logits.span, targets: targets.span, columns: columns, options: options)
-  }
-
-  /// The StableMax cross-entropy and its gradient with respect to `logits`, times `lossGradient`.
-  public static func lossAndGradient<T: KernelScalar>(
-    logits: [T], targets: [Int], columns: Int, lossGradient: T = 1,
-    options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
-  ) throws(SoftmaxKernelsError) -> (result: LossResult<T>, gradient: [T]) {
-    let (gradient, result) = try makeArray(count: logits.count) { (g) throws(SoftmaxKernelsError) in
-      try lossAndGradient(
-        logits: logits.span, targets: targets.span, columns: columns, lossGradient: lossGradient,
-        gradient: &g, options: options)
-    }
-    return (result, gradient)
-  }
-
-  /// Each row's StableMax cross-entropy.
-  public static func rowLosses<T: KernelScalar>(
-    logits: [T], targets: [Int], columns: Int, options: StableMaxCrossEntropyOptions = StableMaxCrossEntropyOptions()
-  ) throws(SoftmaxKernelsError) -> [T] {
-    try makeArray(count: rowShape(logits.count, columns: columns).rows) { (l) throws(SoftmaxKernelsError) in
-      try rowLosses(logits: logits.span, targets: targets.span, columns: columns, into: &l, options: options)
-    }.array
+      rowLosses: rowLosses, options: options))
   }
 
   /// Runs the rows of a checked call.

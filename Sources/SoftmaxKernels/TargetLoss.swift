@@ -1,5 +1,5 @@
-// The checks, reduction and Span bridging shared by the row losses with integer targets and no
-// ignore index (`SphericalZLoss`, `StableMaxCrossEntropy`).
+// The checks and reduction shared by the row losses with integer targets and no ignore index
+// (the `ClassIndexLoss` conformers `SphericalZLoss`, `StableMaxCrossEntropy`).
 
 import SoftmaxKernelsCore
 
@@ -12,6 +12,14 @@ struct TargetLossCall<T: KernelScalar> {
   var rowLosses: UnsafeMutableBufferPointer<T>? = nil
   var reduction: LossReduction
   var execution: ExecutionOptions
+
+  init(
+    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, lossGradient: T = 1, gradient: MutableRows<T>? = nil,
+    rowLosses: UnsafeMutableBufferPointer<T>?, options: some LossOptions
+  ) {
+    (self.logits, self.targets, self.lossGradient, self.gradient) = (logits, targets, lossGradient, gradient)
+    (self.rowLosses, self.reduction, self.execution) = (rowLosses, options.reduction, options.execution)
+  }
 
   /// What a loss builds its kernel batch from, checked.
   struct Checked {
@@ -63,27 +71,5 @@ struct TargetLossCall<T: KernelScalar> {
     let rowsOf = kernel(checked, T.kernels(plan.level).losses)
     let total = plan.mapRows(rows, columns: columns, rowsOf).loss
     return LossResult(loss: T(mean ? total / Double(rows) : total))
-  }
-
-  /// The call of a Span form: `logits` as contiguous rows of `columns`, `gradient` (the
-  /// logits' count) and `rowLosses` (the row count) when given; `body` runs it with the loss's
-  /// own parameters.
-  static func contiguous(
-    _ logits: Span<T>, targets: Span<Int>, columns: Int, lossGradient: T = 1,
-    gradient: UnsafeMutableBufferPointer<T>? = nil, rowLosses: UnsafeMutableBufferPointer<T>? = nil,
-    reduction: LossReduction, execution: ExecutionOptions,
-    _ body: (TargetLossCall) throws(SoftmaxKernelsError) -> LossResult<T>
-  ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    if let gradient { try checkCount(gradient.count, equals: logits.count, "gradient") }
-    return try withBuffer(logits) { (x) throws(SoftmaxKernelsError) in
-      let rows = try Rows(x, columns: columns)
-      if let rowLosses { try checkCount(rowLosses.count, equals: rows.rows, "rowLosses") }
-      return try withBuffer(targets) { (y) throws(SoftmaxKernelsError) in
-        try body(TargetLossCall(
-          logits: rows, targets: y, lossGradient: lossGradient,
-          gradient: gradient.map { MutableRows($0, rows: rows.rows, columns: columns) },
-          rowLosses: rowLosses, reduction: reduction, execution: execution))
-      }
-    }
   }
 }

@@ -19,7 +19,7 @@ final class LossDegenerateShapeTests: SoftmaxKernelsTestCase {
         let x = [T(v), T(-v), T(v / 3)]
         let targets = [0, 0, 0]
         let options = ExecutionOptions(isa: level)
-        let (loss, rowLosses, gradient) = try runStableMaxCrossEntropy(x, rows: 3, columns: 1, targets: targets, options: options)
+        let (loss, rowLosses, gradient) = try runClassIndexLoss(StableMaxCrossEntropy.self, x, rows: 3, columns: 1, targets: targets, execution: options)
         worst.stableLoss = max(worst.stableLoss, abs(Double(loss)), rowLosses.map { abs(Double($0)) }.max()!)
         worst.stableGradient = max(worst.stableGradient, gradient.map { abs(Double($0)) }.max()!)
         XCTAssertEqual(loss, 0, "StableMax \(T.self) \(v) \(level)")
@@ -52,7 +52,7 @@ final class LossDegenerateShapeTests: SoftmaxKernelsTestCase {
           }
         }
         // Spherical Z-loss of one class: z = 0, loss softplus(a b) / a, gradient exactly 0.
-        let (zl, _, zg) = try runSphericalZLoss(x, rows: 3, columns: 1, targets: targets, a: 1, b: 3, options: options)
+        let (zl, _, zg) = try runClassIndexLoss(SphericalZLoss.self, x, rows: 3, columns: 1, targets: targets, execution: options, SphericalZLossOptions(a: 1, b: 3))
         XCTAssertEqual(Double(zl), 3 * (3 + log1p(exp(-3.0))), accuracy: 1e-6, "Z-loss \(T.self) \(v)")
         XCTAssertEqual(zg, [0, 0, 0], "Z-loss \(T.self) \(v) \(level)")
       }
@@ -71,7 +71,7 @@ final class LossDegenerateShapeTests: SoftmaxKernelsTestCase {
           var x = [T](repeating: -.infinity, count: n)
           let y = n / 3
           x[y] = T(v)
-          let (sl, _, sg) = try runStableMaxCrossEntropy(x, rows: 1, columns: n, targets: [y], options: ExecutionOptions(isa: level))
+          let (sl, _, sg) = try runClassIndexLoss(StableMaxCrossEntropy.self, x, rows: 1, columns: n, targets: [y], execution: ExecutionOptions(isa: level))
           XCTAssertEqual(sl, 0, "StableMax \(T.self) n \(n) \(v) \(level)")
           XCTAssertEqual(sg, [T](repeating: 0, count: n), "StableMax \(T.self) n \(n) \(v) \(level)")
           let out = try runCrossEntropy(
@@ -121,7 +121,7 @@ final class LossDegenerateShapeTests: SoftmaxKernelsTestCase {
         XCTAssertLessThanOrEqual(tally.loss, 1, "\(T.self) C=\(n) \(level): \(tally)")
         XCTAssertLessThanOrEqual(tally.gradient, 1, "\(T.self) C=\(n) \(level): \(tally)")
         let s = stableMaxWide(row.map { Double($0) }, target: 0, scale: 1)
-        let (sl, _, sg) = try runStableMaxCrossEntropy(row, rows: 1, columns: n, targets: [0], options: ExecutionOptions(isa: level))
+        let (sl, _, sg) = try runClassIndexLoss(StableMaxCrossEntropy.self, row, rows: 1, columns: n, targets: [0], execution: ExecutionOptions(isa: level))
         var st = LossTally()
         st.loss(Double(sl), s.loss, bound: LossBounds.targetLoss(T.self), "one row")
         st.gradient(sg.map { Double($0) }, s.gradient, bound: LossBounds.gradient(T.self), floor: 1e-30, "one row")

@@ -96,9 +96,9 @@ final class LossDominantEntryTests: SoftmaxKernelsTestCase {
       try forEachLevel { level in
         let options = ExecutionOptions(isa: level)
         let at = "\(T.self) C=\(n) margin \(margin) \(level)"
-        let (_, smRows, smGradient) = try runStableMaxCrossEntropy(x, rows: 2, columns: n, targets: targets, options: options)
-        let (_, zlRows, zlGradient) = try runSphericalZLoss(
-          x, rows: 2, columns: n, targets: targets, a: 1, b: 3, options: options)
+        let (_, smRows, smGradient) = try runClassIndexLoss(StableMaxCrossEntropy.self, x, rows: 2, columns: n, targets: targets, execution: options)
+        let (_, zlRows, zlGradient) = try runClassIndexLoss(SphericalZLoss.self,
+          x, rows: 2, columns: n, targets: targets, execution: options, SphericalZLossOptions(a: 1, b: 3))
         for r in 0..<2 {
           let row = Array(xd[r * n..<(r + 1) * n])
           let s = stableMaxWide(row, target: targets[r], scale: 1)

@@ -147,9 +147,9 @@ final class LossShiftInvarianceTests: SoftmaxKernelsTestCase {
         for threads in [1, 2] {
           let options = ExecutionOptions(threads: threads, isa: level)
           let at = "\(T.self) offset \(offset) \(level) threads \(threads)"
-          let (sm, smRows, smGradient) = try runStableMaxCrossEntropy(bigX, rows: bigRows(), columns: n, targets: bigY, options: options)
-          let (zl, zlRows, zlGradient) = try runSphericalZLoss(
-            bigX, rows: bigRows(), columns: n, targets: bigY, a: 1, b: 3, options: options)
+          let (sm, smRows, smGradient) = try runClassIndexLoss(StableMaxCrossEntropy.self, bigX, rows: bigRows(), columns: n, targets: bigY, execution: options)
+          let (zl, zlRows, zlGradient) = try runClassIndexLoss(SphericalZLoss.self,
+            bigX, rows: bigRows(), columns: n, targets: bigY, execution: options, SphericalZLossOptions(a: 1, b: 3))
           var smTotal = 0.0, zlTotal = 0.0
           for r in 0..<rows {
             smTotal += stableRef[r].loss

@@ -108,50 +108,26 @@ func runCrossEntropy<T: KernelScalar>(
   return out
 }
 
-/// Calls `loss` (a loss with integer targets, a gradient and row losses: StableMax
-/// cross-entropy, the spherical Z-loss) on the buffers of `x`, `targets` and NaN-filled outputs.
-func runTargetLoss<T: KernelScalar>(
-  _ x: [T], rows: Int, targets: [Int],
-  _ loss: (
-    _ logits: UnsafeBufferPointer<T>, _ targets: UnsafeBufferPointer<Int>,
-    _ gradient: UnsafeMutableBufferPointer<T>, _ rowLosses: UnsafeMutableBufferPointer<T>
-  ) throws -> T
+/// `L.lossAndGradient` (the strided form) with its row losses, on NaN-filled outputs: `options`
+/// with `reduction` (`.sum` by default) and `execution`.
+func runClassIndexLoss<L: ClassIndexLoss, T: KernelScalar>(
+  _: L.Type, _ x: [T], rows: Int, columns: Int, targets: [Int], reduction: LossReduction = .sum,
+  lossGradient: T = 1, execution: ExecutionOptions, _ options: L.Options = L.Options()
 ) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
-  var g = [T](repeating: .nan, count: x.count), l = [T](repeating: .nan, count: rows)
+  var (options, g, l) = (options, [T](repeating: .nan, count: x.count), [T](repeating: .nan, count: rows))
+  (options.reduction, options.execution) = (reduction, execution)
   let value = try x.withUnsafeBufferPointer { xb in
     try targets.withUnsafeBufferPointer { tb in
       try g.withUnsafeMutableBufferPointer { gb in
-        try l.withUnsafeMutableBufferPointer { lb in try loss(xb, tb, gb, lb) }
+        try l.withUnsafeMutableBufferPointer { lb in
+          try L.lossAndGradient(
+            logits: Rows(xb, rows: rows, columns: columns), targets: tb, lossGradient: lossGradient,
+            gradient: MutableRows(gb, rows: rows, columns: columns), rowLosses: lb, options: options).loss
+        }
       }
     }
   }
   return (value, l, g)
-}
-
-/// `StableMaxCrossEntropy.lossAndGradient` with its row losses.
-func runStableMaxCrossEntropy<T: KernelScalar>(
-  _ x: [T], rows: Int, columns: Int, targets: [Int], reduction: LossReduction = .sum,
-  lossGradient: T = 1, options: ExecutionOptions
-) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
-  try runTargetLoss(x, rows: rows, targets: targets) { xb, tb, gb, lb in
-    try StableMaxCrossEntropy.lossAndGradient(
-      logits: Rows(xb, rows: rows, columns: columns), targets: tb, lossGradient: lossGradient,
-      gradient: MutableRows(gb, rows: rows, columns: columns), rowLosses: lb,
-      options: StableMaxCrossEntropyOptions(reduction: reduction, execution: options)).loss
-  }
-}
-
-/// `SphericalZLoss.lossAndGradient` with its row losses.
-func runSphericalZLoss<T: KernelScalar>(
-  _ x: [T], rows: Int, columns: Int, targets: [Int], a: Double, b: Double, reduction: LossReduction = .sum,
-  lossGradient: T = 1, options: ExecutionOptions
-) throws -> (loss: T, rowLosses: [T], gradient: [T]) {
-  try runTargetLoss(x, rows: rows, targets: targets) { xb, tb, gb, lb in
-    try SphericalZLoss.lossAndGradient(
-      logits: Rows(xb, rows: rows, columns: columns), targets: tb, lossGradient: lossGradient,
-      gradient: MutableRows(gb, rows: rows, columns: columns), rowLosses: lb,
-      options: SphericalZLossOptions(a: a, b: b, reduction: reduction, execution: options)).loss
-  }
 }
 
 /// Rows of multiples of `grid` in `[-8, 8)` shifted by `offset`, checked to be exact in `T` (so

@@ -332,14 +332,14 @@ final class ReproducibilityTests: SoftmaxKernelsTestCase {
         for reduction in [LossReduction.mean, .sum] {
           let losses: [(String, (Int) throws -> (loss: T, rowLosses: [T], gradient: [T]))] = [
             ("StableMaxCrossEntropy.lossAndGradient", { t in
-              try runStableMaxCrossEntropy(
+              try runClassIndexLoss(StableMaxCrossEntropy.self,
                 x, rows: rows, columns: columns, targets: targets, reduction: reduction, lossGradient: T(0.5),
-                options: ExecutionOptions(threads: t, isa: level))
+                execution: ExecutionOptions(threads: t, isa: level))
             }),
             ("SphericalZLoss.lossAndGradient a=1 b=3", { t in
-              try runSphericalZLoss(
-                x, rows: rows, columns: columns, targets: targets, a: 1, b: 3, reduction: reduction,
-                lossGradient: T(0.5), options: ExecutionOptions(threads: t, isa: level))
+              try runClassIndexLoss(SphericalZLoss.self,
+                x, rows: rows, columns: columns, targets: targets, reduction: reduction,
+                lossGradient: T(0.5), execution: ExecutionOptions(threads: t, isa: level), SphericalZLossOptions(a: 1, b: 3))
             }),
           ]
           for (name, run) in losses {

@@ -20,17 +20,9 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
         let x: [Double] = rng.row(Double.self, rows * columns, -3, 3)
         let targets = (0..<rows).map { _ in Int(rng.next() % UInt64(columns)) }
         let (a, b) = (0.7, 2.5)
-        var grad = [Double](repeating: .nan, count: x.count)
-        let loss = try x.withUnsafeBufferPointer { xb in
-          try targets.withUnsafeBufferPointer { tb in
-            try grad.withUnsafeMutableBufferPointer { gb in
-              try SphericalZLoss.lossAndGradient(
-                logits: Rows(xb, rows: rows, columns: columns), targets: tb,
-                gradient: MutableRows(gb, rows: rows, columns: columns),
-                options: SphericalZLossOptions(a: a, b: b, execution: ExecutionOptions(isa: level))).loss
-            }
-          }
-        }
+        let (loss, _, grad) = try runClassIndexLoss(
+          SphericalZLoss.self, x, rows: rows, columns: columns, targets: targets, reduction: .mean,
+          execution: ExecutionOptions(isa: level), SphericalZLossOptions(a: a, b: b))
         var ref = 0.0
         for r in 0..<rows { ref += Self.reference(Array(x[r * columns..<(r + 1) * columns]), targets[r], a: a, b: b) }
         ref /= Double(rows)
@@ -103,9 +95,9 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
   func testFormsAgree() throws {
     let (x, y) = FormsInput.make(Double.self, seed: 12)
     try FormsInput.assertArrayForms(
-      rowsForm: runSphericalZLoss(
-        x, rows: FormsInput.rows, columns: FormsInput.columns, targets: y, a: 0.7, b: 2.5,
-        reduction: .mean, lossGradient: 0.5, options: ExecutionOptions()),
+      rowsForm: runClassIndexLoss(SphericalZLoss.self,
+        x, rows: FormsInput.rows, columns: FormsInput.columns, targets: y,
+        reduction: .mean, lossGradient: 0.5, execution: ExecutionOptions(), SphericalZLossOptions(a: 0.7, b: 2.5)),
       lossAndGradient: SphericalZLoss.lossAndGradient(
         logits: x, targets: y, columns: FormsInput.columns, lossGradient: 0.5,
         options: SphericalZLossOptions(a: 0.7, b: 2.5)),
@@ -113,6 +105,46 @@ final class SphericalZLossTests: SoftmaxKernelsTestCase {
         logits: x, targets: y, columns: FormsInput.columns, options: SphericalZLossOptions(a: 0.7, b: 2.5)),
       rowLosses: SphericalZLoss.rowLosses(
         logits: x, targets: y, columns: FormsInput.columns, options: SphericalZLossOptions(a: 0.7, b: 2.5)))
+  }
+
+  /// Rows of two entries: `z_c = +-1` and the exact gradient `(g / sigma)([k = c] - 1/2 - z_c z_k / 2)`
+  /// cancels to 0 (up to `epsilon`), so its computed value is rounding noise of the scale
+  /// `|g| / sigma`, not within `1e-5 |ref|`: the documented bound adds `4 u |g| / sigma`
+  /// (`u` the unit roundoff). Measured here, every level and type.
+  func testTwoEntryRowsGradientWithinTheScaleTerm() throws {
+    func check<T: KernelScalar>(_: T.Type, _ level: ISALevel) throws -> Double {
+      var rng = SeededRandom(seed: 77)
+      let rows = 64, (a, b) = (0.7, 2.5)
+      // Spreads from 16 down to 2e-4 (small sigma: large |g| / sigma), centres 0 to 2000.
+      let x: [T] = (0..<rows).flatMap { r -> [T] in
+        let (spread, centre) = ([8.0, 1e-1, 1e-4][r % 3], 1000 * Double(r % 3))
+        return rng.row(Double.self, 2, -spread, spread).map { T(centre + $0) }
+      }
+      let targets = (0..<rows).map { $0 % 2 }
+      let (_, _, gradient) = try runClassIndexLoss(
+        SphericalZLoss.self, x, rows: rows, columns: 2, targets: targets,
+        execution: ExecutionOptions(isa: level), SphericalZLossOptions(a: a, b: b))
+      let u = Bounds.isFloat(T.self) ? 0x1p-24 : 0x1p-53
+      let (atol, rtol) = LossBounds.gradient(T.self)
+      var worst = 0.0
+      for r in 0..<rows {
+        let row = [Double(x[2 * r]), Double(x[2 * r + 1])]
+        let ref = sphericalZLossWide(row, target: targets[r], a: a, b: b, epsilon: 1e-12, scale: 1).gradient
+        let sigma = (abs(row[1] - row[0]) / 2 * abs(row[1] - row[0]) / 2 + 1e-12).squareRoot()
+        let z = (row[targets[r]] - (row[0] + row[1]) / 2) / sigma
+        let g = 1 / (1 + exp(-a * (b - z)))  // |dL/dz_c|
+        for k in 0..<2 {
+          let e = abs(Double(gradient[2 * r + k]) - ref[k]) - (atol + rtol * abs(ref[k]))
+          worst = max(worst, e / (u * g / sigma))
+        }
+      }
+      XCTAssertLessThanOrEqual(worst, 4, "\(T.self) \(level): beyond 4 u |g| / sigma")
+      return worst
+    }
+    try forEachLevel { level in
+      let (f, d) = (try check(Float.self, level), try check(Double.self, level))
+      print(String(format: "Z-loss, rows of two entries, %@: worst %.2f (Float), %.2f (Double) units of u |g| / sigma", "\(level)", f, d))
+    }
   }
 
   func testBadArguments() {
@@ -169,16 +201,9 @@ final class StableMaxTests: SoftmaxKernelsTestCase {
       }
       return total / Double(rows)
     }
-    var grad = [Double](repeating: .nan, count: x.count)
-    let loss = try x.withUnsafeBufferPointer { xb in
-      try targets.withUnsafeBufferPointer { tb in
-        try grad.withUnsafeMutableBufferPointer { gb in
-          try StableMaxCrossEntropy.lossAndGradient(
-            logits: Rows(xb, rows: rows, columns: columns), targets: tb,
-            gradient: MutableRows(gb, rows: rows, columns: columns)).loss
-        }
-      }
-    }
+    let (loss, _, grad) = try runClassIndexLoss(
+      StableMaxCrossEntropy.self, x, rows: rows, columns: columns, targets: targets, reduction: .mean,
+      execution: ExecutionOptions())
     XCTAssertEqual(loss, f(x), accuracy: 1e-13)
     for i in 0..<x.count {
       var xp = x, xm = x
@@ -193,9 +218,9 @@ final class StableMaxTests: SoftmaxKernelsTestCase {
     let (x, y) = FormsInput.make(Float.self, seed: 13)
     let columns = FormsInput.columns
     try FormsInput.assertArrayForms(
-      rowsForm: runStableMaxCrossEntropy(
+      rowsForm: runClassIndexLoss(StableMaxCrossEntropy.self,
         x, rows: FormsInput.rows, columns: columns, targets: y, reduction: .mean, lossGradient: 0.5,
-        options: ExecutionOptions()),
+        execution: ExecutionOptions()),
       lossAndGradient: StableMaxCrossEntropy.lossAndGradient(logits: x, targets: y, columns: columns, lossGradient: 0.5),
       loss: StableMaxCrossEntropy.loss(logits: x, targets: y, columns: columns),
       rowLosses: StableMaxCrossEntropy.rowLosses(logits: x, targets: y, columns: columns))

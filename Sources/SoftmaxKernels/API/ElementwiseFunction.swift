@@ -24,7 +24,7 @@ extension ElementwiseFunction {
   public static func forward<T: KernelScalar>(
     _ input: Rows<T>, into output: MutableRows<T>, options: Options = Options()
   ) throws(SoftmaxKernelsError) {
-    try forEachRow(input, nil, output) { (x, _, y) throws(SoftmaxKernelsError) in
+    try forEachRow(input, into: output) { (x, y) throws(SoftmaxKernelsError) in
       try forward(x, into: y, options: options)
     }
   }
@@ -85,7 +85,7 @@ extension ElementwiseGradient {
     input: Rows<T>, outputGradient: Rows<T>, into inputGradient: MutableRows<T>,
     options: Options = Options()
   ) throws(SoftmaxKernelsError) {
-    try forEachRow(input, outputGradient, inputGradient) { (x, g, dx) throws(SoftmaxKernelsError) in
+    try forEachRow(input, outputGradient: outputGradient, into: inputGradient) { (x, g, dx) throws(SoftmaxKernelsError) in
       try backward(input: x, outputGradient: g, into: dx, options: options)
     }
   }
@@ -119,38 +119,36 @@ extension ElementwiseGradient {
   }
 }
 
-/// Runs an elementwise `body` on matrices of one shape: once on the whole extent when every
-/// matrix is contiguous (or has one row), else once per row. Shapes and buffers are checked
+/// Runs an elementwise `body` on matrices of one shape: once on the whole extent when both are
+/// contiguous (or there is one row), else once per row; once on empty buffers when there is
+/// nothing to compute (so that the options are still checked). The matrices are checked
 /// first, so a call that throws has written nothing.
 func forEachRow<T>(
-  _ input: Rows<T>, _ second: Rows<T>?, _ output: MutableRows<T>, inputName: String = "input",
+  _ input: Rows<T>, into output: MutableRows<T>,
+  _ body: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
+) throws(SoftmaxKernelsError) {
+  let m = try CheckedRows(input, into: output)
+  guard let x = m.input, let y = m.output else { return try body(.init(start: nil, count: 0), .init(start: nil, count: 0)) }
+  let (count, length) = m.isContiguous ? (1, m.rows * m.columns) : (m.rows, m.columns)
+  for r in 0..<count {
+    try body(.init(start: x + r * m.inputStride, count: length), .init(start: y + r * m.outputStride, count: length))
+  }
+}
+
+/// `forEachRow` for a gradient: the forward `value` (named `valueName`) and the upstream
+/// gradient are read, the input gradient written.
+func forEachRow<T>(
+  _ value: Rows<T>, _ valueName: String = "input", outputGradient: Rows<T>, into inputGradient: MutableRows<T>,
   _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
 ) throws(SoftmaxKernelsError) {
-  let (rows, columns) = (input.rows, input.columns)
-  let secondName = "outputGradient", outputName = second == nil ? "output" : "inputGradient"
-  let inLayout = try RowLayout.input(input, inputName)
-  let secondLayout = try second.map { (g) throws(SoftmaxKernelsError) in
-    try RowLayout.input(g, secondName, rows: rows, columns: columns)
+  let m = try CheckedGradientRows(value, valueName, outputGradient: outputGradient, into: inputGradient)
+  guard let v = m.value, let g = m.outputGradient, let dx = m.inputGradient else {
+    return try body(.init(start: nil, count: 0), .init(start: nil, count: 0), .init(start: nil, count: 0))
   }
-  let outLayout = try RowLayout.output(
-    output, outputName, rows: rows, columns: columns, reading: (input.buffer, inLayout),
-    alsoReading: second.map { ($0.buffer, secondLayout!) })
-  let empty = UnsafeBufferPointer<T>(start: nil, count: 0)
-  let contiguous = rows <= 1
-    || (inLayout.stride == columns && outLayout.stride == columns && (secondLayout?.stride ?? columns) == columns)
-  if contiguous {
-    let n = inLayout.span
+  let (count, length) = m.isContiguous ? (1, m.rows * m.columns) : (m.rows, m.columns)
+  for r in 0..<count {
     try body(
-      UnsafeBufferPointer(rebasing: input.buffer.prefix(n)),
-      second.map { UnsafeBufferPointer(rebasing: $0.buffer.prefix(n)) } ?? empty,
-      UnsafeMutableBufferPointer(rebasing: output.buffer.prefix(n)))
-    return
-  }
-  for r in 0..<rows {
-    func row(_ stride: Int) -> Range<Int> { (r * stride)..<(r * stride + columns) }
-    try body(
-      UnsafeBufferPointer(rebasing: input.buffer[row(inLayout.stride)]),
-      second.map { UnsafeBufferPointer(rebasing: $0.buffer[row(secondLayout!.stride)]) } ?? empty,
-      UnsafeMutableBufferPointer(rebasing: output.buffer[row(outLayout.stride)]))
+      .init(start: v + r * m.valueStride, count: length), .init(start: g + r * m.outputGradientStride, count: length),
+      .init(start: dx + r * m.inputGradientStride, count: length))
   }
 }
