@@ -59,14 +59,13 @@ extension BinaryCrossEntropy {
     for (output, name) in [(rowLosses, "rowLosses"), (gradient, "gradient")] {
       guard let output else { continue }
       try Sigmoid.checkElementwiseAliasing(logits, output, name)
-      let out = UnsafeRawBufferPointer(output)
-      try checkDisjoint(UnsafeRawBufferPointer(targets), out, name)
-      if let weight { try checkDisjoint(UnsafeRawBufferPointer(weight), out, name) }
-      if let posWeight { try checkDisjoint(UnsafeRawBufferPointer(posWeight), out, name) }
     }
-    if let rowLosses, let gradient {
-      try checkDisjoint(UnsafeRawBufferPointer(rowLosses), UnsafeRawBufferPointer(gradient), "gradient")
-    }
+    try checkDisjoint(
+      outputs: [ArgumentMemory("rowLosses", rowLosses, count: n), ArgumentMemory("gradient", gradient, count: n)],
+      inputs: [
+        ArgumentMemory("targets", targets, count: n), ArgumentMemory("weight", weight, count: n),
+        ArgumentMemory("posWeight", posWeight, count: columns),
+      ])
     let plan = try ExecutionPlan(options.execution, elements: n)
     let table = T.kernels(plan.level).sigmoid
     if options.checksTargets, let y = targets.baseAddress, n > 0 {
@@ -91,13 +90,4 @@ extension BinaryCrossEntropy {
     return plan.mapRowGroups(n, columns: 1, { $0 += $1 }) { r in table.binaryCrossEntropy(batch, r) }
   }
 
-  /// Throws unless the memory of `a` and `b` is disjoint (`argument` names the output).
-  static func checkDisjoint(
-    _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ argument: String
-  ) throws(SoftmaxKernelsError) {
-    guard let pa = a.baseAddress, let pb = b.baseAddress, a.count > 0, b.count > 0 else { return }
-    if pa < pb + b.count && pb < pa + a.count {
-      throw .invalidArgument(argument: argument, reason: "overlaps another argument")
-    }
-  }
 }

@@ -1,6 +1,6 @@
-// Pieces shared by the losses over rows (`CrossEntropy`, `SphericalZLoss`,
-// `StableMaxCrossEntropy`): the checked layout of a `Rows` argument, the overlap checks of the
-// outputs, optional spans, and arrays written through a mutable span.
+// Pieces shared by the losses and the functions with several outputs or inputs: the checked
+// layout of a `Rows` argument, the overlap checks of the outputs (one mechanism: the memory of
+// each argument, compared pairwise), optional spans, and arrays written through a mutable span.
 
 extension RowLayout {
   /// The checked layout of the rows `argument` (its stride is named `<argument>.rowStride`; the
@@ -57,14 +57,18 @@ struct ArgumentMemory {
   }
 }
 
+/// Throws `invalidArgument` naming `output` when it overlaps `input` (`nil`: an absent argument).
+func checkDisjoint(_ output: ArgumentMemory?, _ input: ArgumentMemory?) throws(SoftmaxKernelsError) {
+  guard let output, let input, output.lower < input.upper && input.lower < output.upper else { return }
+  throw .invalidArgument(argument: output.name, reason: "overlaps \(input.name)")
+}
+
 /// Throws `invalidArgument` naming the first of `outputs` that overlaps one of `inputs` or an
 /// output before it (`nil` entries are absent arguments).
 func checkDisjoint(outputs: [ArgumentMemory?], inputs: [ArgumentMemory?]) throws(SoftmaxKernelsError) {
-  var earlier = inputs.compactMap { $0 }
-  for case let output? in outputs {
-    if let other = earlier.first(where: { output.lower < $0.upper && $0.lower < output.upper }) {
-      throw .invalidArgument(argument: output.name, reason: "overlaps \(other.name)")
-    }
+  var earlier = inputs
+  for output in outputs {
+    for other in earlier { try checkDisjoint(output, other) }
     earlier.append(output)
   }
 }

@@ -36,12 +36,9 @@ func softmaxForward<T: KernelScalar>(
   var outputStride = columns
   if operation != .logSumExp {
     outputStride = try RowLayout.output(output, "output", rows: rows, columns: columns, reading: (input.buffer, inLayout)).stride
-  } else if let x = input.buffer.baseAddress, let l = logSumExp.baseAddress, inLayout.span > 0, rows > 0 {
+  } else {
     // One value per row: any overlap with the rows read would be overwritten before it is read.
-    let (a, b) = (UnsafeRawPointer(x), UnsafeRawPointer(l))
-    if a < b + rows * MemoryLayout<T>.stride && b < a + inLayout.span * MemoryLayout<T>.stride {
-      throw .invalidArgument(argument: "output", reason: "overlaps the input")
-    }
+    try checkDisjoint(ArgumentMemory("output", logSumExp, count: rows), ArgumentMemory("input", input, inLayout))
   }
   let plan = try ExecutionPlan(options.execution, elements: rows * columns)
   guard rows > 0 else { return }

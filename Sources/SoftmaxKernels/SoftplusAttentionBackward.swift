@@ -16,20 +16,12 @@ extension SoftplusAttention {
     let dxLayout = try RowLayout.input(inputGradient.readOnly, "inputGradient", rows: rows, columns: columns)
     let yLayout = try RowLayout.input(output, "output", rows: rows, columns: columns)
     let gLayout = try RowLayout.input(outputGradient, "outputGradient", rows: rows, columns: columns)
-    let dxRaw = UnsafeRawBufferPointer(
-      start: inputGradient.buffer.baseAddress, count: dxLayout.span * MemoryLayout<T>.stride)
-    for (buffer, layout, name) in [
-      (UnsafeRawPointer(input.buffer.baseAddress), sLayout, "input"),
-      (UnsafeRawPointer(output.buffer.baseAddress), yLayout, "output"),
-      (UnsafeRawPointer(outputGradient.buffer.baseAddress), gLayout, "outputGradient"),
-    ] {
-      let raw = UnsafeRawBufferPointer(start: buffer, count: layout.span * MemoryLayout<T>.stride)
-      if let a = raw.baseAddress, let b = dxRaw.baseAddress, !raw.isEmpty, !dxRaw.isEmpty,
-        a < b + dxRaw.count, b < a + raw.count
-      {
-        throw .invalidArgument(argument: "inputGradient", reason: "overlaps \(name)")
-      }
-    }
+    try checkDisjoint(
+      outputs: [ArgumentMemory("inputGradient", inputGradient.readOnly, dxLayout)],
+      inputs: [
+        ArgumentMemory("input", input, sLayout), ArgumentMemory("output", output, yLayout),
+        ArgumentMemory("outputGradient", outputGradient, gLayout),
+      ])
     let parameters = try SoftplusParameters<T>(options)
     let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     guard rows > 0, columns > 0, let s = input.buffer.baseAddress, let y = output.buffer.baseAddress,
