@@ -10,7 +10,7 @@ import Darwin
 
 // MARK: - Cross-entropy
 
-func crossEntropyRows<T: KernelFloatLoss>(_ b: CrossEntropyBatch<T>, _ rows: Range<Int>) -> LossPartial {
+func crossEntropyRows<T: KernelFloatLog>(_ b: CrossEntropyBatch<T>, _ rows: Range<Int>) -> LossPartial {
   var partial = LossPartial()
   let n = b.columns
   let eps = Double(b.labelSmoothing)

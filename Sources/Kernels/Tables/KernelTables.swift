@@ -17,11 +17,11 @@ package enum LevelKernels: KernelModule {
   package static let doubleHooks: VectorFunctionHooks<Double> = makeHooks()
 }
 
-func makeKernelSet<T: KernelFloatLoss & KernelFloatLog>() -> KernelSet<T> {
+func makeKernelSet<T: KernelFloatLog>() -> KernelSet<T> {
   KernelSet(softmax: makeTable(), losses: makeLossTable(), sigmoid: makeSigmoidTable())
 }
 
-func makeLossTable<T: KernelFloatLoss>() -> LossKernelTable<T> {
+func makeLossTable<T: KernelFloatLog>() -> LossKernelTable<T> {
   LossKernelTable(
     crossEntropyRows: { batch, rows in crossEntropyRows(batch, rows) },
     zLossRows: { batch, rows in zLossRows(batch, rows) },
