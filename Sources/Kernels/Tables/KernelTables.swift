@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The kernels of this module, compiled for its level (`SOFTMAXKERNELS_LEVEL_*`). The public
 /// module picks one level's `LevelKernels` once per call; nothing here has state.
 package enum LevelKernels: KernelModule {
