@@ -16,12 +16,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `f_j = softplus(c s_j)` written to `f`; returns `sum f`.
 func softplusSumPass<T: KernelFloatLog>(
   _ s: UnsafePointer<T>, _ f: UnsafeMutablePointer<T>, _ count: Int, scale c: T

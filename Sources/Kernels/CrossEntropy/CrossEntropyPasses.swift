@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `sum_i x_i`.
 func sumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> Double {
   windowSum(count, Sum(x: x), unrolled: true)

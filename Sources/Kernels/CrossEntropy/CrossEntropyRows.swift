@@ -10,7 +10,7 @@ import Darwin
 
 // MARK: - Cross-entropy
 
-func crossEntropyRows<T: KernelFloatLoss>(_ b: CrossEntropyBatch<T>, _ rows: Range<Int>) -> LossPartial {
+func crossEntropyRows<T: KernelFloatLog>(_ b: CrossEntropyBatch<T>, _ rows: Range<Int>) -> LossPartial {
   var partial = LossPartial()
   let n = b.columns
   let eps = Double(b.labelSmoothing)
@@ -31,15 +31,22 @@ func crossEntropyRows<T: KernelFloatLoss>(_ b: CrossEntropyBatch<T>, _ rows: Ran
     let scale = Double(b.perRowGradientScale?[r] ?? b.gradientScale)
     // The z-loss is part of each row's loss, so a per-row upstream gradient scales it too.
     let zScale = b.perRowGradientScale.map { Double($0[r]) } ?? Double(b.zLossGradientScale)
+    let row = rowLogSumExp(x, n)
+    b.rowLogSumExp?[r] = T(row.lse)
+    if let argmax = b.rowArgmax {
+      var k = -1
+      if row.max.isFinite { k = row.rest?.index ?? { var i = 0; while Double(x[i]) != row.max { i += 1 }; return i }() }
+      argmax[r] = k
+    }
+    let m = T(row.max)
+    // The row's loss, `A = sum_c w_c t'_c` (the weight of p_i in the gradient), and what is
+    // particular to the target's kind: the probabilities t of the gradient's term
+    // `b1 t_i w_i`, or the class y whose entry is finished after the gradient pass.
+    let loss: Double, weightSum: Double
+    var probabilities: UnsafePointer<T>? = nil
+    var target: (y: Int, wy: Double, nll: Double)? = nil
     if let targets = b.targets {
       let y = targets[r]
-      let row = rowLogSumExp(x, n)
-      b.rowLogSumExp?[r] = T(row.lse)
-      if let argmax = b.rowArgmax {
-        var k = -1
-        if row.max.isFinite { k = row.rest?.index ?? { var i = 0; while Double(x[i]) != row.max { i += 1 }; return i }() }
-        argmax[r] = k
-      }
       if y == b.ignoreIndex {
         b.rowLoss?[r] = 0
         if let dx { fillPass(dx, n, 0) }
@@ -47,53 +54,25 @@ func crossEntropyRows<T: KernelFloatLoss>(_ b: CrossEntropyBatch<T>, _ rows: Ran
       }
       let wy = Double(b.classWeights?[y] ?? 1)
       let xy = Double(x[y])
-      let m = T(row.max)
       // -log p_y = (m - x_y) + logSum: log1p(rest) alone when y is the dominant maximum. NaN for
       // a +inf logit (every log-probability is inf - inf, PyTorch) and an all -inf row.
       let nll = row.lse == .infinity ? .nan : (row.max - xy) + row.logSum
-      var loss = (1 - eps) * wy * nll
+      var classLoss = (1 - eps) * wy * nll
       if eps > 0 {
         // sum_i w_i (lse - x_i) = W logSum + sum_i w_i (m - x_i), without cancellation.
         let gaps = b.classWeights.map { gapDotPass($0, x, n, from: m) } ?? gapSumPass(x, n, from: m)
-        loss += eps / c * (totalWeight * row.logSum + gaps)
+        classLoss += eps / c * (totalWeight * row.logSum + gaps)
       }
-      partial.loss += loss
-      partial.zLoss += row.lse * row.lse
-      if b.rowArgmax != nil, b.rowArgmax![r] == y { partial.correct += 1 }
-      b.rowLoss?[r] = T(loss + Double(b.zLossScale) * row.lse * row.lse)
-      guard let dx else { continue }
-      guard row.lse.isFinite else {
-        fillPass(dx, n, T.nan)
-        continue
-      }
+      loss = classLoss
       // dx_i = s ((1 - eps) w_y (p_i - [i = y]) + (eps / C)(W p_i - w_i)) + zs 2 lambda lse p_i
-      let zTerm = 2 * Double(b.zLossScale) * row.lse * zScale
-      let a = scale * ((1 - eps) * wy + eps / c * totalWeight) + zTerm
-      let b2 = scale * eps / c
-      let (logSum, factor) = roundedLogSum(row.logSum, T.self)
-      crossEntropyGradientPass(
-        x, dx, n, max: m, logSum: logSum, a: T(a * factor), b1: 0, t: nil, b2: T(b2), w: b.classWeights)
-      // The target entry without cancellation: p_y - 1 = expm1(-nll), and p_y = exp(-nll) (not
-      // (p_y - 1) + 1, which loses p_y's digits when it is small and the z-loss term large).
-      let dominant = row.rest?.index == y
-      let pyMinusOne = dominant ? -row.rest!.sum / (1 + row.rest!.sum) : expm1(-nll)
-      let py = dominant ? 1 / (1 + row.rest!.sum) : exp(-nll)
-      let wyGrad = b.classWeights.map { Double($0[y]) } ?? 1
-      dx[y] = T(scale * (1 - eps) * wy * pyMinusOne + (scale * eps / c * totalWeight + zTerm) * py
-        - b2 * wyGrad)
+      weightSum = (1 - eps) * wy + eps / c * totalWeight
+      target = (y, wy, nll)
+      if b.rowArgmax != nil, b.rowArgmax![r] == y { partial.correct += 1 }
     } else {
       // Probability targets t: loss = sum_c w_c t'_c (lse - x_c), t' = (1 - eps) t + eps / C.
       let t = b.probabilities! + r * b.probabilitiesStride
-      let row = rowLogSumExp(x, n)
-      b.rowLogSumExp?[r] = T(row.lse)
-      if let argmax = b.rowArgmax {
-        var k = -1
-        if row.max.isFinite { var i = 0; while Double(x[i]) != row.max { i += 1 }; k = i }
-        argmax[r] = k
-      }
       // sum_c w_c t'_c (lse - x_c) = logSum sum_c w_c t'_c + sum_c w_c t'_c (m - x_c): the gaps
       // m - x_c are exact for close values, so rows far from 0 do not cancel.
-      let m = T(row.max)
       let p1 = b.classWeights.map { dotPass($0, t, n) } ?? sumPass(t, n)  // sum w t
       let p2 = b.classWeights.map { gapTripleDotPass($0, t, x, n, from: m) } ?? gapDotPass(t, x, n, from: m)
       var wt = (1 - eps) * p1
@@ -102,22 +81,36 @@ func crossEntropyRows<T: KernelFloatLoss>(_ b: CrossEntropyBatch<T>, _ rows: Ran
         wt += eps / c * totalWeight
         wtGaps += eps / c * (b.classWeights.map { gapDotPass($0, x, n, from: m) } ?? gapSumPass(x, n, from: m))
       }
-      let loss = row.lse == .infinity ? .nan : row.logSum * wt + wtGaps
-      partial.loss += loss
-      partial.zLoss += row.lse * row.lse
-      b.rowLoss?[r] = T(loss + Double(b.zLossScale) * row.lse * row.lse)
-      guard let dx else { continue }
-      guard row.lse.isFinite else {
-        fillPass(dx, n, T.nan)
-        continue
-      }
+      loss = row.lse == .infinity ? .nan : row.logSum * wt + wtGaps
       // dx_i = s (p_i sum_c w_c t'_c - w_i t'_i) + zs 2 lambda lse p_i
-      let zTerm = 2 * Double(b.zLossScale) * row.lse * zScale
-      let (logSum, factor) = roundedLogSum(row.logSum, T.self)
-      crossEntropyGradientPass(
-        x, dx, n, max: m, logSum: logSum, a: T((scale * wt + zTerm) * factor),
-        b1: T(scale * (1 - eps)), t: t, b2: T(scale * eps / c), w: b.classWeights)
+      weightSum = wt
+      probabilities = t
     }
+    partial.loss += loss
+    partial.zLoss += row.lse * row.lse
+    b.rowLoss?[r] = T(loss + Double(b.zLossScale) * row.lse * row.lse)
+    guard let dx else { continue }
+    guard row.lse.isFinite else {
+      fillPass(dx, n, T.nan)
+      continue
+    }
+    // dx_i = (s A + zTerm) p_i - (b1 t_i + b2) w_i, b1 = s (1 - eps) with probabilities (else
+    // 0), b2 = s eps / C.
+    let zTerm = 2 * Double(b.zLossScale) * row.lse * zScale
+    let b2 = scale * eps / c
+    let (logSum, factor) = roundedLogSum(row.logSum, T.self)
+    crossEntropyGradientPass(
+      x, dx, n, max: m, logSum: logSum, a: T((scale * weightSum + zTerm) * factor),
+      b1: T(probabilities == nil ? 0 : scale * (1 - eps)), t: probabilities, b2: T(b2), w: b.classWeights)
+    guard let (y, wy, nll) = target else { continue }
+    // The target entry without cancellation: p_y - 1 = expm1(-nll), and p_y = exp(-nll) (not
+    // (p_y - 1) + 1, which loses p_y's digits when it is small and the z-loss term large).
+    let dominant = row.rest?.index == y
+    let pyMinusOne = dominant ? -row.rest!.sum / (1 + row.rest!.sum) : expm1(-nll)
+    let py = dominant ? 1 / (1 + row.rest!.sum) : exp(-nll)
+    let wyGrad = b.classWeights.map { Double($0[y]) } ?? 1
+    dx[y] = T(scale * (1 - eps) * wy * pyMinusOne + (scale * eps / c * totalWeight + zTerm) * py
+      - b2 * wyGrad)
   }
   return partial
 }

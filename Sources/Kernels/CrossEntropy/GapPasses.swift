@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `sum_i (m - x_i)`: the row's gaps below `m` (its maximum, or any entry), each formed in `T`
 /// before it is summed, so that rows far from 0 (`1e4 + U[-8, 8)`) lose nothing to cancellation
 /// (`m - x_i` is exact for `x_i` in `[m/2, 2m]`, Sterbenz).

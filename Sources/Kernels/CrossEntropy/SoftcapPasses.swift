@@ -2,20 +2,14 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `y_i = c tanh(x_i / c)` (a row of soft-capped logits).
-func softcapPass<T: KernelFloatLoss>(
+func softcapPass<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, cap c: T
 ) {
   forEachVector(count, Softcap(x: x, y: y, c: c))
 }
 
-struct Softcap<T: KernelFloatLoss>: ElementwiseBody {
+struct Softcap<T: KernelFloatLog>: ElementwiseBody {
   let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, c: T
 
   @inline(always)

@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A Double sum with Neumaier's compensation: the windows' and blocks' partial sums of a row
 /// add with an error near one rounding in total rather than one per window (a Double row of
 /// 3e5 equal terms summed 12.7 ulp low with plain additions).

@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 // MARK: - Double
 
 extension Double: KernelFloat {
@@ -60,7 +54,13 @@ extension Double: KernelFloat {
 
   @inline(always)
   static func fma(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector {
-    fusedMultiplyAdd(a, b, c)
+    // Without FMA a multiply and an add: at the x86-64 baseline a vector `addingProduct`
+    // becomes one `fma` library call per lane.
+    #if SOFTMAXKERNELS_FMA || arch(arm64)
+    return c.addingProduct(a, b)
+    #else
+    return a * b + c
+    #endif
   }
 
   @inline(always)
@@ -72,7 +72,12 @@ extension Double: KernelFloat {
   }
 
   @inline(always)
-  static func horizontalSum(_ v: Vector) -> Self { halvingSum(v) }
+  static func horizontalSum(_ v: Vector) -> Self {
+    // Lane sum by halving.
+    let h4 = v.lowHalf + v.highHalf
+    let h2 = h4.lowHalf + h4.highHalf
+    return h2[0] + h2[1]
+  }
 
   @inline(always)
   static func expNonPositive(_ x: Vector) -> Vector {

@@ -1,12 +1,7 @@
-// `KernelFloatLog` for Float: log, log1p on [0, 1], exponential with gradual underflow.
+// `KernelFloatLog` for Float: log, log1p on [0, 1], exponential with gradual underflow,
+// soft-capping, and the BCE / SigLIP bodies (see KernelFloatLog.swift for why they are concrete).
 
 import SoftmaxKernelsCore
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 // MARK: - Float
 
@@ -126,5 +121,51 @@ extension Float: KernelFloatLog {
     hi = vmax(hi, x)
     lo = vmin(lo, x)
     nan = nan.replacing(with: 1, where: x .!= x)
+  }
+
+  @inline(always)
+  static func softcap(_ x: Vector, cap c: Float) -> Vector {
+    let u = x * Vector(repeating: 1 / c)
+    let magnitude = u.replacing(with: -u, where: u .< Vector())
+    // expm1(v) for v in [-87, 0]: e^v - 1 = (s - 1) + s t p(t) with the exp's reduction
+    // (s = 2^n exact, s - 1 exact for n >= -24); n = 0 gives t p(t), accurate near 0.
+    let v = (magnitude * Vector(repeating: -2)).replacing(
+      with: Vector(repeating: -87), where: magnitude .> Vector(repeating: 43.5))
+    let biased = fma(v, Vector(repeating: log2e), Vector(repeating: roundBiased))
+    let s = unsafeBitCast(unsafeBitCast(biased, to: SIMD16<UInt32>.self) &<< 23, to: Vector.self)
+    let n = biased - Vector(repeating: roundBiased)
+    let t = reduce(v, n)
+    let e = fma(t * s, polynomial(t), s - Vector(repeating: 1))
+    let tanhMagnitude = -e / (e + Vector(repeating: 2))
+    let signed = tanhMagnitude.replacing(with: -tanhMagnitude, where: u .< Vector())
+    return signed * Vector(repeating: c)
+  }
+
+  // MARK: BCE and SigLIP (KernelFloatLog.swift)
+
+  @inline(always)
+  static func bceCore(_ x: Vector, _ y: Vector, _ w: Vector, _ p: Vector) -> (loss: Vector, gradient: Vector) {
+    let zero = Vector(), one = Vector(repeating: 1)
+    let e = expNegativeGradual(negativeAbs(x))
+    let r = one / (one + e)
+    let a = one - y, b = p * y
+    let er = e * r
+    // a sigmoid(x) - b sigmoid(-x) with one select of the two finished branches: a mask used by
+    // two selects was materialised through 16-bit lanes, splitting the loop into xmm pieces.
+    let gradient = w * (a * er - b * r).replacing(with: a * r - b * er, where: x .>= zero)
+    let linear = multiplyZeroSafe(a, vmax(x, zero)) + multiplyZeroSafe(b, vmax(zero - x, zero))
+    return (w * fma(a + b, log1pUnit(e), linear), gradient)
+  }
+
+  @inline(always)
+  static func sigLIPCore(_ s: Vector, _ position: Vector, _ t: Vector, _ b: Vector) -> (loss: Vector, q: Vector) {
+    let zero = Vector(), one = Vector(repeating: 1)
+    // -z as a vector (one select): u = -z l, q = -z sigmoid(u).
+    let minusZ = one.replacing(with: Vector(repeating: -1), where: position .== zero)
+    let u = fma(s, t, b) * minusZ
+    let e = expNegativeGradual(negativeAbs(u))
+    let r = one / (one + e)
+    let sigmoid = (e * r).replacing(with: r, where: u .>= zero)
+    return (vmax(u, zero) + log1pUnit(e), minusZ * sigmoid)
   }
 }

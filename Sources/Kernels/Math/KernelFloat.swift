@@ -7,12 +7,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A scalar type the kernels are written for (`Float`, `Double`), with its SIMD vector type and
 /// its vector exponentials. (`Codable` only silences the compiler's warning about the same-type
 /// constraint `Vector.Scalar == Self`, which the SIMD scalar's `Codable` conformance implies;
@@ -38,7 +32,9 @@ protocol KernelFloat: BinaryFloatingPoint, SIMDScalar, Codable where Vector.Scal
   static func vmax(_ a: Vector, _ b: Vector) -> Vector
   /// Lane-wise minimum, ignoring NaN in `b`.
   static func vmin(_ a: Vector, _ b: Vector) -> Vector
-  /// `a * b + c`, fused where the level has FMA.
+  /// `a * b + c`, fused where the level has FMA. A requirement written in each conformance on
+  /// the concrete vector type: a generic implementation binds `addingProduct` to the
+  /// lane-by-lane protocol extension, which LLVM vectorised erratically.
   static func fma(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector
   /// The sum of the lanes by halving (`lowHalf + highHalf` down to one lane): a few vector adds,
   /// where the generic `sum()` was seen to compile to 15 scalar extracts and adds per window.
@@ -56,40 +52,4 @@ protocol KernelFloat: BinaryFloatingPoint, SIMDScalar, Codable where Vector.Scal
   /// normal number (flushed to 0): ln(2^-126) = -87.3 rounded out to 104 for Float (the margin
   /// the two-pass range above uses), ln(2^-1022) = -708.4 rounded out to 746 for Double.
   static var negligibleBelowMax: Double { get }
-}
-
-/// `a * b + c`, fused where the level has FMA. Concrete overloads: a generic one binds
-/// `addingProduct` to the lane-by-lane protocol extension, which LLVM vectorised erratically.
-@inline(always)
-func fusedMultiplyAdd(_ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>) -> SIMD16<Float> {
-  #if SOFTMAXKERNELS_FMA || arch(arm64)
-  return c.addingProduct(a, b)
-  #else
-  return a * b + c
-  #endif
-}
-
-@inline(always)
-func fusedMultiplyAdd(_ a: SIMD8<Double>, _ b: SIMD8<Double>, _ c: SIMD8<Double>) -> SIMD8<Double> {
-  #if SOFTMAXKERNELS_FMA || arch(arm64)
-  return c.addingProduct(a, b)
-  #else
-  return a * b + c
-  #endif
-}
-
-/// Lane sum by halving, for the kernels' vector types.
-@inline(always)
-func halvingSum(_ v: SIMD16<Float>) -> Float {
-  let h8 = v.lowHalf + v.highHalf
-  let h4 = h8.lowHalf + h8.highHalf
-  let h2 = h4.lowHalf + h4.highHalf
-  return h2[0] + h2[1]
-}
-
-@inline(always)
-func halvingSum(_ v: SIMD8<Double>) -> Double {
-  let h4 = v.lowHalf + v.highHalf
-  let h2 = h4.lowHalf + h4.highHalf
-  return h2[0] + h2[1]
 }

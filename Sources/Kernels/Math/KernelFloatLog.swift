@@ -1,5 +1,6 @@
-// Vector logarithms, an exponential with gradual underflow, and the lane-wise selects the
-// sigmoid / softplus kernels need.
+// Vector logarithms, an exponential with gradual underflow, the lane-wise selects the
+// sigmoid / softplus kernels need, and the per-vector bodies of the loss kernels (soft-capping,
+// BCE, SigLIP).
 //
 // This file is compiled once per ISA module, like all of Sources/Kernels. Every comparison and select is a requirement implemented in the concrete `Float` and
 // `Double` conformances: in generic code `.>` and `replacing(with:where:)` compile to scalar
@@ -19,13 +20,8 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// The vector logarithms and selects of the sigmoid / softplus kernels.
+/// The vector logarithms and selects of the sigmoid / softplus kernels, and the loss kernels'
+/// per-vector bodies.
 protocol KernelFloatLog: KernelFloat {
   /// `e^x` for `x <= 0` with gradual underflow: subnormal results are rounded (not flushed),
   /// `+0` below `ln(leastNonzeroMagnitude / 2)`, `-inf` gives `+0`, NaN propagates.
@@ -48,9 +44,29 @@ protocol KernelFloatLog: KernelFloat {
   static func multiplyZeroSafe(_ a: Vector, _ b: Vector) -> Vector
   /// `(max(x), min(x), any NaN)` folded into running vectors: used to validate targets.
   static func rangeStep(_ x: Vector, _ hi: inout Vector, _ lo: inout Vector, _ nan: inout Vector)
-  /// BCE with logits per element: `(loss, dloss/dx)` (SigmoidLossCores.swift).
+  /// Soft-capping `c tanh(x / c)`, with `tanh(u) = sign(u) (-e) / (2 + e)`,
+  /// `e = expm1(-2 |u|)`: no cancellation for small `u`; `x = +-inf` gives `+-c`.
+  static func softcap(_ x: Vector, cap c: Self) -> Vector
+
+  // The per-vector bodies of the BCE and SigLIP loops. Written generically (over `T.Vector`),
+  // these bodies resolve `*`, `+`, ... to the SIMD protocol's lane-by-lane extensions, which LLVM
+  // must re-vectorise; with this many live values it split the loops into xmm pieces in release
+  // builds (half the speed, seen with hot-loops.py). In the concrete conformances the operators
+  // are the concrete SIMD16<Float> / SIMD8<Double> ones; the two copies are identical apart
+  // from the type.
+  //
+  // BCE per element, with e = e^-|x|, r = 1 / (1 + e), L = log1p(e), a = 1 - y, b = p y:
+  //   loss = w [a max(x, 0) + b max(-x, 0) + (a + b) L] = w [(1 - y) softplus(x) + p y softplus(-x)]
+  //   dloss/dx = w [a sigmoid(x) - b sigmoid(-x)]   (no cancellation for hard labels)
+  // The products `a max(x, 0)`, `b max(-x, 0)` are 0 when their weight is 0, so an infinite logit
+  // with the matching hard label gives loss 0 (not 0 * inf = NaN).
+  //
+  // SigLIP per pair: l = t s + b, u = -z l (z = +1 for the positive pair), loss softplus(u) =
+  // max(u, 0) + log1p(e^-|u|), q = -z sigmoid(u) = dloss/dl.
+
+  /// BCE with logits per element: `(loss, dloss/dx)`.
   static func bceCore(_ x: Vector, _ y: Vector, _ w: Vector, _ p: Vector) -> (loss: Vector, gradient: Vector)
   /// SigLIP per pair: `(softplus(u), q)` with `u = -z (t s + b)`, `z = +1` where
-  /// `position == 0` (SigmoidLossCores.swift).
+  /// `position == 0`.
   static func sigLIPCore(_ s: Vector, _ position: Vector, _ t: Vector, _ b: Vector) -> (loss: Vector, q: Vector)
 }

@@ -14,12 +14,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 // MARK: - Slots
 
 /// One vector position of a pass: a full vector, or the row's last partial vector.

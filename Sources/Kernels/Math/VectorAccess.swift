@@ -16,12 +16,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Vectors per accumulation window (4096 floats / 2048 doubles).
 let windowVectors = 256
 

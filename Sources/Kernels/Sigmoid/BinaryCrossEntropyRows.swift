@@ -3,12 +3,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// BCE over `count` contiguous elements starting at element `start` of the batch, reading the
 /// positive weights from `posWeight` (aligned with element `start`; `nil`: none). Returns the sum
 /// of the losses.

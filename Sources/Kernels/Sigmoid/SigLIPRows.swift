@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `(min, max, any NaN)` of `x[0..<count]`; `(+inf, -inf, false)` when empty.
 func rangePass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ count: Int) -> (min: T, max: T, nan: Bool) {
   let lanes = T.Vector.scalarCount

@@ -1,12 +1,7 @@
-// Elementwise sigmoid and log-sigmoid passes.
+// Elementwise sigmoid and log-sigmoid passes, and the body of every forward pass of the
+// sigmoid family (softplus's smooth part too, SoftplusPasses.swift).
 
 import SoftmaxKernelsCore
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 // MARK: - Forward
 
@@ -15,39 +10,46 @@ func sigmoidPass<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, scale a: T, bias b: T
 ) {
   if a == 1 && b == 0 { return plainSigmoidPass(x, y, count) }
-  forEachVector(count, AffineSigmoid(
-    x: x, y: y, va: T.Vector(repeating: a), vb: T.Vector(repeating: b)))
-}
-
-struct AffineSigmoid<T: KernelFloatLog>: ElementwiseBody {
-  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, va: T.Vector, vb: T.Vector
-
-  @inline(always)
-  func step(_ s: some VectorSlot<T>) {
-    s.write(sigmoidVector(T.self, T.fma(s.read(x, pad: 0), va, vb)), y)
-  }
+  forEachVector(count, SigmoidFamilyMap(
+    function: .affineSigmoid, x: x, y: y, va: T.Vector(repeating: a), vb: T.Vector(repeating: b)))
 }
 
 /// `y_i = sigmoid(x_i)` (the plain sigmoid: no multiply-add per vector).
 func plainSigmoidPass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
-  forEachVector(count, PlainSigmoid(x: x, y: y))
-}
-
-struct PlainSigmoid<T: KernelFloatLog>: ElementwiseBody {
-  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>
-
-  @inline(always)
-  func step(_ s: some VectorSlot<T>) { s.write(sigmoidVector(T.self, s.read(x, pad: 0)), y) }
+  forEachVector(count, SigmoidFamilyMap(function: .sigmoid, x: x, y: y))
 }
 
 /// `y_i = log sigmoid(x_i)`.
 func logSigmoidPass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
-  forEachVector(count, LogSigmoid(x: x, y: y))
+  forEachVector(count, SigmoidFamilyMap(function: .logSigmoid, x: x, y: y))
 }
 
-struct LogSigmoid<T: KernelFloatLog>: ElementwiseBody {
-  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>
+/// `y_i = f(x_i)` for one elementwise function `f` of the sigmoid family, with its broadcast
+/// parameters `va`, `vb`. Every pass names its function as a constant, so the switch folds
+/// away and the pass's loop holds that function alone.
+struct SigmoidFamilyMap<T: KernelFloatLog>: ElementwiseBody {
+  enum Function {
+    /// `sigmoid(x)`.
+    case sigmoid
+    /// `sigmoid(a x + b)`.
+    case affineSigmoid
+    /// `log sigmoid(x)`.
+    case logSigmoid
+    /// `softplus(beta x) / beta` without the threshold (`a = beta`, `b = 1 / beta`).
+    case softplusSmooth
+  }
+
+  let function: Function, x: UnsafePointer<T>, y: UnsafeMutablePointer<T>
+  var va = T.Vector(), vb = T.Vector()
 
   @inline(always)
-  func step(_ s: some VectorSlot<T>) { s.write(logSigmoidVector(T.self, s.read(x, pad: 0)), y) }
+  func step(_ s: some VectorSlot<T>) {
+    let v = s.read(x, pad: 0)
+    switch function {
+    case .sigmoid: s.write(sigmoidVector(T.self, v), y)
+    case .affineSigmoid: s.write(sigmoidVector(T.self, T.fma(v, va, vb)), y)
+    case .logSigmoid: s.write(logSigmoidVector(T.self, v), y)
+    case .softplusSmooth: s.write(softplusSmooth(T.self, v, va, vb), y)
+    }
+  }
 }

@@ -12,12 +12,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `(e^-|u|, 1 / (1 + e^-|u|))`.
 @inline(always)
 func sigmoidParts<T: KernelFloatLog>(_: T.Type, _ u: T.Vector) -> (e: T.Vector, r: T.Vector) {

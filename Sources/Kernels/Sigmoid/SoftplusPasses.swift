@@ -56,17 +56,8 @@ func softplusBlocks<T: KernelFloatLog>(
 func softplusSmoothPass<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, beta: T
 ) {
-  forEachVector(count, SoftplusSmooth(
-    x: x, y: y, vb: T.Vector(repeating: beta), vi: T.Vector(repeating: 1 / beta)))
-}
-
-struct SoftplusSmooth<T: KernelFloatLog>: ElementwiseBody {
-  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, vb: T.Vector, vi: T.Vector
-
-  @inline(always)
-  func step(_ s: some VectorSlot<T>) {
-    s.write(softplusSmooth(T.self, s.read(x, pad: 0), vb, vi), y)
-  }
+  forEachVector(count, SigmoidFamilyMap(
+    function: .softplusSmooth, x: x, y: y, va: T.Vector(repeating: beta), vb: T.Vector(repeating: 1 / beta)))
 }
 
 /// `y_i = x_i` where `beta x_i > threshold`.

@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 // MARK: - Backward
 
 func backwardRow<T: KernelFloat>(_ b: BackwardBatch<T>, row r: Int, _ chunker: Chunker) {

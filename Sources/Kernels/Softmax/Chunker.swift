@@ -6,12 +6,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Elements per block of a row. Every row longer than this is processed as fixed blocks whose
 /// partial states (max; sums; (mantissa, exponent) pairs; (max, sum) pairs) are merged in block
 /// order, on one thread or many: the blocks, the accumulation windows inside them (a block is a

@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 // MARK: - Max
 
 /// `max_i x_i`, ignoring NaN; `-inf` for an empty or all `-inf`/NaN segment.

@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `y_i *= s` in place (three-pass reload, pass 3).
 func scalePass<T: KernelFloat>(_ y: UnsafeMutablePointer<T>, _ count: Int, by s: T) {
   forEachVector(count, Scale(y: y, vs: T.Vector(repeating: s)))

@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Vectors per accumulation window of the two-pass sum (1024 floats): each of its two lane
 /// accumulators adds 16 pairs of terms before the window goes to Double. With 128 terms per
 /// lane accumulator an all-equal row (where rounding errors do not cancel) summed 24 ulp low

@@ -1,49 +1,57 @@
-// The passes of StableMax (Prieto et al. 2025): sums of s(x), scaled writes and gradients.
+// The passes of StableMax (Prieto et al. 2025): sums of s(x), scaled writes of s(x) and s'(x).
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// `sum_i s(x_i)`.
-func stableMaxSumPass<T: KernelFloatLoss>(_ x: UnsafePointer<T>, _ count: Int) -> Double {
-  windowSum(count, StableMaxSum(x: x), unrolled: true)
+extension KernelFloatLog {
+  /// `s(x) = x + 1` for `x >= 0`, `1 / (1 - x)` for `x < 0` (Prieto et al. 2025), or with
+  /// `derivative` its derivative `s'(x) = 1` for `x >= 0`, `1 / (1 - x)^2` for `x < 0`. Both are
+  /// 0 at `x = -inf`. The select is the concrete `whereNonNegative` (a generic `.>=` compiles to
+  /// a scalar loop; see `KernelFloat.vmax`).
+  @inline(always)
+  static func stableMax(_ x: Vector, derivative: Bool) -> Vector {
+    let one = Vector(repeating: 1)
+    let r = one / (one - x)
+    return derivative ? whereNonNegative(x, one, r * r) : whereNonNegative(x, x + one, r)
+  }
 }
 
-struct StableMaxSum<T: KernelFloatLoss>: SumBody {
-  let x: UnsafePointer<T>
-
-  @inline(always)
-  func term(_ s: some VectorSlot<T>) -> T.Vector { T.stableMaxS(s.read(x, pad: -.infinity)) }
+/// `sum_i s(x_i)`.
+func stableMaxSumPass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ count: Int) -> Double {
+  windowSum(count, StableMaxTerms(x: x, derivative: false), unrolled: true)
 }
 
 /// `y_i = s(x_i) * scale`.
-func stableMaxScalePass<T: KernelFloatLoss>(
+func stableMaxScalePass<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, scale: T
 ) {
-  forEachVector(count, StableMaxScale(x: x, y: y, vs: T.Vector(repeating: scale)))
-}
-
-struct StableMaxScale<T: KernelFloatLoss>: ElementwiseBody {
-  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, vs: T.Vector
-
-  @inline(always)
-  func step(_ s: some VectorSlot<T>) { s.write(T.stableMaxS(s.read(x, pad: 0)) * vs, y) }
+  forEachVector(count, ScaledStableMaxTerms(
+    terms: StableMaxTerms(x: x, derivative: false), y: y, vs: T.Vector(repeating: scale)))
 }
 
 /// `dx_i = s'(x_i) * scale` (the StableMax cross-entropy gradient without its target term).
-func stableMaxGradientPass<T: KernelFloatLoss>(
+func stableMaxGradientPass<T: KernelFloatLog>(
   _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, scale: T
 ) {
-  forEachVector(count, StableMaxGradient(x: x, dx: dx, vs: T.Vector(repeating: scale)))
+  forEachVector(count, ScaledStableMaxTerms(
+    terms: StableMaxTerms(x: x, derivative: true), y: dx, vs: T.Vector(repeating: scale)))
 }
 
-struct StableMaxGradient<T: KernelFloatLoss>: ElementwiseBody {
-  let x: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, vs: T.Vector
+/// The terms `s(x_i)`, or `s'(x_i)` with `derivative` (every pass names it as a constant, so
+/// the choice folds away in its loop). The pad lanes of the partial vector are `-inf`, where
+/// both are 0.
+struct StableMaxTerms<T: KernelFloatLog>: SumBody {
+  let x: UnsafePointer<T>, derivative: Bool
 
   @inline(always)
-  func step(_ s: some VectorSlot<T>) { s.write(T.stableMaxDerivative(s.read(x, pad: 0)) * vs, dx) }
+  func term(_ s: some VectorSlot<T>) -> T.Vector {
+    T.stableMax(s.read(x, pad: -.infinity), derivative: derivative)
+  }
+}
+
+/// `y_i = term_i * scale`.
+struct ScaledStableMaxTerms<T: KernelFloatLog>: ElementwiseBody {
+  let terms: StableMaxTerms<T>, y: UnsafeMutablePointer<T>, vs: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(terms.term(s) * vs, y) }
 }

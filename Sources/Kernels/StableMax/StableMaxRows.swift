@@ -10,12 +10,12 @@ import Darwin
 
 // MARK: - StableMax (Prieto et al. 2025)
 
-/// `s(x)` in `T` arithmetic: bitwise the value `KernelFloatLoss.stableMaxS` gives in a vector
+/// `s(x)` in `T` arithmetic: bitwise the value `KernelFloatLog.stableMax` gives in a vector
 /// lane (the same IEEE operations), so a row's `s(x_y)` and its share of `sum_j s(x_j)` agree.
 @inline(always)
 func stableMaxS<T: KernelFloat>(_ x: T) -> T { x >= 0 ? x + 1 : 1 / (1 - x) }
 
-func stableMaxRows<T: KernelFloatLoss>(_ b: StableMaxBatch<T>, _ rows: Range<Int>) -> LossPartial {
+func stableMaxRows<T: KernelFloatLog>(_ b: StableMaxBatch<T>, _ rows: Range<Int>) -> LossPartial {
   var partial = LossPartial()
   let n = b.columns
   for r in rows {

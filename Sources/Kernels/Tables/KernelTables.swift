@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The kernels of this module, compiled for its level (`SOFTMAXKERNELS_LEVEL_*`). The public
 /// module picks one level's `LevelKernels` once per call; nothing here has state.
 package enum LevelKernels: KernelModule {
@@ -17,11 +11,11 @@ package enum LevelKernels: KernelModule {
   package static let doubleHooks: VectorFunctionHooks<Double> = makeHooks()
 }
 
-func makeKernelSet<T: KernelFloatLoss & KernelFloatLog>() -> KernelSet<T> {
+func makeKernelSet<T: KernelFloatLog>() -> KernelSet<T> {
   KernelSet(softmax: makeTable(), losses: makeLossTable(), sigmoid: makeSigmoidTable())
 }
 
-func makeLossTable<T: KernelFloatLoss>() -> LossKernelTable<T> {
+func makeLossTable<T: KernelFloatLog>() -> LossKernelTable<T> {
   LossKernelTable(
     crossEntropyRows: { batch, rows in crossEntropyRows(batch, rows) },
     zLossRows: { batch, rows in zLossRows(batch, rows) },

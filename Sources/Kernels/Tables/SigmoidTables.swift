@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 func makeSigmoidTable<T: KernelFloatLog>() -> SigmoidKernelTable<T> {
   SigmoidKernelTable(
     unary: { op, x, y, n, a, b in

@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 func makeHooks<T: KernelFloatLog>() -> VectorFunctionHooks<T> {
   VectorFunctionHooks(
     expNonPositive: { x, y, n in expScalePass(x, y, n, max: 0, scale: 1) },

@@ -2,12 +2,6 @@
 
 import SoftmaxKernelsCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `sum_i (x_i - mean)^2` (the second pass of a two-pass variance).
 func squaredDeviationPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, mean: T) -> Double {
   let body = SquaredDeviation(x: x, mean: mean, vm: T.Vector(repeating: mean))

@@ -21,7 +21,7 @@ func zLossValue(z: Double, a: Double, b: Double) -> (loss: Double, dLdz: Double)
   return (softplus / a, -logistic)
 }
 
-func zLossRows<T: KernelFloatLoss>(_ b: ZLossBatch<T>, _ rows: Range<Int>) -> LossPartial {
+func zLossRows<T: KernelFloatLog>(_ b: ZLossBatch<T>, _ rows: Range<Int>) -> LossPartial {
   var partial = LossPartial()
   let n = b.columns
   let d = Double(n)
