@@ -21,7 +21,7 @@ let alwaysOptimized: SwiftSetting = .unsafeFlags(["-O", "-wmo", "-disable-batch-
 var levelTargets: [Target] = [
   .target(
     name: "SoftmaxKernelsBaseline",
-    dependencies: ["SoftmaxKernelsCore"],
+    dependencies: ["SoftmaxKernelsCore", "CSoftmaxKernelsStore"],
     path: "Sources/SoftmaxKernelsBaseline",
     swiftSettings: [.define("SOFTMAXKERNELS_LEVEL_BASELINE"), alwaysOptimized],
     linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
@@ -33,7 +33,7 @@ var levelDependencies: [Target.Dependency] = ["SoftmaxKernelsBaseline"]
 levelTargets += [
   .target(
     name: "SoftmaxKernelsX86_64_V3",
-    dependencies: ["SoftmaxKernelsCore"],
+    dependencies: ["SoftmaxKernelsCore", "CSoftmaxKernelsStore"],
     path: "Sources/SoftmaxKernelsX86_64_V3",
     swiftSettings: fmaDefine + [
       .define("SOFTMAXKERNELS_LEVEL_V3"),
@@ -42,7 +42,7 @@ levelTargets += [
   ),
   .target(
     name: "SoftmaxKernelsX86_64_V4",
-    dependencies: ["SoftmaxKernelsCore"],
+    dependencies: ["SoftmaxKernelsCore", "CSoftmaxKernelsStore"],
     path: "Sources/SoftmaxKernelsX86_64_V4",
     swiftSettings: fmaDefine + [
       .define("SOFTMAXKERNELS_LEVEL_V4"),
@@ -69,6 +69,8 @@ let package = Package(
     // MARK: - Implementation details (not API)
     .target(name: "SoftmaxKernelsCore"),
     .target(name: "CSoftmaxKernelsCPU"),
+    // Streaming (non-temporal) stores: header-only `static inline` C, inlined into the kernels.
+    .target(name: "CSoftmaxKernelsStore"),
   ] + levelTargets + [
 
     // MARK: - Benchmark

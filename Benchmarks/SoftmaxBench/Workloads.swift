@@ -64,7 +64,8 @@ func workloads(elements: Int) -> [Workload] {
       rows: rows, columns: columns, bytesPerElement: 8, bound: bound, algorithms: softmaxAlgorithms,
       run: { x, y, a, t, l in
         let n = rows * columns
-        let options = SoftmaxOptions(algorithm: a!, execution: ExecutionOptions(threads: t, isa: l))
+        let options = SoftmaxOptions(
+          algorithm: a!, execution: ExecutionOptions(threads: t, isa: l, streamingStores: settings.streaming))
         let input = UnsafeBufferPointer(start: x, count: n)
         let output = UnsafeMutableBufferPointer(start: y, count: n)
         if log {

@@ -13,6 +13,8 @@ let usage = """
     --repetitions N      timed runs per cell, median reported (default 5)
     --filter TEXT        only cells whose name contains TEXT (e.g. W1, twoPass, x86-64-v3)
     --isa LIST           ISA levels (default: every level the CPU supports)
+    --streaming on|off   softmax-family outputs with / without streaming stores (default: the
+                         library's choice by size, ExecutionOptions.streamingStores = nil)
     --json FILE          write the results as JSON
     --csv FILE           write the results as CSV
     --svg FILE           write a bar chart (GB/s per workload and algorithm, roofline dashed)
@@ -33,6 +35,7 @@ struct Settings {
   var svg: String?
   var list = false
   var catalog = false
+  var streaming: Bool?
 }
 
 func fail(_ message: String) -> Never {
@@ -68,6 +71,13 @@ func parse(_ args: [String]) -> Settings {
         guard let l = ISALevel(name: String($0)) else { fail("unknown ISA level '\($0)'") }
         guard l <= ISALevel.supported else { fail("this CPU does not support \(l)") }
         return l
+      }
+    case "--streaming":
+      switch value() {
+      case "on": s.streaming = true
+      case "off": s.streaming = false
+      case "auto": s.streaming = nil
+      default: fail("--streaming takes on, off or auto")
       }
     case "--json": s.json = value()
     case "--csv": s.csv = value()

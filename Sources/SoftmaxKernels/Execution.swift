@@ -8,6 +8,17 @@ import SoftmaxKernelsCore
 /// dispatch overhead (a few microseconds) is a visible part of the call.
 let minimumElementsPerThread = 1 << 16
 
+/// Outputs larger than this many bytes are written with streaming stores by default
+/// (`ExecutionOptions.streamingStores`): three quarters of the last-level cache, glibc's
+/// threshold for non-temporal `memcpy`; 32 MiB where the cache size is not known. Read once.
+let streamingStoreThreshold: Int = {
+  #if os(Linux)
+  let size = sysconf(Int32(_SC_LEVEL3_CACHE_SIZE))
+  if size > 0 { return size / 4 * 3 }
+  #endif
+  return 32 << 20
+}()
+
 /// Runs `body(0..<n)` on up to `n` threads of Dispatch's pool and returns when all are done.
 func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
   if iterations == 1 { return body(0) }

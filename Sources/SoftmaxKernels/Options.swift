@@ -109,14 +109,27 @@ public struct ExecutionOptions: KernelOptions, Hashable {
   /// the best level the CPU supports, lowered by the environment variable
   /// `SOFTMAXKERNELS_ISA=baseline|x86-64-v3|x86-64-v4` when it is set.
   public var isa: ISALevel?
+  /// Whether the output is written with streaming (non-temporal) stores, which write around
+  /// the caches without reading the output's memory first. `nil` (default): when the output
+  /// is larger than three quarters of the last-level cache (glibc's rule for `memcpy`), where
+  /// the output would leave the cache anyway. Results are bitwise the same either way. Used by
+  /// the softmax family's forward functions.
+  public var streamingStores: Bool?
 
   /// All cores and the process's level.
   public init() { self.init(threads: nil) }
 
-  /// The given thread bound and level (`nil`: all cores, the process's level).
-  public init(threads: Int? = nil, isa: ISALevel? = nil) {
+  /// The given thread bound, level and store choice (`nil`: all cores, the process's level,
+  /// streaming stores by size).
+  public init(threads: Int? = nil, isa: ISALevel? = nil, streamingStores: Bool? = nil) {
     self.threads = threads
     self.isa = isa
+    self.streamingStores = streamingStores
+  }
+
+  /// Whether a call writing `bytes` bytes of output streams them.
+  func streams(outputBytes bytes: Int) -> Bool {
+    streamingStores ?? (bytes > streamingStoreThreshold)
   }
 
   /// The options themselves (so `ExecutionOptions` is the options type of the functions that

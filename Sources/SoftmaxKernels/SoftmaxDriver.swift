@@ -51,6 +51,8 @@ func softmaxForward<T: KernelScalar>(
     batch.logSumExp = logSumExp.baseAddress
     batch.fullyMaskedRowIsZero = options.fullyMaskedRowIsZero
     batch.positiveInfinityIsLimit = options.positiveInfinityIsLimit
+    batch.streamingStores = batch.output != nil
+      && options.execution.streams(outputBytes: rows * outputStride * MemoryLayout<T>.stride)
     let table = T.kernels(plan.level).softmax
     plan.run(
       rows: rows, columns: columns,

@@ -40,6 +40,8 @@ package struct ForwardBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var algorithm: SoftmaxPasses
   package var fullyMaskedRowIsZero: Bool = false
   package var positiveInfinityIsLimit: Bool = false
+  /// Write the outputs with streaming (non-temporal) stores: they leave the cache.
+  package var streamingStores: Bool = false
 
   /// The fields without a default; set the others by assignment.
   package init(

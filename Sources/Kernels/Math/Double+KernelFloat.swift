@@ -1,5 +1,6 @@
 // `KernelFloat` for Double: SIMD8<Double> (one zmm, two ymm or four xmm registers).
 
+import CSoftmaxKernelsStore
 import SoftmaxKernelsCore
 
 // MARK: - Double
@@ -69,6 +70,11 @@ extension Double: KernelFloat {
   @inline(always)
   static func addBelowZero(_ a: Vector, _ v: Vector, _ d: Vector) -> Vector {
     a.replacing(with: a + v, where: d .< Vector())
+  }
+
+  @inline(always)
+  static func streamStore(_ v: Vector, _ p: UnsafeMutablePointer<Double>) {
+    softmaxkernels_stream_f64x8(p, v)  // the C vector type imports as SIMD8<Double>
   }
 
   @inline(always)

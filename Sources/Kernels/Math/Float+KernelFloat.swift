@@ -1,5 +1,6 @@
 // `KernelFloat` for Float: SIMD16<Float> (one zmm, two ymm or four xmm registers).
 
+import CSoftmaxKernelsStore
 import SoftmaxKernelsCore
 
 // MARK: - Float
@@ -72,6 +73,11 @@ extension Float: KernelFloat {
   @inline(always)
   static func addBelowZero(_ a: Vector, _ v: Vector, _ d: Vector) -> Vector {
     a.replacing(with: a + v, where: d .< Vector())
+  }
+
+  @inline(always)
+  static func streamStore(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
+    softmaxkernels_stream_f32x16(p, v)  // the C vector type imports as SIMD16<Float>
   }
 
   @inline(always)

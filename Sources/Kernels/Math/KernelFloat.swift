@@ -39,6 +39,10 @@ protocol KernelFloat: BinaryFloatingPoint, SIMDScalar, Codable where Vector.Scal
   /// The sum of the lanes by halving (`lowHalf + highHalf` down to one lane): a few vector adds,
   /// where the generic `sum()` was seen to compile to 15 scalar extracts and adds per window.
   static func horizontalSum(_ v: Vector) -> Self
+  /// Stores `v` to the 64-byte-aligned `p` with a non-temporal (streaming) store: the line is
+  /// written around the caches, without being read first (CSoftmaxKernelsStore). Follow a
+  /// pass of them with `streamFence()`.
+  static func streamStore(_ v: Vector, _ p: UnsafeMutablePointer<Self>)
   /// `a + v` where `d < 0`, else `a` (NaN in `d` adds nothing): accumulates the exponentials
   /// of the entries below a row's maximum (`d = x - max`); one merge-masked add at
   /// x86-64-v4. A requirement for the same reason as `vmax`.

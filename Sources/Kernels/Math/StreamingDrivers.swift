@@ -12,6 +12,7 @@
 // load at a full slot (the pad ignored) and `loadPartial(..., pad:)` at the partial slot; its
 // `write` is a store or `storePartial`.
 
+import CSoftmaxKernelsStore
 import SoftmaxKernelsCore
 
 // MARK: - Slots
@@ -56,6 +57,22 @@ struct PartialSlot<T: KernelFloat>: VectorSlot {
   }
 }
 
+/// A full vector at element `index` whose writes are streaming stores (`index` lies on a
+/// 64-byte boundary of the written pointer).
+struct StreamSlot<T: KernelFloat>: VectorSlot {
+  let index: Int
+
+  @inline(always)
+  func read(_ p: UnsafePointer<T>, pad _: T) -> T.Vector {
+    load(p + index)
+  }
+
+  @inline(always)
+  func write(_ v: T.Vector, _ p: UnsafeMutablePointer<T>) {
+    T.streamStore(v, p + index)
+  }
+}
+
 // MARK: - Elementwise
 
 /// The body of an elementwise pass (`y = f(x)`, `dx = f(v, g)`, ...): reads and writes the
@@ -83,6 +100,37 @@ func forEachVector<B: ElementwiseBody>(_ count: Int, _ body: inout B) {
 func forEachVector<B: ElementwiseBody>(_ count: Int, _ body: B) {
   var body = body
   forEachVector(count, &body)
+}
+
+/// `forEachVector` for a pass whose one output `destination` leaves the cache: the full
+/// vectors from the first 64-byte boundary of `destination` on are written with streaming
+/// stores (no read-for-ownership of the output's lines), the elements before that boundary and
+/// the last partial vector through partial slots, and a store fence closes the pass. A
+/// destination not aligned to its element runs `forEachVector`.
+@inline(always)
+func forEachVectorStreaming<B: ElementwiseBody>(_ count: Int, to destination: UnsafeMutablePointer<B.T>, _ body: inout B) {
+  let lanes = B.T.Vector.scalarCount, size = MemoryLayout<B.T>.stride
+  let offset = Int(bitPattern: UnsafeRawPointer(destination)) & 63
+  guard offset % size == 0 else { return forEachVector(count, &body) }
+  let head = min(count, (64 - offset) % 64 / size)
+  if head > 0 { body.step(PartialSlot<B.T>(index: 0, valid: head)) }
+  let fullEnd = count - (count - head) % lanes
+  var i = head
+  while i < fullEnd {
+    body.step(StreamSlot<B.T>(index: i))
+    i += lanes
+  }
+  if i < count { body.step(PartialSlot<B.T>(index: i, valid: count - i)) }
+  softmaxkernels_store_fence()
+}
+
+/// `forEachVector`, or `forEachVectorStreaming` to `destination` when `streaming`.
+@inline(always)
+func forEachVector<B: ElementwiseBody>(
+  _ count: Int, _ body: B, streamingTo destination: UnsafeMutablePointer<B.T>, _ streaming: Bool
+) {
+  var body = body
+  if streaming { forEachVectorStreaming(count, to: destination, &body) } else { forEachVector(count, &body) }
 }
 
 // MARK: - Windowed sums

@@ -61,10 +61,11 @@ func forwardRow<T: KernelFloat>(_ b: ForwardBatch<T>, row r: Int, _ chunker: Chu
       let scale = T(1 / s.mantissa), e = T(s.exponent)
       chunker.run { c in
         extendedScalePass(
-          x + c.lowerBound, y + c.lowerBound, c.count, scale: scale, exponent: e, reference: ref)
+          x + c.lowerBound, y + c.lowerBound, c.count, scale: scale, exponent: e, reference: ref,
+          streaming: b.streamingStores)
       }
     case .logSoftmax:
-      finishLogSoftmax(x, y, chunker, max: T(s.max), logSum: logSum)
+      finishLogSoftmax(x, y, chunker, max: T(s.max), logSum: logSum, streaming: b.streamingStores)
     case .logSumExp:
       break
     }

@@ -25,14 +25,15 @@ func finish<T: KernelFloat>(
   case .softmax:
     let s = T(1 / sum)
     if reloaded {
-      chunker.run { c in scalePass(y + c.lowerBound, c.count, by: s) }
+      chunker.run { c in scalePass(y + c.lowerBound, c.count, by: s, streaming: b.streamingStores) }
     } else {
       chunker.run { c in
-        expScalePass(x + c.lowerBound, y + c.lowerBound, c.count, max: m, scale: s)
+        expScalePass(
+          x + c.lowerBound, y + c.lowerBound, c.count, max: m, scale: s, streaming: b.streamingStores)
       }
     }
   case .logSoftmax:
-    finishLogSoftmax(x, y, chunker, max: m, logSum: logSum)
+    finishLogSoftmax(x, y, chunker, max: m, logSum: logSum, streaming: b.streamingStores)
   case .logSumExp:
     break
   }
@@ -54,11 +55,11 @@ func logSumNearZero<T: KernelFloat>(
 
 func finishLogSoftmax<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ chunker: Chunker, max m: T,
-  logSum: Double
+  logSum: Double, streaming: Bool
 ) {
   let l = T(logSum)
   chunker.run { c in
-    logSoftmaxPass(x + c.lowerBound, y + c.lowerBound, c.count, max: m, logSum: l)
+    logSoftmaxPass(x + c.lowerBound, y + c.lowerBound, c.count, max: m, logSum: l, streaming: streaming)
   }
 }
 

@@ -1,10 +1,12 @@
-// The write passes of the softmax family: scale, exp-and-scale, log-softmax, fill.
+// The write passes of the softmax family: scale, exp-and-scale, log-softmax, fill. With
+// `streaming`, the output is written with streaming stores (a row that leaves the cache; see
+// `ForwardBatch.streamingStores`).
 
 import SoftmaxKernelsCore
 
 /// `y_i *= s` in place (three-pass reload, pass 3).
-func scalePass<T: KernelFloat>(_ y: UnsafeMutablePointer<T>, _ count: Int, by s: T) {
-  forEachVector(count, Scale(y: y, vs: T.Vector(repeating: s)))
+func scalePass<T: KernelFloat>(_ y: UnsafeMutablePointer<T>, _ count: Int, by s: T, streaming: Bool = false) {
+  forEachVector(count, Scale(y: y, vs: T.Vector(repeating: s)), streamingTo: y, streaming)
 }
 
 struct Scale<T: KernelFloat>: ElementwiseBody {
@@ -16,9 +18,11 @@ struct Scale<T: KernelFloat>: ElementwiseBody {
 
 /// `y_i = exp(x_i - m) * s` (three-pass recompute pass 3, online pass 2).
 func expScalePass<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T, scale s: T
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T, scale s: T,
+  streaming: Bool = false
 ) {
-  forEachVector(count, ExpScale(x: x, y: y, vm: T.Vector(repeating: m), vs: T.Vector(repeating: s)))
+  let body = ExpScale(x: x, y: y, vm: T.Vector(repeating: m), vs: T.Vector(repeating: s))
+  forEachVector(count, body, streamingTo: y, streaming)
 }
 
 struct ExpScale<T: KernelFloat>: ElementwiseBody {
@@ -33,10 +37,11 @@ struct ExpScale<T: KernelFloat>: ElementwiseBody {
 /// `y_i = (x_i - m) - logSum` (log-softmax; the order keeps `x_i - m` exact for close values,
 /// pytorch/pytorch#11752).
 func logSoftmaxPass<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum l: T
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum l: T,
+  streaming: Bool = false
 ) {
-  forEachVector(count, LogSoftmax(
-    x: x, y: y, vm: T.Vector(repeating: m), vl: T.Vector(repeating: l)))
+  let body = LogSoftmax(x: x, y: y, vm: T.Vector(repeating: m), vl: T.Vector(repeating: l))
+  forEachVector(count, body, streamingTo: y, streaming)
 }
 
 struct LogSoftmax<T: KernelFloat>: ElementwiseBody {

@@ -165,19 +165,19 @@ func extendedSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, refere
 /// `f32-vscaleextexp`). Outputs below 2^-126 (float) become 0.
 func extendedScalePass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int,
-  scale s: T, exponent e: T, reference r: T
+  scale s: T, exponent e: T, reference r: T, streaming: Bool = false
 ) {
-  let lanes = T.Vector.scalarCount
-  let fullEnd = count - count % lanes
-  let vs = T.Vector(repeating: s), ve = T.Vector(repeating: e), vr = T.Vector(repeating: r)
-  var i = 0
-  while i < fullEnd {
-    let (p, n) = T.extendedExp(load(x + i) - vr)
-    store((p * vs) * T.exp2Integral(n - ve), y + i)
-    i += lanes
-  }
-  if i < count {
-    let (p, n) = T.extendedExp(loadPartial(x + i, count - i, pad: r) - vr)
-    storePartial((p * vs) * T.exp2Integral(n - ve), y + i, count - i)
+  let body = ExtendedScale(
+    x: x, y: y, vs: T.Vector(repeating: s), ve: T.Vector(repeating: e), vr: T.Vector(repeating: r), r: r)
+  forEachVector(count, body, streamingTo: y, streaming)
+}
+
+struct ExtendedScale<T: KernelFloat>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, vs: T.Vector, ve: T.Vector, vr: T.Vector, r: T
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) {
+    let (p, n) = T.extendedExp(s.read(x, pad: r) - vr)
+    s.write((p * vs) * T.exp2Integral(n - ve), y)
   }
 }

@@ -1,0 +1,1 @@
+// Header-only target: the stores are `static inline` in include/CSoftmaxKernelsStore.h.
