@@ -76,7 +76,7 @@ let package = Package(
     // MARK: - Benchmark
     .executableTarget(
       name: "SoftmaxBench",
-      dependencies: ["SoftmaxKernels"],
+      dependencies: ["SoftmaxKernels", "CSoftmaxKernelsStore"],
       path: "Benchmarks/SoftmaxBench",
       // A measurement tool that shares raw buffers across Dispatch threads on purpose.
       swiftSettings: [.swiftLanguageMode(.v5)]

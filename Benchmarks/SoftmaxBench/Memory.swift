@@ -1,5 +1,6 @@
 // Buffers, fills and the memory roofline measured in the benchmark's own process.
 
+import CSoftmaxKernelsStore
 import Dispatch
 import Foundation
 import SoftmaxKernels
@@ -51,14 +52,18 @@ func chunk(_ n: Int, _ parts: Int, _ i: Int) -> Range<Int> {
   return lo..<min(n, lo + per)
 }
 
-/// One memory access pattern of the roofline.
+/// One memory access pattern of the roofline, measured by several implementations: the
+/// pattern's bound is the fastest of them (a bound a kernel can beat is not a bound).
 struct RooflinePattern {
   let name: String
   /// Bytes moved per element, the way the pattern's GB/s is counted.
   let bytesPerElement: Int
-  let run: (_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>,
-            _ c: UnsafeMutablePointer<Float>, _ range: Range<Int>) -> Void
+  /// The implementations: glibc's, our SIMD loop with ordinary stores, with streaming stores.
+  let variants: [(name: String, run: RooflineRun)]
 }
+
+typealias RooflineRun = (_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>,
+                         _ c: UnsafeMutablePointer<Float>, _ range: Range<Int>) -> Void
 
 /// Reading sums into several SIMD accumulators so the adds are not the limit.
 @inline(never)
@@ -77,33 +82,66 @@ func readSum(_ a: UnsafePointer<Float>, _ range: Range<Int>) -> Float {
   return s
 }
 
+/// `c = a + b` (`b` nil: `c = a`) over `range` with ordinary or streaming stores; the buffers
+/// are 64-byte aligned and the ranges split on 64-element boundaries, so every full vector of
+/// `c` is aligned.
 @inline(never)
-func addArrays(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+func combine(
+  _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, _ c: UnsafeMutablePointer<Float>, _ range: Range<Int>,
+  streaming: Bool
+) {
   var i = range.lowerBound
   while i + 16 <= range.upperBound {
-    let v = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
-      + UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
-    UnsafeMutableRawPointer(c + i).storeBytes(of: v, as: SIMD16<Float>.self)
+    var v = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+    if let b { v += UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self) }
+    if streaming {
+      softmaxkernels_stream_f32x16(c + i, v)
+    } else {
+      UnsafeMutableRawPointer(c + i).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
     i += 16
   }
-  while i < range.upperBound { c[i] = a[i] + b[i]; i += 1 }
+  while i < range.upperBound { c[i] = a[i] + (b?[i] ?? 0); i += 1 }
+  if streaming { softmaxkernels_store_fence() }
+}
+
+/// `c = 0` over `range` with ordinary or streaming stores.
+@inline(never)
+func zero(_ c: UnsafeMutablePointer<Float>, _ range: Range<Int>, streaming: Bool) {
+  var i = range.lowerBound
+  let v = SIMD16<Float>()
+  while i + 16 <= range.upperBound {
+    if streaming {
+      softmaxkernels_stream_f32x16(c + i, v)
+    } else {
+      UnsafeMutableRawPointer(c + i).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+    i += 16
+  }
+  while i < range.upperBound { c[i] = 0; i += 1 }
+  if streaming { softmaxkernels_store_fence() }
 }
 
 nonisolated(unsafe) var blackHole: Float = 0
 
 let rooflinePatterns: [RooflinePattern] = [
-  RooflinePattern(name: "read", bytesPerElement: 4) { a, _, _, r in
-    blackHole += readSum(a, r)
-  },
-  RooflinePattern(name: "write", bytesPerElement: 4) { _, _, c, r in
-    memset(c + r.lowerBound, 0, r.count * 4)
-  },
-  RooflinePattern(name: "copy", bytesPerElement: 8) { a, _, c, r in
-    memcpy(c + r.lowerBound, a + r.lowerBound, r.count * 4)
-  },
-  RooflinePattern(name: "2 reads + 1 write", bytesPerElement: 12) { a, b, c, r in
-    addArrays(a, b, c, r)
-  },
+  RooflinePattern(name: "read", bytesPerElement: 4, variants: [
+    ("SIMD", { a, _, _, r in blackHole += readSum(a, r) }),
+  ]),
+  RooflinePattern(name: "write", bytesPerElement: 4, variants: [
+    ("memset", { _, _, c, r in memset(c + r.lowerBound, 0, r.count * 4) }),
+    ("SIMD", { _, _, c, r in zero(c, r, streaming: false) }),
+    ("SIMD streaming", { _, _, c, r in zero(c, r, streaming: true) }),
+  ]),
+  RooflinePattern(name: "copy", bytesPerElement: 8, variants: [
+    ("memcpy", { a, _, c, r in memcpy(c + r.lowerBound, a + r.lowerBound, r.count * 4) }),
+    ("SIMD", { a, _, c, r in combine(a, nil, c, r, streaming: false) }),
+    ("SIMD streaming", { a, _, c, r in combine(a, nil, c, r, streaming: true) }),
+  ]),
+  RooflinePattern(name: "2 reads + 1 write", bytesPerElement: 12, variants: [
+    ("SIMD", { a, b, c, r in combine(a, b, c, r, streaming: false) }),
+    ("SIMD streaming", { a, b, c, r in combine(a, b, c, r, streaming: true) }),
+  ]),
 ]
 
 /// The last-level cache size in bytes, from Linux's sysfs (largest level of cpu0), or nil.

@@ -195,25 +195,31 @@ y.fill(0, threads: cores)
 z.fillUniform(-8, 8, seed: 7, threads: cores)
 
 // MARK: Roofline
-print("\nroofline (GB/s, median of \(settings.repetitions); bytes counted as the pattern moves them)")
+print("\nroofline (GB/s, median of \(settings.repetitions); bytes counted as the pattern moves them; each")
+print("pattern's bound is its fastest implementation)")
 var roofline: [String: [Int: Double]] = [:]
 for p in rooflinePatterns {
-  var line = "  \(p.name.padding(toLength: 20, withPad: " ", startingAt: 0))"
-  for t in settings.threads {
-    let xp = x.pointer, yp = y.pointer, zp = z.pointer
-    var times: [Double] = []
-    for rep in 0...settings.repetitions {
-      let s = seconds {
-        DispatchQueue.concurrentPerform(iterations: t) { i in p.run(xp, zp, yp, chunk(n, t, i)) }
+  for v in p.variants {
+    var line = "  \((p.name + " (" + v.name + ")").padding(toLength: 36, withPad: " ", startingAt: 0))"
+    for t in settings.threads {
+      let xp = x.pointer, yp = y.pointer, zp = z.pointer
+      var times: [Double] = []
+      for rep in 0...settings.repetitions {
+        let s = seconds {
+          DispatchQueue.concurrentPerform(iterations: t) { i in v.run(xp, zp, yp, chunk(n, t, i)) }
+        }
+        if rep > 0 { times.append(s) }
       }
-      if rep > 0 { times.append(s) }
+      let gbs = Double(n * p.bytesPerElement) / median(times) / 1e9
+      roofline[p.name, default: [:]][t] = max(roofline[p.name]?[t] ?? 0, gbs)
+      line += String(format: "   %dt %7.2f", t, gbs)
     }
-    let gbs = Double(n * p.bytesPerElement) / median(times) / 1e9
-    roofline[p.name, default: [:]][t] = gbs
-    line += String(format: "   %dt %7.2f", t, gbs)
+    print(line)
   }
-  print(line)
 }
+print("  bound per pattern: " + rooflinePatterns.map { p in
+  p.name + " " + settings.threads.map { String(format: "%.1f", roofline[p.name]?[$0] ?? .nan) }.joined(separator: " / ")
+}.joined(separator: ", "))
 
 // MARK: Cells
 print("\n\("cell".padding(toLength: 36, withPad: " ", startingAt: 0)) median GB/s   best GB/s   % of bound   check error")

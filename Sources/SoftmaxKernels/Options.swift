@@ -7,7 +7,7 @@
 /// memory and how many exponentials they evaluate (see <doc:Algorithms>).
 public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
   /// Chosen per call from the row length and the operation; see
-  /// `SoftmaxAlgorithm.resolved(columns:logarithmic:)` for the rule and the measurements behind it.
+  /// `SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:)` for the rule and the measurements behind it.
   case automatic
   /// Three passes, `exp` computed twice: max; sum of `exp(x - m)`; write `exp(x - m) / S`.
   /// Reads the input three times, writes once (Dukhan & Ablavatski 2020, "recomputing").
@@ -112,8 +112,9 @@ public struct ExecutionOptions: KernelOptions, Hashable {
   /// Whether the output is written with streaming (non-temporal) stores, which write around
   /// the caches without reading the output's memory first. `nil` (default): when the output
   /// is larger than three quarters of the last-level cache (glibc's rule for `memcpy`), where
-  /// the output would leave the cache anyway. Results are bitwise the same either way. Used by
-  /// the softmax family's forward functions.
+  /// it would leave the cache anyway, and the algorithm is not `threePassReload` (which
+  /// re-reads its output: streaming it was measured slower). Results are bitwise the same
+  /// either way. Used by the softmax family's forward functions.
   public var streamingStores: Bool?
 
   /// All cores and the process's level.
@@ -127,10 +128,6 @@ public struct ExecutionOptions: KernelOptions, Hashable {
     self.streamingStores = streamingStores
   }
 
-  /// Whether a call writing `bytes` bytes of output streams them.
-  func streams(outputBytes bytes: Int) -> Bool {
-    streamingStores ?? (bytes > streamingStoreThreshold)
-  }
 
   /// The options themselves (so `ExecutionOptions` is the options type of the functions that
   /// have nothing else to choose).

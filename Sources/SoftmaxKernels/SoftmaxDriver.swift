@@ -1,27 +1,7 @@
-// Checks, algorithm choice and dispatch behind the public `Softmax` functions.
+// Checks and dispatch behind the public `Softmax` functions (the algorithm choice:
+// AlgorithmChoice.swift).
 
 import SoftmaxKernelsCore
-
-extension SoftmaxAlgorithm {
-  /// The algorithm `.automatic` runs for rows of `columns` entries; `logarithmic` is true for
-  /// log-softmax and log-sum-exp. Other cases return themselves.
-  ///
-  /// Rule, from `softmax-bench` on 1 GiB inputs (AMD EPYC, x86-64-v3, 2 cores; see
-  /// <doc:Algorithms>):
-  /// - softmax rows of up to 2^18 entries: `threePassReload`. The row is re-read from L2/L3,
-  ///   and one exponential per entry wins (W2: 11.8 / 22.2 GB/s at 1 / 2 threads against 9.7 /
-  ///   18.4 for `online` and 8.8 / 17.1 for `twoPass`);
-  /// - longer softmax rows: `online`. Every pass streams from memory and the fewer passes win
-  ///   at 2 threads (W1: 15.3 GB/s against 14.8 `twoPass`, 13.2 `threePassReload`; at 1
-  ///   thread 9.0 against 9.2 for `threePassReload`);
-  /// - log-softmax and log-sum-exp: `online` (no output to reload; W4: 9.8 / 18.2 GB/s against
-  ///   9.0 / 16.9 for the three-pass algorithms).
-  public func resolved(columns: Int, logarithmic: Bool = false) -> SoftmaxAlgorithm {
-    guard self == .automatic else { return self }
-    if logarithmic { return .online }
-    return columns > 1 << 18 ? .online : .threePassReload
-  }
-}
 
 /// Checks the arguments of a softmax-family forward call, then runs it: `output` receives the
 /// rows (softmax, log-softmax), `logSumExp` one value per row (then `output` is not used).
@@ -45,14 +25,16 @@ func softmaxForward<T: KernelScalar>(
   // A zero-column row still has a log-sum-exp (-inf); give the kernel a valid pointer.
   var dummy = T.zero
   try withUnsafeMutablePointer(to: &dummy) { (d) throws(SoftmaxKernelsError) in
-    var batch = ForwardBatch<T>(input: input.buffer.baseAddress ?? UnsafePointer(d), inputStride: inLayout.stride, columns: columns, operation: operation, algorithm: SoftmaxPasses(options.algorithm.resolved(columns: columns, logarithmic: operation != .softmax)))
+    let choice = AlgorithmChoice(
+      options, operation, columns: columns, level: plan.level,
+      outputBytes: operation == .logSumExp ? 0 : rows * outputStride * MemoryLayout<T>.stride)
+    var batch = ForwardBatch<T>(input: input.buffer.baseAddress ?? UnsafePointer(d), inputStride: inLayout.stride, columns: columns, operation: operation, algorithm: SoftmaxPasses(choice.algorithm))
     batch.output = operation == .logSumExp ? nil : output.buffer.baseAddress ?? d
     batch.outputStride = outputStride
     batch.logSumExp = logSumExp.baseAddress
     batch.fullyMaskedRowIsZero = options.fullyMaskedRowIsZero
     batch.positiveInfinityIsLimit = options.positiveInfinityIsLimit
-    batch.streamingStores = batch.output != nil
-      && options.execution.streams(outputBytes: rows * outputStride * MemoryLayout<T>.stride)
+    batch.streamingStores = choice.streamingStores
     let table = T.kernels(plan.level).softmax
     plan.run(
       rows: rows, columns: columns,

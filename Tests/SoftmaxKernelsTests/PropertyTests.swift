@@ -154,15 +154,32 @@ final class PropertyTests: SoftmaxKernelsTestCase {
 
   // MARK: - The automatic rule
 
+  /// The rule of `SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:)`, level by
+  /// level (AlgorithmChoice.swift; the measurements are in <doc:Algorithms>).
   func testAutomaticResolution() {
-    XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: 0), .threePassReload)
-    XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: 1), .threePassReload)
-    XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: 1 << 18), .threePassReload)
-    XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: (1 << 18) + 1), .online)
-    XCTAssertEqual(SoftmaxAlgorithm.automatic.resolved(columns: 100, logarithmic: true), .online)
+    func auto(_ columns: Int, log: Bool = false, _ level: ISALevel, streaming: Bool = false) -> SoftmaxAlgorithm {
+      SoftmaxAlgorithm.automatic.resolved(columns: columns, logarithmic: log, level: level, streaming: streaming)
+    }
+    for streaming in [false, true] {
+      for columns in [0, 1, 1 << 18] { XCTAssertEqual(auto(columns, .baseline, streaming: streaming), .threePassReload) }
+      XCTAssertEqual(auto((1 << 18) + 1, .baseline, streaming: streaming), .online)
+      XCTAssertEqual(auto(100, log: true, .baseline, streaming: streaming), .online)
+      for columns in [0, 1, 1 << 18, 1 << 20] {
+        XCTAssertEqual(auto(columns, .x86_64_v3, streaming: streaming), .threePassReload)
+        XCTAssertEqual(auto(columns, log: true, .x86_64_v3, streaming: streaming), .threePassRecompute)
+        XCTAssertEqual(auto(columns, log: true, .x86_64_v4, streaming: streaming), .threePassRecompute)
+      }
+    }
+    for columns in [0, 1, 1 << 18] {
+      XCTAssertEqual(auto(columns, .x86_64_v4), .threePassReload)
+      XCTAssertEqual(auto(columns, .x86_64_v4, streaming: true), .threePassRecompute)
+    }
+    XCTAssertEqual(auto((1 << 18) + 1, .x86_64_v4, streaming: true), .threePassReload)
     for algorithm in allAlgorithms where algorithm != .automatic {
       for columns in [0, 1, 1 << 18, 1 << 20] {
-        XCTAssertEqual(algorithm.resolved(columns: columns), algorithm, "\(algorithm) at \(columns)")
+        for level in ISALevel.allCases {
+          XCTAssertEqual(algorithm.resolved(columns: columns, level: level, streaming: true), algorithm, "\(algorithm) at \(columns)")
+        }
       }
     }
     // `.automatic` computes what the algorithm it resolves to computes, bit for bit.
