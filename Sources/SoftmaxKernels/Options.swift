@@ -114,7 +114,8 @@ public struct ExecutionOptions: KernelOptions, Hashable {
   /// is larger than three quarters of the last-level cache (glibc's rule for `memcpy`), where
   /// it would leave the cache anyway, and the algorithm is not `threePassReload` (which
   /// re-reads its output: streaming it was measured slower). Results are bitwise the same
-  /// either way. Used by the softmax family's forward functions.
+  /// either way. Used by the softmax family's forward functions and the cross-entropy
+  /// gradient.
   public var streamingStores: Bool?
 
   /// All cores and the process's level.

@@ -21,6 +21,8 @@ package struct CrossEntropyBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   /// Gradient rows (may equal `logits`), `nil` for forward only.
   package var gradient: UnsafeMutablePointer<T>? = nil
   package var gradientStride: Int = 0
+  /// Write the gradient with streaming (non-temporal) stores: it leaves the cache.
+  package var streamingStores: Bool = false
   /// Per-row scale of the gradient: the upstream gradient over the reduction's denominator.
   /// `gradientScale[r]` when `perRowGradientScale` is not `nil`, else `gradientScale` for all.
   package var gradientScale: T = 0

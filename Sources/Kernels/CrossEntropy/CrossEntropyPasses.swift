@@ -18,17 +18,19 @@ struct Sum<T: KernelFloat>: SumBody {
 /// `u_i = (b1 t_i + b2) w_i` (`t`, `w` taken as 1 where `nil`). `m` is the row's maximum, so
 /// `x_i - m` is exact for close values (Sterbenz) and the row's offset never meets the
 /// rounding of `lse` (before: `x_i - T(lse)` lost 1e-3 at 1e4 in Float). `logSum` is `log S`
-/// rounded to `T`; the caller folds its rounding into `a`.
+/// rounded to `T`; the caller folds its rounding into `a`. With `streaming`, `dx` is written
+/// with streaming stores (a gradient that leaves the cache).
 func crossEntropyGradientPass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum: T, a: T,
-  b1: T, t: UnsafePointer<T>?, b2: T, w: UnsafePointer<T>?
+  b1: T, t: UnsafePointer<T>?, b2: T, w: UnsafePointer<T>?, streaming: Bool
 ) {
   let vb1 = T.Vector(repeating: b1), vb2 = T.Vector(repeating: b2)
   @inline(always)
   func run(_ u: some TargetTerm<T>) {
-    forEachVector(count, CrossEntropyGradient(
+    let body = CrossEntropyGradient(
       x: x, dx: dx, vm: T.Vector(repeating: m), vl: T.Vector(repeating: logSum),
-      va: T.Vector(repeating: a), u: u))
+      va: T.Vector(repeating: a), u: u)
+    forEachVector(count, body, streamingTo: dx, streaming)
   }
   switch (t, w) {
   case (nil, nil): run(ConstantTarget(vb2: vb2))
