@@ -136,7 +136,7 @@ extension CrossEntropy {
     batch.softcap = softcap
     batch.gradient = out.gradient?.buffer.baseAddress
     batch.gradientStride = gradientLayout?.stride ?? 0
-    let gradientBytes = batch.gradient == nil ? 0 : rows * batch.gradientStride * MemoryLayout<T>.stride
+    let gradientBytes = batch.gradient == nil ? 0 : rows * columns * MemoryLayout<T>.stride
     batch.streamingStores = gradientBytes > 0
       && (options.execution.streamingStores ?? (gradientBytes > streamingStoreThreshold))
     batch.gradientScale = T(scale)

@@ -111,11 +111,11 @@ public struct ExecutionOptions: KernelOptions, Hashable {
   public var isa: ISALevel?
   /// Whether the output is written with streaming (non-temporal) stores, which write around
   /// the caches without reading the output's memory first. `nil` (default): when the output
-  /// is larger than three quarters of the last-level cache (glibc's rule for `memcpy`), where
-  /// it would leave the cache anyway, and the algorithm is not `threePassReload` (which
-  /// re-reads its output: streaming it was measured slower). Results are bitwise the same
-  /// either way. Used by the softmax family's forward functions and the cross-entropy
-  /// gradient.
+  /// (`rows x columns` elements) is larger than three quarters of the last-level cache
+  /// (glibc's rule for `memcpy`), where it would leave the cache anyway, and the algorithm is
+  /// not `threePassReload` (which re-reads its output: streaming it was measured slower).
+  /// Results are bitwise the same either way: the option changes the stores, never the
+  /// algorithm. Used by the softmax family's forward functions and the cross-entropy gradient.
   public var streamingStores: Bool?
 
   /// All cores and the process's level.
@@ -128,7 +128,6 @@ public struct ExecutionOptions: KernelOptions, Hashable {
     self.isa = isa
     self.streamingStores = streamingStores
   }
-
 
   /// The options themselves (so `ExecutionOptions` is the options type of the functions that
   /// have nothing else to choose).

@@ -27,7 +27,7 @@ func softmaxForward<T: KernelScalar>(
   try withUnsafeMutablePointer(to: &dummy) { (d) throws(SoftmaxKernelsError) in
     let choice = AlgorithmChoice(
       options, operation, columns: columns, level: plan.level,
-      outputBytes: operation == .logSumExp ? 0 : rows * outputStride * MemoryLayout<T>.stride)
+      outputBytes: operation == .logSumExp ? 0 : rows * columns * MemoryLayout<T>.stride)
     var batch = ForwardBatch<T>(input: input.buffer.baseAddress ?? UnsafePointer(d), inputStride: inLayout.stride, columns: columns, operation: operation, algorithm: SoftmaxPasses(choice.algorithm))
     batch.output = operation == .logSumExp ? nil : output.buffer.baseAddress ?? d
     batch.outputStride = outputStride
