@@ -58,19 +58,15 @@ struct PartialSlot<T: KernelFloat>: VectorSlot {
 }
 
 /// A full vector at element `index` whose writes are streaming stores (`index` lies on a
-/// 64-byte boundary of the written pointer).
+/// 64-byte boundary of the written pointer); it reads as a `FullSlot`.
 struct StreamSlot<T: KernelFloat>: VectorSlot {
   let index: Int
 
   @inline(always)
-  func read(_ p: UnsafePointer<T>, pad _: T) -> T.Vector {
-    load(p + index)
-  }
+  func read(_ p: UnsafePointer<T>, pad: T) -> T.Vector { FullSlot<T>(index: index).read(p, pad: pad) }
 
   @inline(always)
-  func write(_ v: T.Vector, _ p: UnsafeMutablePointer<T>) {
-    T.streamStore(v, p + index)
-  }
+  func write(_ v: T.Vector, _ p: UnsafeMutablePointer<T>) { T.streamStore(v, p + index) }
 }
 
 // MARK: - Elementwise
