@@ -18,11 +18,29 @@ struct Sum<T: KernelFloat>: SumBody {
 /// `u_i = (b1 t_i + b2) w_i` (`t`, `w` taken as 1 where `nil`). `m` is the row's maximum, so
 /// `x_i - m` is exact for close values (Sterbenz) and the row's offset never meets the
 /// rounding of `lse` (before: `x_i - T(lse)` lost 1e-3 at 1e4 in Float). `logSum` is `log S`
-/// rounded to `T`; the caller folds its rounding into `a`. With `streaming`, `dx` is written
-/// with streaming stores (a gradient that leaves the cache).
+/// rounded to `T`; the caller folds its rounding into `a`.
 func crossEntropyGradientPass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum: T, a: T,
-  b1: T, t: UnsafePointer<T>?, b2: T, w: UnsafePointer<T>?, streaming: Bool
+  b1: T, t: UnsafePointer<T>?, b2: T, w: UnsafePointer<T>?
+) {
+  crossEntropyGradient(x, dx, count, m, logSum, a, b1, t, b2, w, streaming: false)
+}
+
+/// `crossEntropyGradientPass` writing `dx` with streaming stores (a gradient that leaves the
+/// cache). A function of its own: with both loop kinds in one function, the ordinary loops
+/// were compiled into xmm pieces at x86-64-v4 (hot-loops.py: ~100 instructions per vector
+/// against 25-29).
+func crossEntropyGradientStreamPass<T: KernelFloat>(
+  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum: T, a: T,
+  b1: T, t: UnsafePointer<T>?, b2: T, w: UnsafePointer<T>?
+) {
+  crossEntropyGradient(x, dx, count, m, logSum, a, b1, t, b2, w, streaming: true)
+}
+
+@inline(always)
+private func crossEntropyGradient<T: KernelFloat>(
+  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, _ m: T, _ logSum: T, _ a: T,
+  _ b1: T, _ t: UnsafePointer<T>?, _ b2: T, _ w: UnsafePointer<T>?, streaming: Bool
 ) {
   let vb1 = T.Vector(repeating: b1), vb2 = T.Vector(repeating: b2)
   @inline(always)

@@ -99,10 +99,12 @@ func crossEntropyRows<T: KernelFloatLog>(_ b: CrossEntropyBatch<T>, _ rows: Rang
     let zTerm = 2 * Double(b.zLossScale) * row.lse * zScale
     let b2 = scale * eps / c
     let (logSum, factor) = roundedLogSum(row.logSum, T.self)
-    crossEntropyGradientPass(
-      x, dx, n, max: m, logSum: logSum, a: T((scale * weightSum + zTerm) * factor),
-      b1: T(probabilities == nil ? 0 : scale * (1 - eps)), t: probabilities, b2: T(b2), w: b.classWeights,
-      streaming: b.streamingStores)
+    let (a, b1) = (T((scale * weightSum + zTerm) * factor), T(probabilities == nil ? 0 : scale * (1 - eps)))
+    if b.streamingStores {
+      crossEntropyGradientStreamPass(x, dx, n, max: m, logSum: logSum, a: a, b1: b1, t: probabilities, b2: T(b2), w: b.classWeights)
+    } else {
+      crossEntropyGradientPass(x, dx, n, max: m, logSum: logSum, a: a, b1: b1, t: probabilities, b2: T(b2), w: b.classWeights)
+    }
     guard let (y, wy, nll) = target else { continue }
     // The target entry without cancellation: p_y - 1 = expm1(-nll), and p_y = exp(-nll) (not
     // (p_y - 1) + 1, which loses p_y's digits when it is small and the z-loss term large).

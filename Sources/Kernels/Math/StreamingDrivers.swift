@@ -101,13 +101,12 @@ func forEachVector<B: ElementwiseBody>(_ count: Int, _ body: B) {
 /// `forEachVector` for a pass whose one output `destination` leaves the cache: the full
 /// vectors from the first 64-byte boundary of `destination` on are written with streaming
 /// stores (no read-for-ownership of the output's lines), the elements before that boundary and
-/// the last partial vector through partial slots, and a store fence closes the pass. A
-/// destination not aligned to its element runs `forEachVector`.
+/// the last partial vector through partial slots, and a store fence closes the pass.
 @inline(always)
 func forEachVectorStreaming<B: ElementwiseBody>(_ count: Int, to destination: UnsafeMutablePointer<B.T>, _ body: inout B) {
   let lanes = B.T.Vector.scalarCount, size = MemoryLayout<B.T>.stride
+  // A typed pointer is aligned to its element, so the boundary is a whole number of elements away.
   let offset = Int(bitPattern: UnsafeRawPointer(destination)) & 63
-  guard offset % size == 0 else { return forEachVector(count, &body) }
   let head = min(count, (64 - offset) % 64 / size)
   if head > 0 { body.step(PartialSlot<B.T>(index: 0, valid: head)) }
   let fullEnd = count - (count - head) % lanes

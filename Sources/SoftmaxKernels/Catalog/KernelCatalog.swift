@@ -68,7 +68,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
     case .softplusBackward: ["softplusGradientPass"]
     case .crossEntropy:
       ["maxPass", "sumExpPass", "sumPass", "gapSumPass", "gapDotPass", "gapTripleDotPass",
-       "crossEntropyGradientPass", "softcapPass", "softcapChainPass"]
+       "crossEntropyGradientPass", "crossEntropyGradientStreamPass", "softcapPass", "softcapChainPass"]
     case .sphericalZLoss: ["sumPass", "squaredDeviationPass", "affinePass"]
     case .stableMaxCrossEntropy: ["stableMaxSumPass", "stableMaxGradientPass"]
     case .binaryCrossEntropy: ["bceLoop", "rangePass"]
@@ -86,7 +86,8 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
     Set(passes).intersection([
       "sumExpPass", "sumExpSplitPass", "storeExpPass", "expScalePass", "extendedSumPass",
       "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass", "crossEntropyGradientPass",
-      "softcapPass", "sigmoidPass", "plainSigmoidPass", "logSigmoidPass", "softplusSmoothPass",
+      "crossEntropyGradientStreamPass", "softcapPass", "sigmoidPass", "plainSigmoidPass", "logSigmoidPass",
+      "softplusSmoothPass",
       "sigmoidGradientPass", "logSigmoidGradientPass", "softplusGradientPass", "bceLoop",
       "sigLIPRowPass", "softplusSumPass", "powerSumPass", "softplusInputGradientPass",
     ])
