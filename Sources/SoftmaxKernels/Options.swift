@@ -6,8 +6,11 @@
 /// `S = sum_j exp(x_j - m)` up to rounding; they differ in how often the row is streamed from
 /// memory and how many exponentials they evaluate (see <doc:Algorithms>).
 public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
-  /// Chosen per call from the row length and the operation; see
-  /// `SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:)` for the rule and the measurements behind it.
+  /// Chosen per call from the level, the operation, the row length and the output's size (at
+  /// x86-64-v4, outputs above three quarters of the last-level cache run another algorithm, so
+  /// the last bits of a row can depend on the batch it is in); see
+  /// `SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:)` for the rule and the
+  /// measurements behind it. Name an algorithm for results independent of the batch size.
   case automatic
   /// Three passes, `exp` computed twice: max; sum of `exp(x - m)`; write `exp(x - m) / S`.
   /// Reads the input three times, writes once (Dukhan & Ablavatski 2020, "recomputing").
