@@ -24,6 +24,9 @@ package final class VectorFunctionHooks<T>: @unchecked Sendable {
   /// `exp(x)` for `x <= 0` with the kernels' exponential (results below the smallest normal
   /// number flushed to 0).
   package var expNonPositive: VectorFunction<T>
+  /// `exp(-d)` for `d >= 0`, the mirrored form the exp passes use at x86-64-v3 and v4 (bitwise
+  /// `expNonPositive(-d)`).
+  package var expOfNegated: VectorFunction<T>
   /// `exp(x)` for `x <= 0` with gradual underflow (sigmoid family).
   package var expNegative: VectorFunction<T>
   /// `log(x)` for `x > 0`.
@@ -32,10 +35,12 @@ package final class VectorFunctionHooks<T>: @unchecked Sendable {
   package var log1pUnit: VectorFunction<T>
 
   package init(
-    expNonPositive: @escaping VectorFunction<T>, expNegative: @escaping VectorFunction<T>,
-    log: @escaping VectorFunction<T>, log1pUnit: @escaping VectorFunction<T>
+    expNonPositive: @escaping VectorFunction<T>, expOfNegated: @escaping VectorFunction<T>,
+    expNegative: @escaping VectorFunction<T>, log: @escaping VectorFunction<T>,
+    log1pUnit: @escaping VectorFunction<T>
   ) {
     self.expNonPositive = expNonPositive
+    self.expOfNegated = expOfNegated
     self.expNegative = expNegative
     self.log = log
     self.log1pUnit = log1pUnit

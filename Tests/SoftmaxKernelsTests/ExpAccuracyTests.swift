@@ -63,4 +63,39 @@ final class ExpAccuracyTests: SoftmaxKernelsTestCase {
       XCTAssertLessThanOrEqual(worst.relative, Self.doubleBoundUlps, "\(level) at x = \(worst.relativeAt)")
     }
   }
+
+  /// The exp passes use `expOfNegated(m - x)` at x86-64-v3 and v4 (its subtraction takes `x`
+  /// from memory) and `expNonPositive(x - m)` at the baseline; the documented accuracy is that
+  /// of `expNonPositive`, so the two must agree bitwise on mirrored arguments at every level:
+  /// the whole Float sweep above, special values, and a Double sweep with its underflow edge.
+  func testMirroredExponentialIsBitwiseTheSame() {
+    func check<T: KernelScalar>(_ inputs: [T], _ name: String) {
+      let mirrored = inputs.map { -$0 }
+      forEachLevel { level in
+        let direct = applyVectorFunction(\.expNonPositive, to: inputs, level: level)
+        let viaNegated = applyVectorFunction(\.expOfNegated, to: mirrored, level: level)
+        var mismatches = 0
+        var first: T?
+        for k in inputs.indices where !identical(direct[k], viaNegated[k]) {
+          mismatches += 1
+          if first == nil { first = inputs[k] }
+        }
+        XCTAssertEqual(mismatches, 0, "\(name) \(level): first at x = \(String(describing: first))")
+      }
+    }
+    var floats: [Float] = [0, -0.0, -.infinity, .nan, -0x1.5D589Ep6, -0x1.5D58A0p6, -200, -1e-30]
+    var bits = UInt32(0x8000_0000)
+    while bits <= (-0x1.5E0000p6 as Float).bitPattern {
+      floats.append(Float(bitPattern: bits))
+      bits += 61
+    }
+    check(floats, "Float")
+    var doubles: [Double] = [0, -0.0, -.infinity, .nan, -0x1.6232BDD7ABCD2p9, -0x1.6232BDD7ABCD3p9]
+    var x = -709.0
+    while x <= 0 {
+      doubles.append(x)
+      x += 0.000_0713
+    }
+    check(doubles, "Double")
+  }
 }

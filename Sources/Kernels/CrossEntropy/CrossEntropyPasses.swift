@@ -64,7 +64,7 @@ struct CrossEntropyGradient<T: KernelFloat, U: TargetTerm<T>>: ElementwiseBody {
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) {
-    s.write(T.fma(va, T.expNonPositive((s.read(x, pad: -.infinity) - vm) - vl), u.negated(s)), dx)
+    s.write(T.fma(va, T.expShifted(s.read(x, pad: -.infinity), minus: vm, minus: vl), u.negated(s)), dx)
   }
 }
 

@@ -23,31 +23,45 @@ extension Double: KernelFloat {
   // ln(2^-1022).
   @inline(always) static var flushBelow: Double { -0x1.6232BDD7ABCD2p9 }
 
+  /// `z t` for `t = z a - n ln 2` and a sign `z = ±1` (a constant that folds into the
+  /// coefficients), in two steps, `(x - n ln2Hi) - n ln2Lo` (Cody & Waite). The first step is
+  /// exact (n ln2Hi is exact by the choice of ln2Hi, and x lies within ln2/2 of it); the second
+  /// rounds once with FMA, twice without. Round to nearest is sign-symmetric, so `z = -1` gives
+  /// bitwise the negation of `z = 1` on `-a`.
   @inline(always)
-  static func reduce(_ x: Vector, _ n: Vector) -> Vector {
-    // Multiply and subtract, not FMA: n * ln2Hi is exact by the choice of ln2Hi, and the FMA
-    // form let LLVM's SLP vectoriser split the following polynomial into zmm/ymm/xmm/scalar
-    // pieces (seen in the two-pass loops at x86-64-v4).
+  static func reduce(_ a: Vector, _ n: Vector, sign z: Double = 1) -> Vector {
+    fma(n, Vector(repeating: -z * ln2Lo), fma(n, Vector(repeating: -z * ln2Hi), a))
+  }
+
+  /// `reduce` (z = 1) by multiplications and subtractions only, for the two-pass exponential:
+  /// with the FMA form LLVM's SLP vectoriser, which rebuilds the vector FMA from the lanes of
+  /// `addingProduct`, split the two-pass loops at x86-64-v4 into zmm, ymm, xmm and scalar
+  /// pieces (3.2 times the instructions of `extendedSumPass`, seen with `hot-loops.py`).
+  @inline(always)
+  static func reduceUnfused(_ x: Vector, _ n: Vector) -> Vector {
     (x - n * Vector(repeating: ln2Hi)) - n * Vector(repeating: ln2Lo)
   }
 
-  /// (e^t - 1) / t = sum_{k=0}^{12} t^k / (k + 1)!  (Taylor; on |t| <= ln2/2 the first
-  /// omitted term t^13 / 14! is below 5e-18, well under the 2^-53 rounding unit).
+  /// `z p(z t)` for a sign `z = ±1` (folded into the coefficients), with
+  /// `p(t) = (e^t - 1) / t = sum_{k=0}^{12} t^k / (k + 1)!` (Taylor; on |t| <= ln2/2 the first
+  /// omitted term t^13 / 14! is below 5e-18, well under the 2^-53 rounding unit). The
+  /// coefficient of t^k is z^(k+1) / (k + 1)!; each Horner step of `z = -1` is the exact
+  /// negation of that of `z = 1` on `-t` (or equal to it), so the two agree bitwise.
   @inline(always)
-  static func polynomial(_ t: Vector) -> Vector {
-    var p = Vector(repeating: 1.0 / 6227020800.0)  // 1/13!
+  static func polynomial(_ t: Vector, sign z: Double = 1) -> Vector {
+    var p = Vector(repeating: z / 6227020800.0)  // 1/13!
     p = fma(p, t, Vector(repeating: 1.0 / 479001600.0))  // 1/12!
-    p = fma(p, t, Vector(repeating: 1.0 / 39916800.0))  // 1/11!
+    p = fma(p, t, Vector(repeating: z / 39916800.0))  // 1/11!
     p = fma(p, t, Vector(repeating: 1.0 / 3628800.0))  // 1/10!
-    p = fma(p, t, Vector(repeating: 1.0 / 362880.0))  // 1/9!
+    p = fma(p, t, Vector(repeating: z / 362880.0))  // 1/9!
     p = fma(p, t, Vector(repeating: 1.0 / 40320.0))  // 1/8!
-    p = fma(p, t, Vector(repeating: 1.0 / 5040.0))  // 1/7!
+    p = fma(p, t, Vector(repeating: z / 5040.0))  // 1/7!
     p = fma(p, t, Vector(repeating: 1.0 / 720.0))  // 1/6!
-    p = fma(p, t, Vector(repeating: 1.0 / 120.0))  // 1/5!
+    p = fma(p, t, Vector(repeating: z / 120.0))  // 1/5!
     p = fma(p, t, Vector(repeating: 1.0 / 24.0))  // 1/4!
-    p = fma(p, t, Vector(repeating: 1.0 / 6.0))  // 1/3!
+    p = fma(p, t, Vector(repeating: z / 6.0))  // 1/3!
     p = fma(p, t, Vector(repeating: 0.5))  // 1/2!
-    return fma(p, t, Vector(repeating: 1.0))  // 1/1!
+    return fma(p, t, Vector(repeating: z))  // 1/1!
   }
 
   @inline(always)
@@ -68,8 +82,8 @@ extension Double: KernelFloat {
   static func vmin(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .< a) }
 
   @inline(always)
-  static func addBelowZero(_ a: Vector, _ v: Vector, _ d: Vector) -> Vector {
-    a.replacing(with: a + v, where: d .< Vector())
+  static func addWhereBelow(_ a: Vector, _ v: Vector, _ x: Vector, _ m: Vector) -> Vector {
+    a.replacing(with: a + v, where: x .< m)
   }
 
   @inline(always)
@@ -86,20 +100,30 @@ extension Double: KernelFloat {
   }
 
   @inline(always)
-  static func expNonPositive(_ x: Vector) -> Vector {
-    let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundBiased))
+  static func expNonPositive(_ x: Vector) -> Vector { exp(x, sign: 1) }
+
+  @inline(always)
+  static func expOfNegated(_ d: Vector) -> Vector { exp(d, sign: -1) }
+
+  /// `e^(z a)` for `z a <= 0` and a sign `z = ±1` that folds into the constants: both
+  /// `expNonPositive` (z = 1) and `expOfNegated` (z = -1), bitwise equal on mirrored arguments.
+  @inline(always)
+  static func exp(_ a: Vector, sign z: Double) -> Vector {
+    let biased = fma(a, Vector(repeating: z * log2e), Vector(repeating: roundBiased))
     let s = unsafeBitCast(unsafeBitCast(biased, to: Bits.self) &<< 52, to: Vector.self)
     let n = biased - Vector(repeating: roundBiased)
-    let t = reduce(x, n)
-    let y = fma(t * s, polynomial(t), s)
-    return y.replacing(with: 0, where: x .< Vector(repeating: flushBelow))
+    let r = reduce(a, n, sign: z)  // z t
+    // e^(z a) = s (1 + t p(t)) = s + (z t s) (z p(t)): the signs cancel.
+    let y = fma(r * s, polynomial(r, sign: z), s)
+    let underflow = z > 0 ? a .< Vector(repeating: flushBelow) : a .> Vector(repeating: -flushBelow)
+    return y.replacing(with: 0, where: underflow)
   }
 
   @inline(always)
   static func extendedExp(_ x: Vector) -> (mantissa: Vector, exponent: Vector) {
     let n = fma(x, Vector(repeating: log2e), Vector(repeating: roundPlain))
       - Vector(repeating: roundPlain)
-    let t = reduce(x, n)
+    let t = reduceUnfused(x, n)
     return (fma(t, polynomial(t), Vector(repeating: 1)), n)
   }
 

@@ -36,21 +36,35 @@ extension Float: KernelFloat {
   // ln(2^-126): below it e^x is not a normal float; flushed to +0 (XNNPACK's denorm cutoff).
   @inline(always) static var flushBelow: Float { -0x1.5D589Ep6 }
 
+  /// `z t` for `t = z a - n ln 2` and a sign `z = ±1` (a constant that folds into the
+  /// coefficients), in two steps, `(x - n ln2Hi) - n ln2Lo` (Cody & Waite). The first step is
+  /// exact (n ln2Hi is exact by the choice of ln2Hi, and x lies within ln2/2 of it); the second
+  /// rounds once with FMA, twice without. Round to nearest is sign-symmetric, so `z = -1` gives
+  /// bitwise the negation of `z = 1` on `-a`.
   @inline(always)
-  static func reduce(_ x: Vector, _ n: Vector) -> Vector {
-    // Multiply and subtract, not FMA: n * ln2Hi is exact by the choice of ln2Hi, and the FMA
-    // form let LLVM's SLP vectoriser split the following polynomial into zmm/ymm/xmm/scalar
-    // pieces (seen in the two-pass loops at x86-64-v4).
+  static func reduce(_ a: Vector, _ n: Vector, sign z: Float = 1) -> Vector {
+    fma(n, Vector(repeating: -z * ln2Lo), fma(n, Vector(repeating: -z * ln2Hi), a))
+  }
+
+  /// `reduce` (z = 1) by multiplications and subtractions only, for the two-pass exponential:
+  /// with the FMA form LLVM's SLP vectoriser, which rebuilds the vector FMA from the lanes of
+  /// `addingProduct`, split the two-pass loops at x86-64-v4 into zmm, ymm, xmm and scalar
+  /// pieces (3.2 times the instructions of `extendedSumPass`, seen with `hot-loops.py`).
+  @inline(always)
+  static func reduceUnfused(_ x: Vector, _ n: Vector) -> Vector {
     (x - n * Vector(repeating: ln2Hi)) - n * Vector(repeating: ln2Lo)
   }
 
-  /// (e^t - 1) / t evaluated as c1 + t (c2 + t (c3 + t (c4 + t c5))).
+  /// `z p(z t)` for a sign `z = ±1` (folded into the coefficients), with `p(t) = (e^t - 1) / t`
+  /// evaluated as c1 + t (c2 + t (c3 + t (c4 + t c5))): the coefficient of t^k is
+  /// c_(k+1) z^(k+1). Each Horner step of `z = -1` is the exact negation of that of `z = 1` on
+  /// `-t` (or equal to it), so the two agree bitwise.
   @inline(always)
-  static func polynomial(_ t: Vector) -> Vector {
-    var p = fma(Vector(repeating: c5), t, Vector(repeating: c4))
-    p = fma(p, t, Vector(repeating: c3))
+  static func polynomial(_ t: Vector, sign z: Float = 1) -> Vector {
+    var p = fma(Vector(repeating: z * c5), t, Vector(repeating: c4))
+    p = fma(p, t, Vector(repeating: z * c3))
     p = fma(p, t, Vector(repeating: c2))
-    return fma(p, t, Vector(repeating: c1))
+    return fma(p, t, Vector(repeating: z * c1))
   }
 
   @inline(always)
@@ -71,8 +85,8 @@ extension Float: KernelFloat {
   static func vmin(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .< a) }
 
   @inline(always)
-  static func addBelowZero(_ a: Vector, _ v: Vector, _ d: Vector) -> Vector {
-    a.replacing(with: a + v, where: d .< Vector())
+  static func addWhereBelow(_ a: Vector, _ v: Vector, _ x: Vector, _ m: Vector) -> Vector {
+    a.replacing(with: a + v, where: x .< m)
   }
 
   @inline(always)
@@ -90,21 +104,30 @@ extension Float: KernelFloat {
   }
 
   @inline(always)
-  static func expNonPositive(_ x: Vector) -> Vector {
-    let biased = fma(x, Vector(repeating: log2e), Vector(repeating: roundBiased))
+  static func expNonPositive(_ x: Vector) -> Vector { exp(x, sign: 1) }
+
+  @inline(always)
+  static func expOfNegated(_ d: Vector) -> Vector { exp(d, sign: -1) }
+
+  /// `e^(z a)` for `z a <= 0` and a sign `z = ±1` that folds into the constants: both
+  /// `expNonPositive` (z = 1) and `expOfNegated` (z = -1), bitwise equal on mirrored arguments.
+  @inline(always)
+  static func exp(_ a: Vector, sign z: Float) -> Vector {
+    let biased = fma(a, Vector(repeating: z * log2e), Vector(repeating: roundBiased))
     let s = unsafeBitCast(unsafeBitCast(biased, to: Bits.self) &<< 23, to: Vector.self)
     let n = biased - Vector(repeating: roundBiased)
-    let t = reduce(x, n)
-    // e^x = s (1 + t p(t)) = s + (t s) p(t)
-    let y = fma(t * s, polynomial(t), s)
-    return y.replacing(with: 0, where: x .< Vector(repeating: flushBelow))
+    let r = reduce(a, n, sign: z)  // z t
+    // e^(z a) = s (1 + t p(t)) = s + (z t s) (z p(t)): the signs cancel.
+    let y = fma(r * s, polynomial(r, sign: z), s)
+    let underflow = z > 0 ? a .< Vector(repeating: flushBelow) : a .> Vector(repeating: -flushBelow)
+    return y.replacing(with: 0, where: underflow)
   }
 
   @inline(always)
   static func extendedExp(_ x: Vector) -> (mantissa: Vector, exponent: Vector) {
     let n = fma(x, Vector(repeating: log2e), Vector(repeating: roundPlain))
       - Vector(repeating: roundPlain)
-    let t = reduce(x, n)
+    let t = reduceUnfused(x, n)
     return (fma(t, polynomial(t), Vector(repeating: 1)), n)
   }
 

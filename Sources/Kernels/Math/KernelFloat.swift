@@ -21,6 +21,9 @@ protocol KernelFloat: BinaryFloatingPoint, SIMDScalar, Codable where Vector.Scal
   /// `e^x` for `x <= 0` (and `x = -inf`, giving 0; NaN propagates). Results below the smallest
   /// normal number are flushed to `+0`.
   static func expNonPositive(_ x: Vector) -> Vector
+  /// `e^-d` for `d >= 0` (and `d = +inf`, giving 0; NaN propagates), bitwise equal to
+  /// `expNonPositive(-d)`. See `expShifted`.
+  static func expOfNegated(_ d: Vector) -> Vector
   /// The extended exponential `e^x = mantissa * 2^exponent`, `mantissa` in `[0.7, 1.42]`,
   /// `exponent` integral (stored as a float). Accurate for `|x| <= 1e5`; NaN for non-finite x.
   static func extendedExp(_ x: Vector) -> (mantissa: Vector, exponent: Vector)
@@ -43,10 +46,10 @@ protocol KernelFloat: BinaryFloatingPoint, SIMDScalar, Codable where Vector.Scal
   /// written around the caches, without being read first (CSoftmaxKernelsStore). Follow a
   /// pass of them with `streamFence()`.
   static func streamStore(_ v: Vector, _ p: UnsafeMutablePointer<Self>)
-  /// `a + v` where `d < 0`, else `a` (NaN in `d` adds nothing): accumulates the exponentials
-  /// of the entries below a row's maximum (`d = x - max`); one merge-masked add at
+  /// `a + v` where `x < m`, else `a` (NaN in `x` adds nothing): accumulates the exponentials
+  /// of the entries below a row's maximum `m`; one compare and one merge-masked add at
   /// x86-64-v4. A requirement for the same reason as `vmax`.
-  static func addBelowZero(_ a: Vector, _ v: Vector, _ d: Vector) -> Vector
+  static func addWhereBelow(_ a: Vector, _ v: Vector, _ x: Vector, _ m: Vector) -> Vector
   /// How far above the two-pass reference `r` a row's maximum may lie: every non-negligible
   /// term then has `|x - r|` small enough that `n * ln2Hi` is exact in `extendedExp`.
   static var twoPassRange: Double { get }

@@ -85,11 +85,10 @@ func expSums<T: KernelFloat>(
   /// to `r` where `x < m`.
   @inline(__always)
   func add(_ x0: T.Vector, at j: Int, _ a: inout T.Vector, _ r: inout T.Vector) {
-    let d = x0 - vm
-    let e = T.expNonPositive(d)
+    let e = T.expShifted(x0, minus: vm)
     if let y { store(e, y + j) }
     a += e
-    if split { r = T.addBelowZero(r, e, d) }
+    if split { r = T.addWhereBelow(r, e, x0, vm) }
   }
   while i < fullEnd {
     let end = min(fullEnd, i + expSumWindowVectors * lanes)
@@ -114,10 +113,11 @@ func expSums<T: KernelFloat>(
   }
   if i < count {
     let valid = count - i
-    let d = loadPartial(x + i, valid, pad: -.infinity) - vm
-    let e = T.expNonPositive(d)
+    let x0 = loadPartial(x + i, valid, pad: -.infinity)
+    let e = T.expShifted(x0, minus: vm)
     if let y { storePartial(e, y + i, valid) }
-    total.add(sum: Double(e.sum()), rest: split ? Double(T.addBelowZero(T.Vector(), e, d).sum()) : 0)
+    total.add(
+      sum: Double(e.sum()), rest: split ? Double(T.addWhereBelow(T.Vector(), e, x0, vm).sum()) : 0)
   }
   return total
 }

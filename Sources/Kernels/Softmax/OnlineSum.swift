@@ -67,11 +67,11 @@ func onlineSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> Onlin
       var s0 = T.Vector(), s1 = T.Vector()
       j = i
       while j + 2 * lanes <= blockEnd {
-        s0 += T.expNonPositive(load(x + j) - newM)
-        s1 += T.expNonPositive(load(x + j + lanes) - newM)
+        s0 += T.expShifted(load(x + j), minus: newM)
+        s1 += T.expShifted(load(x + j + lanes), minus: newM)
         j += 2 * lanes
       }
-      if j < blockEnd { s0 += T.expNonPositive(load(x + j) - newM) }
+      if j < blockEnd { s0 += T.expShifted(load(x + j), minus: newM) }
       d = T.fma(d, T.expNonPositive(m - newM), s0 + s1)
       m = newM
       i = blockEnd

@@ -30,7 +30,7 @@ struct ExpScale<T: KernelFloat>: ElementwiseBody {
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) {
-    s.write(T.expNonPositive(s.read(x, pad: -.infinity) - vm) * vs, y)
+    s.write(T.expShifted(s.read(x, pad: -.infinity), minus: vm) * vs, y)
   }
 }
 

@@ -4,7 +4,8 @@ import SoftmaxKernelsCore
 
 func makeHooks<T: KernelFloatLog>() -> VectorFunctionHooks<T> {
   VectorFunctionHooks(
-    expNonPositive: { x, y, n in expScalePass(x, y, n, max: 0, scale: 1) },
+    expNonPositive: { x, y, n in forEachVector(n, ExpNonPositiveHook(x: x, y: y)) },
+    expOfNegated: { x, y, n in forEachVector(n, ExpOfNegatedHook(x: x, y: y)) },
     expNegative: { x, y, n in expNegativePass(x, y, n) },
     log: { x, y, n in logPass(x, y, n) },
     log1pUnit: { x, y, n in log1pUnitPass(x, y, n) }
@@ -35,6 +36,20 @@ struct LogHook<T: KernelFloatLog>: ElementwiseBody {
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) { s.write(T.log(s.read(x, pad: 1)), y) }
+}
+
+struct ExpNonPositiveHook<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(T.expNonPositive(s.read(x, pad: 0)), y) }
+}
+
+struct ExpOfNegatedHook<T: KernelFloatLog>: ElementwiseBody {
+  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(T.expOfNegated(s.read(x, pad: 0)), y) }
 }
 
 struct ExpNegativeHook<T: KernelFloatLog>: ElementwiseBody {
