@@ -139,6 +139,7 @@ extension CrossEntropy {
     let gradientBytes = batch.gradient == nil ? 0 : rows * columns * MemoryLayout<T>.stride
     batch.streamingStores = gradientBytes > 0
       && (options.execution.streamingStores ?? (gradientBytes > streamingStoreThreshold))
+    batch.prefetchNextRow = prefetchesNextRow(rows: rows, columns: columns, T.self)
     batch.gradientScale = T(scale)
     batch.perRowGradientScale = out.rowLossGradients?.baseAddress
     batch.zLossGradientScale = T(zScale)

@@ -19,6 +19,24 @@ let streamingStoreThreshold: Int = {
   return 32 << 20
 }()
 
+/// The level-2 cache of one core in bytes (sysconf), or 1 MiB where it is not known. Read once.
+let levelTwoCacheBytes: Int = {
+  #if os(Linux)
+  let size = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+  if size > 0 { return size }
+  #endif
+  return 1 << 20
+}()
+
+/// Whether the row kernels prefetch each thread's next row into the level-2 cache while they
+/// compute the current one (`ForwardBatch.prefetchNextRow`): with more than one row, when the
+/// current row and the next fit in half the level-2 cache (rows of up to 256 KiB with 2 MiB),
+/// so that the prefetch does not evict the row the last pass reads again. A hint: results
+/// never depend on it.
+func prefetchesNextRow<T>(rows: Int, columns: Int, _: T.Type) -> Bool {
+  rows > 1 && 4 * columns * MemoryLayout<T>.stride <= levelTwoCacheBytes
+}
+
 /// Runs `body(0..<n)` on up to `n` threads of Dispatch's pool and returns when all are done.
 func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
   if iterations == 1 { return body(0) }

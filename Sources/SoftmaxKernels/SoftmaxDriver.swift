@@ -35,6 +35,12 @@ func softmaxForward<T: KernelScalar>(
     batch.fullyMaskedRowIsZero = options.fullyMaskedRowIsZero
     batch.positiveInfinityIsLimit = options.positiveInfinityIsLimit
     batch.streamingStores = choice.streamingStores
+    // Not for the stored exponentials of threePassReload at x86-64-v4: there 8320 x 32768
+    // Float rows fell from 18.7 to 12.4-13.8 GB/s at 2 threads with the prefetch (1 thread:
+    // 9.5 to 9.2, once 6.7), where every other three-pass cell gained 4-37% and the same cell
+    // at x86-64-v3 16% / 19% (1 / 2 threads; Intel Xeon Sapphire Rapids, 2026-11-30).
+    let storesAtV4 = choice.algorithm == .threePassReload && operation == .softmax && plan.level == .x86_64_v4
+    batch.prefetchNextRow = !storesAtV4 && prefetchesNextRow(rows: rows, columns: columns, T.self)
     let table = T.kernels(plan.level).softmax
     plan.run(
       rows: rows, columns: columns,

@@ -42,6 +42,12 @@ package struct ForwardBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var positiveInfinityIsLimit: Bool = false
   /// Write the outputs with streaming (non-temporal) stores: they leave the cache.
   package var streamingStores: Bool = false
+  /// With the three-pass algorithms, prefetch each thread's next row into the level-2 cache
+  /// during the exponential pass of its current row (one line per vector): the next row's
+  /// maximum pass, which waits on memory, then reads from the cache, and its memory traffic
+  /// overlaps the exponentials, which wait on arithmetic. A hint: results never change. Set
+  /// when two rows fit in half the level-2 cache.
+  package var prefetchNextRow: Bool = false
 
   /// The fields without a default; set the others by assignment.
   package init(

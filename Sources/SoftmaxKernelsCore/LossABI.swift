@@ -23,6 +23,9 @@ package struct CrossEntropyBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var gradientStride: Int = 0
   /// Write the gradient with streaming (non-temporal) stores: it leaves the cache.
   package var streamingStores: Bool = false
+  /// Prefetch each thread's next row of logits into the level-2 cache during the sum pass of
+  /// its current row (as `ForwardBatch.prefetchNextRow`). A hint: results never change.
+  package var prefetchNextRow: Bool = false
   /// Per-row scale of the gradient: the upstream gradient over the reduction's denominator.
   /// `gradientScale[r]` when `perRowGradientScale` is not `nil`, else `gradientScale` for all.
   package var gradientScale: T = 0

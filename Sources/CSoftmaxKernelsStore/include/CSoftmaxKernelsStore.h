@@ -1,4 +1,4 @@
-// Non-temporal ("streaming") vector stores for SoftmaxKernels' output passes.
+// Non-temporal ("streaming") vector stores and a prefetch hint for SoftmaxKernels' passes.
 //
 // Swift has no way to emit a non-temporal store, so this tiny header-only C target provides
 // one: `__builtin_nontemporal_store` on a 64-byte vector, which clang compiles, inlined into the
@@ -6,7 +6,8 @@
 // `vmovntps ymm` (x86-64-v3) or four `movntps xmm` (baseline). A streaming store writes around
 // the caches: the line is not read first (no read-for-ownership), which is what a large output
 // that is not read again wants. The destination must be 64-byte aligned. A store fence orders
-// the streaming stores before any later store (call it once after a pass). Not API.
+// the streaming stores before any later store (call it once after a pass). Swift has no prefetch
+// either: `softmaxkernels_prefetch_l2` is `__builtin_prefetch`. Not API.
 #ifndef CSOFTMAXKERNELS_STORE_H
 #define CSOFTMAXKERNELS_STORE_H
 
@@ -21,6 +22,14 @@ static inline __attribute__((always_inline)) void softmaxkernels_stream_f32x16(f
 /// Stores 8 doubles to the 64-byte-aligned `p` without reading or allocating its cache line.
 static inline __attribute__((always_inline)) void softmaxkernels_stream_f64x8(double *p, softmaxkernels_f64x8 v) {
   __builtin_nontemporal_store(v, (softmaxkernels_f64x8 *)p);
+}
+
+/// Asks for the cache line holding `p` to be brought into the level-2 cache (`prefetcht1` on
+/// x86) without waiting for it. A hint: it never faults and never changes a value. The
+/// three-pass softmax passes use it to read the next row while the exponentials of this one
+/// keep the arithmetic units busy (`ForwardBatch.prefetchNextRow`).
+static inline __attribute__((always_inline)) void softmaxkernels_prefetch_l2(const void *p) {
+  __builtin_prefetch(p, 0, 2);
 }
 
 /// Orders the streaming stores before the stores that follow (`sfence`; nothing elsewhere).

@@ -31,7 +31,8 @@ func crossEntropyRows<T: KernelFloatLog>(_ b: CrossEntropyBatch<T>, _ rows: Rang
     let scale = Double(b.perRowGradientScale?[r] ?? b.gradientScale)
     // The z-loss is part of each row's loss, so a per-row upstream gradient scales it too.
     let zScale = b.perRowGradientScale.map { Double($0[r]) } ?? Double(b.zLossGradientScale)
-    let row = rowLogSumExp(x, n)
+    let next = b.prefetchNextRow && r + 1 < rows.upperBound ? rawRow + b.logitsStride : nil
+    let row = rowLogSumExp(x, n, prefetching: next)
     b.rowLogSumExp?[r] = T(row.lse)
     if let argmax = b.rowArgmax {
       var k = -1

@@ -29,7 +29,11 @@ struct RowLogSumExp {
   var rest: (index: Int, sum: Double)?
 }
 
-func rowLogSumExp<T: KernelFloat>(_ x: UnsafePointer<T>, _ n: Int) -> RowLogSumExp {
+/// With `next`, the `n` entries from `next` (the row this thread computes next) are prefetched
+/// into the level-2 cache during the sum pass (`sumExpPrefetchPass`).
+func rowLogSumExp<T: KernelFloat>(
+  _ x: UnsafePointer<T>, _ n: Int, prefetching next: UnsafePointer<T>? = nil
+) -> RowLogSumExp {
   let m = maxPass(x, n)
   guard m.isFinite else {
     if m == -.infinity {  // all -inf, or -inf and NaN
@@ -39,7 +43,7 @@ func rowLogSumExp<T: KernelFloat>(_ x: UnsafePointer<T>, _ n: Int) -> RowLogSumE
     for i in 0..<n where x[i].isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
     return RowLogSumExp(max: .infinity, logSum: .nan, lse: .infinity, rest: nil)
   }
-  let s = sumExpPass(x, n, max: m)
+  let s = next.map { sumExpPrefetchPass(x, n, max: m, prefetching: $0) } ?? sumExpPass(x, n, max: m)
   if s.isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
   let mm = Double(m)
   if s < 2 {

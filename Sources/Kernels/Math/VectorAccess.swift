@@ -14,6 +14,7 @@
 // (ExpSums.swift, TwoPassSum.swift, OnlineSum.swift) and a few passes of their own shape keep
 // their loops written out.
 
+import CSoftmaxKernelsStore
 import SoftmaxKernelsCore
 
 /// Vectors per accumulation window (4096 floats / 2048 doubles).
@@ -23,6 +24,27 @@ let windowVectors = 256
 @inline(always)
 func load<T: KernelFloat>(_ p: UnsafePointer<T>) -> T.Vector {
   UnsafeRawPointer(p).loadUnaligned(as: T.Vector.self)
+}
+
+/// What a pass prefetches per vector at element offset `j` of its row: nothing, or the line at
+/// the same offset of the next row (`ForwardBatch.prefetchNextRow`). A type, not an optional
+/// pointer, so that each pass compiles to one loop with or without the prefetch.
+protocol LinePrefetch {
+  func line(_ j: Int)
+}
+
+struct NoPrefetch: LinePrefetch {
+  @inline(always)
+  func line(_ j: Int) {}
+}
+
+struct NextRowPrefetch<T>: LinePrefetch {
+  let next: UnsafePointer<T>
+
+  /// Asks for the cache line holding `next + j` in the level-2 cache, without waiting (a hint:
+  /// it never faults and never changes a value).
+  @inline(always)
+  func line(_ j: Int) { softmaxkernels_prefetch_l2(next + j) }
 }
 
 /// An unaligned store of a full vector.

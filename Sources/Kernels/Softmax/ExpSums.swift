@@ -73,8 +73,9 @@ let expSumWindowVectors = 16 * expSumAccumulators
 /// `split` (see `ExpSums`). NaN if some `x_i` is NaN. `y`, when given, receives `exp(x_i - m)`
 /// (three-pass reload, pass 2). Specialised by the wrappers below for constant `split` and `y`.
 @inline(__always)
-func expSums<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?, _ count: Int, max m: T, split: Bool
+func expSums<T: KernelFloat, P: LinePrefetch>(
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?, _ count: Int, max m: T, split: Bool,
+  _ prefetch: P
 ) -> ExpSums {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
@@ -94,17 +95,24 @@ func expSums<T: KernelFloat>(
     let end = min(fullEnd, i + expSumWindowVectors * lanes)
     var a0 = T.Vector(), a1 = T.Vector(), a2 = T.Vector(), a3 = T.Vector()
     var r0 = T.Vector(), r1 = T.Vector(), r2 = T.Vector(), r3 = T.Vector()
-    while i + expSumAccumulators * lanes <= end {
+    // Wrapping arithmetic (i < count, so nothing wraps): an overflow check splits the body
+    // into two blocks, and LLVM then hoisted the loads and prefetches above it, away from
+    // the subtractions they would fold into.
+    while i &+ expSumAccumulators &* lanes <= end {
       add(load(x + i), at: i, &a0, &r0)
       add(load(x + i + lanes), at: i + lanes, &a1, &r1)
       if expSumAccumulators == 4 {
         add(load(x + i + 2 * lanes), at: i + 2 * lanes, &a2, &r2)
         add(load(x + i + 3 * lanes), at: i + 3 * lanes, &a3, &r3)
       }
-      i += expSumAccumulators * lanes
+      // One line of the next row per vector, after the loads: a prefetch between a load and
+      // its subtraction kept LLVM from folding the load into it (seen in the disassembly).
+      for k in 0..<expSumAccumulators { prefetch.line(i &+ k &* lanes) }
+      i &+= expSumAccumulators &* lanes
     }
     while i < end {
       add(load(x + i), at: i, &a0, &r0)
+      prefetch.line(i)
       i += lanes
     }
     total.add(
@@ -124,17 +132,36 @@ func expSums<T: KernelFloat>(
 
 /// `sum_i exp(x_i - m)` for `m` finite and `m >= x_i`. NaN if some `x_i` is NaN.
 func sumExpPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, max m: T) -> Double {
-  expSums(x, nil, count, max: m, split: false).sum
+  expSums(x, nil, count, max: m, split: false, NoPrefetch()).sum
+}
+
+/// `sumExpPass`, prefetching the `count` elements from `next` (the next row) into the level-2
+/// cache, one 64-byte line per vector: the next row's first pass then reads from the cache, and
+/// its memory traffic overlaps this pass's arithmetic (`ForwardBatch.prefetchNextRow`). A pass
+/// of its own (not an optional argument): with both loops in one function LLVM merged them, or
+/// split the vectors of the store variant into xmm pieces (seen in the disassembly).
+func sumExpPrefetchPass<T: KernelFloat>(
+  _ x: UnsafePointer<T>, _ count: Int, max m: T, prefetching next: UnsafePointer<T>
+) -> Double {
+  expSums(x, nil, count, max: m, split: false, NextRowPrefetch(next: next)).sum
 }
 
 /// `sum_i exp(x_i - m)` and its part over `x_i < m` (log-softmax, log-sum-exp; see `ExpSums`).
 func sumExpSplitPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, max m: T) -> ExpSums {
-  expSums(x, nil, count, max: m, split: true)
+  expSums(x, nil, count, max: m, split: true, NoPrefetch())
 }
 
 /// Writes `y_i = exp(x_i - m)` and returns their sum (three-pass reload, pass 2).
 func storeExpPass<T: KernelFloat>(
   _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T
 ) -> Double {
-  expSums(x, y, count, max: m, split: false).sum
+  expSums(x, y, count, max: m, split: false, NoPrefetch()).sum
+}
+
+/// `storeExpPass`, prefetching the next row as `sumExpPrefetchPass` does.
+func storeExpPrefetchPass<T: KernelFloat>(
+  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T,
+  prefetching next: UnsafePointer<T>
+) -> Double {
+  expSums(x, y, count, max: m, split: false, NextRowPrefetch(next: next)).sum
 }

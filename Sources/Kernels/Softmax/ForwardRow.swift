@@ -14,7 +14,11 @@ import Darwin
 
 // MARK: - Forward
 
-func forwardRow<T: KernelFloat>(_ b: ForwardBatch<T>, row r: Int, _ chunker: Chunker) {
+/// Row `r` of `b`. `next`, when given, is the row this thread computes next: the three-pass
+/// algorithms prefetch it during their exponential pass (`ForwardBatch.prefetchNextRow`).
+func forwardRow<T: KernelFloat>(
+  _ b: ForwardBatch<T>, row r: Int, _ chunker: Chunker, prefetching next: UnsafePointer<T>? = nil
+) {
   let x = b.input + r * b.inputStride
   let y = b.output.map { $0 + r * b.outputStride }
   let n = b.columns
@@ -76,24 +80,28 @@ func forwardRow<T: KernelFloat>(_ b: ForwardBatch<T>, row r: Int, _ chunker: Chu
     }
     finish(b, r, x, y, chunker, max: T(s.max), sum: s.sum, reloaded: false)
   case .threePassRecompute:
-    threePass(b, r, x, y, chunker, reload: false)
+    threePass(b, r, x, y, chunker, reload: false, prefetching: next)
   case .threePassReload:
-    threePass(b, r, x, y, chunker, reload: true)
+    threePass(b, r, x, y, chunker, reload: true, prefetching: next)
   }
 }
 
 func threePass<T: KernelFloat>(
   _ b: ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?,
-  _ chunker: Chunker, reload: Bool
+  _ chunker: Chunker, reload: Bool, prefetching next: UnsafePointer<T>? = nil
 ) {
   let m = chunker.map({ $0 = Swift.max($0, $1) }) { c in maxPass(x + c.lowerBound, c.count) }
   guard m.isFinite else { return specialRow(b, r, x, y) }
   let reloaded = reload && b.operation == .softmax && y != nil
   let sums = chunker.map({ $0.merge($1) }) { c in
-    ExpSums(
-      sum: reloaded
-        ? storeExpPass(x + c.lowerBound, y! + c.lowerBound, c.count, max: m)
-        : sumExpPass(x + c.lowerBound, c.count, max: m))
+    let (xc, yc) = (x + c.lowerBound, y.map { $0 + c.lowerBound })
+    let nc = next.map { $0 + c.lowerBound }
+    return switch (reloaded, nc) {
+    case (true, let nc?): ExpSums(sum: storeExpPrefetchPass(xc, yc!, c.count, max: m, prefetching: nc))
+    case (true, nil): ExpSums(sum: storeExpPass(xc, yc!, c.count, max: m))
+    case (false, let nc?): ExpSums(sum: sumExpPrefetchPass(xc, c.count, max: m, prefetching: nc))
+    case (false, nil): ExpSums(sum: sumExpPass(xc, c.count, max: m))
+    }
   }
   finish(b, r, x, y, chunker, max: m, sum: sums.sum, reloaded: reloaded)
 }

@@ -26,7 +26,12 @@ func makeLossTable<T: KernelFloatLog>() -> LossKernelTable<T> {
 func makeTable<T: KernelFloat>() -> SoftmaxKernelTable<T> {
   SoftmaxKernelTable(
     forwardRows: { batch, rows in
-      for r in rows { forwardRow(batch, row: r, .single(batch.columns)) }
+      for r in rows {
+        let next = batch.prefetchNextRow && r + 1 < rows.upperBound
+        forwardRow(
+          batch, row: r, .single(batch.columns),
+          prefetching: next ? batch.input + (r + 1) * batch.inputStride : nil)
+      }
     },
     forwardSplitRow: { batch, row, chunks, parallel in
       forwardRow(batch, row: row, Chunker(count: batch.columns, threads: chunks, parallel: parallel))

@@ -53,10 +53,13 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
   package var passes: [String] {
     switch self {
     case .softmax:
-      ["maxPass", "sumExpPass", "storeExpPass", "scalePass", "expScalePass", "extendedSumPass",
-       "extendedScalePass", "onlineSumPass"]
-    case .logSoftmax: ["maxPass", "sumExpPass", "sumExpSplitPass", "logSoftmaxPass", "extendedSumPass", "onlineSumPass"]
-    case .logSumExp: ["maxPass", "sumExpPass", "sumExpSplitPass", "extendedSumPass", "onlineSumPass"]
+      ["maxPass", "sumExpPass", "sumExpPrefetchPass", "storeExpPass", "storeExpPrefetchPass",
+       "scalePass", "expScalePass", "extendedSumPass", "extendedScalePass", "onlineSumPass"]
+    case .logSoftmax:
+      ["maxPass", "sumExpPass", "sumExpPrefetchPass", "sumExpSplitPass", "logSoftmaxPass",
+       "extendedSumPass", "onlineSumPass"]
+    case .logSumExp:
+      ["maxPass", "sumExpPass", "sumExpPrefetchPass", "sumExpSplitPass", "extendedSumPass", "onlineSumPass"]
     case .softmaxBackward: ["dotPass", "softmaxBackwardPass"]
     case .logSoftmaxBackward: ["sumAndMaxPass", "logSoftmaxBackwardPass"]
     case .stableMax, .logStableMax: ["stableMaxSumPass", "stableMaxScalePass"]
@@ -67,7 +70,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
     case .logSigmoidBackward: ["logSigmoidGradientPass"]
     case .softplusBackward: ["softplusGradientPass"]
     case .crossEntropy:
-      ["maxPass", "sumExpPass", "sumPass", "gapSumPass", "gapDotPass", "gapTripleDotPass",
+      ["maxPass", "sumExpPass", "sumExpPrefetchPass", "sumPass", "gapSumPass", "gapDotPass", "gapTripleDotPass",
        "crossEntropyGradientPass", "crossEntropyGradientStreamPass", "softcapPass", "softcapChainPass"]
     case .sphericalZLoss: ["sumPass", "squaredDeviationPass", "affinePass"]
     case .stableMaxCrossEntropy: ["stableMaxSumPass", "stableMaxGradientPass"]
@@ -84,7 +87,8 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
   /// x86-64-v4).
   package var exponentialPasses: Set<String> {
     Set(passes).intersection([
-      "sumExpPass", "sumExpSplitPass", "storeExpPass", "expScalePass", "extendedSumPass",
+      "sumExpPass", "sumExpPrefetchPass", "sumExpSplitPass", "storeExpPass", "storeExpPrefetchPass",
+      "expScalePass", "extendedSumPass",
       "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass", "crossEntropyGradientPass",
       "crossEntropyGradientStreamPass", "softcapPass", "sigmoidPass", "plainSigmoidPass", "logSigmoidPass",
       "softplusSmoothPass",
