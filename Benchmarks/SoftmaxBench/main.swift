@@ -200,7 +200,7 @@ print("pattern's bound is its fastest implementation)")
 var roofline: [String: [Int: Double]] = [:]
 for p in rooflinePatterns {
   for v in p.variants {
-    var line = "  \((p.name + " (" + v.name + ")").padding(toLength: 36, withPad: " ", startingAt: 0))"
+    var line = "  \((p.name + " (" + v.name + ")").padding(toLength: 46, withPad: " ", startingAt: 0))"
     for t in settings.threads {
       let xp = x.pointer, yp = y.pointer, zp = z.pointer
       var times: [Double] = []
