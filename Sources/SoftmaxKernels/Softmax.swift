@@ -21,7 +21,8 @@ import SoftmaxKernelsCore
 /// **Accuracy** (measured by the tests against a float64 / Float80 reference that does not
 /// cancel; see <doc:Accuracy>): Float softmax relative error at most 2e-6 beyond
 /// the rounding of `x_i - max` for rows up to 10^4 entries (entries above 1e-30), the row sum
-/// within 1e-6 of 1 even for 2^28 entries; log-softmax absolute error at most 1e-5 max(1, |z|);
+/// within 2e-6 of 1 even for 2^28 entries (1e-6 on random rows); log-softmax absolute error at
+/// most 1e-5 max(1, |z|);
 /// log-sum-exp at most 2e-6 max(1, |lse|).
 ///
 /// **Log-probabilities near 0 keep relative accuracy.** `logSoftmax` and `logSumExp` sum the
@@ -39,7 +40,10 @@ import SoftmaxKernelsCore
 /// a lane of the vector sum that holds a term near the maximum and absorbs up to 15 later terms
 /// of just under half its ulp (lanes add at most 16 terms before their window is added in
 /// Double). The rest is summed by one more read pass, taken only when the sum relative to the
-/// maximum is below 2 (one dominant entry); other rows cost what they did before.
+/// maximum is below 2 (one dominant entry); other rows cost what they did before. Limit: terms
+/// with `x_i - max` below -87.34 (Float) / -708.4 (Double) are flushed to 0, so when all the
+/// terms below the maximum are, the dominant entry's log-probability is exactly 0 (absolute
+/// error at most `(n - 1) 2^-126` / `(n - 1) 2^-1022`; see <doc:Accuracy>).
 ///
 /// **Reproducibility**: results are bitwise the same for every thread count. A row longer than
 /// 65 536 entries is processed in fixed blocks of 65 536 whose partial states are merged in block

@@ -87,8 +87,8 @@ func crossEntropyRows<T: KernelFloatLog>(_ b: CrossEntropyBatch<T>, _ rows: Rang
       weightSum = wt
       probabilities = t
     }
-    partial.loss += loss
-    partial.zLoss += row.lse * row.lse
+    partial.lossSum.add(loss)
+    partial.zLossSum.add(row.lse * row.lse)
     b.rowLoss?[r] = T(loss + Double(b.zLossScale) * row.lse * row.lse)
     guard let dx else { continue }
     guard row.lse.isFinite else {

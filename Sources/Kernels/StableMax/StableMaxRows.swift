@@ -37,7 +37,7 @@ func stableMaxRows<T: KernelFloatLog>(_ b: StableMaxBatch<T>, _ rows: Range<Int>
     let sy = Double(stableMaxS(x[c]))
     let rest = total - sy
     let loss = log1p(rest / sy)
-    partial.loss += loss
+    partial.lossSum.add(loss)
     b.rowLoss?[r] = T(loss)
     guard let dx = b.gradient.map({ $0 + r * b.gradientStride }) else { continue }
     // d/dx_i = s'(x_i) / total - [i = c] s'(x_c) / s(x_c)

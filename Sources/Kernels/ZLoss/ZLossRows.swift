@@ -45,7 +45,7 @@ func zLossRows<T: KernelFloatLog>(_ b: ZLossBatch<T>, _ rows: Range<Int>) -> Los
     let targetGap = Double(x[c]) - Double(center)
     let z = (targetGap - delta) / sigma
     let (loss, g) = zLossValue(z: z, a: a, b: bb)
-    partial.loss += loss
+    partial.lossSum.add(loss)
     b.rowLoss?[r] = T(loss)
     guard let dx = b.gradient.map({ $0 + r * b.gradientStride }) else { continue }
     // dL/do_k = (g / sigma)(delta_kc - 1/D - z z_k / D), z_k = (o_k - mean) / sigma
