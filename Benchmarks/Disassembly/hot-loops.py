@@ -5,8 +5,9 @@ Disassembles the objects of one ISA module of a release build (objdump), finds e
 (a backward branch inside a function) in the specialised kernel passes, and prints per loop
 its instruction count, how many instructions touch zmm / ymm / xmm registers, how many are
 FMAs, and whether it calls anything. With --check it fails (exit 1) unless, at x86-64-v4,
-every Float pass the kernel catalog names (`softmax-bench --catalog`) has a loop that is zmm code with no call, and the exponential passes'
-loops contain FMAs.
+every Float pass the kernel catalog names (`softmax-bench --catalog`), and every variant of it
+found for the 16-bit storage types (Float16, BFloat16, read and written as such or written as
+Float), has a loop that is zmm code with no call, and the exponential passes' loops contain FMAs.
 
 Usage: swift build -c release && python3 Benchmarks/Disassembly/hot-loops.py [--level v4|v3|baseline] [--check] [--verbose]
 """
@@ -24,6 +25,23 @@ def catalog_passes(build):
             if p not in passes: passes.append(p)
         exp_passes |= set(kernel["exponentialPasses"])
     return passes, exp_passes
+
+SHORT = {"Swift.Float": "Float", "Swift.Double": "Double", "Swift.Float16": "Float16",
+         "SoftmaxKernelsCore.BFloat16": "BFloat16"}
+
+def storage_label(fname):
+    """The types a specialised pass reads and writes: "Float", "Double", or for the 16-bit
+    storage types "BFloat16" (read and written as BFloat16) / "BFloat16>Float" (read as
+    BFloat16, written as Float). None for other functions. A pass generic over its storage has
+    its arithmetic type first (`<Swift.Float, SoftmaxKernelsCore.BFloat16, Swift.Float>`)."""
+    m = re.match(r"(?:generic )?specialization <([^<>]*)> of ", fname)
+    if not m: return None
+    types = [SHORT.get(t.strip()) for t in m.group(1).split(",")]
+    if None in types: return None
+    if len(set(types)) == 1: return types[0]
+    storage = types[1:] if types[0] in ("Float", "Double") and len(types) > 1 else types
+    distinct = list(dict.fromkeys(storage))
+    return ">".join(distinct) if len(distinct) > 1 else distinct[0]
 
 def main():
     ap = argparse.ArgumentParser()
@@ -52,9 +70,8 @@ def main():
             functions[name].append((int(m.group(1), 16), m.group(2), m.group(3)))
     found = collections.defaultdict(list)  # (pass, type) -> loops
     for fname, insns in functions.items():
-        if "specialization <Swift.Float>" in fname: scalar = "Float"
-        elif "specialization <Swift.Double>" in fname: scalar = "Double"
-        else: continue
+        scalar = storage_label(fname)
+        if scalar is None: continue
         passes = [p for p in PASSES if re.search(r"\b" + p + r"<", fname)]
         if not passes: continue
         p = passes[0]
@@ -76,23 +93,25 @@ def main():
                 if o.startswith("call"): stats["call"] += 1
             found[(p, scalar)].append((stats, body))
     ok = True
-    print(f"{'pass':<24} {'type':<7} {'loop':>4} {'insns':>6} {'zmm':>5} {'ymm':>5} {'xmm':>5} {'fma':>5} {'calls':>5}")
+    print(f"{'pass':<24} {'type':<15} {'loop':>4} {'insns':>6} {'zmm':>5} {'ymm':>5} {'xmm':>5} {'fma':>5} {'calls':>5}")
+    labels = ["Float", "Double"] + sorted({t for (_, t) in found} - {"Float", "Double"})
     for p in PASSES:
-        for scalar in ("Float", "Double"):
+        for scalar in labels:
             loops = found.get((p, scalar), [])
             if not loops:
-                print(f"{p:<24} {scalar:<7}  (no loop found)")
+                if scalar in ("Float", "Double"):
+                    print(f"{p:<24} {scalar:<15}  (no loop found)")
                 if scalar == "Float": ok = False
                 continue
             # The hot loop: the largest vector loop without calls.
             best = None
             for k, (s, body) in enumerate(loops):
-                print(f"{p:<24} {scalar:<7} {k:>4} {s['insns']:>6} {s['zmm']:>5} {s['ymm']:>5} {s['xmm']:>5} {s['fma']:>5} {s['call']:>5}")
+                print(f"{p:<24} {scalar:<15} {k:>4} {s['insns']:>6} {s['zmm']:>5} {s['ymm']:>5} {s['xmm']:>5} {s['fma']:>5} {s['call']:>5}")
                 if a.verbose:
                     for addr, o, g in body: print(f"        {addr:8x}: {o} {g}")
                 if s["call"] == 0 and s["zmm"] > 0 and (best is None or s["zmm"] > best["zmm"]):
                     best = s
-            if a.check and a.level == "v4" and scalar == "Float":
+            if a.check and a.level == "v4" and scalar != "Double":
                 if best is None or (p in EXP_PASSES and best["fma"] == 0):
                     print(f"  FAIL: {p} has no call-free zmm loop" + (" with FMA" if p in EXP_PASSES else ""))
                     ok = False

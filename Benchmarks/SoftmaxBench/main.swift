@@ -106,6 +106,8 @@ struct Result: Codable {
   var boundGBs: Double
   var percentOfBound: Double
   var maxRowSumError: Double
+  /// Elements per second / 1e9 (the measure that compares a 16-bit cell with its Float cell).
+  var medianGElements: Double? = nil
 }
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -158,7 +160,7 @@ print("""
   """)
 #endif
 
-let ws = workloads(elements: settings.elements)
+let ws = workloads(elements: settings.elements) + allHalfWorkloads(elements: settings.elements)
 var cells: [(Workload, SoftmaxAlgorithm?, ISALevel, Int)] = []
 func cellName(_ w: Workload, _ a: SoftmaxAlgorithm?, _ l: ISALevel, _ t: Int) -> String {
   "\(w.id)\(a.map { " \($0)" } ?? "") \(l) \(t)t"
@@ -222,7 +224,7 @@ print("  bound per pattern: " + rooflinePatterns.map { p in
 }.joined(separator: ", "))
 
 // MARK: Cells
-print("\n\("cell".padding(toLength: 36, withPad: " ", startingAt: 0)) median GB/s   best GB/s   % of bound   check error")
+print("\n\("cell".padding(toLength: 36, withPad: " ", startingAt: 0)) median GB/s   best GB/s   % of bound   check error  Gelem/s")
 var results: [Result] = []
 for (k, (w, a, l, t)) in cells.enumerated() {
   let name = cellName(w, a, l, t)
@@ -243,10 +245,11 @@ for (k, (w, a, l, t)) in cells.enumerated() {
   let bound = roofline[w.bound]?[t] ?? .nan
   results.append(Result(cell: name, workload: w.id, algorithm: a?.rawValue ?? "-", isa: l.description,
                         threads: t, medianGBs: med, bestGBs: best, bound: w.bound, boundGBs: bound,
-                        percentOfBound: 100 * med / bound, maxRowSumError: err))
-  print(String(format: "%@ %10.2f %11.2f %11.0f%% %15.2e   [%d/%d]",
+                        percentOfBound: 100 * med / bound, maxRowSumError: err,
+                        medianGElements: med / Double(w.bytesPerElement)))
+  print(String(format: "%@ %10.2f %11.2f %11.0f%% %15.2e %9.2f   [%d/%d]",
                name.padding(toLength: 36, withPad: " ", startingAt: 0), med, best, 100 * med / bound,
-               err, k + 1, cells.count))
+               err, med / Double(w.bytesPerElement), k + 1, cells.count))
 }
 
 if let path = settings.json {

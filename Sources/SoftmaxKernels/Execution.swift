@@ -83,16 +83,17 @@ struct RowLayout {
   }
 }
 
-/// Throws unless `output` is either disjoint from `input` or the same rows (in place).
-func checkAliasing<T>(
-  input: UnsafeRawPointer?, _ inLayout: RowLayout, output: UnsafeRawPointer?,
+/// Throws unless `output` is either disjoint from `input` or the same rows (in place: same
+/// start, stride and element type).
+func checkAliasing<T, U>(
+  input: UnsafeRawPointer?, _ inLayout: RowLayout, _: U.Type, output: UnsafeRawPointer?,
   _ outLayout: RowLayout, _: T.Type, outputArgument: String
 ) throws(SoftmaxKernelsError) {
   guard let input, let output, inLayout.span > 0, outLayout.span > 0 else { return }
-  let size = MemoryLayout<T>.stride
   let a = UInt(bitPattern: input), b = UInt(bitPattern: output)
-  let aEnd = a + UInt(inLayout.span * size), bEnd = b + UInt(outLayout.span * size)
-  if a < bEnd && b < aEnd && !(a == b && inLayout.stride == outLayout.stride) {
+  let aEnd = a + UInt(inLayout.span * MemoryLayout<U>.stride), bEnd = b + UInt(outLayout.span * MemoryLayout<T>.stride)
+  let sameRows = a == b && inLayout.stride == outLayout.stride && T.self == U.self
+  if a < bEnd && b < aEnd && !sameRows {
     throw .invalidArgument(
       argument: outputArgument,
       reason: "overlaps the input without being the same rows; in place needs equal start and stride")
@@ -193,20 +194,20 @@ extension RowLayout {
   /// The checked layout of the output buffer `argument`, which must be disjoint from the input
   /// `reading` (and `alsoReading`) or exactly its rows (in place).
   @inline(__always)
-  static func output<T>(
+  static func output<T, U>(
     _ buffer: UnsafeMutableBufferPointer<T>, rows: Int, columns: Int, stride: Int?, _ argument: String,
-    strideArgument: String? = nil, reading input: (UnsafeBufferPointer<T>, RowLayout),
-    alsoReading second: (UnsafeBufferPointer<T>, RowLayout)? = nil
+    strideArgument: String? = nil, reading input: (UnsafeBufferPointer<U>, RowLayout),
+    alsoReading second: (UnsafeBufferPointer<U>, RowLayout)? = nil
   ) throws(SoftmaxKernelsError) -> RowLayout {
     let layout = try self.input(
       UnsafeBufferPointer(buffer), rows: rows, columns: columns, stride: stride, argument,
       strideArgument: strideArgument)
     try checkAliasing(
-      input: UnsafeRawPointer(input.0.baseAddress), input.1,
+      input: UnsafeRawPointer(input.0.baseAddress), input.1, U.self,
       output: UnsafeRawPointer(buffer.baseAddress), layout, T.self, outputArgument: argument)
     if let (other, otherLayout) = second {
       try checkAliasing(
-        input: UnsafeRawPointer(other.baseAddress), otherLayout,
+        input: UnsafeRawPointer(other.baseAddress), otherLayout, U.self,
         output: UnsafeRawPointer(buffer.baseAddress), layout, T.self, outputArgument: argument)
     }
     return layout
@@ -230,10 +231,10 @@ extension RowLayout {
   /// The checked layout of the output matrix `argument` of shape `rows x columns`, which must
   /// be disjoint from the input `reading` (and `alsoReading`) or exactly its rows (in place).
   @inline(__always)
-  static func output<T>(
+  static func output<T, U>(
     _ matrix: MutableRows<T>, _ argument: String, rows: Int, columns: Int,
-    reading input: (UnsafeBufferPointer<T>, RowLayout),
-    alsoReading second: (UnsafeBufferPointer<T>, RowLayout)? = nil
+    reading input: (UnsafeBufferPointer<U>, RowLayout),
+    alsoReading second: (UnsafeBufferPointer<U>, RowLayout)? = nil
   ) throws(SoftmaxKernelsError) -> RowLayout {
     try checkShape(matrix.rows, matrix.columns, rows, columns, argument)
     return try output(

@@ -14,7 +14,7 @@ import SoftmaxKernelsX86_64_V4
 ///
 /// Only `Float` and `Double` conform; the package's kernels exist for these two types, and a
 /// conformance added outside the package traps on its first call.
-public protocol KernelScalar: BinaryFloatingPoint, Sendable {}
+public protocol KernelScalar: BinaryFloatingPoint, Sendable, BitwiseCopyable {}
 
 extension Float: KernelScalar {}
 extension Double: KernelScalar {}

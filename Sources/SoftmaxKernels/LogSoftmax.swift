@@ -10,7 +10,7 @@ import SoftmaxKernelsCore
 /// 0 keep relative accuracy: the terms below the maximum are summed apart and `log1p` taken of
 /// their sum when it is below 2, so the dominant entry of `[30, 0, ..., 0]` (4097 entries) is
 /// `-log1p(4096 e^-30)`, not 0.
-public enum LogSoftmax: RowwiseGradient {
+public enum LogSoftmax: HalfPrecisionRowwiseGradient {
   /// Log-softmax takes ``SoftmaxOptions``.
   public typealias Options = SoftmaxOptions
 
@@ -31,5 +31,44 @@ public enum LogSoftmax: RowwiseGradient {
   ) throws(SoftmaxKernelsError) {
     try softmaxBackward(
       .logSoftmax, output: output, outputGradient: outputGradient, into: inputGradient, options: options)
+  }
+
+  /// ``forward(_:into:options:)`` of 16-bit rows (`Float16`, ``BFloat16``) with `Float`
+  /// arithmetic, each output rounded once to the 16-bit type (see ``HalfPrecisionStorage``).
+  public static func forward<H: HalfPrecisionStorage>(
+    _ input: Rows<H>, into output: MutableRows<H>, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try softmaxForward(.logSoftmax, input, output: output, logSumExp: .init(start: nil, count: 0), options: options) {
+      H.halfKernels($0).softmax
+    }
+  }
+
+  /// ``forward(_:into:options:)`` of 16-bit rows with the outputs written as `Float`.
+  public static func forward<H: HalfPrecisionStorage>(
+    _ input: Rows<H>, into output: MutableRows<Float>, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try softmaxForward(.logSoftmax, input, output: output, logSumExp: .init(start: nil, count: 0), options: options) {
+      H.halfKernels($0).softmaxToFloat
+    }
+  }
+
+  /// The vector-Jacobian product of 16-bit rows, written in their type.
+  public static func backward<H: HalfPrecisionStorage>(
+    output: Rows<H>, outputGradient: Rows<H>, into inputGradient: MutableRows<H>,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try softmaxBackward(.logSoftmax, output: output, outputGradient: outputGradient, into: inputGradient, options: options) {
+      H.halfKernels($0).softmax
+    }
+  }
+
+  /// The vector-Jacobian product of 16-bit rows, written as `Float`.
+  public static func backward<H: HalfPrecisionStorage>(
+    output: Rows<H>, outputGradient: Rows<H>, into inputGradient: MutableRows<Float>,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try softmaxBackward(.logSoftmax, output: output, outputGradient: outputGradient, into: inputGradient, options: options) {
+      H.halfKernels($0).softmaxToFloat
+    }
   }
 }

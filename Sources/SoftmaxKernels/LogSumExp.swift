@@ -73,4 +73,63 @@ public enum LogSumExp {
       }
     }
   }
+
+  // MARK: 16-bit rows
+
+  /// The log-sum-exp of each 16-bit row of `input` (`Float16`, ``BFloat16``; `Float`
+  /// arithmetic), rounded once to the input's type: a `Float16` result above 65504 becomes
+  /// `+inf` (write `Float` outputs to keep it). `output` holds at least `input.rows` values.
+  public static func forward<H: HalfPrecisionStorage>(
+    _ input: Rows<H>, into output: UnsafeMutableBufferPointer<H>,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    guard output.count >= max(input.rows, 0) else {
+      throw .bufferTooSmall(argument: "output", required: input.rows, actual: output.count)
+    }
+    try softmaxForward(
+      .logSumExp, input, output: MutableRows(.init(start: nil, count: 0), rows: 0, columns: 0),
+      logSumExp: output, options: options
+    ) { H.halfKernels($0).softmax }
+  }
+
+  /// The log-sum-exp of each 16-bit row of `input`, written as `Float`.
+  public static func forward<H: HalfPrecisionStorage>(
+    _ input: Rows<H>, into output: UnsafeMutableBufferPointer<Float>,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    guard output.count >= max(input.rows, 0) else {
+      throw .bufferTooSmall(argument: "output", required: input.rows, actual: output.count)
+    }
+    try softmaxForward(
+      .logSumExp, input, output: MutableRows(.init(start: nil, count: 0), rows: 0, columns: 0),
+      logSumExp: output, options: options
+    ) { H.halfKernels($0).softmaxToFloat }
+  }
+
+  /// The log-sum-exp of the 16-bit vector `input`, as `Float` (finite where a 16-bit result
+  /// would overflow).
+  public static func forward<H: HalfPrecisionStorage>(
+    _ input: [H], options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> Float {
+    var result = Float.nan
+    try withBuffer(input.span) { (x) throws(SoftmaxKernelsError) in
+      try withUnsafeMutablePointer(to: &result) { (p) throws(SoftmaxKernelsError) in
+        try forward(Rows(vector: x), into: UnsafeMutableBufferPointer(start: p, count: 1), options: options)
+      }
+    }
+    return result
+  }
+
+  /// The log-sum-exp of each 16-bit row of `input` (rows of `columns` elements), in the
+  /// input's type.
+  public static func forward<H: HalfPrecisionStorage>(
+    _ input: [H], columns: Int, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) -> [H] {
+    try withBuffer(input.span) { (x) throws(SoftmaxKernelsError) in
+      let rows = try Rows(x, columns: columns)
+      return try makeArray(count: rows.rows) { (y) throws(SoftmaxKernelsError) in
+        try forward(rows, into: y, options: options)
+      }
+    }
+  }
 }

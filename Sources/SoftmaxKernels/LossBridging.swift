@@ -25,7 +25,7 @@ extension RowLayout {
     }
     let layout = try checked(rows.readOnly, argument)
     try checkAliasing(
-      input: UnsafeRawPointer(input.0.buffer.baseAddress), input.1,
+      input: UnsafeRawPointer(input.0.buffer.baseAddress), input.1, T.self,
       output: UnsafeRawPointer(rows.buffer.baseAddress), layout, T.self, outputArgument: argument)
     return layout
   }

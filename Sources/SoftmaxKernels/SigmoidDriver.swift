@@ -18,7 +18,7 @@ extension Sigmoid {
   ) throws(SoftmaxKernelsError) {
     let layout = RowLayout(rows: 1, columns: input.count, stride: input.count)
     try checkAliasing(
-      input: UnsafeRawPointer(input.baseAddress), layout,
+      input: UnsafeRawPointer(input.baseAddress), layout, T.self,
       output: UnsafeRawPointer(output.baseAddress), layout, T.self, outputArgument: argument)
   }
 

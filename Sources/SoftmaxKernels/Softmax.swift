@@ -64,7 +64,7 @@ import SoftmaxKernelsCore
 ///
 /// Thread safety: every function may be called concurrently from any thread; there is no
 /// mutable global state (the CPU level and `SOFTMAXKERNELS_ISA` are read once).
-public enum Softmax: RowwiseGradient {
+public enum Softmax: HalfPrecisionRowwiseGradient {
   /// Softmax takes ``SoftmaxOptions``.
   public typealias Options = SoftmaxOptions
 
@@ -84,5 +84,44 @@ public enum Softmax: RowwiseGradient {
     options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) {
     try softmaxBackward(.softmax, output: output, outputGradient: outputGradient, into: inputGradient, options: options)
+  }
+
+  /// ``forward(_:into:options:)`` of 16-bit rows (`Float16`, ``BFloat16``) with `Float`
+  /// arithmetic, each output rounded once to the 16-bit type (see ``HalfPrecisionStorage``).
+  public static func forward<H: HalfPrecisionStorage>(
+    _ input: Rows<H>, into output: MutableRows<H>, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try softmaxForward(.softmax, input, output: output, logSumExp: .init(start: nil, count: 0), options: options) {
+      H.halfKernels($0).softmax
+    }
+  }
+
+  /// ``forward(_:into:options:)`` of 16-bit rows with the outputs written as `Float`.
+  public static func forward<H: HalfPrecisionStorage>(
+    _ input: Rows<H>, into output: MutableRows<Float>, options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try softmaxForward(.softmax, input, output: output, logSumExp: .init(start: nil, count: 0), options: options) {
+      H.halfKernels($0).softmaxToFloat
+    }
+  }
+
+  /// The vector-Jacobian product of 16-bit rows, written in their type.
+  public static func backward<H: HalfPrecisionStorage>(
+    output: Rows<H>, outputGradient: Rows<H>, into inputGradient: MutableRows<H>,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try softmaxBackward(.softmax, output: output, outputGradient: outputGradient, into: inputGradient, options: options) {
+      H.halfKernels($0).softmax
+    }
+  }
+
+  /// The vector-Jacobian product of 16-bit rows, written as `Float`.
+  public static func backward<H: HalfPrecisionStorage>(
+    output: Rows<H>, outputGradient: Rows<H>, into inputGradient: MutableRows<Float>,
+    options: SoftmaxOptions = SoftmaxOptions()
+  ) throws(SoftmaxKernelsError) {
+    try softmaxBackward(.softmax, output: output, outputGradient: outputGradient, into: inputGradient, options: options) {
+      H.halfKernels($0).softmaxToFloat
+    }
   }
 }

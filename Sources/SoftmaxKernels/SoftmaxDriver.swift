@@ -11,6 +11,18 @@ func softmaxForward<T: KernelScalar>(
   _ operation: SoftmaxOperation, _ input: Rows<T>, output: MutableRows<T>,
   logSumExp: UnsafeMutableBufferPointer<T>, options: SoftmaxOptions
 ) throws(SoftmaxKernelsError) {
+  try softmaxForward(operation, input, output: output, logSumExp: logSumExp, options: options) {
+    T.kernels($0).softmax
+  }
+}
+
+/// `softmaxForward` for rows stored as `X` with outputs stored as `Y` (a 16-bit type and
+/// itself or `Float`), run by the table `kernels(level)`.
+func softmaxForward<X, Y>(
+  _ operation: SoftmaxOperation, _ input: Rows<X>, output: MutableRows<Y>,
+  logSumExp: UnsafeMutableBufferPointer<Y>, options: SoftmaxOptions,
+  kernels: (ISALevel) -> SoftmaxKernelTable<X, Y>
+) throws(SoftmaxKernelsError) {
   let (rows, columns) = (input.rows, input.columns)
   let inLayout = try RowLayout.input(input, "input")
   var outputStride = columns
@@ -23,13 +35,16 @@ func softmaxForward<T: KernelScalar>(
   let plan = try ExecutionPlan(options.execution, elements: rows * columns)
   guard rows > 0 else { return }
   // A zero-column row still has a log-sum-exp (-inf); give the kernel a valid pointer.
-  var dummy = T.zero
-  try withUnsafeMutablePointer(to: &dummy) { (d) throws(SoftmaxKernelsError) in
+  var dummy = (0.0, 0.0)
+  withUnsafeMutableBytes(of: &dummy) { d in
     let choice = AlgorithmChoice(
       options, operation, columns: columns, level: plan.level,
-      outputBytes: operation == .logSumExp ? 0 : rows * columns * MemoryLayout<T>.stride)
-    var batch = ForwardBatch<T>(input: input.buffer.baseAddress ?? UnsafePointer(d), inputStride: inLayout.stride, columns: columns, operation: operation, algorithm: SoftmaxPasses(choice.algorithm))
-    batch.output = operation == .logSumExp ? nil : output.buffer.baseAddress ?? d
+      outputBytes: operation == .logSumExp ? 0 : rows * columns * MemoryLayout<Y>.stride)
+    var batch = ForwardBatch<X, Y>(
+      input: input.buffer.baseAddress ?? UnsafePointer(d.baseAddress!.assumingMemoryBound(to: X.self)),
+      inputStride: inLayout.stride, columns: columns, operation: operation,
+      algorithm: SoftmaxPasses(choice.algorithm))
+    batch.output = operation == .logSumExp ? nil : output.buffer.baseAddress ?? d.baseAddress!.assumingMemoryBound(to: Y.self)
     batch.outputStride = outputStride
     batch.logSumExp = logSumExp.baseAddress
     batch.fullyMaskedRowIsZero = options.fullyMaskedRowIsZero
@@ -40,8 +55,8 @@ func softmaxForward<T: KernelScalar>(
     // 9.5 to 9.2, once 6.7), where every other three-pass cell gained 4-37% and the same cell
     // at x86-64-v3 16% / 19% (1 / 2 threads; Intel Xeon Sapphire Rapids, 2026-11-30).
     let storesAtV4 = choice.algorithm == .threePassReload && operation == .softmax && plan.level == .x86_64_v4
-    batch.prefetchNextRow = !storesAtV4 && prefetchesNextRow(rows: rows, columns: columns, T.self)
-    let table = T.kernels(plan.level).softmax
+    batch.prefetchNextRow = !storesAtV4 && prefetchesNextRow(rows: rows, columns: columns, X.self)
+    let table = kernels(plan.level)
     plan.run(
       rows: rows, columns: columns,
       wholeRows: { table.forwardRows(batch, $0) },
@@ -54,12 +69,24 @@ func softmaxBackward<T: KernelScalar>(
   _ operation: BackwardOperation, output: Rows<T>, outputGradient: Rows<T>,
   into inputGradient: MutableRows<T>, options: SoftmaxOptions
 ) throws(SoftmaxKernelsError) {
+  try softmaxBackward(operation, output: output, outputGradient: outputGradient, into: inputGradient, options: options) {
+    T.kernels($0).softmax
+  }
+}
+
+/// `softmaxBackward` for a forward output and upstream gradient stored as `X`, the input
+/// gradient stored as `Y`, run by the table `kernels(level)`.
+func softmaxBackward<X, Y>(
+  _ operation: BackwardOperation, output: Rows<X>, outputGradient: Rows<X>,
+  into inputGradient: MutableRows<Y>, options: SoftmaxOptions,
+  kernels: (ISALevel) -> SoftmaxKernelTable<X, Y>
+) throws(SoftmaxKernelsError) {
   let m = try CheckedGradientRows(output, "output", outputGradient: outputGradient, into: inputGradient)
   let plan = try ExecutionPlan(options.execution, elements: m.rows * m.columns)
   guard let y = m.value, let g = m.outputGradient, let dx = m.inputGradient else { return }
-  var batch = BackwardBatch<T>(output: y, outputStride: m.valueStride, gradient: g, gradientStride: m.outputGradientStride, inputGradient: dx, inputGradientStride: m.inputGradientStride, columns: m.columns, operation: operation)
+  var batch = BackwardBatch<X, Y>(output: y, outputStride: m.valueStride, gradient: g, gradientStride: m.outputGradientStride, inputGradient: dx, inputGradientStride: m.inputGradientStride, columns: m.columns, operation: operation)
   batch.fullyMaskedRowIsZero = options.fullyMaskedRowIsZero
-  let table = T.kernels(plan.level).softmax
+  let table = kernels(plan.level)
   plan.run(
     rows: m.rows, columns: m.columns,
     wholeRows: { table.backwardRows(batch, $0) },

@@ -2,7 +2,7 @@
 // visible to the package's modules, tests and benchmark, not to users).
 //
 // Each ISA module (baseline, x86-64-v3, x86-64-v4) compiles the same kernel source and
-// publishes one `SoftmaxKernelTable<Float>` and one `SoftmaxKernelTable<Double>`; the public module checks
+// publishes its tables per storage type (`KernelSet`, `HalfKernelSet`); the public module checks
 // arguments, picks the table of the active level, and spreads work over threads. A table call
 // processes whole rows, or one long row split into chunks whose partial states are merged.
 
@@ -26,14 +26,16 @@ package enum SoftmaxOperation: Sendable {
 package typealias ParallelFor = (_ iterations: Int, _ body: (Int) -> Void) -> Void
 
 /// A batch of rows for a forward call. Row `r` of the input starts at `input + r * inputStride`.
-package struct ForwardBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
-  package var input: UnsafePointer<T>
+/// `Input` and `Output` are storage types of one arithmetic type (both the same, or a 16-bit
+/// input with `Float` outputs).
+package struct ForwardBatch<Input: BitwiseCopyable, Output: BitwiseCopyable>: @unchecked Sendable {
+  package var input: UnsafePointer<Input>
   package var inputStride: Int
   /// Row outputs (softmax / log-softmax); `nil` for log-sum-exp. May equal `input`.
-  package var output: UnsafeMutablePointer<T>? = nil
+  package var output: UnsafeMutablePointer<Output>? = nil
   package var outputStride: Int = 0
   /// Per-row log-sum-exp, written at `logSumExp[r]` when not `nil`.
-  package var logSumExp: UnsafeMutablePointer<T>? = nil
+  package var logSumExp: UnsafeMutablePointer<Output>? = nil
   package var columns: Int
   package var operation: SoftmaxOperation
   /// Never `.automatic`: resolved by the caller.
@@ -51,7 +53,7 @@ package struct ForwardBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
 
   /// The fields without a default; set the others by assignment.
   package init(
-    input: UnsafePointer<T>, inputStride: Int, columns: Int, operation: SoftmaxOperation, algorithm: SoftmaxPasses
+    input: UnsafePointer<Input>, inputStride: Int, columns: Int, operation: SoftmaxOperation, algorithm: SoftmaxPasses
   ) {
     self.input = input
     self.inputStride = inputStride
@@ -69,13 +71,15 @@ package enum BackwardOperation: Sendable {
   case logSoftmax
 }
 
-/// A batch of rows for a backward call. `dx` may equal `output` or `gradient`.
-package struct BackwardBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
-  package var output: UnsafePointer<T>
+/// A batch of rows for a backward call. `dx` may equal `output` or `gradient` (same type).
+/// The forward output and the upstream gradient are stored as `Input`, the input gradient as
+/// `Output` (as `ForwardBatch`).
+package struct BackwardBatch<Input: BitwiseCopyable, Output: BitwiseCopyable>: @unchecked Sendable {
+  package var output: UnsafePointer<Input>
   package var outputStride: Int
-  package var gradient: UnsafePointer<T>
+  package var gradient: UnsafePointer<Input>
   package var gradientStride: Int
-  package var inputGradient: UnsafeMutablePointer<T>
+  package var inputGradient: UnsafeMutablePointer<Output>
   package var inputGradientStride: Int
   package var columns: Int
   package var operation: BackwardOperation
@@ -83,7 +87,7 @@ package struct BackwardBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
 
   /// The fields without a default; set the others by assignment.
   package init(
-    output: UnsafePointer<T>, outputStride: Int, gradient: UnsafePointer<T>, gradientStride: Int, inputGradient: UnsafeMutablePointer<T>, inputGradientStride: Int, columns: Int, operation: BackwardOperation
+    output: UnsafePointer<Input>, outputStride: Int, gradient: UnsafePointer<Input>, gradientStride: Int, inputGradient: UnsafeMutablePointer<Output>, inputGradientStride: Int, columns: Int, operation: BackwardOperation
   ) {
     self.output = output
     self.outputStride = outputStride
@@ -96,22 +100,24 @@ package struct BackwardBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   }
 }
 
-/// The kernels one ISA module provides for one scalar type.
-package final class SoftmaxKernelTable<T: BinaryFloatingPoint>: @unchecked Sendable {
+/// The softmax-family kernels one ISA module provides for one pair of storage types.
+package final class SoftmaxKernelTable<Input: BitwiseCopyable, Output: BitwiseCopyable>: @unchecked Sendable {
+  package typealias Forward = ForwardBatch<Input, Output>
+  package typealias Backward = BackwardBatch<Input, Output>
   /// Processes rows `rows` of the batch on the calling thread.
-  package var forwardRows: (_ batch: ForwardBatch<T>, _ rows: Range<Int>) -> Void
+  package var forwardRows: (_ batch: Forward, _ rows: Range<Int>) -> Void
   /// Processes row `row` split into `chunks` chunks run through the parallel-for.
   package var forwardSplitRow:
-    (_ batch: ForwardBatch<T>, _ row: Int, _ chunks: Int, _ parallel: @escaping ParallelFor) -> Void
-  package var backwardRows: (_ batch: BackwardBatch<T>, _ rows: Range<Int>) -> Void
+    (_ batch: Forward, _ row: Int, _ chunks: Int, _ parallel: @escaping ParallelFor) -> Void
+  package var backwardRows: (_ batch: Backward, _ rows: Range<Int>) -> Void
   package var backwardSplitRow:
-    (_ batch: BackwardBatch<T>, _ row: Int, _ chunks: Int, _ parallel: @escaping ParallelFor) -> Void
+    (_ batch: Backward, _ row: Int, _ chunks: Int, _ parallel: @escaping ParallelFor) -> Void
 
   package init(
-    forwardRows: @escaping (ForwardBatch<T>, Range<Int>) -> Void,
-    forwardSplitRow: @escaping (ForwardBatch<T>, Int, Int, @escaping ParallelFor) -> Void,
-    backwardRows: @escaping (BackwardBatch<T>, Range<Int>) -> Void,
-    backwardSplitRow: @escaping (BackwardBatch<T>, Int, Int, @escaping ParallelFor) -> Void
+    forwardRows: @escaping (Forward, Range<Int>) -> Void,
+    forwardSplitRow: @escaping (Forward, Int, Int, @escaping ParallelFor) -> Void,
+    backwardRows: @escaping (Backward, Range<Int>) -> Void,
+    backwardSplitRow: @escaping (Backward, Int, Int, @escaping ParallelFor) -> Void
   ) {
     self.forwardRows = forwardRows
     self.forwardSplitRow = forwardSplitRow

@@ -1,17 +1,29 @@
 // What each ISA module exports, and the one way to pick a scalar type's tables from it.
 
 /// The kernels one ISA module provides for one scalar type, by family.
-package final class KernelSet<T: BinaryFloatingPoint>: Sendable {
-  package let softmax: SoftmaxKernelTable<T>
+package final class KernelSet<T: BinaryFloatingPoint & BitwiseCopyable>: Sendable {
+  package let softmax: SoftmaxKernelTable<T, T>
   package let losses: LossKernelTable<T>
   package let sigmoid: SigmoidKernelTable<T>
 
   package init(
-    softmax: SoftmaxKernelTable<T>, losses: LossKernelTable<T>, sigmoid: SigmoidKernelTable<T>
+    softmax: SoftmaxKernelTable<T, T>, losses: LossKernelTable<T>, sigmoid: SigmoidKernelTable<T>
   ) {
     self.softmax = softmax
     self.losses = losses
     self.sigmoid = sigmoid
+  }
+}
+
+/// The kernels one ISA module provides for a 16-bit storage type `H` (`Float16`, `BFloat16`),
+/// which they read and write with `Float` arithmetic inside: outputs in `H`, or in `Float`.
+package final class HalfKernelSet<H: BitwiseCopyable>: Sendable {
+  package let softmax: SoftmaxKernelTable<H, H>
+  package let softmaxToFloat: SoftmaxKernelTable<H, Float>
+
+  package init(softmax: SoftmaxKernelTable<H, H>, softmaxToFloat: SoftmaxKernelTable<H, Float>) {
+    self.softmax = softmax
+    self.softmaxToFloat = softmaxToFloat
   }
 }
 
@@ -54,13 +66,17 @@ package protocol KernelModule {
   static var double: KernelSet<Double> { get }
   static var floatHooks: VectorFunctionHooks<Float> { get }
   static var doubleHooks: VectorFunctionHooks<Double> { get }
+  static var bfloat16: HalfKernelSet<BFloat16> { get }
+  #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+  static var float16: HalfKernelSet<Float16> { get }
+  #endif
 }
 
 extension KernelModule {
   /// The kernels for `T` (`Float` or `Double`). The bit casts are between identical types
   /// (`KernelSet<Float>` and `KernelSet<T>` with `T == Float`): no boxing and no dynamic cast
   /// on the per-call path.
-  package static func kernels<T: BinaryFloatingPoint>(_: T.Type) -> KernelSet<T> {
+  package static func kernels<T: BinaryFloatingPoint & BitwiseCopyable>(_: T.Type) -> KernelSet<T> {
     if T.self == Float.self { return unsafeBitCast(float, to: KernelSet<T>.self) }
     guard T.self == Double.self else { unsupported(T.self) }
     return unsafeBitCast(double, to: KernelSet<T>.self)
@@ -74,6 +90,17 @@ extension KernelModule {
   }
 }
 
+extension KernelModule {
+  /// The kernels for the 16-bit storage type `H` (`BFloat16` or `Float16`).
+  package static func halfKernels<H: BitwiseCopyable>(_: H.Type) -> HalfKernelSet<H> {
+    if H.self == BFloat16.self { return unsafeBitCast(bfloat16, to: HalfKernelSet<H>.self) }
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+    if H.self == Float16.self { return unsafeBitCast(float16, to: HalfKernelSet<H>.self) }
+    #endif
+    unsupported(H.self)
+  }
+}
+
 private func unsupported(_ type: Any.Type) -> Never {
-  preconditionFailure("the kernels are compiled for Float and Double only, not \(type)")
+  preconditionFailure("the kernels are compiled for Float, Double, Float16 and BFloat16 only, not \(type)")
 }

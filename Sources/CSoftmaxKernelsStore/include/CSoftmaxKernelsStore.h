@@ -13,6 +13,7 @@
 
 typedef float softmaxkernels_f32x16 __attribute__((vector_size(64)));
 typedef double softmaxkernels_f64x8 __attribute__((vector_size(64)));
+typedef unsigned short softmaxkernels_u16x16 __attribute__((vector_size(32)));
 
 /// Stores 16 floats to the 64-byte-aligned `p` without reading or allocating its cache line.
 static inline __attribute__((always_inline)) void softmaxkernels_stream_f32x16(float *p, softmaxkernels_f32x16 v) {
@@ -28,6 +29,11 @@ static inline __attribute__((always_inline)) void softmaxkernels_stream_f64x8(do
 /// x86) without waiting for it. A hint: it never faults and never changes a value. The
 /// three-pass softmax passes use it to read the next row while the exponentials of this one
 /// keep the arithmetic units busy (`ForwardBatch.prefetchNextRow`).
+// 16 values of a 16-bit storage type (Float16, BFloat16) as their bits; `p` 32-byte aligned.
+static inline __attribute__((always_inline)) void softmaxkernels_stream_u16x16(void *p, softmaxkernels_u16x16 v) {
+  __builtin_nontemporal_store(v, (softmaxkernels_u16x16 *)p);
+}
+
 static inline __attribute__((always_inline)) void softmaxkernels_prefetch_l2(const void *p) {
   __builtin_prefetch(p, 0, 2);
 }

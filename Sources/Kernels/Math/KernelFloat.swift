@@ -11,7 +11,8 @@ import SoftmaxKernelsCore
 /// its vector exponentials. (`Codable` only silences the compiler's warning about the same-type
 /// constraint `Vector.Scalar == Self`, which the SIMD scalar's `Codable` conformance implies;
 /// Float and Double are Codable.)
-protocol KernelFloat: BinaryFloatingPoint, SIMDScalar, Codable where Vector.Scalar == Self {
+protocol KernelFloat: KernelStorage, BinaryFloatingPoint, SIMDScalar, Codable
+where Vector.Scalar == Self, Arithmetic == Self {
   /// The vector type the kernels use: 64 bytes (one zmm register at x86-64-v4, two ymm at
   /// x86-64-v3, four xmm at the baseline).
   /// `BitwiseCopyable` selects the `loadUnaligned` / `storeBytes` overloads that are one

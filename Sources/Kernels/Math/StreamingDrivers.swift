@@ -17,13 +17,15 @@ import SoftmaxKernelsCore
 
 // MARK: - Slots
 
-/// One vector position of a pass: a full vector, or the row's last partial vector.
+/// One vector position of a pass: a full vector, or the row's last partial vector. It reads
+/// and writes rows of any storage type whose arithmetic is `T` (widened on reading, rounded
+/// once on writing).
 protocol VectorSlot<T> {
   associatedtype T: KernelFloat
   /// The vector of `p` at this slot; at a partial slot the lanes past the row are `pad`.
-  func read(_ p: UnsafePointer<T>, pad: T) -> T.Vector
+  func read<S: KernelStorage>(_ p: UnsafePointer<S>, pad: T) -> T.Vector where S.Arithmetic == T
   /// Writes `v` to `p` at this slot (at a partial slot only the lanes inside the row).
-  func write(_ v: T.Vector, _ p: UnsafeMutablePointer<T>)
+  func write<S: KernelStorage>(_ v: T.Vector, _ p: UnsafeMutablePointer<S>) where S.Arithmetic == T
 }
 
 /// A full vector at element `index`.
@@ -31,12 +33,12 @@ struct FullSlot<T: KernelFloat>: VectorSlot {
   let index: Int
 
   @inline(always)
-  func read(_ p: UnsafePointer<T>, pad _: T) -> T.Vector {
+  func read<S: KernelStorage>(_ p: UnsafePointer<S>, pad _: T) -> T.Vector where S.Arithmetic == T {
     load(p + index)
   }
 
   @inline(always)
-  func write(_ v: T.Vector, _ p: UnsafeMutablePointer<T>) {
+  func write<S: KernelStorage>(_ v: T.Vector, _ p: UnsafeMutablePointer<S>) where S.Arithmetic == T {
     store(v, p + index)
   }
 }
@@ -47,26 +49,31 @@ struct PartialSlot<T: KernelFloat>: VectorSlot {
   let valid: Int
 
   @inline(always)
-  func read(_ p: UnsafePointer<T>, pad: T) -> T.Vector {
+  func read<S: KernelStorage>(_ p: UnsafePointer<S>, pad: T) -> T.Vector where S.Arithmetic == T {
     loadPartial(p + index, valid, pad: pad)
   }
 
   @inline(always)
-  func write(_ v: T.Vector, _ p: UnsafeMutablePointer<T>) {
+  func write<S: KernelStorage>(_ v: T.Vector, _ p: UnsafeMutablePointer<S>) where S.Arithmetic == T {
     storePartial(v, p + index, valid)
   }
 }
 
 /// A full vector at element `index` whose writes are streaming stores (`index` lies on a
-/// 64-byte boundary of the written pointer); it reads as a `FullSlot`.
+/// boundary of the written pointer aligned to the vector's size in its type); it reads as a
+/// `FullSlot`.
 struct StreamSlot<T: KernelFloat>: VectorSlot {
   let index: Int
 
   @inline(always)
-  func read(_ p: UnsafePointer<T>, pad: T) -> T.Vector { FullSlot<T>(index: index).read(p, pad: pad) }
+  func read<S: KernelStorage>(_ p: UnsafePointer<S>, pad: T) -> T.Vector where S.Arithmetic == T {
+    FullSlot<T>(index: index).read(p, pad: pad)
+  }
 
   @inline(always)
-  func write(_ v: T.Vector, _ p: UnsafeMutablePointer<T>) { T.streamStore(v, p + index) }
+  func write<S: KernelStorage>(_ v: T.Vector, _ p: UnsafeMutablePointer<S>) where S.Arithmetic == T {
+    S.streamStoreNarrowed(v, p + index)
+  }
 }
 
 // MARK: - Elementwise
@@ -101,10 +108,14 @@ func forEachVector<B: ElementwiseBody>(_ count: Int, _ body: B) {
 /// `forEachVector` for a pass whose one output `destination` leaves the cache: the full
 /// vectors from the first 64-byte boundary of `destination` on are written with streaming
 /// stores (no read-for-ownership of the output's lines), the elements before that boundary and
-/// the last partial vector through partial slots, and a store fence closes the pass.
+/// the last partial vector through partial slots, and a store fence closes the pass. (A vector
+/// of a 16-bit type is 32 bytes: every other one then starts half-way into a line, aligned to
+/// its own size as its streaming store needs.)
 @inline(always)
-func forEachVectorStreaming<B: ElementwiseBody>(_ count: Int, to destination: UnsafeMutablePointer<B.T>, _ body: inout B) {
-  let lanes = B.T.Vector.scalarCount, size = MemoryLayout<B.T>.stride
+func forEachVectorStreaming<B: ElementwiseBody, S: KernelStorage>(
+  _ count: Int, to destination: UnsafeMutablePointer<S>, _ body: inout B
+) where S.Arithmetic == B.T {
+  let lanes = B.T.Vector.scalarCount, size = MemoryLayout<S>.stride
   // A typed pointer is aligned to its element, so the boundary is a whole number of elements away.
   let offset = Int(bitPattern: UnsafeRawPointer(destination)) & 63
   let head = min(count, (64 - offset) % 64 / size)
@@ -121,9 +132,9 @@ func forEachVectorStreaming<B: ElementwiseBody>(_ count: Int, to destination: Un
 
 /// `forEachVector`, or `forEachVectorStreaming` to `destination` when `streaming`.
 @inline(always)
-func forEachVector<B: ElementwiseBody>(
-  _ count: Int, _ body: B, streamingTo destination: UnsafeMutablePointer<B.T>, _ streaming: Bool
-) {
+func forEachVector<B: ElementwiseBody, S: KernelStorage>(
+  _ count: Int, _ body: B, streamingTo destination: UnsafeMutablePointer<S>, _ streaming: Bool
+) where S.Arithmetic == B.T {
   var body = body
   if streaming { forEachVectorStreaming(count, to: destination, &body) } else { forEachVector(count, &body) }
 }

@@ -1,4 +1,5 @@
-// Loads, stores and reductions of whole and partial vectors, and the accumulation window.
+// Prefetches, reductions of vectors, and the accumulation window (loads and stores:
+// KernelStorage.swift).
 //
 // Every pass is one streaming loop of 64-byte vectors, unrolled by two with two accumulators;
 // the last partial vector goes through the same code, padded with the reduction's neutral element.
@@ -20,12 +21,6 @@ import SoftmaxKernelsCore
 /// Vectors per accumulation window (4096 floats / 2048 doubles).
 let windowVectors = 256
 
-/// An unaligned load of a full vector.
-@inline(always)
-func load<T: KernelFloat>(_ p: UnsafePointer<T>) -> T.Vector {
-  UnsafeRawPointer(p).loadUnaligned(as: T.Vector.self)
-}
-
 /// What a pass prefetches per vector at element offset `j` of its row: nothing, or the line at
 /// the same offset of the next row (`ForwardBatch.prefetchNextRow`). A type, not an optional
 /// pointer, so that each pass compiles to one loop with or without the prefetch.
@@ -45,26 +40,6 @@ struct NextRowPrefetch<T>: LinePrefetch {
   /// it never faults and never changes a value).
   @inline(always)
   func line(_ j: Int) { softmaxkernels_prefetch_l2(next + j) }
-}
-
-/// An unaligned store of a full vector.
-@inline(always)
-func store<T: KernelFloat>(_ v: T.Vector, _ p: UnsafeMutablePointer<T>) {
-  UnsafeMutableRawPointer(p).storeBytes(of: v, as: T.Vector.self)
-}
-
-/// Loads `valid < lanes` elements, the other lanes set to `pad` (a row's last partial vector).
-@inline(never)
-func loadPartial<T: KernelFloat>(_ p: UnsafePointer<T>, _ valid: Int, pad: T) -> T.Vector {
-  var v = T.Vector(repeating: pad)
-  for k in 0..<valid { v[k] = p[k] }
-  return v
-}
-
-/// Stores the first `valid` lanes of `v`.
-@inline(never)
-func storePartial<T: KernelFloat>(_ v: T.Vector, _ p: UnsafeMutablePointer<T>, _ valid: Int) {
-  for k in 0..<valid { p[k] = v[k] }
 }
 
 /// The largest lane (NaN lanes ignored).

@@ -5,12 +5,15 @@ import SoftmaxKernelsCore
 // MARK: - Backward
 
 /// `sum_i g_i y_i`.
-func dotPass<T: KernelFloat>(_ g: UnsafePointer<T>, _ y: UnsafePointer<T>, _ count: Int) -> Double {
+func dotPass<T: KernelFloat, X: KernelStorage>(
+  _ g: UnsafePointer<X>, _ y: UnsafePointer<X>, _ count: Int
+) -> Double where X.Arithmetic == T {
   windowSum(count, Dot(g: g, y: y), unrolled: true)
 }
 
-struct Dot<T: KernelFloat>: SumBody {
-  let g: UnsafePointer<T>, y: UnsafePointer<T>
+struct Dot<X: KernelStorage>: SumBody {
+  typealias T = X.Arithmetic
+  let g: UnsafePointer<X>, y: UnsafePointer<X>
 
   @inline(always)
   func accumulate(_ acc: inout T.Vector, _ s: FullSlot<T>) {
@@ -22,17 +25,18 @@ struct Dot<T: KernelFloat>: SumBody {
 }
 
 /// `(sum_i g_i, max_i z_i)`.
-func sumAndMaxPass<T: KernelFloat>(
-  _ g: UnsafePointer<T>, _ z: UnsafePointer<T>, _ count: Int
-) -> (sum: Double, max: T) {
+func sumAndMaxPass<T: KernelFloat, X: KernelStorage>(
+  _ g: UnsafePointer<X>, _ z: UnsafePointer<X>, _ count: Int
+) -> (sum: Double, max: T) where X.Arithmetic == T {
   var body = SumAndMax(g: g, z: z, m: T.Vector(repeating: -.infinity))
   let total = windowSum(count, &body, unrolled: true)
   return (total, horizontalMax(body.m))
 }
 
 /// Sums `g`; carries the lane maximum `m` of `z` across the row.
-struct SumAndMax<T: KernelFloat>: SumBody {
-  let g: UnsafePointer<T>, z: UnsafePointer<T>
+struct SumAndMax<X: KernelStorage>: SumBody {
+  typealias T = X.Arithmetic
+  let g: UnsafePointer<X>, z: UnsafePointer<X>
   var m: T.Vector
 
   @inline(always)
@@ -43,30 +47,32 @@ struct SumAndMax<T: KernelFloat>: SumBody {
 }
 
 /// Softmax VJP: `dx_i = y_i (g_i - dot)`.
-func softmaxBackwardPass<T: KernelFloat>(
-  _ y: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int,
+func softmaxBackwardPass<T: KernelFloat, X: KernelStorage, Y: KernelStorage>(
+  _ y: UnsafePointer<X>, _ g: UnsafePointer<X>, _ dx: UnsafeMutablePointer<Y>, _ count: Int,
   dot: T
-) {
+) where X.Arithmetic == T, Y.Arithmetic == T {
   forEachVector(count, SoftmaxBackward(y: y, g: g, dx: dx, vd: T.Vector(repeating: dot)))
 }
 
-struct SoftmaxBackward<T: KernelFloat>: ElementwiseBody {
-  let y: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, vd: T.Vector
+struct SoftmaxBackward<X: KernelStorage, Y: KernelStorage>: ElementwiseBody where Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
+  let y: UnsafePointer<X>, g: UnsafePointer<X>, dx: UnsafeMutablePointer<Y>, vd: T.Vector
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) { s.write(s.read(y, pad: 0) * (s.read(g, pad: 0) - vd), dx) }
 }
 
 /// Log-softmax VJP: `dx_i = g_i - exp(z_i) sum`.
-func logSoftmaxBackwardPass<T: KernelFloat>(
-  _ z: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int,
+func logSoftmaxBackwardPass<T: KernelFloat, X: KernelStorage, Y: KernelStorage>(
+  _ z: UnsafePointer<X>, _ g: UnsafePointer<X>, _ dx: UnsafeMutablePointer<Y>, _ count: Int,
   sum: T
-) {
+) where X.Arithmetic == T, Y.Arithmetic == T {
   forEachVector(count, LogSoftmaxBackward(z: z, g: g, dx: dx, vs: T.Vector(repeating: -sum)))
 }
 
-struct LogSoftmaxBackward<T: KernelFloat>: ElementwiseBody {
-  let z: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, vs: T.Vector
+struct LogSoftmaxBackward<X: KernelStorage, Y: KernelStorage>: ElementwiseBody where Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
+  let z: UnsafePointer<X>, g: UnsafePointer<X>, dx: UnsafeMutablePointer<Y>, vs: T.Vector
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) {

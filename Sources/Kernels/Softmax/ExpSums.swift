@@ -73,10 +73,10 @@ let expSumWindowVectors = 16 * expSumAccumulators
 /// `split` (see `ExpSums`). NaN if some `x_i` is NaN. `y`, when given, receives `exp(x_i - m)`
 /// (three-pass reload, pass 2). Specialised by the wrappers below for constant `split` and `y`.
 @inline(__always)
-func expSums<T: KernelFloat, P: LinePrefetch>(
-  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?, _ count: Int, max m: T, split: Bool,
+func expSums<T: KernelFloat, X: KernelStorage, Y: KernelStorage, P: LinePrefetch>(
+  _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>?, _ count: Int, max m: T, split: Bool,
   _ prefetch: P
-) -> ExpSums {
+) -> ExpSums where X.Arithmetic == T, Y.Arithmetic == T {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
   let vm = T.Vector(repeating: m)
@@ -131,8 +131,10 @@ func expSums<T: KernelFloat, P: LinePrefetch>(
 }
 
 /// `sum_i exp(x_i - m)` for `m` finite and `m >= x_i`. NaN if some `x_i` is NaN.
-func sumExpPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, max m: T) -> Double {
-  expSums(x, nil, count, max: m, split: false, NoPrefetch()).sum
+func sumExpPass<T: KernelFloat, X: KernelStorage>(
+  _ x: UnsafePointer<X>, _ count: Int, max m: T
+) -> Double where X.Arithmetic == T {
+  expSums(x, nil as UnsafeMutablePointer<T>?, count, max: m, split: false, NoPrefetch()).sum
 }
 
 /// `sumExpPass`, prefetching the `count` elements from `next` (the next row) into the level-2
@@ -140,28 +142,30 @@ func sumExpPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, max m: T) -
 /// its memory traffic overlaps this pass's arithmetic (`ForwardBatch.prefetchNextRow`). A pass
 /// of its own (not an optional argument): with both loops in one function LLVM merged them, or
 /// split the vectors of the store variant into xmm pieces (seen in the disassembly).
-func sumExpPrefetchPass<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ count: Int, max m: T, prefetching next: UnsafePointer<T>
-) -> Double {
-  expSums(x, nil, count, max: m, split: false, NextRowPrefetch(next: next)).sum
+func sumExpPrefetchPass<T: KernelFloat, X: KernelStorage>(
+  _ x: UnsafePointer<X>, _ count: Int, max m: T, prefetching next: UnsafePointer<X>
+) -> Double where X.Arithmetic == T {
+  expSums(x, nil as UnsafeMutablePointer<T>?, count, max: m, split: false, NextRowPrefetch(next: next)).sum
 }
 
 /// `sum_i exp(x_i - m)` and its part over `x_i < m` (log-softmax, log-sum-exp; see `ExpSums`).
-func sumExpSplitPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, max m: T) -> ExpSums {
-  expSums(x, nil, count, max: m, split: true, NoPrefetch())
+func sumExpSplitPass<T: KernelFloat, X: KernelStorage>(
+  _ x: UnsafePointer<X>, _ count: Int, max m: T
+) -> ExpSums where X.Arithmetic == T {
+  expSums(x, nil as UnsafeMutablePointer<T>?, count, max: m, split: true, NoPrefetch())
 }
 
 /// Writes `y_i = exp(x_i - m)` and returns their sum (three-pass reload, pass 2).
-func storeExpPass<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T
-) -> Double {
+func storeExpPass<T: KernelFloat, X: KernelStorage>(
+  _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T
+) -> Double where X.Arithmetic == T {
   expSums(x, y, count, max: m, split: false, NoPrefetch()).sum
 }
 
 /// `storeExpPass`, prefetching the next row as `sumExpPrefetchPass` does.
-func storeExpPrefetchPass<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T,
-  prefetching next: UnsafePointer<T>
-) -> Double {
+func storeExpPrefetchPass<T: KernelFloat, X: KernelStorage>(
+  _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T,
+  prefetching next: UnsafePointer<X>
+) -> Double where X.Arithmetic == T {
   expSums(x, y, count, max: m, split: false, NextRowPrefetch(next: next)).sum
 }

@@ -16,14 +16,17 @@ import Darwin
 
 /// Row `r` of `b`. `next`, when given, is the row this thread computes next: the three-pass
 /// algorithms prefetch it during their exponential pass (`ForwardBatch.prefetchNextRow`).
-func forwardRow<T: KernelFloat>(
-  _ b: ForwardBatch<T>, row r: Int, _ chunker: Chunker, prefetching next: UnsafePointer<T>? = nil
-) {
+/// Rows stored as `X` are computed in `X.Arithmetic` and written as `Y`, each output rounded
+/// once.
+func forwardRow<X: KernelStorage, Y: KernelStorage>(
+  _ b: ForwardBatch<X, Y>, row r: Int, _ chunker: Chunker, prefetching next: UnsafePointer<X>? = nil
+) where Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
   let x = b.input + r * b.inputStride
   let y = b.output.map { $0 + r * b.outputStride }
   let n = b.columns
   if n == 0 {
-    b.logSumExp?[r] = -.infinity
+    b.logSumExp?[r] = Y.narrowed(-.infinity)
     return
   }
   // One entry: the three-pass path gives exactly [1] ([0] for log-softmax).
@@ -32,7 +35,8 @@ func forwardRow<T: KernelFloat>(
     // Reference: 0, so that x - ref is exact, unless the row's first entry is far from 0; then
     // that entry (x - ref is then exact for the entries within a factor 2 of it, Sterbenz).
     // A NaN or infinite entry is caught by the sum.
-    let ref = Swift.abs(x[0]) <= T(T.twoPassUnshiftedLimit) || !x[0].isFinite ? 0 : x[0]
+    let first = X.widened(x[0])
+    let ref = Swift.abs(first) <= T(T.twoPassUnshiftedLimit) || !first.isFinite ? 0 : first
     var s = chunker.map({ $0.merge($1) }) { c in
       extendedSumPass(x + c.lowerBound, c.count, reference: ref)
     }
@@ -58,7 +62,7 @@ func forwardRow<T: KernelFloat>(
       // The sum relative to the maximum is below 2 (ln 2 above): see `logSumNearZero`.
       logSum = logSumNearZero(x, chunker, max: T(s.max), sum: 1)
     }
-    b.logSumExp?[r] = T(s.max + logSum)
+    b.logSumExp?[r] = Y.narrowed(T(s.max + logSum))
     guard let y else { return }
     switch b.operation {
     case .softmax:
@@ -86,15 +90,20 @@ func forwardRow<T: KernelFloat>(
   }
 }
 
-func threePass<T: KernelFloat>(
-  _ b: ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?,
-  _ chunker: Chunker, reload: Bool, prefetching next: UnsafePointer<T>? = nil
-) {
-  let m = chunker.map({ $0 = Swift.max($0, $1) }) { c in maxPass(x + c.lowerBound, c.count) }
+/// The three-pass algorithms. `reload` stores the exponentials in the output and scales them
+/// there; only where the output is stored in the arithmetic type (a 16-bit output would round
+/// them twice), otherwise the exponentials are recomputed.
+func threePass<X: KernelStorage, Y: KernelStorage>(
+  _ b: ForwardBatch<X, Y>, _ r: Int, _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>?,
+  _ chunker: Chunker, reload: Bool, prefetching next: UnsafePointer<X>? = nil
+) where Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
+  let m: T = chunker.map({ $0 = Swift.max($0, $1) }) { c in maxPass(x + c.lowerBound, c.count) }
   guard m.isFinite else { return specialRow(b, r, x, y) }
-  let reloaded = reload && b.operation == .softmax && y != nil
+  let reloaded = reload && b.operation == .softmax && y != nil && Y.isArithmetic
+  let stored = y.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: T.self) }
   let sums = chunker.map({ $0.merge($1) }) { c in
-    let (xc, yc) = (x + c.lowerBound, y.map { $0 + c.lowerBound })
+    let (xc, yc) = (x + c.lowerBound, stored.map { $0 + c.lowerBound })
     let nc = next.map { $0 + c.lowerBound }
     return switch (reloaded, nc) {
     case (true, let nc?): ExpSums(sum: storeExpPrefetchPass(xc, yc!, c.count, max: m, prefetching: nc))

@@ -5,7 +5,7 @@ import SoftmaxKernelsCore
 // MARK: - Max
 
 /// `max_i x_i`, ignoring NaN; `-inf` for an empty or all `-inf`/NaN segment.
-func maxPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> T {
+func maxPass<T: KernelFloat, X: KernelStorage>(_ x: UnsafePointer<X>, _ count: Int) -> T where X.Arithmetic == T {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
   var m0 = T.Vector(repeating: -.infinity), m1 = m0, m2 = m0, m3 = m0

@@ -43,7 +43,9 @@ struct OnlineSum {
 /// vectors the block max `b`, `M = max(m, b)`, `d = d e^(m - M) + sum e^(x - M)`. Lanes start at
 /// `m = -greatestFiniteMagnitude` so no `-inf - (-inf)` arises. Each window of
 /// `windowVectors` vectors is folded into a Double `OnlineSum`.
-func onlineSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int) -> OnlineSum {
+func onlineSumPass<T: KernelFloat, X: KernelStorage>(
+  _ x: UnsafePointer<X>, _ count: Int
+) -> OnlineSum where X.Arithmetic == T {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
   var state = OnlineSum()

@@ -9,23 +9,26 @@ import Darwin
 #endif
 
 /// Writes the row's results from its maximum `m` (finite) and `sum = sum_i exp(x_i - m)`.
-func finish<T: KernelFloat>(
-  _ b: ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?,
-  _ chunker: Chunker, max m: T, sum: Double, reloaded: Bool
-) {
+func finish<X: KernelStorage, Y: KernelStorage>(
+  _ b: ForwardBatch<X, Y>, _ r: Int, _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>?,
+  _ chunker: Chunker, max m: X.Arithmetic, sum: Double, reloaded: Bool
+) where Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
   if sum.isNaN {  // a NaN input: m is finite, so nothing else makes the sum NaN
-    b.logSumExp?[r] = .nan
+    b.logSumExp?[r] = Y.narrowed(.nan)
     if let y { chunker.run { c in fillPass(y + c.lowerBound, c.count, T.nan) } }
     return
   }
   let logSum = b.operation == .softmax ? log(sum) : logSumNearZero(x, chunker, max: m, sum: sum)
-  b.logSumExp?[r] = T(Double(m) + logSum)
+  b.logSumExp?[r] = Y.narrowed(T(Double(m) + logSum))
   guard let y else { return }
   switch b.operation {
   case .softmax:
     let s = T(1 / sum)
     if reloaded {
-      chunker.run { c in scalePass(y + c.lowerBound, c.count, by: s, streaming: b.streamingStores) }
+      // The output holds the exponentials in the arithmetic type (`threePass`).
+      let e = UnsafeMutableRawPointer(y).assumingMemoryBound(to: T.self)
+      chunker.run { c in scalePass(e + c.lowerBound, c.count, by: s, streaming: b.streamingStores) }
     } else {
       chunker.run { c in
         expScalePass(
@@ -45,18 +48,18 @@ func finish<T: KernelFloat>(
 /// more pass then sums the entries below the maximum apart (`rest`, see `ExpSums`) and
 /// returns `log1p(rest)`, so log-probabilities near 0 keep their relative accuracy. Rows with
 /// `S >= 2` (the common case) pay nothing.
-func logSumNearZero<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ chunker: Chunker, max m: T, sum: Double
-) -> Double {
+func logSumNearZero<T: KernelFloat, X: KernelStorage>(
+  _ x: UnsafePointer<X>, _ chunker: Chunker, max m: T, sum: Double
+) -> Double where X.Arithmetic == T {
   guard sum < 2 else { return log(sum) }
   return chunker.map({ $0.merge($1) }) { c in sumExpSplitPass(x + c.lowerBound, c.count, max: m) }
     .logSum
 }
 
-func finishLogSoftmax<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ chunker: Chunker, max m: T,
+func finishLogSoftmax<T: KernelFloat, X: KernelStorage, Y: KernelStorage>(
+  _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>, _ chunker: Chunker, max m: T,
   logSum: Double, streaming: Bool
-) {
+) where X.Arithmetic == T, Y.Arithmetic == T {
   let l = T(logSum)
   chunker.run { c in
     logSoftmaxPass(x + c.lowerBound, y + c.lowerBound, c.count, max: m, logSum: l, streaming: streaming)
@@ -65,16 +68,17 @@ func finishLogSoftmax<T: KernelFloat>(
 
 /// A row whose maximum is not finite, or that holds a NaN: scans it and writes the result the
 /// options ask for. Runs on the calling thread.
-func specialRow<T: KernelFloat>(
-  _ b: ForwardBatch<T>, _ r: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>?
-) {
+func specialRow<X: KernelStorage, Y: KernelStorage>(
+  _ b: ForwardBatch<X, Y>, _ r: Int, _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>?
+) where Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
   let n = b.columns
   var hasNaN = false
   var positiveInfinities = 0
   var infinityIndex = 0
   var allNegativeInfinity = true
   for i in 0..<n {
-    let v = x[i]
+    let v = X.widened(x[i])
     if v.isNaN {
       hasNaN = true
       break
@@ -86,12 +90,12 @@ func specialRow<T: KernelFloat>(
     if v != -.infinity { allNegativeInfinity = false }
   }
   let lse: T = hasNaN ? .nan : positiveInfinities > 0 ? .infinity : allNegativeInfinity ? -.infinity : .nan
-  b.logSumExp?[r] = lse
+  b.logSumExp?[r] = Y.narrowed(lse)
   guard let y else { return }
   let isLog = b.operation == .logSoftmax
   if !hasNaN && positiveInfinities == 1 && b.positiveInfinityIsLimit {
     fillPass(y, n, isLog ? -T.infinity : 0)
-    y[infinityIndex] = isLog ? 0 : 1
+    y[infinityIndex] = Y.narrowed(isLog ? 0 : 1)
   } else if !hasNaN && positiveInfinities == 0 && allNegativeInfinity && b.fullyMaskedRowIsZero {
     fillPass(y, n, isLog ? -T.infinity : 0)
   } else {

@@ -17,16 +17,17 @@ struct Scale<T: KernelFloat>: ElementwiseBody {
 }
 
 /// `y_i = exp(x_i - m) * s` (three-pass recompute pass 3, online pass 2).
-func expScalePass<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T, scale s: T,
+func expScalePass<T: KernelFloat, X: KernelStorage, Y: KernelStorage>(
+  _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>, _ count: Int, max m: T, scale s: T,
   streaming: Bool = false
-) {
+) where X.Arithmetic == T, Y.Arithmetic == T {
   let body = ExpScale(x: x, y: y, vm: T.Vector(repeating: m), vs: T.Vector(repeating: s))
   forEachVector(count, body, streamingTo: y, streaming)
 }
 
-struct ExpScale<T: KernelFloat>: ElementwiseBody {
-  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, vm: T.Vector, vs: T.Vector
+struct ExpScale<X: KernelStorage, Y: KernelStorage>: ElementwiseBody where Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
+  let x: UnsafePointer<X>, y: UnsafeMutablePointer<Y>, vm: T.Vector, vs: T.Vector
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) {
@@ -36,22 +37,24 @@ struct ExpScale<T: KernelFloat>: ElementwiseBody {
 
 /// `y_i = (x_i - m) - logSum` (log-softmax; the order keeps `x_i - m` exact for close values,
 /// pytorch/pytorch#11752).
-func logSoftmaxPass<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum l: T,
+func logSoftmaxPass<T: KernelFloat, X: KernelStorage, Y: KernelStorage>(
+  _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>, _ count: Int, max m: T, logSum l: T,
   streaming: Bool = false
-) {
+) where X.Arithmetic == T, Y.Arithmetic == T {
   let body = LogSoftmax(x: x, y: y, vm: T.Vector(repeating: m), vl: T.Vector(repeating: l))
   forEachVector(count, body, streamingTo: y, streaming)
 }
 
-struct LogSoftmax<T: KernelFloat>: ElementwiseBody {
-  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, vm: T.Vector, vl: T.Vector
+struct LogSoftmax<X: KernelStorage, Y: KernelStorage>: ElementwiseBody where Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
+  let x: UnsafePointer<X>, y: UnsafeMutablePointer<Y>, vm: T.Vector, vl: T.Vector
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) { s.write((s.read(x, pad: 0) - vm) - vl, y) }
 }
 
-/// `y_i = value`.
-func fillPass<T: KernelFloat>(_ y: UnsafeMutablePointer<T>, _ count: Int, _ value: T) {
-  for i in 0..<count { y[i] = value }
+/// `y_i = value` (rounded to `Y`).
+func fillPass<Y: KernelStorage>(_ y: UnsafeMutablePointer<Y>, _ count: Int, _ value: Y.Arithmetic) {
+  let v = Y.narrowed(value)
+  for i in 0..<count { y[i] = v }
 }

@@ -110,7 +110,9 @@ func foldExtended<T: KernelFloat>(_: T.Type, _ state: inout ExtendedSum, _ v: T.
 ///
 /// Accuracy of the sum: two accumulators take a pair of terms per lane each step, so a lane
 /// accumulator adds at most `extendedWindowVectors / 4` pairs before its window goes to Double.
-func extendedSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, reference r: T) -> ExtendedSum {
+func extendedSumPass<T: KernelFloat, X: KernelStorage>(
+  _ x: UnsafePointer<X>, _ count: Int, reference r: T
+) -> ExtendedSum where X.Arithmetic == T {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
   let vr = T.Vector(repeating: r)
@@ -163,17 +165,18 @@ func extendedSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, refere
 /// Two-pass, pass 2: `y_i = (p_i s) 2^(n_i - E)` with `(p_i, n_i)` the extended exponential of
 /// `x_i - r`, `s = 1 / mantissa`, `E = exponent` of the normalised sum (XNNPACK
 /// `f32-vscaleextexp`). Outputs below 2^-126 (float) become 0.
-func extendedScalePass<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int,
+func extendedScalePass<T: KernelFloat, X: KernelStorage, Y: KernelStorage>(
+  _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>, _ count: Int,
   scale s: T, exponent e: T, reference r: T, streaming: Bool = false
-) {
+) where X.Arithmetic == T, Y.Arithmetic == T {
   let body = ExtendedScale(
     x: x, y: y, vs: T.Vector(repeating: s), ve: T.Vector(repeating: e), vr: T.Vector(repeating: r), r: r)
   forEachVector(count, body, streamingTo: y, streaming)
 }
 
-struct ExtendedScale<T: KernelFloat>: ElementwiseBody {
-  let x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, vs: T.Vector, ve: T.Vector, vr: T.Vector, r: T
+struct ExtendedScale<X: KernelStorage, Y: KernelStorage>: ElementwiseBody where Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
+  let x: UnsafePointer<X>, y: UnsafeMutablePointer<Y>, vs: T.Vector, ve: T.Vector, vr: T.Vector, r: T
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) {

@@ -9,6 +9,15 @@ package enum LevelKernels: KernelModule {
   package static let double: KernelSet<Double> = makeKernelSet()
   package static let floatHooks: VectorFunctionHooks<Float> = makeHooks()
   package static let doubleHooks: VectorFunctionHooks<Double> = makeHooks()
+  package static let bfloat16: HalfKernelSet<BFloat16> = makeHalfKernelSet()
+  #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+  package static let float16: HalfKernelSet<Float16> = makeHalfKernelSet()
+  #endif
+}
+
+/// The kernels of a 16-bit storage type: outputs in the same type, or in `Float`.
+func makeHalfKernelSet<H: KernelStorage>() -> HalfKernelSet<H> where H.Arithmetic == Float {
+  HalfKernelSet(softmax: makeTable(), softmaxToFloat: makeTable())
 }
 
 func makeKernelSet<T: KernelFloatLog>() -> KernelSet<T> {
@@ -23,7 +32,8 @@ func makeLossTable<T: KernelFloatLog>() -> LossKernelTable<T> {
   )
 }
 
-func makeTable<T: KernelFloat>() -> SoftmaxKernelTable<T> {
+func makeTable<X: KernelStorage, Y: KernelStorage>() -> SoftmaxKernelTable<X, Y>
+where Y.Arithmetic == X.Arithmetic {
   SoftmaxKernelTable(
     forwardRows: { batch, rows in
       for r in rows {

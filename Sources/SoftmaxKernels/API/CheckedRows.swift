@@ -36,7 +36,7 @@ struct CheckedRows<T> {
 /// The matrices of a backward call: the forward `value` (its input or output, named
 /// `valueName`) and the upstream gradient are read, the input gradient is written (all the same
 /// shape; the input gradient is disjoint from each, or exactly the rows of one: in place).
-struct CheckedGradientRows<T> {
+struct CheckedGradientRows<T, U> {
   let rows: Int
   let columns: Int
   let valueStride: Int
@@ -45,11 +45,11 @@ struct CheckedGradientRows<T> {
   /// The first rows; `nil` when there is nothing to compute (no rows or no columns).
   let value: UnsafePointer<T>?
   let outputGradient: UnsafePointer<T>?
-  let inputGradient: UnsafeMutablePointer<T>?
+  let inputGradient: UnsafeMutablePointer<U>?
 
   @inline(__always)
   init(
-    _ value: Rows<T>, _ valueName: String, outputGradient: Rows<T>, into inputGradient: MutableRows<T>
+    _ value: Rows<T>, _ valueName: String, outputGradient: Rows<T>, into inputGradient: MutableRows<U>
   ) throws(SoftmaxKernelsError) {
     (rows, columns) = (value.rows, value.columns)
     let vLayout = try RowLayout.input(value, valueName)
