@@ -25,6 +25,10 @@ WORKLOADS = {
     "W5": "CE loss fwd",
     "W6": "CE fwd + grad",
 }
+# The 16-bit cells (logits, outputs and gradient stored as bfloat16 / float16).
+for _tag in ("bf16", "f16"):
+    for _w, _d in list(WORKLOADS.items())[:6]:
+        WORKLOADS[f"{_w}-{_tag}"] = f"{_d}, {_tag}"
 ISA_ORDER = ["baseline", "x86-64-v3", "x86-64-v4"]
 DASH = "—"
 

@@ -31,22 +31,29 @@ import sys
 import time
 
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
+# The 16-bit cells of softmax-bench (W2-bf16, W6-f16, ...): the same shapes with the logits,
+# outputs and gradient stored as bfloat16 / float16. PyTorch computes them on the CPU (ATen's
+# reduced-precision kernels accumulate in float32).
+HALF = tuple(f"{w}-{tag}" for tag in ("bf16", "f16") for w in WORKLOADS)
 SUPPORTED = {
     "ort": ("W1", "W2", "W3", "W4", "W5"),
-    "torch": ("W1", "W2", "W3", "W4", "W5", "W6"),
+    "torch": WORKLOADS + HALF,
     "scipy": ("W1", "W2", "W3", "W4"),
 }
 
 
 def shape(workload, size):
-    """(rows, columns, operation, bytes per element) like softmax-bench's workloads."""
-    if workload == "W1":
-        return 1, size, "softmax", 8
-    columns = 262144 if workload == "W3" else 32768
+    """(rows, columns, operation, bytes per element) like softmax-bench's workloads; a 16-bit
+    cell ("W2-bf16") moves half the bytes."""
+    base, _, tag = workload.partition("-")
+    scale = 2 if tag else 1
+    if base == "W1":
+        return 1, size, "softmax", 8 // scale
+    columns = 262144 if base == "W3" else 32768
     rows = max(1, size // columns)
     op = {"W2": "softmax", "W3": "softmax", "W4": "log_softmax",
-          "W5": "cross_entropy", "W6": "cross_entropy_grad"}[workload]
-    return rows, columns, op, (4 if workload == "W5" else 8)
+          "W5": "cross_entropy", "W6": "cross_entropy_grad"}[base]
+    return rows, columns, op, (4 if base == "W5" else 8) // scale
 
 
 def log(message):
@@ -202,10 +209,17 @@ def run_torch(np, workloads, threads, size, reps):
     for w in workloads:
         rows, columns, op, bpe = shape(w, size)
         xn, tn = make_inputs(np, rows, columns, op.startswith("cross_entropy"))
+        dtype = {"bf16": torch.bfloat16, "f16": torch.float16}.get(w.partition("-")[2])
         x = torch.from_numpy(xn)             # shares the touched buffer
         impl = f"ATen CPU {capability}"
+        if dtype is not None:
+            x = x.to(dtype)                  # a new, touched 16-bit tensor
+            xn = x.float().numpy()           # the checks' reference: the 16-bit values
+            impl += f" {dtype}"
         if op in ("softmax", "log_softmax"):
             y = torch.from_numpy(touched_empty(np, (rows, columns)))
+            if dtype is not None:
+                y = torch.zeros((rows, columns), dtype=dtype)
             f = torch.softmax if op == "softmax" else torch.log_softmax
             try:
                 f(x, -1, out=y)              # into the preallocated, touched output
@@ -221,7 +235,7 @@ def run_torch(np, workloads, threads, size, reps):
             with torch.inference_mode():
                 med, best = measure(call, reps)
             out = y if y is not None else holder["y"]
-            check = check_rows(np, out.numpy(), op)
+            check = check_rows(np, out.float().numpy(), op)
             kind = "max|sum(exp(row))-1|" if op == "log_softmax" else "max|row sum-1|"
         elif op == "cross_entropy":
             t = torch.from_numpy(tn)
@@ -243,7 +257,7 @@ def run_torch(np, workloads, threads, size, reps):
                 holder["loss"], holder["grad"] = loss, g
             med, best = measure(call, reps)
             loss_err = abs(float(holder["loss"].detach()) - reference_loss(np, xn, tn))
-            check = max(loss_err, check_grad(np, holder["grad"].numpy(), rows))
+            check = max(loss_err, check_grad(np, holder["grad"].float().numpy(), rows))
             kind = "max(|loss-ref|, rows*max|grad row sum|)"
             impl = "F.cross_entropy + autograd.grad " + impl
         report("PyTorch", torch.__version__, impl, w, op, threads, rows, columns, bpe, reps,

@@ -76,7 +76,7 @@ extension CrossEntropy {
     return try withBuffer(logits) { (x) throws(SoftmaxKernelsError) in
       let rows = try Rows(x, columns: columns)
       if let rowLosses { try checkCount(rowLosses.count, equals: rows.rows, "rowLosses") }
-      let outputs = CrossEntropyOutputs(
+      let outputs = CrossEntropyOutputs<T, T>(
         gradient: gradient.map { MutableRows($0, rows: rows.rows, columns: columns) },
         lossGradient: lossGradient, rowLosses: rowLosses)
       return try withBufferIfPresent(classWeights) { (w) throws(SoftmaxKernelsError) in

@@ -21,6 +21,12 @@ import SoftmaxKernelsCore
 ///   `log1p(rest)`, with `rest` the sum of the other classes' `exp(x_c - x_y)`, so it stays
 ///   non-zero where a float32 `log_softmax` rounds it to 0 ("Softmax Collapse").
 ///
+/// **16-bit logits** (`Float16`, ``BFloat16``): the strided forms (`Rows<H>` logits, class or
+/// probability targets) and the Array forms `loss` / `lossAndGradient` with class targets take
+/// 16-bit logits, with `Float` weights, probabilities and outputs and a gradient in the logits'
+/// type; the result is bitwise that of the logits widened to `Float` (see
+/// <doc:SixteenBitStorage>).
+///
 /// **Edge cases** (PyTorch's): a target outside `[0, C)` that is not
 /// `ignoreIndex` throws (naming the row); `.mean` with every target ignored gives NaN, or 0 with
 /// `zeroWhenNoValidTargets`; no rows: `.mean` NaN, `.sum` 0; `-inf` at the target gives `+inf`
@@ -77,7 +83,7 @@ extension CrossEntropy {
     rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil,
     rowArgmax: UnsafeMutableBufferPointer<Int>? = nil, options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    let outputs = CrossEntropyOutputs(rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+    let outputs = CrossEntropyOutputs<T, T>(rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
     return try run(logits, .classes(targets), classWeights, options, outputs)
   }
 
@@ -106,7 +112,7 @@ extension CrossEntropy {
     rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil,
     rowArgmax: UnsafeMutableBufferPointer<Int>? = nil, options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    let outputs = CrossEntropyOutputs(
+    let outputs = CrossEntropyOutputs<T, T>(
       gradient: gradient, lossGradient: lossGradient, rowLossGradients: rowLossGradients,
       rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
     return try run(logits, .classes(targets), classWeights, options, outputs)
@@ -118,7 +124,7 @@ extension CrossEntropy {
     logits: Rows<T>, targets: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<T>? = nil,
     into rowLosses: UnsafeMutableBufferPointer<T>, options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) {
-    _ = try run(logits, .classes(targets), classWeights, options.unreduced, CrossEntropyOutputs(rowLosses: rowLosses))
+    _ = try run(logits, .classes(targets), classWeights, options.unreduced, CrossEntropyOutputs<T, T>(rowLosses: rowLosses))
   }
 
   /// Cross-entropy against probability (soft) targets: `probabilities` has the shape of
@@ -128,7 +134,7 @@ extension CrossEntropy {
     rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    let outputs = CrossEntropyOutputs(rowLosses: rowLosses, rowLogSumExp: rowLogSumExp)
+    let outputs = CrossEntropyOutputs<T, T>(rowLosses: rowLosses, rowLogSumExp: rowLogSumExp)
     return try run(logits, .probabilities(probabilities), classWeights, options, outputs)
   }
 
@@ -141,7 +147,7 @@ extension CrossEntropy {
     rowLosses: UnsafeMutableBufferPointer<T>? = nil, rowLogSumExp: UnsafeMutableBufferPointer<T>? = nil,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    let outputs = CrossEntropyOutputs(
+    let outputs = CrossEntropyOutputs<T, T>(
       gradient: gradient, lossGradient: lossGradient, rowLossGradients: rowLossGradients,
       rowLosses: rowLosses, rowLogSumExp: rowLogSumExp)
     return try run(logits, .probabilities(probabilities), classWeights, options, outputs)
@@ -153,7 +159,7 @@ extension CrossEntropy {
     logits: Rows<T>, probabilities: Rows<T>, classWeights: UnsafeBufferPointer<T>? = nil,
     into rowLosses: UnsafeMutableBufferPointer<T>, options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) {
-    let outputs = CrossEntropyOutputs(rowLosses: rowLosses)
+    let outputs = CrossEntropyOutputs<T, T>(rowLosses: rowLosses)
     _ = try run(logits, .probabilities(probabilities), classWeights, options.unreduced, outputs)
   }
 }

@@ -9,8 +9,10 @@ enum CrossEntropyTargets<T> {
 }
 
 /// The outputs and upstream gradients of a cross-entropy call; `nil`: not wanted.
-struct CrossEntropyOutputs<T: KernelScalar> {
-  var gradient: MutableRows<T>? = nil
+/// The outputs of a cross-entropy call: the gradient is stored as the logits (`X`), the rest
+/// as `T`.
+struct CrossEntropyOutputs<X, T: KernelScalar> {
+  var gradient: MutableRows<X>? = nil
   var lossGradient: T = 1
   var rowLossGradients: UnsafeBufferPointer<T>? = nil
   var rowLosses: UnsafeMutableBufferPointer<T>? = nil
@@ -22,7 +24,17 @@ extension CrossEntropy {
   /// Checks every argument (nothing is written when one is bad), then runs the rows.
   static func run<T: KernelScalar>(
     _ logits: Rows<T>, _ targetRows: CrossEntropyTargets<T>, _ classWeights: UnsafeBufferPointer<T>?,
-    _ options: CrossEntropyOptions, _ out: CrossEntropyOutputs<T>
+    _ options: CrossEntropyOptions, _ out: CrossEntropyOutputs<T, T>
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try run(logits, targetRows, classWeights, options, out) { T.kernels($0).losses.crossEntropyRows }
+  }
+
+  /// `run` for logits (and gradient) stored as `X`: `T`, or a 16-bit type with `T` = `Float`,
+  /// by the kernel `kernels(level)`.
+  static func run<X, T: KernelScalar>(
+    _ logits: Rows<X>, _ targetRows: CrossEntropyTargets<T>, _ classWeights: UnsafeBufferPointer<T>?,
+    _ options: CrossEntropyOptions, _ out: CrossEntropyOutputs<X, T>,
+    kernels: (ISALevel) -> (CrossEntropyBatch<X, T>, Range<Int>) -> LossPartial
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     // Arguments, checked before anything is written.
     let rows = logits.rows, columns = logits.columns
@@ -84,7 +96,7 @@ extension CrossEntropy {
       validRows = rows
       if let gradient = out.gradient {
         let g = try RowLayout.checked(gradient, "gradient", reading: probabilities!)
-        if p.buffer.baseAddress == UnsafePointer(gradient.buffer.baseAddress) && g.span > 0 {
+        if UnsafeRawPointer(p.buffer.baseAddress) == UnsafeRawPointer(gradient.buffer.baseAddress) && g.span > 0 {
           throw .invalidArgument(argument: "gradient", reason: "must not overwrite the probabilities")
         }
       }
@@ -125,7 +137,7 @@ extension CrossEntropy {
       let empty: T = options.reduction == .mean ? (options.zeroWhenNoValidTargets ? 0 : .nan) : 0
       return LossResult(loss: empty, accuracy: out.rowArgmax == nil ? nil : .nan)
     }
-    var batch = CrossEntropyBatch<T>(logits: x, logitsStride: layout.stride, rows: rows, columns: columns)
+    var batch = CrossEntropyBatch<X, T>(logits: x, logitsStride: layout.stride, rows: rows, columns: columns)
     batch.targets = targets?.baseAddress
     batch.probabilities = probabilities?.rows.buffer.baseAddress
     batch.probabilitiesStride = probabilities?.layout.stride ?? 0
@@ -136,18 +148,18 @@ extension CrossEntropy {
     batch.softcap = softcap
     batch.gradient = out.gradient?.buffer.baseAddress
     batch.gradientStride = gradientLayout?.stride ?? 0
-    let gradientBytes = batch.gradient == nil ? 0 : rows * columns * MemoryLayout<T>.stride
+    let gradientBytes = batch.gradient == nil ? 0 : rows * columns * MemoryLayout<X>.stride
     batch.streamingStores = gradientBytes > 0
       && (options.execution.streamingStores ?? (gradientBytes > streamingStoreThreshold))
-    batch.prefetchNextRow = prefetchesNextRow(rows: rows, columns: columns, T.self)
+    batch.prefetchNextRow = prefetchesNextRow(rows: rows, columns: columns, X.self)
     batch.gradientScale = T(scale)
     batch.perRowGradientScale = out.rowLossGradients?.baseAddress
     batch.zLossGradientScale = T(zScale)
     batch.rowLoss = out.rowLosses?.baseAddress
     batch.rowLogSumExp = out.rowLogSumExp?.baseAddress
     batch.rowArgmax = out.rowArgmax?.baseAddress
-    let table = T.kernels(plan.level).losses
-    let partial = plan.mapRows(rows, columns: columns) { table.crossEntropyRows(batch, $0) }
+    let kernel = kernels(plan.level)
+    let partial = plan.mapRows(rows, columns: columns) { kernel(batch, $0) }
 
     let lambda = Double(zLossScale)
     var loss: Double, zLoss: Double

@@ -15,8 +15,8 @@ extension RowLayout {
   /// The checked layout of the output rows `argument`, which must have the shape of `input`
   /// and be disjoint from it or exactly its rows (in place).
   @inline(__always)
-  static func checked<T>(
-    _ rows: MutableRows<T>, _ argument: String, reading input: (Rows<T>, RowLayout)
+  static func checked<T, U>(
+    _ rows: MutableRows<T>, _ argument: String, reading input: (Rows<U>, RowLayout)
   ) throws(SoftmaxKernelsError) -> RowLayout {
     guard rows.rows == input.0.rows, rows.columns == input.0.columns else {
       throw .invalidArgument(
@@ -25,7 +25,7 @@ extension RowLayout {
     }
     let layout = try checked(rows.readOnly, argument)
     try checkAliasing(
-      input: UnsafeRawPointer(input.0.buffer.baseAddress), input.1, T.self,
+      input: UnsafeRawPointer(input.0.buffer.baseAddress), input.1, U.self,
       output: UnsafeRawPointer(rows.buffer.baseAddress), layout, T.self, outputArgument: argument)
     return layout
   }

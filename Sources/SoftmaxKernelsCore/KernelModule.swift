@@ -17,13 +17,19 @@ package final class KernelSet<T: BinaryFloatingPoint & BitwiseCopyable>: Sendabl
 
 /// The kernels one ISA module provides for a 16-bit storage type `H` (`Float16`, `BFloat16`),
 /// which they read and write with `Float` arithmetic inside: outputs in `H`, or in `Float`.
-package final class HalfKernelSet<H: BitwiseCopyable>: Sendable {
+package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
   package let softmax: SoftmaxKernelTable<H, H>
   package let softmaxToFloat: SoftmaxKernelTable<H, Float>
+  /// Cross-entropy rows of 16-bit logits (gradient in the logits' type), everything else Float.
+  package let crossEntropyRows: (_ batch: CrossEntropyBatch<H, Float>, _ rows: Range<Int>) -> LossPartial
 
-  package init(softmax: SoftmaxKernelTable<H, H>, softmaxToFloat: SoftmaxKernelTable<H, Float>) {
+  package init(
+    softmax: SoftmaxKernelTable<H, H>, softmaxToFloat: SoftmaxKernelTable<H, Float>,
+    crossEntropyRows: @escaping (CrossEntropyBatch<H, Float>, Range<Int>) -> LossPartial
+  ) {
     self.softmax = softmax
     self.softmaxToFloat = softmaxToFloat
+    self.crossEntropyRows = crossEntropyRows
   }
 }
 

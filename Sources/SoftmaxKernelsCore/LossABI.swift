@@ -1,8 +1,9 @@
 // The interface between the public loss API and the per-ISA loss kernels. Not API.
 
-/// A batch of cross-entropy rows. Targets are already validated.
-package struct CrossEntropyBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
-  package var logits: UnsafePointer<T>
+/// A batch of cross-entropy rows. Targets are already validated. The logits and the gradient
+/// are stored as `Logits` (`T`, or a 16-bit type when `T` is `Float`); everything else is `T`.
+package struct CrossEntropyBatch<Logits: BitwiseCopyable, T: BinaryFloatingPoint>: @unchecked Sendable {
+  package var logits: UnsafePointer<Logits>
   package var logitsStride: Int
   package var rows: Int
   package var columns: Int
@@ -19,7 +20,7 @@ package struct CrossEntropyBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   /// Soft-capping constant `c` (0: none).
   package var softcap: T = 0
   /// Gradient rows (may equal `logits`), `nil` for forward only.
-  package var gradient: UnsafeMutablePointer<T>? = nil
+  package var gradient: UnsafeMutablePointer<Logits>? = nil
   package var gradientStride: Int = 0
   /// Write the gradient with streaming (non-temporal) stores: it leaves the cache.
   package var streamingStores: Bool = false
@@ -38,7 +39,7 @@ package struct CrossEntropyBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var rowArgmax: UnsafeMutablePointer<Int>? = nil
 
   /// The fields without a default; set the others by assignment.
-  package init(logits: UnsafePointer<T>, logitsStride: Int, rows: Int, columns: Int) {
+  package init(logits: UnsafePointer<Logits>, logitsStride: Int, rows: Int, columns: Int) {
     self.logits = logits
     self.logitsStride = logitsStride
     self.rows = rows
@@ -117,12 +118,12 @@ package struct StableMaxBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
 
 /// The loss kernels one ISA module provides for one scalar type. Each processes a range of
 /// rows on the calling thread and returns its partial sums.
-package final class LossKernelTable<T: BinaryFloatingPoint>: @unchecked Sendable {
-  package var crossEntropyRows: (_ batch: CrossEntropyBatch<T>, _ rows: Range<Int>) -> LossPartial
+package final class LossKernelTable<T: BinaryFloatingPoint & BitwiseCopyable>: @unchecked Sendable {
+  package var crossEntropyRows: (_ batch: CrossEntropyBatch<T, T>, _ rows: Range<Int>) -> LossPartial
   package var zLossRows: (_ batch: ZLossBatch<T>, _ rows: Range<Int>) -> LossPartial
   package var stableMaxRows: (_ batch: StableMaxBatch<T>, _ rows: Range<Int>) -> LossPartial
   package init(
-    crossEntropyRows: @escaping (CrossEntropyBatch<T>, Range<Int>) -> LossPartial,
+    crossEntropyRows: @escaping (CrossEntropyBatch<T, T>, Range<Int>) -> LossPartial,
     zLossRows: @escaping (ZLossBatch<T>, Range<Int>) -> LossPartial,
     stableMaxRows: @escaping (StableMaxBatch<T>, Range<Int>) -> LossPartial
   ) {

@@ -19,10 +19,10 @@ struct Sum<T: KernelFloat>: SumBody {
 /// `x_i - m` is exact for close values (Sterbenz) and the row's offset never meets the
 /// rounding of `lse` (before: `x_i - T(lse)` lost 1e-3 at 1e4 in Float). `logSum` is `log S`
 /// rounded to `T`; the caller folds its rounding into `a`.
-func crossEntropyGradientPass<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum: T, a: T,
+func crossEntropyGradientPass<T: KernelFloat, X: KernelStorage, G: KernelStorage>(
+  _ x: UnsafePointer<X>, _ dx: UnsafeMutablePointer<G>, _ count: Int, max m: T, logSum: T, a: T,
   b1: T, t: UnsafePointer<T>?, b2: T, w: UnsafePointer<T>?
-) {
+) where X.Arithmetic == T, G.Arithmetic == T {
   crossEntropyGradient(x, dx, count, m, logSum, a, b1, t, b2, w, streaming: false)
 }
 
@@ -30,18 +30,18 @@ func crossEntropyGradientPass<T: KernelFloat>(
 /// cache). A function of its own: with both loop kinds in one function, the ordinary loops
 /// were compiled into xmm pieces at x86-64-v4 (hot-loops.py: ~100 instructions per vector
 /// against 25-29).
-func crossEntropyGradientStreamPass<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, max m: T, logSum: T, a: T,
+func crossEntropyGradientStreamPass<T: KernelFloat, X: KernelStorage, G: KernelStorage>(
+  _ x: UnsafePointer<X>, _ dx: UnsafeMutablePointer<G>, _ count: Int, max m: T, logSum: T, a: T,
   b1: T, t: UnsafePointer<T>?, b2: T, w: UnsafePointer<T>?
-) {
+) where X.Arithmetic == T, G.Arithmetic == T {
   crossEntropyGradient(x, dx, count, m, logSum, a, b1, t, b2, w, streaming: true)
 }
 
 @inline(always)
-private func crossEntropyGradient<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, _ m: T, _ logSum: T, _ a: T,
+private func crossEntropyGradient<T: KernelFloat, X: KernelStorage, G: KernelStorage>(
+  _ x: UnsafePointer<X>, _ dx: UnsafeMutablePointer<G>, _ count: Int, _ m: T, _ logSum: T, _ a: T,
   _ b1: T, _ t: UnsafePointer<T>?, _ b2: T, _ w: UnsafePointer<T>?, streaming: Bool
-) {
+) where X.Arithmetic == T, G.Arithmetic == T {
   let vb1 = T.Vector(repeating: b1), vb2 = T.Vector(repeating: b2)
   @inline(always)
   func run(_ u: some TargetTerm<T>) {
@@ -58,8 +58,10 @@ private func crossEntropyGradient<T: KernelFloat>(
   }
 }
 
-struct CrossEntropyGradient<T: KernelFloat, U: TargetTerm<T>>: ElementwiseBody {
-  let x: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, vm: T.Vector, vl: T.Vector, va: T.Vector
+struct CrossEntropyGradient<X: KernelStorage, G: KernelStorage, U: TargetTerm<X.Arithmetic>>: ElementwiseBody
+where G.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
+  let x: UnsafePointer<X>, dx: UnsafeMutablePointer<G>, vm: T.Vector, vl: T.Vector, va: T.Vector
   let u: U
 
   @inline(always)

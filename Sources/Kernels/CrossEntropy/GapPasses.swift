@@ -5,26 +5,30 @@ import SoftmaxKernelsCore
 /// `sum_i (m - x_i)`: the row's gaps below `m` (its maximum, or any entry), each formed in `T`
 /// before it is summed, so that rows far from 0 (`1e4 + U[-8, 8)`) lose nothing to cancellation
 /// (`m - x_i` is exact for `x_i` in `[m/2, 2m]`, Sterbenz).
-func gapSumPass<T: KernelFloat>(_ x: UnsafePointer<T>, _ count: Int, from m: T) -> Double {
+func gapSumPass<T: KernelFloat, X: KernelStorage>(
+  _ x: UnsafePointer<X>, _ count: Int, from m: T
+) -> Double where X.Arithmetic == T {
   windowSum(count, GapSum(x: x, m: m, vm: T.Vector(repeating: m)), unrolled: true)
 }
 
-struct GapSum<T: KernelFloat>: SumBody {
-  let x: UnsafePointer<T>, m: T, vm: T.Vector
+struct GapSum<X: KernelStorage>: SumBody {
+  typealias T = X.Arithmetic
+  let x: UnsafePointer<X>, m: T, vm: T.Vector
 
   @inline(always)
   func term(_ s: some VectorSlot<T>) -> T.Vector { vm - s.read(x, pad: m) }
 }
 
 /// `sum_i w_i (m - x_i)` (gaps as in `gapSumPass`).
-func gapDotPass<T: KernelFloat>(
-  _ w: UnsafePointer<T>, _ x: UnsafePointer<T>, _ count: Int, from m: T
-) -> Double {
+func gapDotPass<T: KernelFloat, X: KernelStorage>(
+  _ w: UnsafePointer<T>, _ x: UnsafePointer<X>, _ count: Int, from m: T
+) -> Double where X.Arithmetic == T {
   windowSum(count, GapDot(w: w, x: x, m: m, vm: T.Vector(repeating: m)), unrolled: true)
 }
 
-struct GapDot<T: KernelFloat>: SumBody {
-  let w: UnsafePointer<T>, x: UnsafePointer<T>, m: T, vm: T.Vector
+struct GapDot<X: KernelStorage>: SumBody {
+  typealias T = X.Arithmetic
+  let w: UnsafePointer<T>, x: UnsafePointer<X>, m: T, vm: T.Vector
 
   @inline(always)
   func accumulate(_ acc: inout T.Vector, _ s: FullSlot<T>) {
@@ -36,15 +40,16 @@ struct GapDot<T: KernelFloat>: SumBody {
 }
 
 /// `sum_i w_i t_i (m - x_i)` (gaps as in `gapSumPass`).
-func gapTripleDotPass<T: KernelFloat>(
-  _ w: UnsafePointer<T>, _ t: UnsafePointer<T>, _ x: UnsafePointer<T>, _ count: Int, from m: T
-) -> Double {
+func gapTripleDotPass<T: KernelFloat, X: KernelStorage>(
+  _ w: UnsafePointer<T>, _ t: UnsafePointer<T>, _ x: UnsafePointer<X>, _ count: Int, from m: T
+) -> Double where X.Arithmetic == T {
   let body = GapTripleDot(w: w, t: t, x: x, m: m, vm: T.Vector(repeating: m))
   return windowSum(count, body, unrolled: false)
 }
 
-struct GapTripleDot<T: KernelFloat>: SumBody {
-  let w: UnsafePointer<T>, t: UnsafePointer<T>, x: UnsafePointer<T>, m: T, vm: T.Vector
+struct GapTripleDot<X: KernelStorage>: SumBody {
+  typealias T = X.Arithmetic
+  let w: UnsafePointer<T>, t: UnsafePointer<T>, x: UnsafePointer<X>, m: T, vm: T.Vector
 
   @inline(always)
   func accumulate(_ acc: inout T.Vector, _ s: FullSlot<T>) {

@@ -31,16 +31,17 @@ struct RowLogSumExp {
 
 /// With `next`, the `n` entries from `next` (the row this thread computes next) are prefetched
 /// into the level-2 cache during the sum pass (`sumExpPrefetchPass`).
-func rowLogSumExp<T: KernelFloat>(
-  _ x: UnsafePointer<T>, _ n: Int, prefetching next: UnsafePointer<T>? = nil
+func rowLogSumExp<X: KernelStorage>(
+  _ x: UnsafePointer<X>, _ n: Int, prefetching next: UnsafePointer<X>? = nil
 ) -> RowLogSumExp {
-  let m = maxPass(x, n)
+  typealias T = X.Arithmetic
+  let m: T = maxPass(x, n)
   guard m.isFinite else {
     if m == -.infinity {  // all -inf, or -inf and NaN
-      for i in 0..<n where x[i].isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
+      for i in 0..<n where X.widened(x[i]).isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
       return RowLogSumExp(max: -.infinity, logSum: .nan, lse: -.infinity, rest: nil)
     }
-    for i in 0..<n where x[i].isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
+    for i in 0..<n where X.widened(x[i]).isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
     return RowLogSumExp(max: .infinity, logSum: .nan, lse: .infinity, rest: nil)
   }
   let s = next.map { sumExpPrefetchPass(x, n, max: m, prefetching: $0) } ?? sumExpPass(x, n, max: m)
@@ -49,7 +50,7 @@ func rowLogSumExp<T: KernelFloat>(
   if s < 2 {
     // The maximum is unique (a tie would make s >= 2): sum the others exactly.
     var k = 0
-    while x[k] != m { k += 1 }
+    while X.widened(x[k]) != m { k += 1 }
     let rest = sumExpPass(x, k, max: m) + sumExpPass(x + k + 1, n - k - 1, max: m)
     let logSum = log1p(rest)
     return RowLogSumExp(max: mm, logSum: logSum, lse: mm + logSum, rest: (k, rest))

@@ -17,7 +17,9 @@ package enum LevelKernels: KernelModule {
 
 /// The kernels of a 16-bit storage type: outputs in the same type, or in `Float`.
 func makeHalfKernelSet<H: KernelStorage>() -> HalfKernelSet<H> where H.Arithmetic == Float {
-  HalfKernelSet(softmax: makeTable(), softmaxToFloat: makeTable())
+  HalfKernelSet(
+    softmax: makeTable(), softmaxToFloat: makeTable(),
+    crossEntropyRows: { batch, rows in crossEntropyRows(batch, rows) })
 }
 
 func makeKernelSet<T: KernelFloatLog>() -> KernelSet<T> {
