@@ -304,7 +304,7 @@ def main():
         ap.error("threads, size and repetitions must be positive")
     wanted = [w.strip() for w in a.workloads.split(",") if w.strip()]
     for w in wanted:
-        if w not in WORKLOADS:
+        if w not in WORKLOADS + HALF:
             ap.error(f"unknown workload {w}")
     runnable = [w for w in wanted if w in SUPPORTED[a.peer]]
     for w in wanted:

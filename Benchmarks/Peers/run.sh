@@ -68,7 +68,7 @@ IFS=, read -r -a thread_list <<<"$threads"
 IFS=, read -r -a peer_list <<<"$peers"
 IFS=, read -r -a workload_list <<<"$workloads"
 [[ "$ours_source" == worktree || "$ours_source" == head ]] || die "--ours-source is worktree or head, got '$ours_source'"
-for w in "${workload_list[@]}"; do [[ "$w" =~ ^W[1-6]$ ]] || die "unknown workload '$w'"; done
+for w in "${workload_list[@]}"; do [[ "$w" =~ ^W[1-6](-bf16|-f16)?$ ]] || die "unknown workload '$w' (W1-W6, optionally -bf16 or -f16)"; done
 for p in "${peer_list[@]}"; do
   case "$p" in xnnpack|onednn|ort|torch|scipy) ;; *) die "unknown peer '$p' (xnnpack,onednn,ort,torch,scipy)" ;; esac
 done
@@ -84,10 +84,12 @@ results="$out/peers.jsonl"
 wants() { local x="$1"; shift; local y; for y in "$@"; do [[ "$x" == "$y" ]] && return 0; done; return 1; }
 
 # Which workloads each peer has (XNNPACK: softmax only; oneDNN: softmax and log-softmax;
-# ONNX Runtime: no gradient in the inference package; SciPy: softmax and log-softmax).
+# ONNX Runtime: no gradient in the inference package; SciPy: softmax and log-softmax). The
+# 16-bit cells (W2-bf16, W6-f16, ...): PyTorch only so far (python_peers.py).
+half_cells() { local w t; for t in bf16 f16; do for w in "$@"; do printf '%s ' "$w-$t"; done; done; }
 declare -A has=(
   [xnnpack]="W1 W2 W3" [onednn]="W1 W2 W3 W4" [ort]="W1 W2 W3 W4 W5"
-  [torch]="W1 W2 W3 W4 W5 W6" [scipy]="W1 W2 W3 W4"
+  [torch]="W1 W2 W3 W4 W5 W6 $(half_cells W1 W2 W3 W4 W5 W6)" [scipy]="W1 W2 W3 W4"
 )
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }

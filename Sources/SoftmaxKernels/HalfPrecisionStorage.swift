@@ -15,8 +15,9 @@ import SoftmaxKernelsCore
 /// value that lies within it of a rounding boundary): at most 1 ulp of the 16-bit type. A
 /// `Float` output has the accuracy of the `Float` kernels on the widened input.
 ///
-/// Results outside the 16-bit type's range follow its rounding: a `Float16` log-softmax below
-/// -65520 (the second entry of `[65504, -65504]`) or log-sum-exp above 65520 becomes infinite;
+/// Results outside the 16-bit type's range follow its rounding: a `Float16` log-softmax of
+/// -65520 or below (the second entry of `[65504, -65504]`) or log-sum-exp of 65520 or above
+/// becomes infinite;
 /// probabilities below half the smallest subnormal (`2^-24` for `Float16`, `2^-133` for
 /// `BFloat16`) become 0, and, as in `Float`, so do those below the smallest normal `Float`
 /// (`2^-126`). The `Float` outputs keep them. Measured: 16-bit outputs at most 0.5004 ulp from

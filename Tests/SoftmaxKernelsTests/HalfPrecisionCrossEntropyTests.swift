@@ -217,3 +217,66 @@ final class HalfPrecisionCrossEntropyTests: SoftmaxKernelsTestCase {
     XCTAssertEqual(gradient.map(\.bits), before, "a throwing call wrote")
   }
 }
+
+/// Streaming stores of 16-bit outputs (32-byte vectors): bitwise the ordinary stores at every
+/// element offset of a 64-byte line, nothing outside the output written (an outside review
+/// found the head before the first 64-byte boundary longer than a vector, a trap).
+final class HalfPrecisionStreamingTests: SoftmaxKernelsTestCase {
+  func testHalfOutputsStreamBitwiseAtEveryAlignment() throws {
+    var rng = SeededRandom(seed: 3232)
+    for type in halfTypes { try withFailureContext(type.name) { try check(type) } }
+    func check<H: HalfType>(_: H.Type) throws {
+      for columns in [1, 15, 16, 17, 31, 32, 33, 100, 1000] {
+        let rows = 2
+        let x = halfRow(H.self, rows * columns, &rng)
+        let targets = (0..<rows).map { _ in Int.random(in: 0..<columns, using: &rng) }
+        try forEachAlgorithmAndLevel { options in
+          for offset in 0..<32 {
+            var results: [[UInt16]] = []
+            var floats: [[UInt32]] = []
+            for streaming in [false, true] {
+              var o = options
+              o.execution.streamingStores = streaming
+              results.append(try written(x, rows, columns, offset, H(Float(-7))) { input, out in
+                try Softmax.forward(input, into: out, options: o)
+              }.map(\.bits))
+              results.append(try written(x, rows, columns, offset, H(Float(-7))) { input, out in
+                try LogSoftmax.forward(input, into: out, options: o)
+              }.map(\.bits))
+              floats.append(try written(x, rows, columns, offset, Float(-7)) { input, out in
+                try Softmax.forward(input, into: out, options: o)
+              }.map(\.bitPattern))
+              var ce = CrossEntropyOptions(execution: o.execution)
+              ce.reduction = .sum
+              results.append(try written(x, rows, columns, offset, H(Float(-7))) { input, out in
+                _ = try targets.withUnsafeBufferPointer { tp in
+                  try CrossEntropy.lossAndGradient(logits: input, targets: tp, gradient: out, options: ce)
+                }
+              }.map(\.bits))
+            }
+            XCTAssertEqual(results[0..<3], results[3..<6], "columns \(columns) offset \(offset) \(describe(options))")
+            XCTAssertEqual(floats[0], floats[1], "Float output, columns \(columns) offset \(offset)")
+          }
+        }
+      }
+    }
+  }
+
+  /// The output of `body` written at element `offset` of a larger buffer filled with `fill`,
+  /// whose other elements must stay `fill`.
+  private func written<H: HalfType, O: BitwiseCopyable & Equatable>(
+    _ x: [H], _ rows: Int, _ columns: Int, _ offset: Int, _ fill: O,
+    _ body: (Rows<H>, MutableRows<O>) throws -> Void
+  ) throws -> [O] {
+    var buffer = [O](repeating: fill, count: x.count + offset + 64)
+    try x.withUnsafeBufferPointer { xb in
+      try buffer.withUnsafeMutableBufferPointer { b in
+        let out = UnsafeMutableBufferPointer(rebasing: b[offset..<(offset + x.count)])
+        try body(Rows(xb, rows: rows, columns: columns), MutableRows(out, rows: rows, columns: columns))
+      }
+    }
+    let outside = buffer[..<offset] + buffer[(offset + x.count)...]
+    XCTAssertTrue(outside.allSatisfy { $0 == fill }, "written outside the output (offset \(offset))")
+    return Array(buffer[offset..<(offset + x.count)])
+  }
+}

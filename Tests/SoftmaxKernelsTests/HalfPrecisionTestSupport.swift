@@ -5,7 +5,7 @@ import SoftmaxKernels
 import XCTest
 
 /// A 16-bit storage type of the package, with what the tests need of it.
-protocol HalfType: HalfPrecisionStorage {
+protocol HalfType: HalfPrecisionStorage, Equatable {
   init(_ value: Float)
   var float: Float { get }
   var bits: UInt16 { get }

@@ -106,19 +106,23 @@ func forEachVector<B: ElementwiseBody>(_ count: Int, _ body: B) {
 }
 
 /// `forEachVector` for a pass whose one output `destination` leaves the cache: the full
-/// vectors from the first 64-byte boundary of `destination` on are written with streaming
+/// vectors from the first boundary of `destination` aligned to the vector's size on are written with streaming
 /// stores (no read-for-ownership of the output's lines), the elements before that boundary and
 /// the last partial vector through partial slots, and a store fence closes the pass. (A vector
-/// of a 16-bit type is 32 bytes: every other one then starts half-way into a line, aligned to
-/// its own size as its streaming store needs.)
+/// of a 16-bit type is 32 bytes, aligned to its own size as its streaming store needs.)
 @inline(always)
 func forEachVectorStreaming<B: ElementwiseBody, S: KernelStorage>(
   _ count: Int, to destination: UnsafeMutablePointer<S>, _ body: inout B
 ) where S.Arithmetic == B.T {
   let lanes = B.T.Vector.scalarCount, size = MemoryLayout<S>.stride
-  // A typed pointer is aligned to its element, so the boundary is a whole number of elements away.
-  let offset = Int(bitPattern: UnsafeRawPointer(destination)) & 63
-  let head = min(count, (64 - offset) % 64 / size)
+  // The streaming store of a vector needs the vector's own alignment: 64 bytes for Float and
+  // Double, 32 for the 16-bit types. The head before the first such boundary is then shorter
+  // than a vector (a 64-byte boundary would leave up to 31 16-bit elements: more than a
+  // partial vector holds). A typed pointer is aligned to its element, so the boundary is a
+  // whole number of elements away.
+  let vectorBytes = lanes * size
+  let offset = Int(bitPattern: UnsafeRawPointer(destination)) % vectorBytes
+  let head = min(count, (vectorBytes - offset) % vectorBytes / size)
   if head > 0 { body.step(PartialSlot<B.T>(index: 0, valid: head)) }
   let fullEnd = count - (count - head) % lanes
   var i = head
