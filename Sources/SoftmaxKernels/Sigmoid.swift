@@ -3,7 +3,9 @@
 import SoftmaxKernelsCore
 
 /// The logistic sigmoid, elementwise, and its vector-Jacobian product; this page documents the
-/// whole family (``Sigmoid``, ``LogSigmoid``, ``Softplus``), in `Float` and `Double`.
+/// whole family (``Sigmoid``, ``LogSigmoid``, ``Softplus``), in `Float` and `Double`, and on
+/// 16-bit values (`Float16`, ``BFloat16``: computed in `Float`, each output rounded once, within
+/// 1 ulp of the 16-bit type; see ``HalfPrecisionElementwiseFunction``).
 ///
 /// - `sigmoid(x) = 1 / (1 + e^-x)`, evaluated as `r = 1 / (1 + e)` for `x >= 0` and `e r` for
 ///   `x < 0` with `e = e^-|x|`, which never overflows.

@@ -59,7 +59,7 @@ public enum SigmoidAttention: RowwiseGradient {
     let scale = try AttentionWeights.finiteScale(options.scale, T.self)
     let plan = try ExecutionPlan(options.execution, elements: m.rows * m.columns)
     guard let s = m.input, let y = m.output else { return }
-    let table = T.kernels(plan.level).sigmoid
+    let table = T.kernels(plan.level).sigmoid.elementwise
     AttentionWeights.forRows(m.rows, plan) { r in
       table.unary(.sigmoid, s + r * m.inputStride, y + r * m.outputStride, m.columns, scale, b)
     }
@@ -74,7 +74,7 @@ public enum SigmoidAttention: RowwiseGradient {
     let scale = try AttentionWeights.finiteScale(options.scale, T.self)
     let plan = try ExecutionPlan(options.execution, elements: m.rows * m.columns)
     guard let p = m.value, let g = m.outputGradient, let dx = m.inputGradient else { return }
-    let table = T.kernels(plan.level).sigmoid
+    let table = T.kernels(plan.level).sigmoid.elementwise
     AttentionWeights.forRows(m.rows, plan) { r in
       table.gradient(
         .sigmoidFromOutput, p + r * m.valueStride, g + r * m.outputGradientStride,

@@ -53,7 +53,7 @@ public enum Softplus: ElementwiseGradient {
   }
 
   /// `beta` and `threshold` in the element type, checked.
-  private static func parameters<T: KernelScalar>(
+  static func parameters<T: KernelScalar>(
     _ options: SoftplusOptions, _: T.Type
   ) throws(SoftmaxKernelsError) -> (T, T) {
     let beta = T(options.beta), threshold = T(options.threshold)

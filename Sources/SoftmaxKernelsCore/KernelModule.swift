@@ -22,14 +22,21 @@ package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
   package let softmaxToFloat: SoftmaxKernelTable<H, Float>
   /// Cross-entropy rows of 16-bit logits (gradient in the logits' type), everything else Float.
   package let crossEntropyRows: (_ batch: CrossEntropyBatch<H, Float>, _ rows: Range<Int>) -> LossPartial
+  /// Sigmoid, log-sigmoid, softplus and their gradients, outputs in `H`.
+  package let elementwise: ElementwiseKernels<H, H, Float>
+  /// The same with outputs in `Float`.
+  package let elementwiseToFloat: ElementwiseKernels<H, Float, Float>
 
   package init(
     softmax: SoftmaxKernelTable<H, H>, softmaxToFloat: SoftmaxKernelTable<H, Float>,
-    crossEntropyRows: @escaping (CrossEntropyBatch<H, Float>, Range<Int>) -> LossPartial
+    crossEntropyRows: @escaping (CrossEntropyBatch<H, Float>, Range<Int>) -> LossPartial,
+    elementwise: ElementwiseKernels<H, H, Float>, elementwiseToFloat: ElementwiseKernels<H, Float, Float>
   ) {
     self.softmax = softmax
     self.softmaxToFloat = softmaxToFloat
     self.crossEntropyRows = crossEntropyRows
+    self.elementwise = elementwise
+    self.elementwiseToFloat = elementwiseToFloat
   }
 }
 

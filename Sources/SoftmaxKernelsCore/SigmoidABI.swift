@@ -134,17 +134,35 @@ package struct SoftplusAttentionBatch<T: BinaryFloatingPoint>: @unchecked Sendab
   }
 }
 
+/// The elementwise functions of the sigmoid family (sigmoid, log-sigmoid, softplus) and their
+/// vector-Jacobian products, reading `X` and writing `Y` (`Float` / `Double` rows, or 16-bit
+/// rows with outputs in the same type or in `Float`), parameters in the arithmetic type `A`.
+package struct ElementwiseKernels<X, Y, A>: @unchecked Sendable {
+  /// `y_i = f(x_i)` for `count` contiguous elements; `y` may equal `x` (when `Y` is `X`).
+  package var unary:
+    (_ op: SigmoidUnaryOperation, _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>,
+     _ count: Int, _ a: A, _ b: A) -> Void
+  /// `dx_i = g_i f'(...)` from `v` (the input, or the output for `.sigmoidFromOutput`); `dx`
+  /// may equal `v` or `g` (when `Y` is `X`).
+  package var gradient:
+    (_ op: SigmoidGradientOperation, _ v: UnsafePointer<X>, _ g: UnsafePointer<X>,
+     _ dx: UnsafeMutablePointer<Y>, _ count: Int, _ a: A, _ b: A) -> Void
+
+  package init(
+    unary: @escaping (SigmoidUnaryOperation, UnsafePointer<X>, UnsafeMutablePointer<Y>, Int, A, A) -> Void,
+    gradient: @escaping (
+      SigmoidGradientOperation, UnsafePointer<X>, UnsafePointer<X>, UnsafeMutablePointer<Y>, Int, A, A
+    ) -> Void
+  ) {
+    self.unary = unary
+    self.gradient = gradient
+  }
+}
+
 /// The sigmoid-family kernels one ISA module provides for one scalar type.
 package final class SigmoidKernelTable<T: BinaryFloatingPoint>: @unchecked Sendable {
-  /// `y_i = f(x_i)` for `count` contiguous elements; `y` may equal `x`.
-  package var unary:
-    (_ op: SigmoidUnaryOperation, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
-     _ count: Int, _ a: T, _ b: T) -> Void
-  /// `dx_i = g_i f'(...)` from `v` (the input, or the output for `.sigmoidFromOutput`); `dx`
-  /// may equal `v` or `g`.
-  package var gradient:
-    (_ op: SigmoidGradientOperation, _ v: UnsafePointer<T>, _ g: UnsafePointer<T>,
-     _ dx: UnsafeMutablePointer<T>, _ count: Int, _ a: T, _ b: T) -> Void
+  /// Sigmoid, log-sigmoid, softplus and their gradients.
+  package var elementwise: ElementwiseKernels<T, T, T>
   /// BCE with logits over the flat element range; returns the sum of the losses.
   package var binaryCrossEntropy: (_ batch: BCEBatch<T>, _ elements: Range<Int>) -> Double
   /// `(min, max, containsNaN)` of `count` values (target validation).
@@ -158,18 +176,14 @@ package final class SigmoidKernelTable<T: BinaryFloatingPoint>: @unchecked Senda
     (_ batch: SoftplusAttentionBatch<T>, _ rows: Range<Int>) -> Void
 
   package init(
-    unary: @escaping (SigmoidUnaryOperation, UnsafePointer<T>, UnsafeMutablePointer<T>, Int, T, T) -> Void,
-    gradient: @escaping (
-      SigmoidGradientOperation, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, Int, T, T
-    ) -> Void,
+    elementwise: ElementwiseKernels<T, T, T>,
     binaryCrossEntropy: @escaping (BCEBatch<T>, Range<Int>) -> Double,
     range: @escaping (UnsafePointer<T>, Int) -> (min: T, max: T, nan: Bool),
     sigLIPRows: @escaping (SigLIPBatch<T>, Range<Int>) -> SigLIPSums,
     softplusAttentionRows: @escaping (SoftplusAttentionBatch<T>, Range<Int>) -> Void,
     softplusAttentionBackwardRows: @escaping (SoftplusAttentionBatch<T>, Range<Int>) -> Void
   ) {
-    self.unary = unary
-    self.gradient = gradient
+    self.elementwise = elementwise
     self.binaryCrossEntropy = binaryCrossEntropy
     self.range = range
     self.sigLIPRows = sigLIPRows

@@ -1,4 +1,6 @@
-// Vector-Jacobian products of sigmoid, log-sigmoid and softplus.
+// Vector-Jacobian products of sigmoid, log-sigmoid and softplus: the forward value `v` and the
+// upstream gradient `g` in any storage type `X`, the input gradient in any `Y` of the same
+// arithmetic (rounded once).
 
 import SoftmaxKernelsCore
 
@@ -6,34 +8,34 @@ import SoftmaxKernelsCore
 
 /// `dx_i = g_i a s (1 - s)`, `s = sigmoid(a x_i + b)`, evaluated as `a e r^2` (accurate also
 /// where `s` rounds to 1).
-func sigmoidGradientPass<T: KernelFloatLog>(
-  _ x: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int,
+func sigmoidGradientPass<T: KernelFloatLog, X: KernelStorage, Y: KernelStorage>(
+  _ x: UnsafePointer<X>, _ g: UnsafePointer<X>, _ dx: UnsafeMutablePointer<Y>, _ count: Int,
   scale a: T, bias b: T
-) {
+) where X.Arithmetic == T, Y.Arithmetic == T {
   forEachVector(count, SigmoidFamilyGradient(
     function: .sigmoid, v: x, g: g, dx: dx, va: T.Vector(repeating: a), vb: T.Vector(repeating: b)))
 }
 
 /// `dx_i = g_i a y_i (1 - y_i)` from the forward output (PyTorch's `sigmoid_backward`).
-func sigmoidOutputGradientPass<T: KernelFloatLog>(
-  _ y: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, scale a: T
-) {
+func sigmoidOutputGradientPass<T: KernelFloatLog, X: KernelStorage, Y: KernelStorage>(
+  _ y: UnsafePointer<X>, _ g: UnsafePointer<X>, _ dx: UnsafeMutablePointer<Y>, _ count: Int, scale a: T
+) where X.Arithmetic == T, Y.Arithmetic == T {
   forEachVector(count, SigmoidFamilyGradient(
     function: .sigmoidFromOutput, v: y, g: g, dx: dx, va: T.Vector(repeating: a), vb: T.Vector(repeating: 1)))
 }
 
 /// `dx_i = g_i sigmoid(-x_i)`.
-func logSigmoidGradientPass<T: KernelFloatLog>(
-  _ x: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int
-) {
+func logSigmoidGradientPass<T: KernelFloatLog, X: KernelStorage, Y: KernelStorage>(
+  _ x: UnsafePointer<X>, _ g: UnsafePointer<X>, _ dx: UnsafeMutablePointer<Y>, _ count: Int
+) where X.Arithmetic == T, Y.Arithmetic == T {
   forEachVector(count, SigmoidFamilyGradient(function: .logSigmoid, v: x, g: g, dx: dx))
 }
 
 /// `dx_i = g_i sigmoid(beta x_i)`, or `g_i` where `beta x_i > threshold`.
-func softplusGradientPass<T: KernelFloatLog>(
-  _ x: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int,
+func softplusGradientPass<T: KernelFloatLog, X: KernelStorage, Y: KernelStorage>(
+  _ x: UnsafePointer<X>, _ g: UnsafePointer<X>, _ dx: UnsafeMutablePointer<Y>, _ count: Int,
   beta: T, threshold: T
-) {
+) where X.Arithmetic == T, Y.Arithmetic == T {
   forEachVector(count, SigmoidFamilyGradient(
     function: .softplus, v: x, g: g, dx: dx, va: T.Vector(repeating: beta), vb: T.Vector(repeating: threshold)))
 }
@@ -42,7 +44,10 @@ func softplusGradientPass<T: KernelFloatLog>(
 /// `g_i` for one function of the sigmoid family, with its broadcast parameters `va`, `vb`.
 /// Every pass names its function as a constant, so the switch folds away and the pass's loop
 /// holds that function alone.
-struct SigmoidFamilyGradient<T: KernelFloatLog>: ElementwiseBody {
+struct SigmoidFamilyGradient<X: KernelStorage, Y: KernelStorage>: ElementwiseBody
+where X.Arithmetic: KernelFloatLog, Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
+
   enum Function {
     /// Of `sigmoid(a x + b)`.
     case sigmoid
@@ -54,7 +59,7 @@ struct SigmoidFamilyGradient<T: KernelFloatLog>: ElementwiseBody {
     case softplus
   }
 
-  let function: Function, v: UnsafePointer<T>, g: UnsafePointer<T>, dx: UnsafeMutablePointer<T>
+  let function: Function, v: UnsafePointer<X>, g: UnsafePointer<X>, dx: UnsafeMutablePointer<Y>
   var va = T.Vector(), vb = T.Vector()
 
   @inline(always)

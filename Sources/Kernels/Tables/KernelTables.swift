@@ -19,7 +19,8 @@ package enum LevelKernels: KernelModule {
 func makeHalfKernelSet<H: KernelStorage>() -> HalfKernelSet<H> where H.Arithmetic == Float {
   HalfKernelSet(
     softmax: makeTable(), softmaxToFloat: makeTable(),
-    crossEntropyRows: { batch, rows in crossEntropyRows(batch, rows) })
+    crossEntropyRows: { batch, rows in crossEntropyRows(batch, rows) },
+    elementwise: makeElementwiseKernels(), elementwiseToFloat: makeElementwiseKernels())
 }
 
 func makeKernelSet<T: KernelFloatLog>() -> KernelSet<T> {

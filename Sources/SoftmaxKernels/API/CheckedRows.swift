@@ -4,20 +4,20 @@
 // arguments.
 
 /// The matrices of a call that reads `input` and writes `output` of the same shape. `output`
-/// is disjoint from `input` or exactly its rows (same start and stride: in place).
-struct CheckedRows<T> {
+/// is disjoint from `input` or exactly its rows (same start and stride, same type: in place).
+struct CheckedRows<T, U> {
   let rows: Int
   let columns: Int
   let inputStride: Int
   let outputStride: Int
   /// The first rows; `nil` when there is nothing to compute (no rows or no columns).
   let input: UnsafePointer<T>?
-  let output: UnsafeMutablePointer<T>?
+  let output: UnsafeMutablePointer<U>?
 
   /// Checks `input` and `output` (named `inputName` / `outputName` in errors).
   @inline(__always)
   init(
-    _ input: Rows<T>, into output: MutableRows<T>, inputName: String = "input", outputName: String = "output"
+    _ input: Rows<T>, into output: MutableRows<U>, inputName: String = "input", outputName: String = "output"
   ) throws(SoftmaxKernelsError) {
     (rows, columns) = (input.rows, input.columns)
     let inLayout = try RowLayout.input(input, inputName)

@@ -123,9 +123,9 @@ extension ElementwiseGradient {
 /// contiguous (or there is one row), else once per row; once on empty buffers when there is
 /// nothing to compute (so that the options are still checked). The matrices are checked
 /// first, so a call that throws has written nothing.
-func forEachRow<T>(
-  _ input: Rows<T>, into output: MutableRows<T>,
-  _ body: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
+func forEachRow<T, U>(
+  _ input: Rows<T>, into output: MutableRows<U>,
+  _ body: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<U>) throws(SoftmaxKernelsError) -> Void
 ) throws(SoftmaxKernelsError) {
   let m = try CheckedRows(input, into: output)
   guard let x = m.input, let y = m.output else { return try body(.init(start: nil, count: 0), .init(start: nil, count: 0)) }
@@ -137,9 +137,9 @@ func forEachRow<T>(
 
 /// `forEachRow` for a gradient: the forward `value` (named `valueName`) and the upstream
 /// gradient are read, the input gradient written.
-func forEachRow<T>(
-  _ value: Rows<T>, _ valueName: String = "input", outputGradient: Rows<T>, into inputGradient: MutableRows<T>,
-  _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
+func forEachRow<T, U>(
+  _ value: Rows<T>, _ valueName: String = "input", outputGradient: Rows<T>, into inputGradient: MutableRows<U>,
+  _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<U>) throws(SoftmaxKernelsError) -> Void
 ) throws(SoftmaxKernelsError) {
   let m = try CheckedGradientRows(value, valueName, outputGradient: outputGradient, into: inputGradient)
   guard let v = m.value, let g = m.outputGradient, let dx = m.inputGradient else {
