@@ -39,6 +39,9 @@ public struct SigmoidAttentionOptions: KernelOptions {
 /// Accuracy: within `5 + 2 |u| (1 - P)` units of 2^-24 relative (Float), `u = scale s + b`,
 /// whose rounding to Float moves `sigmoid(u)` by up to `|u| (1 - P)` units.
 ///
+/// 16-bit scores (`Float16`, ``BFloat16``) are computed in `Float` and each weight and gradient
+/// entry is rounded once, to the scores' type or to `Float` (``HalfPrecisionRowwiseGradient``).
+///
 /// **Layout**: `output` may be the scores' memory with the same stride (in place); the
 /// backward's `inputGradient` may be `output` or `outputGradient`. Forms: ``RowwiseFunction``.
 ///
@@ -52,17 +55,7 @@ public enum SigmoidAttention: RowwiseGradient {
     _ input: Rows<T>, into output: MutableRows<T>,
     options: SigmoidAttentionOptions = SigmoidAttentionOptions()
   ) throws(SoftmaxKernelsError) {
-    let m = try CheckedRows(input, into: output)
-    // The default bias needs a sequence length; an empty row needs none (nothing is computed).
-    let n = options.sequenceLength ?? max(m.columns, 1)
-    let b: T = try AttentionWeights.sigmoidBias(options.bias.map { T($0) }, n)
-    let scale = try AttentionWeights.finiteScale(options.scale, T.self)
-    let plan = try ExecutionPlan(options.execution, elements: m.rows * m.columns)
-    guard let s = m.input, let y = m.output else { return }
-    let table = T.kernels(plan.level).sigmoid.elementwise
-    AttentionWeights.forRows(m.rows, plan) { r in
-      table.unary(.sigmoid, s + r * m.inputStride, y + r * m.outputStride, m.columns, scale, b)
-    }
+    try forward(input, into: output, T.self, options) { T.kernels($0).sigmoid.elementwise }
   }
 
   /// `inputGradient_ij = scale outputGradient_ij P_ij (1 - P_ij)` from the forward output `P`.
@@ -70,11 +63,40 @@ public enum SigmoidAttention: RowwiseGradient {
     output: Rows<T>, outputGradient: Rows<T>, into inputGradient: MutableRows<T>,
     options: SigmoidAttentionOptions = SigmoidAttentionOptions()
   ) throws(SoftmaxKernelsError) {
+    try backward(output: output, outputGradient: outputGradient, into: inputGradient, T.self, options) {
+      T.kernels($0).sigmoid.elementwise
+    }
+  }
+
+  /// The forward pass reading `X` and writing `Y`, computed in `A` (the scale and bias rounded
+  /// to `A`) by the kernels `kernels(level)`.
+  static func forward<X, Y, A: KernelScalar>(
+    _ input: Rows<X>, into output: MutableRows<Y>, _: A.Type, _ options: SigmoidAttentionOptions,
+    kernels: (ISALevel) -> ElementwiseKernels<X, Y, A>
+  ) throws(SoftmaxKernelsError) {
+    let m = try CheckedRows(input, into: output)
+    // The default bias needs a sequence length; an empty row needs none (nothing is computed).
+    let n = options.sequenceLength ?? max(m.columns, 1)
+    let b: A = try AttentionWeights.sigmoidBias(options.bias.map { A($0) }, n)
+    let scale = try AttentionWeights.finiteScale(options.scale, A.self)
+    let plan = try ExecutionPlan(options.execution, elements: m.rows * m.columns)
+    guard let s = m.input, let y = m.output else { return }
+    let table = kernels(plan.level)
+    AttentionWeights.forRows(m.rows, plan) { r in
+      table.unary(.sigmoid, s + r * m.inputStride, y + r * m.outputStride, m.columns, scale, b)
+    }
+  }
+
+  /// The backward pass reading `X` and writing `Y`, computed in `A`.
+  static func backward<X, Y, A: KernelScalar>(
+    output: Rows<X>, outputGradient: Rows<X>, into inputGradient: MutableRows<Y>, _: A.Type,
+    _ options: SigmoidAttentionOptions, kernels: (ISALevel) -> ElementwiseKernels<X, Y, A>
+  ) throws(SoftmaxKernelsError) {
     let m = try CheckedGradientRows(output, "output", outputGradient: outputGradient, into: inputGradient)
-    let scale = try AttentionWeights.finiteScale(options.scale, T.self)
+    let scale = try AttentionWeights.finiteScale(options.scale, A.self)
     let plan = try ExecutionPlan(options.execution, elements: m.rows * m.columns)
     guard let p = m.value, let g = m.outputGradient, let dx = m.inputGradient else { return }
-    let table = T.kernels(plan.level).sigmoid.elementwise
+    let table = kernels(plan.level)
     AttentionWeights.forRows(m.rows, plan) { r in
       table.gradient(
         .sigmoidFromOutput, p + r * m.valueStride, g + r * m.outputGradientStride,

@@ -401,4 +401,85 @@ final class HalfPrecisionSigmoidTests: SoftmaxKernelsTestCase {
       XCTAssertThrowsError(try Sigmoid.forward(x, options: ExecutionOptions(threads: 0)))
     }
   }
+
+  /// Sigmoid attention of 16-bit scores: the `Float` weights are bitwise those of the widened
+  /// scores, the 16-bit weights those rounded once (also in place); the same for the gradient;
+  /// masked scores give 0.
+  func testSigmoidAttention() throws {
+    var rng = SeededRandom(seed: 3011)
+    for type in halfTypes { try withFailureContext(type.name) { try check(type) } }
+    func check<H: HalfType>(_: H.Type) throws {
+      try forEachLevel { level in
+        for (rows, columns, stride) in [(1, 1, 1), (3, 17, 20), (5, 64, 64), (2, 300, 311)] {
+          let options = SigmoidAttentionOptions(scale: 0.125, execution: ExecutionOptions(isa: level))
+          var x = halfRow(H.self, rows * stride, range: 40, &rng)
+          x[0] = H(-Float.infinity)
+          let g = halfRow(H.self, rows * stride, range: 2, &rng)
+          let xf = x.map(\.float), gf = g.map(\.float)
+          var want = [Float](repeating: 0, count: rows * stride)
+          var wantGradient = [Float](repeating: 0, count: rows * stride)
+          var float = [Float](repeating: 0, count: rows * stride)
+          var half = [H](repeating: H(Float(0)), count: rows * stride)
+          var floatGradient = [Float](repeating: 0, count: rows * stride)
+          var halfGradient = [H](repeating: H(Float(0)), count: rows * stride)
+          var inPlace = x
+          try xf.withUnsafeBufferPointer { xp in
+            try want.withUnsafeMutableBufferPointer {
+              try SigmoidAttention.forward(Rows(xp, rows: rows, columns: columns, rowStride: stride),
+                into: MutableRows($0, rows: rows, columns: columns, rowStride: stride), options: options)
+            }
+          }
+          let wantHalf = want.map { H($0) }
+          try wantHalf.map(\.float).withUnsafeBufferPointer { pp in
+            try gf.withUnsafeBufferPointer { gp in
+              try wantGradient.withUnsafeMutableBufferPointer {
+                try SigmoidAttention.backward(output: Rows(pp, rows: rows, columns: columns, rowStride: stride),
+                  outputGradient: Rows(gp, rows: rows, columns: columns, rowStride: stride),
+                  into: MutableRows($0, rows: rows, columns: columns, rowStride: stride), options: options)
+              }
+            }
+          }
+          try x.withUnsafeBufferPointer { xp in
+            let input = Rows(xp, rows: rows, columns: columns, rowStride: stride)
+            try float.withUnsafeMutableBufferPointer {
+              try SigmoidAttention.forward(input, into: MutableRows($0, rows: rows, columns: columns, rowStride: stride), options: options)
+            }
+            try half.withUnsafeMutableBufferPointer {
+              try SigmoidAttention.forward(input, into: MutableRows($0, rows: rows, columns: columns, rowStride: stride), options: options)
+            }
+          }
+          try inPlace.withUnsafeMutableBufferPointer { p in
+            let rowsOf = MutableRows(p, rows: rows, columns: columns, rowStride: stride)
+            try SigmoidAttention.forward(rowsOf.readOnly, into: rowsOf, options: options)
+          }
+          try wantHalf.withUnsafeBufferPointer { pp in
+            try g.withUnsafeBufferPointer { gp in
+              let p = Rows(pp, rows: rows, columns: columns, rowStride: stride)
+              let gr = Rows(gp, rows: rows, columns: columns, rowStride: stride)
+              try floatGradient.withUnsafeMutableBufferPointer {
+                try SigmoidAttention.backward(output: p, outputGradient: gr,
+                  into: MutableRows($0, rows: rows, columns: columns, rowStride: stride), options: options)
+              }
+              try halfGradient.withUnsafeMutableBufferPointer {
+                try SigmoidAttention.backward(output: p, outputGradient: gr,
+                  into: MutableRows($0, rows: rows, columns: columns, rowStride: stride), options: options)
+              }
+            }
+          }
+          for r in 0..<rows {
+            for c in 0..<columns {
+              let i = r * stride + c
+              XCTAssertEqual(float[i].bitPattern, want[i].bitPattern, "\(rows)x\(columns) [\(r), \(c)]")
+              XCTAssertEqual(half[i].bits, wantHalf[i].bits, "\(rows)x\(columns) [\(r), \(c)]")
+              XCTAssertEqual(inPlace[i].bits, wantHalf[i].bits, "in place \(rows)x\(columns) [\(r), \(c)]")
+              XCTAssertEqual(floatGradient[i].bitPattern, wantGradient[i].bitPattern, "gradient [\(r), \(c)]")
+              XCTAssertEqual(halfGradient[i].bits, H(wantGradient[i]).bits, "gradient [\(r), \(c)]")
+            }
+            for c in columns..<stride { XCTAssertEqual(half[r * stride + c].float, 0, "padding") }
+          }
+          XCTAssertEqual(half[0].float, 0, "a masked score")
+        }
+      }
+    }
+  }
 }
