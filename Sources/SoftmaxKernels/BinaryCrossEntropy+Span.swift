@@ -64,9 +64,9 @@ extension BinaryCrossEntropy {
   }
 
   /// Calls `body` with the memory of the four inputs (`nil` for an absent weight).
-  static func withBuffers<T, R>(
-    _ logits: Span<T>, _ targets: Span<T>, _ weight: Span<T>?, _ posWeight: Span<T>?,
-    _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeBufferPointer<T>?, UnsafeBufferPointer<T>?)
+  static func withBuffers<X, T, R>(
+    _ logits: Span<X>, _ targets: Span<T>, _ weight: Span<T>?, _ posWeight: Span<T>?,
+    _ body: (UnsafeBufferPointer<X>, UnsafeBufferPointer<T>, UnsafeBufferPointer<T>?, UnsafeBufferPointer<T>?)
       throws(SoftmaxKernelsError) -> R
   ) throws(SoftmaxKernelsError) -> R {
     func optional<S>(
@@ -140,11 +140,11 @@ extension BinaryCrossEntropy {
   }
 
   /// An array of one value per logit, filled by `body` from the inputs' memory.
-  static func elementwise<T>(
-    _ logits: [T], _ targets: [T], _ weight: [T]?, _ posWeight: [T]?,
-    _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeBufferPointer<T>?, UnsafeBufferPointer<T>?,
-             UnsafeMutableBufferPointer<T>) throws(SoftmaxKernelsError) -> Void
-  ) throws(SoftmaxKernelsError) -> [T] {
+  static func elementwise<X, T, O>(
+    _ logits: [X], _ targets: [T], _ weight: [T]?, _ posWeight: [T]?,
+    _ body: (UnsafeBufferPointer<X>, UnsafeBufferPointer<T>, UnsafeBufferPointer<T>?, UnsafeBufferPointer<T>?,
+             UnsafeMutableBufferPointer<O>) throws(SoftmaxKernelsError) -> Void
+  ) throws(SoftmaxKernelsError) -> [O] {
     try withBuffers(logits.span, targets.span, weight?.span, posWeight?.span) { (x, y, w, p) throws(SoftmaxKernelsError) in
       try makeArray(count: x.count) { (out) throws(SoftmaxKernelsError) in try body(x, y, w, p, out) }
     }

@@ -27,6 +27,10 @@
 /// outputs may be the logits' memory), `Span` / `inout MutableSpan`, and `Array` (returning
 /// its outputs). The elements are one flat vector: `posWeight` alone gives it rows.
 ///
+/// **16-bit logits** (`Float16`, ``BFloat16``): the buffer and `Array` forms take them with
+/// `Float` targets and weights; the loss is bitwise that of the logits widened to `Float`, and
+/// the gradient is written in the logits' type, rounded once.
+///
 /// **Accuracy** (`BCETests`, against the stable form above in Float80, which is checked against
 /// PyTorch's own formula in Double): per-element losses within 8 units of 2^-24 relative error
 /// (Float), gradients within 8 units of 2^-24 of `|w| ((1 - y) sigmoid(x) + p y sigmoid(-x))`

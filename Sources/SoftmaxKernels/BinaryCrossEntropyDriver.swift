@@ -3,15 +3,16 @@
 import SoftmaxKernelsCore
 
 extension BinaryCrossEntropy {
-  /// The inputs of a call: logits, targets and the optional weights.
-  struct Inputs<T> {
-    var logits: UnsafeBufferPointer<T>
+  /// The inputs of a call: logits (stored as `X`: `T`, or a 16-bit type), targets and the
+  /// optional weights.
+  struct Inputs<X, T> {
+    var logits: UnsafeBufferPointer<X>
     var targets: UnsafeBufferPointer<T>
     var weight: UnsafeBufferPointer<T>?
     var posWeight: UnsafeBufferPointer<T>?
 
     init(
-      _ logits: UnsafeBufferPointer<T>, _ targets: UnsafeBufferPointer<T>,
+      _ logits: UnsafeBufferPointer<X>, _ targets: UnsafeBufferPointer<T>,
       _ weight: UnsafeBufferPointer<T>?, _ posWeight: UnsafeBufferPointer<T>?
     ) {
       (self.logits, self.targets, self.weight, self.posWeight) = (logits, targets, weight, posWeight)
@@ -21,14 +22,24 @@ extension BinaryCrossEntropy {
   /// The reduced loss (`.none`: the sum of the per-element losses, as `.sum`), and its
   /// gradient times `lossGradient` when `gradient` is given.
   static func reduced<T: KernelScalar>(
-    _ inputs: Inputs<T>, lossGradient: T, gradient: UnsafeMutableBufferPointer<T>?,
+    _ inputs: Inputs<T, T>, lossGradient: T, gradient: UnsafeMutableBufferPointer<T>?,
     options: BinaryCrossEntropyOptions
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try reduced(inputs, lossGradient: lossGradient, gradient: gradient, options: options) {
+      T.kernels($0).sigmoid.binaryCrossEntropy
+    }
+  }
+
+  /// `reduced` with the kernel `kernel(level)` for logits stored as `X`.
+  static func reduced<X, T: KernelScalar>(
+    _ inputs: Inputs<X, T>, lossGradient: T, gradient: UnsafeMutableBufferPointer<X>?,
+    options: BinaryCrossEntropyOptions, kernel: (ISALevel) -> (BCEBatch<X, T>, Range<Int>) -> Double
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     let n = inputs.logits.count
     let mean = options.reduction == .mean
     let total = try run(
       inputs, rowLosses: nil, sum: true, gradient: gradient, rowLossGradients: nil,
-      gradientScale: mean ? lossGradient / T(n) : lossGradient, options)
+      gradientScale: mean ? lossGradient / T(n) : lossGradient, options, kernel: kernel)
     return LossResult(loss: mean ? T(total / Double(n)) : T(total))
   }
 
@@ -36,9 +47,21 @@ extension BinaryCrossEntropy {
   /// `gradient` (`gradientScale * rowLossGradients_i * dloss_i/dx_i`) when given, and returns
   /// the sum of the losses.
   static func run<T: KernelScalar>(
-    _ inputs: Inputs<T>, rowLosses: UnsafeMutableBufferPointer<T>?, sum: Bool,
+    _ inputs: Inputs<T, T>, rowLosses: UnsafeMutableBufferPointer<T>?, sum: Bool,
     gradient: UnsafeMutableBufferPointer<T>?, rowLossGradients: UnsafeBufferPointer<T>?,
     gradientScale: T, _ options: BinaryCrossEntropyOptions
+  ) throws(SoftmaxKernelsError) -> Double {
+    try run(
+      inputs, rowLosses: rowLosses, sum: sum, gradient: gradient, rowLossGradients: rowLossGradients,
+      gradientScale: gradientScale, options) { T.kernels($0).sigmoid.binaryCrossEntropy }
+  }
+
+  /// `run` with the kernel `kernel(level)` for logits (and their gradient) stored as `X`.
+  static func run<X, T: KernelScalar>(
+    _ inputs: Inputs<X, T>, rowLosses: UnsafeMutableBufferPointer<T>?, sum: Bool,
+    gradient: UnsafeMutableBufferPointer<X>?, rowLossGradients: UnsafeBufferPointer<T>?,
+    gradientScale: T, _ options: BinaryCrossEntropyOptions,
+    kernel: (ISALevel) -> (BCEBatch<X, T>, Range<Int>) -> Double
   ) throws(SoftmaxKernelsError) -> Double {
     let (logits, targets, weight, posWeight) = (inputs.logits, inputs.targets, inputs.weight, inputs.posWeight)
     let n = logits.count
@@ -55,11 +78,9 @@ extension BinaryCrossEntropy {
     }
     if let rowLosses { try checkCount(rowLosses.count, equals: n, "rowLosses") }
     if let gradient { try checkCount(gradient.count, equals: n, "gradient") }
-    // An output may be the logits themselves (in place); it overlaps no other input.
-    for (output, name) in [(rowLosses, "rowLosses"), (gradient, "gradient")] {
-      guard let output else { continue }
-      try Sigmoid.checkElementwiseAliasing(logits, output, name)
-    }
+    // An output may be the logits themselves (in place, same type); it overlaps no other input.
+    if let rowLosses { try Sigmoid.checkElementwiseAliasing(logits, rowLosses, "rowLosses") }
+    if let gradient { try Sigmoid.checkElementwiseAliasing(logits, gradient, "gradient") }
     try checkDisjoint(
       outputs: [ArgumentMemory("rowLosses", rowLosses, count: n), ArgumentMemory("gradient", gradient, count: n)],
       inputs: [
@@ -67,9 +88,8 @@ extension BinaryCrossEntropy {
         ArgumentMemory("posWeight", posWeight, count: columns),
       ])
     let plan = try ExecutionPlan(options.execution, elements: n)
-    let table = T.kernels(plan.level).sigmoid
     if options.checksTargets, let y = targets.baseAddress, n > 0 {
-      let (lo, hi, nan) = table.range(y, n)
+      let (lo, hi, nan) = T.kernels(plan.level).sigmoid.range(y, n)
       if nan || lo < 0 || hi > 1 {
         let bad = targets.firstIndex { !($0 >= 0 && $0 <= 1) } ?? 0
         throw .invalidArgument(
@@ -77,7 +97,7 @@ extension BinaryCrossEntropy {
       }
     }
     guard n > 0, let x = logits.baseAddress, let y = targets.baseAddress else { return 0 }
-    var batch = BCEBatch<T>(logits: x, targets: y, columns: columns)
+    var batch = BCEBatch<X, T>(logits: x, targets: y, columns: columns)
     batch.weight = weight?.baseAddress
     batch.posWeight = posWeight?.baseAddress
     batch.losses = rowLosses?.baseAddress
@@ -87,7 +107,8 @@ extension BinaryCrossEntropy {
     batch.gradientScale = gradientScale
     // Fixed groups of elements (the shape alone sets them), summed in group order: every
     // thread count gives bitwise the same loss (`BCEReproducibilityTests`).
-    return plan.mapRowGroups(n, columns: 1, { $0 += $1 }) { r in table.binaryCrossEntropy(batch, r) }
+    let bce = kernel(plan.level)
+    return plan.mapRowGroups(n, columns: 1, { $0 += $1 }) { r in bce(batch, r) }
   }
 
 }

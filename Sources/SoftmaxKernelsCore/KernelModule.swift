@@ -26,17 +26,21 @@ package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
   package let elementwise: ElementwiseKernels<H, H, Float>
   /// The same with outputs in `Float`.
   package let elementwiseToFloat: ElementwiseKernels<H, Float, Float>
+  /// BCE with 16-bit logits (gradient in `H`), everything else `Float`.
+  package let binaryCrossEntropy: (_ batch: BCEBatch<H, Float>, _ elements: Range<Int>) -> Double
 
   package init(
     softmax: SoftmaxKernelTable<H, H>, softmaxToFloat: SoftmaxKernelTable<H, Float>,
     crossEntropyRows: @escaping (CrossEntropyBatch<H, Float>, Range<Int>) -> LossPartial,
-    elementwise: ElementwiseKernels<H, H, Float>, elementwiseToFloat: ElementwiseKernels<H, Float, Float>
+    elementwise: ElementwiseKernels<H, H, Float>, elementwiseToFloat: ElementwiseKernels<H, Float, Float>,
+    binaryCrossEntropy: @escaping (BCEBatch<H, Float>, Range<Int>) -> Double
   ) {
     self.softmax = softmax
     self.softmaxToFloat = softmaxToFloat
     self.crossEntropyRows = crossEntropyRows
     self.elementwise = elementwise
     self.elementwiseToFloat = elementwiseToFloat
+    self.binaryCrossEntropy = binaryCrossEntropy
   }
 }
 

@@ -27,8 +27,10 @@ package enum SigmoidGradientOperation: Sendable {
 
 /// One call of the BCE-with-logits kernel over a flat range of elements of a row-major
 /// `rows x columns` array (`posWeight` has `columns` entries and is broadcast over the rows).
-package struct BCEBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
-  package var logits: UnsafePointer<T>
+/// The logits and their gradient are stored as `Logits` (`T`, or a 16-bit type computed in
+/// `T == Float`), everything else as `T`.
+package struct BCEBatch<Logits, T: BinaryFloatingPoint>: @unchecked Sendable {
+  package var logits: UnsafePointer<Logits>
   package var targets: UnsafePointer<T>
   package var weight: UnsafePointer<T>? = nil
   package var posWeight: UnsafePointer<T>? = nil
@@ -38,13 +40,13 @@ package struct BCEBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   /// Whether the caller uses the sum of the losses (the kernel always returns it).
   package var sumLosses: Bool = false
   /// `dx_i = gradientScale * upstream_i * dloss_i/dx_i` when not `nil`.
-  package var inputGradient: UnsafeMutablePointer<T>? = nil
+  package var inputGradient: UnsafeMutablePointer<Logits>? = nil
   /// Per-element upstream gradient (reduction `none`), or `nil` for 1.
   package var upstream: UnsafePointer<T>? = nil
   package var gradientScale: T = 0
 
   /// The fields without a default; set the others by assignment.
-  package init(logits: UnsafePointer<T>, targets: UnsafePointer<T>, columns: Int) {
+  package init(logits: UnsafePointer<Logits>, targets: UnsafePointer<T>, columns: Int) {
     self.logits = logits
     self.targets = targets
     self.columns = columns
@@ -164,7 +166,7 @@ package final class SigmoidKernelTable<T: BinaryFloatingPoint>: @unchecked Senda
   /// Sigmoid, log-sigmoid, softplus and their gradients.
   package var elementwise: ElementwiseKernels<T, T, T>
   /// BCE with logits over the flat element range; returns the sum of the losses.
-  package var binaryCrossEntropy: (_ batch: BCEBatch<T>, _ elements: Range<Int>) -> Double
+  package var binaryCrossEntropy: (_ batch: BCEBatch<T, T>, _ elements: Range<Int>) -> Double
   /// `(min, max, containsNaN)` of `count` values (target validation).
   package var range: (_ x: UnsafePointer<T>, _ count: Int) -> (min: T, max: T, nan: Bool)
   /// SigLIP sums over rows `rows` (and the similarity gradient of those rows).
@@ -177,7 +179,7 @@ package final class SigmoidKernelTable<T: BinaryFloatingPoint>: @unchecked Senda
 
   package init(
     elementwise: ElementwiseKernels<T, T, T>,
-    binaryCrossEntropy: @escaping (BCEBatch<T>, Range<Int>) -> Double,
+    binaryCrossEntropy: @escaping (BCEBatch<T, T>, Range<Int>) -> Double,
     range: @escaping (UnsafePointer<T>, Int) -> (min: T, max: T, nan: Bool),
     sigLIPRows: @escaping (SigLIPBatch<T>, Range<Int>) -> SigLIPSums,
     softplusAttentionRows: @escaping (SoftplusAttentionBatch<T>, Range<Int>) -> Void,

@@ -1,5 +1,6 @@
 // Binary cross-entropy with logits: streaming passes. Sums accumulate in the vector type within
-// windows of `windowVectors` vectors and in Double across windows.
+// windows of `windowVectors` vectors and in Double across windows. The logits and their
+// gradient are read and written in their storage type `X` (widened to / rounded from `T`).
 
 import SoftmaxKernelsCore
 
@@ -11,21 +12,18 @@ import SoftmaxKernelsCore
 /// from the vector of ones `ones` with stride 0, an absent output written to the scratch vector
 /// `sink` with stride 0 (loop-invariant branches in the body made LLVM split the vectors into
 /// pieces).
-func bceSegmentPass<T: KernelFloatLog>(
-  _ batch: BCEBatch<T>, start: Int, count: Int, posWeight: UnsafePointer<T>?,
-  ones: UnsafePointer<T>, sink: UnsafeMutablePointer<T>
-) -> Double {
+func bceSegmentPass<X: KernelStorage, T: KernelFloatLog>(
+  _ batch: BCEBatch<X, T>, start: Int, count: Int, posWeight: UnsafePointer<T>?,
+  ones: UnsafePointer<T>, sink: UnsafeMutablePointer<T>, gradientSink: UnsafeMutablePointer<X>
+) -> Double where X.Arithmetic == T {
   func input(_ p: UnsafePointer<T>?, _ offset: Int) -> (UnsafePointer<T>, Int) {
     p.map { ($0 + offset, 1) } ?? (ones, 0)
-  }
-  func output(_ p: UnsafeMutablePointer<T>?) -> (UnsafeMutablePointer<T>, Int) {
-    p.map { ($0 + start, 1) } ?? (sink, 0)
   }
   let (w, ws) = input(batch.weight, start)
   let (p, ps) = input(posWeight, 0)
   let (g, gs) = input(batch.upstream, start)
-  let (losses, ls) = output(batch.losses)
-  let (dx, ds) = output(batch.inputGradient)
+  let (losses, ls) = batch.losses.map { ($0 + start, 1) } ?? (sink, 0)
+  let (dx, ds) = batch.inputGradient.map { ($0 + start, 1) } ?? (gradientSink, 0)
   return bceLoop(
     batch.logits + start, batch.targets + start, w, ws, p, ps, g, gs, losses, ls, dx, ds, count,
     scale: batch.gradientScale)
@@ -34,12 +32,12 @@ func bceSegmentPass<T: KernelFloatLog>(
 /// The loop of `bceSegmentPass`: `w`, `p`, `g` are read and `losses`, `dx` written at pointers
 /// advancing by `stride * lanes` per vector (stride 0 or 1). (Addresses `w + i * ws` made LLVM
 /// split the loop's vectors into xmm pieces in release builds.)
-func bceLoop<T: KernelFloatLog>(
-  _ x: UnsafePointer<T>, _ y: UnsafePointer<T>, _ w: UnsafePointer<T>, _ ws: Int,
+func bceLoop<X: KernelStorage, T: KernelFloatLog>(
+  _ x: UnsafePointer<X>, _ y: UnsafePointer<T>, _ w: UnsafePointer<T>, _ ws: Int,
   _ p: UnsafePointer<T>, _ ps: Int, _ g: UnsafePointer<T>, _ gs: Int,
-  _ losses: UnsafeMutablePointer<T>, _ ls: Int, _ dx: UnsafeMutablePointer<T>, _ ds: Int,
+  _ losses: UnsafeMutablePointer<T>, _ ls: Int, _ dx: UnsafeMutablePointer<X>, _ ds: Int,
   _ count: Int, scale: T
-) -> Double {
+) -> Double where X.Arithmetic == T {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
   let vscale = T.Vector(repeating: scale)
@@ -85,38 +83,44 @@ let bcePosWeightTileColumns = 256
 /// BCE over a flat range of elements. With `posWeight`, the range is split at row ends (long
 /// rows), or, for rows of fewer than `bcePosWeightTileColumns` classes, into segments of
 /// `lanes * columns` elements that read a tile of `posWeight` repeated `lanes + 1` times.
-func bceRange<T: KernelFloatLog>(_ batch: BCEBatch<T>, _ elements: Range<Int>) -> Double {
+func bceRange<X: KernelStorage, T: KernelFloatLog>(
+  _ batch: BCEBatch<X, T>, _ elements: Range<Int>
+) -> Double where X.Arithmetic == T {
   let lanes = T.Vector.scalarCount
   let c = batch.columns
   let tiled = batch.posWeight != nil && c < bcePosWeightTileColumns
   let tileCount = tiled ? (lanes + 1) * c : 0
-  return withUnsafeTemporaryAllocation(of: T.self, capacity: 2 * lanes + tileCount) { scratch in
-    let ones = scratch.baseAddress!, sink = ones + lanes, tile = ones + 2 * lanes
-    for k in 0..<lanes { ones[k] = 1 }
-    var total = 0.0
-    var i = elements.lowerBound
-    guard let pw = batch.posWeight else {
-      if i < elements.upperBound {
-        total = bceSegmentPass(batch, start: i, count: elements.count, posWeight: nil, ones: ones, sink: sink)
+  // The stride-0 sink of an absent gradient has the logits' type.
+  return withUnsafeTemporaryAllocation(of: X.self, capacity: lanes) { gradientSink in
+    withUnsafeTemporaryAllocation(of: T.self, capacity: 2 * lanes + tileCount) { scratch in
+      let ones = scratch.baseAddress!, sink = ones + lanes, tile = ones + 2 * lanes
+      for k in 0..<lanes { ones[k] = 1 }
+      func segment(_ start: Int, _ count: Int, _ posWeight: UnsafePointer<T>?) -> Double {
+        bceSegmentPass(
+          batch, start: start, count: count, posWeight: posWeight, ones: ones, sink: sink,
+          gradientSink: gradientSink.baseAddress!)
       }
-      return total
-    }
-    if tiled {
-      for k in 0..<tileCount { tile[k] = pw[k % c] }
+      var total = 0.0
+      var i = elements.lowerBound
+      guard let pw = batch.posWeight else {
+        return i < elements.upperBound ? segment(i, elements.count, nil) : 0
+      }
+      if tiled {
+        for k in 0..<tileCount { tile[k] = pw[k % c] }
+        while i < elements.upperBound {
+          let n = min(elements.upperBound - i, lanes * c)
+          total += segment(i, n, UnsafePointer(tile + i % c))
+          i += n
+        }
+        return total
+      }
       while i < elements.upperBound {
-        let n = min(elements.upperBound - i, lanes * c)
-        total += bceSegmentPass(
-          batch, start: i, count: n, posWeight: UnsafePointer(tile + i % c), ones: ones, sink: sink)
+        let column = i % c
+        let n = min(elements.upperBound - i, c - column)
+        total += segment(i, n, pw + column)
         i += n
       }
       return total
     }
-    while i < elements.upperBound {
-      let column = i % c
-      let n = min(elements.upperBound - i, c - column)
-      total += bceSegmentPass(batch, start: i, count: n, posWeight: pw + column, ones: ones, sink: sink)
-      i += n
-    }
-    return total
   }
 }

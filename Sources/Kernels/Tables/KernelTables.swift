@@ -20,7 +20,8 @@ func makeHalfKernelSet<H: KernelStorage>() -> HalfKernelSet<H> where H.Arithmeti
   HalfKernelSet(
     softmax: makeTable(), softmaxToFloat: makeTable(),
     crossEntropyRows: { batch, rows in crossEntropyRows(batch, rows) },
-    elementwise: makeElementwiseKernels(), elementwiseToFloat: makeElementwiseKernels())
+    elementwise: makeElementwiseKernels(), elementwiseToFloat: makeElementwiseKernels(),
+    binaryCrossEntropy: { batch, elements in bceRange(batch, elements) })
 }
 
 func makeKernelSet<T: KernelFloatLog>() -> KernelSet<T> {
