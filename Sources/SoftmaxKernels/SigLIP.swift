@@ -54,6 +54,10 @@ import SoftmaxKernelsCore
 /// `0...(columns - rows)` (`invalidArgument("positiveOffset")`), a batch size below 1.
 ///
 /// - Complexity: O(rows x columns); rows are spread over `ExecutionOptions.threads` threads.
+///
+/// **16-bit similarities** (`Float16`, ``BFloat16``): the strided forms take them with `Float`
+/// parameters; the loss and the gradients of `t'` and `b` are bitwise those of the similarities
+/// widened to `Float`, and the similarity gradient is written in their type, rounded once.
 public enum SigLIP {
   /// The published initial log-temperature, `log 10`.
   public static var defaultLogTemperature: Double { 2.302585092994046 }
@@ -121,6 +125,15 @@ extension SigLIP {
   static func run<T: KernelScalar>(
     _ similarities: Rows<T>, _ gradient: MutableRows<T>?, _ p: Parameters<T>, _ options: SigLIPOptions
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try run(similarities, gradient, p, options) { T.kernels($0).sigmoid.sigLIPRows }
+  }
+
+  /// `run` for similarities (and their gradient) stored as `X`, computed in `T` by the kernel
+  /// `kernel(level)`.
+  static func run<X, T: KernelScalar>(
+    _ similarities: Rows<X>, _ gradient: MutableRows<X>?, _ p: Parameters<T>, _ options: SigLIPOptions,
+    kernel: (ISALevel) -> (SigLIPBatch<X, T>, Range<Int>) -> SigLIPSums
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
     let (rows, columns) = (similarities.rows, similarities.columns)
     let layout = try RowLayout.input(
       similarities.buffer, rows: rows, columns: columns, stride: similarities.rowStride, "similarities",
@@ -161,7 +174,7 @@ extension SigLIP {
       return LossResult(loss: 0, logTemperatureGradient: hasGradient ? 0 : nil, biasGradient: hasGradient ? 0 : nil)
     }
     let invB = 1 / Double(b)
-    var batch = SigLIPBatch<T>(similarities: s, rowStride: layout.stride, columns: columns)
+    var batch = SigLIPBatch<X, T>(similarities: s, rowStride: layout.stride, columns: columns)
     batch.hasPositives = options.positiveOffset != nil
     batch.positiveOffset = options.positiveOffset ?? 0
     batch.temperature = t
@@ -169,10 +182,8 @@ extension SigLIP {
     batch.similarityGradient = gradient?.buffer.baseAddress
     batch.gradientRowStride = gradientLayout.stride
     batch.gradientScale = T(Double(t) * invB * Double(p.lossGradient))
-    let table = T.kernels(plan.level).sigmoid
-    let sums = plan.mapRowGroups(rows, columns: columns, { $0.add($1) }) {
-      table.sigLIPRows(batch, $0)
-    }
+    let rowsKernel = kernel(plan.level)
+    let sums = plan.mapRowGroups(rows, columns: columns, { $0.add($1) }) { rowsKernel(batch, $0) }
     let g = Double(p.lossGradient)
     return LossResult(
       loss: T(sums.loss * invB),

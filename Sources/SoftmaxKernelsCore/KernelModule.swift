@@ -28,12 +28,15 @@ package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
   package let elementwiseToFloat: ElementwiseKernels<H, Float, Float>
   /// BCE with 16-bit logits (gradient in `H`), everything else `Float`.
   package let binaryCrossEntropy: (_ batch: BCEBatch<H, Float>, _ elements: Range<Int>) -> Double
+  /// SigLIP rows of 16-bit similarities (gradient in `H`).
+  package let sigLIPRows: (_ batch: SigLIPBatch<H, Float>, _ rows: Range<Int>) -> SigLIPSums
 
   package init(
     softmax: SoftmaxKernelTable<H, H>, softmaxToFloat: SoftmaxKernelTable<H, Float>,
     crossEntropyRows: @escaping (CrossEntropyBatch<H, Float>, Range<Int>) -> LossPartial,
     elementwise: ElementwiseKernels<H, H, Float>, elementwiseToFloat: ElementwiseKernels<H, Float, Float>,
-    binaryCrossEntropy: @escaping (BCEBatch<H, Float>, Range<Int>) -> Double
+    binaryCrossEntropy: @escaping (BCEBatch<H, Float>, Range<Int>) -> Double,
+    sigLIPRows: @escaping (SigLIPBatch<H, Float>, Range<Int>) -> SigLIPSums
   ) {
     self.softmax = softmax
     self.softmaxToFloat = softmaxToFloat
@@ -41,6 +44,7 @@ package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
     self.elementwise = elementwise
     self.elementwiseToFloat = elementwiseToFloat
     self.binaryCrossEntropy = binaryCrossEntropy
+    self.sigLIPRows = sigLIPRows
   }
 }
 

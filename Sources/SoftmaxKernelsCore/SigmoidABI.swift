@@ -56,8 +56,10 @@ package struct BCEBatch<Logits, T: BinaryFloatingPoint>: @unchecked Sendable {
 /// One call of the SigLIP kernel: rows of a `rows x columns` similarity block. Row `i` has its
 /// positive pair at column `i + positiveOffset` (none when that is outside the row or
 /// `hasPositives` is false); every other pair is a negative.
-package struct SigLIPBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
-  package var similarities: UnsafePointer<T>
+/// The similarities and their gradient are stored as `Storage` (`T`, or a 16-bit type computed
+/// in `T == Float`).
+package struct SigLIPBatch<Storage, T: BinaryFloatingPoint>: @unchecked Sendable {
+  package var similarities: UnsafePointer<Storage>
   package var rowStride: Int
   package var columns: Int
   package var hasPositives: Bool = false
@@ -66,12 +68,12 @@ package struct SigLIPBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   package var temperature: T = 0
   package var bias: T = 0
   /// `ds_ij = gradientScale * q_ij` when not `nil`, `q_ij = -z_ij sigmoid(-z_ij l_ij)`.
-  package var similarityGradient: UnsafeMutablePointer<T>? = nil
+  package var similarityGradient: UnsafeMutablePointer<Storage>? = nil
   package var gradientRowStride: Int = 0
   package var gradientScale: T = 0
 
   /// The fields without a default; set the others by assignment.
-  package init(similarities: UnsafePointer<T>, rowStride: Int, columns: Int) {
+  package init(similarities: UnsafePointer<Storage>, rowStride: Int, columns: Int) {
     self.similarities = similarities
     self.rowStride = rowStride
     self.columns = columns
@@ -170,7 +172,7 @@ package final class SigmoidKernelTable<T: BinaryFloatingPoint>: @unchecked Senda
   /// `(min, max, containsNaN)` of `count` values (target validation).
   package var range: (_ x: UnsafePointer<T>, _ count: Int) -> (min: T, max: T, nan: Bool)
   /// SigLIP sums over rows `rows` (and the similarity gradient of those rows).
-  package var sigLIPRows: (_ batch: SigLIPBatch<T>, _ rows: Range<Int>) -> SigLIPSums
+  package var sigLIPRows: (_ batch: SigLIPBatch<T, T>, _ rows: Range<Int>) -> SigLIPSums
   /// Softplus attention weights of rows `rows`.
   package var softplusAttentionRows: (_ batch: SoftplusAttentionBatch<T>, _ rows: Range<Int>) -> Void
   /// The input gradient of rows `rows` (needs `outputGradient` and `inputGradient`).
@@ -181,7 +183,7 @@ package final class SigmoidKernelTable<T: BinaryFloatingPoint>: @unchecked Senda
     elementwise: ElementwiseKernels<T, T, T>,
     binaryCrossEntropy: @escaping (BCEBatch<T, T>, Range<Int>) -> Double,
     range: @escaping (UnsafePointer<T>, Int) -> (min: T, max: T, nan: Bool),
-    sigLIPRows: @escaping (SigLIPBatch<T>, Range<Int>) -> SigLIPSums,
+    sigLIPRows: @escaping (SigLIPBatch<T, T>, Range<Int>) -> SigLIPSums,
     softplusAttentionRows: @escaping (SoftplusAttentionBatch<T>, Range<Int>) -> Void,
     softplusAttentionBackwardRows: @escaping (SoftplusAttentionBatch<T>, Range<Int>) -> Void
   ) {

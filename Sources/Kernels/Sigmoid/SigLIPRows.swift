@@ -32,10 +32,10 @@ func rangePass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ count: Int) -> (min: 
 /// `ds + j * dsStride` (`dsStride` 0: a scratch vector, so the loop has no branch).
 /// The positive column is found per lane by comparing `lane + j - positive` with 0
 /// (`positive` far outside the row: no positive pair).
-func sigLIPRowPass<T: KernelFloatLog>(
-  _ s: UnsafePointer<T>, _ count: Int, positive: Int, temperature t: T, bias b: T,
-  gradient ds: UnsafeMutablePointer<T>, gradientStride dsStride: Int, scale: T
-) -> SigLIPSums {
+func sigLIPRowPass<X: KernelStorage, T: KernelFloatLog>(
+  _ s: UnsafePointer<X>, _ count: Int, positive: Int, temperature t: T, bias b: T,
+  gradient ds: UnsafeMutablePointer<X>, gradientStride dsStride: Int, scale: T
+) -> SigLIPSums where X.Arithmetic == T {
   let lanes = T.Vector.scalarCount
   let fullEnd = count - count % lanes
   let vt = T.Vector(repeating: t), vb = T.Vector(repeating: b), vscale = T.Vector(repeating: scale)
@@ -78,8 +78,10 @@ func sigLIPRowPass<T: KernelFloatLog>(
   return sums
 }
 
-/// SigLIP over rows `rows` of the batch.
-func sigLIPRows<T: KernelFloatLog>(_ batch: SigLIPBatch<T>, _ rows: Range<Int>) -> SigLIPSums {
+/// SigLIP over rows `rows` of the batch (similarities and gradient stored as `X`).
+func sigLIPRows<X: KernelStorage, T: KernelFloatLog>(
+  _ batch: SigLIPBatch<X, T>, _ rows: Range<Int>
+) -> SigLIPSums where X.Arithmetic == T {
   var sums = SigLIPSums()
   for r in rows {
     var positive = Int.min / 2
@@ -87,7 +89,7 @@ func sigLIPRows<T: KernelFloatLog>(_ batch: SigLIPBatch<T>, _ rows: Range<Int>) 
       let (column, overflow) = r.addingReportingOverflow(batch.positiveOffset)
       if !overflow && column >= 0 && column < batch.columns { positive = column }
     }
-    let rowSums = withUnsafeTemporaryAllocation(of: T.self, capacity: T.Vector.scalarCount) { sink in
+    let rowSums = withUnsafeTemporaryAllocation(of: X.self, capacity: T.Vector.scalarCount) { sink in
       let (ds, stride) = batch.similarityGradient.map { ($0 + r * batch.gradientRowStride, 1) }
         ?? (sink.baseAddress!, 0)
       return sigLIPRowPass(

@@ -21,7 +21,8 @@ func makeHalfKernelSet<H: KernelStorage>() -> HalfKernelSet<H> where H.Arithmeti
     softmax: makeTable(), softmaxToFloat: makeTable(),
     crossEntropyRows: { batch, rows in crossEntropyRows(batch, rows) },
     elementwise: makeElementwiseKernels(), elementwiseToFloat: makeElementwiseKernels(),
-    binaryCrossEntropy: { batch, elements in bceRange(batch, elements) })
+    binaryCrossEntropy: { batch, elements in bceRange(batch, elements) },
+    sigLIPRows: { batch, rows in sigLIPRows(batch, rows) })
 }
 
 func makeKernelSet<T: KernelFloatLog>() -> KernelSet<T> {
