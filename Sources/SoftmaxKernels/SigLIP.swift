@@ -53,11 +53,11 @@ import SoftmaxKernelsCore
 /// other than exactly (in place), a non-finite `t'`, `e^t'` or `b`, a `positiveOffset` outside
 /// `0...(columns - rows)` (`invalidArgument("positiveOffset")`), a batch size below 1.
 ///
-/// - Complexity: O(rows x columns); rows are spread over `ExecutionOptions.threads` threads.
-///
 /// **16-bit similarities** (`Float16`, ``BFloat16``): the strided forms take them with `Float`
 /// parameters; the loss and the gradients of `t'` and `b` are bitwise those of the similarities
 /// widened to `Float`, and the similarity gradient is written in their type, rounded once.
+///
+/// - Complexity: O(rows x columns); rows are spread over `ExecutionOptions.threads` threads.
 public enum SigLIP {
   /// The published initial log-temperature, `log 10`.
   public static var defaultLogTemperature: Double { 2.302585092994046 }
