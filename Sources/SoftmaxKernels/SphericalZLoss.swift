@@ -55,11 +55,20 @@ public enum SphericalZLoss: ClassIndexLoss {
       rowLosses: rowLosses, options: options), options)
   }
 
+  /// Runs a call on `T` logits by the `T` kernels.
+  static func run<T: KernelScalar>(
+    _ call: TargetLossCall<T, T>, _ options: SphericalZLossOptions = SphericalZLossOptions()
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try run(call, options) { T.kernels($0).losses.zLossRows }
+  }
+
   /// Converts `a`, `b` and `varianceEpsilon` to `T` and checks the converted values (`a > 0`,
   /// `b` finite, `varianceEpsilon >= 0` finite, and positive for rows of one entry), then runs
-  /// the rows.
-  static func run<T: KernelScalar>(
-    _ call: TargetLossCall<T>, _ options: SphericalZLossOptions = SphericalZLossOptions()
+  /// the rows by the kernel `kernels(level)` (logits stored as `X`: `T`, or a 16-bit type with
+  /// `T` = `Float`).
+  static func run<X, T: KernelScalar>(
+    _ call: TargetLossCall<X, T>, _ options: SphericalZLossOptions,
+    kernels: (ISALevel) -> (ZLossBatch<X, T>, Range<Int>) -> LossPartial
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     let a = T(options.a), b = T(options.b), varianceEpsilon = T(options.varianceEpsilon)
     return try call.run(checkParameters: { () throws(SoftmaxKernelsError) in
@@ -76,8 +85,8 @@ public enum SphericalZLoss: ClassIndexLoss {
           argument: "varianceEpsilon",
           reason: "\(options.varianceEpsilon) is 0 in \(T.self); rows of one entry need a positive epsilon (variance 0)")
       }
-    }) { c, table in
-      var batch = ZLossBatch<T>(logits: c.logits, logitsStride: c.logitsStride, columns: call.logits.columns, targets: call.targets.baseAddress!)
+    }) { c, level in
+      var batch = ZLossBatch<X, T>(logits: c.logits, logitsStride: c.logitsStride, columns: call.logits.columns, targets: call.targets.baseAddress!)
       batch.a = a
       batch.b = b
       batch.varianceEpsilon = varianceEpsilon
@@ -85,7 +94,8 @@ public enum SphericalZLoss: ClassIndexLoss {
       batch.gradientStride = c.gradientStride
       batch.gradientScale = c.gradientScale
       batch.rowLoss = call.rowLosses?.baseAddress
-      return { table.zLossRows(batch, $0) }
+      let rows = kernels(level)
+      return { rows(batch, $0) }
     }
   }
 

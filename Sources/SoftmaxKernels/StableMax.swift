@@ -56,13 +56,27 @@ public enum LogStableMax: RowwiseFunction {
 private func stableMaxForward<T: KernelScalar>(
   _ input: Rows<T>, into output: MutableRows<T>, logarithm: Bool, options: ExecutionOptions
 ) throws(SoftmaxKernelsError) {
-  let m = try CheckedRows(input, into: output)
-  let plan = try ExecutionPlan(options, elements: m.rows * m.columns)
-  guard let x = m.input, let y = m.output else { return }
-  var batch = StableMaxBatch<T>(input: x, inputStride: m.inputStride, columns: m.columns)
+  try stableMaxForward(input, into: output, logarithm: logarithm, options: options) {
+    T.kernels($0).losses.stableMaxRows
+  }
+}
+
+/// `stableMaxForward` of rows stored as `X` into outputs stored as `Y` (a 16-bit type and
+/// itself or `Float`), by the kernel `kernels(level)`: checks `input` and `output` (same shape;
+/// disjoint, or exactly the input's rows when `Y` is `X`), then runs the rows.
+func stableMaxForward<X, Y, T>(
+  _ input: Rows<X>, into output: MutableRows<Y>, logarithm: Bool, options: ExecutionOptions,
+  kernels: (ISALevel) -> (StableMaxBatch<X, Y, T>, Range<Int>) -> LossPartial
+) throws(SoftmaxKernelsError) {
+  let (rows, columns) = (input.rows, input.columns)
+  let inLayout = try RowLayout.input(input, "input")
+  let outLayout = try RowLayout.output(output, "output", rows: rows, columns: columns, reading: (input.buffer, inLayout))
+  let plan = try ExecutionPlan(options, elements: rows * columns)
+  guard rows > 0, columns > 0, let x = input.buffer.baseAddress, let y = output.buffer.baseAddress else { return }
+  var batch = StableMaxBatch<X, Y, T>(input: x, inputStride: inLayout.stride, columns: columns)
   batch.output = y
-  batch.outputStride = m.outputStride
+  batch.outputStride = outLayout.stride
   batch.logarithm = logarithm
-  let table = T.kernels(plan.level).losses
-  _ = plan.mapRows(m.rows, columns: m.columns) { table.stableMaxRows(batch, $0) }
+  let kernel = kernels(plan.level)
+  _ = plan.mapRows(rows, columns: columns) { kernel(batch, $0) }
 }

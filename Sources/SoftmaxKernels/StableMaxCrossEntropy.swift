@@ -49,16 +49,25 @@ public enum StableMaxCrossEntropy: ClassIndexLoss {
       rowLosses: rowLosses, options: options))
   }
 
-  /// Runs the rows of a checked call.
-  static func run<T: KernelScalar>(_ call: TargetLossCall<T>) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try call.run(checkParameters: {}) { c, table in
-      var batch = StableMaxBatch<T>(input: c.logits, inputStride: c.logitsStride, columns: call.logits.columns)
+  /// Runs a call on `T` logits by the `T` kernels.
+  static func run<T: KernelScalar>(_ call: TargetLossCall<T, T>) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try run(call) { T.kernels($0).losses.stableMaxRows }
+  }
+
+  /// Runs the rows of a checked call by the kernel `kernels(level)` (logits and gradient stored
+  /// as `X`: `T`, or a 16-bit type with `T` = `Float`; the forward output type `Y` unused).
+  static func run<X, Y, T: KernelScalar>(
+    _ call: TargetLossCall<X, T>, kernels: (ISALevel) -> (StableMaxBatch<X, Y, T>, Range<Int>) -> LossPartial
+  ) throws(SoftmaxKernelsError) -> LossResult<T> {
+    try call.run(checkParameters: {}) { c, level in
+      var batch = StableMaxBatch<X, Y, T>(input: c.logits, inputStride: c.logitsStride, columns: call.logits.columns)
       batch.targets = call.targets.baseAddress
       batch.gradient = call.gradient?.buffer.baseAddress
       batch.gradientStride = c.gradientStride
       batch.gradientScale = c.gradientScale
       batch.rowLoss = call.rowLosses?.baseAddress
-      return { table.stableMaxRows(batch, $0) }
+      let rows = kernels(level)
+      return { rows(batch, $0) }
     }
   }
 }

@@ -3,18 +3,20 @@
 
 import SoftmaxKernelsCore
 
-/// One call of a row loss with integer targets, all but the loss's own parameters.
-struct TargetLossCall<T: KernelScalar> {
-  var logits: Rows<T>
+/// One call of a row loss with integer targets, all but the loss's own parameters. The logits
+/// and the gradient are stored as `X` (`T`, or a 16-bit type with `T` = `Float`); the upstream
+/// gradient, the row losses and the result are `T`.
+struct TargetLossCall<X, T: KernelScalar> {
+  var logits: Rows<X>
   var targets: UnsafeBufferPointer<Int>
   var lossGradient: T = 1
-  var gradient: MutableRows<T>? = nil
+  var gradient: MutableRows<X>? = nil
   var rowLosses: UnsafeMutableBufferPointer<T>? = nil
   var reduction: LossReduction
   var execution: ExecutionOptions
 
   init(
-    logits: Rows<T>, targets: UnsafeBufferPointer<Int>, lossGradient: T = 1, gradient: MutableRows<T>? = nil,
+    logits: Rows<X>, targets: UnsafeBufferPointer<Int>, lossGradient: T = 1, gradient: MutableRows<X>? = nil,
     rowLosses: UnsafeMutableBufferPointer<T>?, options: some LossOptions
   ) {
     (self.logits, self.targets, self.lossGradient, self.gradient) = (logits, targets, lossGradient, gradient)
@@ -23,7 +25,7 @@ struct TargetLossCall<T: KernelScalar> {
 
   /// What a loss builds its kernel batch from, checked.
   struct Checked {
-    var logits: UnsafePointer<T>
+    var logits: UnsafePointer<X>
     var logitsStride: Int
     var gradientStride: Int
     /// `lossGradient`, over the number of rows with `.mean`.
@@ -33,11 +35,11 @@ struct TargetLossCall<T: KernelScalar> {
   /// Checks shapes, strides, at least one column, targets in `[0, columns)`, that a gradient
   /// overlapping the logits is exactly the logits (in place) and that the outputs overlap no
   /// input nor each other; then the loss's own parameters (`checkParameters`). Then sums the
-  /// rows `kernel` returns over the plan's threads and reduces them: `.mean` over the rows (NaN
-  /// without rows), else (`.sum`, `.none`) the sum.
+  /// rows `kernel` returns (from the checked call and the plan's level) over the plan's threads
+  /// and reduces them: `.mean` over the rows (NaN without rows), else (`.sum`, `.none`) the sum.
   func run(
     checkParameters: () throws(SoftmaxKernelsError) -> Void,
-    _ kernel: (Checked, LossKernelTable<T>) -> (Range<Int>) -> LossPartial
+    _ kernel: (Checked, ISALevel) -> (Range<Int>) -> LossPartial
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
     let rows = logits.rows, columns = logits.columns
     let layout = try RowLayout.checked(logits, "logits")
@@ -68,7 +70,7 @@ struct TargetLossCall<T: KernelScalar> {
     let checked = Checked(
       logits: x, logitsStride: layout.stride, gradientStride: gradientLayout?.stride ?? 0,
       gradientScale: T(mean ? Double(lossGradient) / Double(rows) : Double(lossGradient)))
-    let rowsOf = kernel(checked, T.kernels(plan.level).losses)
+    let rowsOf = kernel(checked, plan.level)
     let total = plan.mapRows(rows, columns: columns, rowsOf).loss
     return LossResult(loss: T(mean ? total / Double(rows) : total))
   }

@@ -30,13 +30,22 @@ package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
   package let binaryCrossEntropy: (_ batch: BCEBatch<H, Float>, _ elements: Range<Int>) -> Double
   /// SigLIP rows of 16-bit similarities (gradient in `H`).
   package let sigLIPRows: (_ batch: SigLIPBatch<H, Float>, _ rows: Range<Int>) -> SigLIPSums
+  /// Spherical Z-loss rows of 16-bit logits (gradient in the logits' type), everything else Float.
+  package let zLossRows: (_ batch: ZLossBatch<H, Float>, _ rows: Range<Int>) -> LossPartial
+  /// StableMax rows of 16-bit input: forward outputs and cross-entropy gradient in `H`.
+  package let stableMaxRows: (_ batch: StableMaxBatch<H, H, Float>, _ rows: Range<Int>) -> LossPartial
+  /// StableMax rows of 16-bit input with the forward outputs written as `Float`.
+  package let stableMaxToFloatRows: (_ batch: StableMaxBatch<H, Float, Float>, _ rows: Range<Int>) -> LossPartial
 
   package init(
     softmax: SoftmaxKernelTable<H, H>, softmaxToFloat: SoftmaxKernelTable<H, Float>,
     crossEntropyRows: @escaping (CrossEntropyBatch<H, Float>, Range<Int>) -> LossPartial,
     elementwise: ElementwiseKernels<H, H, Float>, elementwiseToFloat: ElementwiseKernels<H, Float, Float>,
     binaryCrossEntropy: @escaping (BCEBatch<H, Float>, Range<Int>) -> Double,
-    sigLIPRows: @escaping (SigLIPBatch<H, Float>, Range<Int>) -> SigLIPSums
+    sigLIPRows: @escaping (SigLIPBatch<H, Float>, Range<Int>) -> SigLIPSums,
+    zLossRows: @escaping (ZLossBatch<H, Float>, Range<Int>) -> LossPartial,
+    stableMaxRows: @escaping (StableMaxBatch<H, H, Float>, Range<Int>) -> LossPartial,
+    stableMaxToFloatRows: @escaping (StableMaxBatch<H, Float, Float>, Range<Int>) -> LossPartial
   ) {
     self.softmax = softmax
     self.softmaxToFloat = softmaxToFloat
@@ -45,6 +54,9 @@ package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
     self.elementwiseToFloat = elementwiseToFloat
     self.binaryCrossEntropy = binaryCrossEntropy
     self.sigLIPRows = sigLIPRows
+    self.zLossRows = zLossRows
+    self.stableMaxRows = stableMaxRows
+    self.stableMaxToFloatRows = stableMaxToFloatRows
   }
 }
 

@@ -67,23 +67,26 @@ package struct LossPartial: Sendable {
   }
 }
 
-/// A batch of rows for the spherical Z-loss (de Brebisson & Vincent 2016).
-package struct ZLossBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
-  package var logits: UnsafePointer<T>
+/// A batch of rows for the spherical Z-loss (de Brebisson & Vincent 2016). The logits and the
+/// gradient are stored as `Logits` (`T`, or a 16-bit type when `T` is `Float`); everything else
+/// is `T`.
+package struct ZLossBatch<Logits: BitwiseCopyable, T: BinaryFloatingPoint>: @unchecked Sendable {
+  package var logits: UnsafePointer<Logits>
   package var logitsStride: Int
   package var columns: Int
   package var targets: UnsafePointer<Int>
   package var a: T = 0
   package var b: T = 0
   package var varianceEpsilon: T = 0
-  package var gradient: UnsafeMutablePointer<T>? = nil
+  /// Gradient rows (may equal `logits`), `nil` for the loss alone.
+  package var gradient: UnsafeMutablePointer<Logits>? = nil
   package var gradientStride: Int = 0
   package var gradientScale: T = 0
   package var rowLoss: UnsafeMutablePointer<T>? = nil
 
   /// The fields without a default; set the others by assignment.
   package init(
-    logits: UnsafePointer<T>, logitsStride: Int, columns: Int, targets: UnsafePointer<Int>
+    logits: UnsafePointer<Logits>, logitsStride: Int, columns: Int, targets: UnsafePointer<Int>
   ) {
     self.logits = logits
     self.logitsStride = logitsStride
@@ -92,24 +95,29 @@ package struct ZLossBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
   }
 }
 
-/// A batch of rows for StableMax (Prieto et al. 2025).
-package struct StableMaxBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
-  package var input: UnsafePointer<T>
+/// A batch of rows for StableMax (Prieto et al. 2025). The input and the gradient are stored
+/// as `Input`, the forward outputs as `Output` (each `T`, or a 16-bit type when `T` is `Float`;
+/// `Output` may be `Float` for a 16-bit `Input`); everything else is `T`.
+package struct StableMaxBatch<Input: BitwiseCopyable, Output: BitwiseCopyable, T: BinaryFloatingPoint>:
+  @unchecked Sendable
+{
+  package var input: UnsafePointer<Input>
   package var inputStride: Int
   package var columns: Int
   /// `stableMax` / `logStableMax` outputs (`nil` for the loss).
-  package var output: UnsafeMutablePointer<T>? = nil
+  package var output: UnsafeMutablePointer<Output>? = nil
   package var outputStride: Int = 0
   package var logarithm: Bool = false
   /// Cross-entropy targets (`nil` for the forward functions).
   package var targets: UnsafePointer<Int>? = nil
-  package var gradient: UnsafeMutablePointer<T>? = nil
+  /// Gradient rows (may equal `input`), `nil` for the loss alone.
+  package var gradient: UnsafeMutablePointer<Input>? = nil
   package var gradientStride: Int = 0
   package var gradientScale: T = 0
   package var rowLoss: UnsafeMutablePointer<T>? = nil
 
   /// The fields without a default; set the others by assignment.
-  package init(input: UnsafePointer<T>, inputStride: Int, columns: Int) {
+  package init(input: UnsafePointer<Input>, inputStride: Int, columns: Int) {
     self.input = input
     self.inputStride = inputStride
     self.columns = columns
@@ -120,12 +128,12 @@ package struct StableMaxBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
 /// rows on the calling thread and returns its partial sums.
 package final class LossKernelTable<T: BinaryFloatingPoint & BitwiseCopyable>: @unchecked Sendable {
   package var crossEntropyRows: (_ batch: CrossEntropyBatch<T, T>, _ rows: Range<Int>) -> LossPartial
-  package var zLossRows: (_ batch: ZLossBatch<T>, _ rows: Range<Int>) -> LossPartial
-  package var stableMaxRows: (_ batch: StableMaxBatch<T>, _ rows: Range<Int>) -> LossPartial
+  package var zLossRows: (_ batch: ZLossBatch<T, T>, _ rows: Range<Int>) -> LossPartial
+  package var stableMaxRows: (_ batch: StableMaxBatch<T, T, T>, _ rows: Range<Int>) -> LossPartial
   package init(
     crossEntropyRows: @escaping (CrossEntropyBatch<T, T>, Range<Int>) -> LossPartial,
-    zLossRows: @escaping (ZLossBatch<T>, Range<Int>) -> LossPartial,
-    stableMaxRows: @escaping (StableMaxBatch<T>, Range<Int>) -> LossPartial
+    zLossRows: @escaping (ZLossBatch<T, T>, Range<Int>) -> LossPartial,
+    stableMaxRows: @escaping (StableMaxBatch<T, T, T>, Range<Int>) -> LossPartial
   ) {
     self.crossEntropyRows = crossEntropyRows
     self.zLossRows = zLossRows

@@ -1,4 +1,6 @@
 // The passes of StableMax (Prieto et al. 2025): sums of s(x), scaled writes of s(x) and s'(x).
+// They read rows of any storage type (`Float`, `Double`, or 16-bit widened exactly to `Float`)
+// and write their own storage type, each value rounded once.
 
 import SoftmaxKernelsCore
 
@@ -16,22 +18,23 @@ extension KernelFloatLog {
 }
 
 /// `sum_i s(x_i)`.
-func stableMaxSumPass<T: KernelFloatLog>(_ x: UnsafePointer<T>, _ count: Int) -> Double {
+func stableMaxSumPass<X: KernelStorage>(_ x: UnsafePointer<X>, _ count: Int) -> Double
+where X.Arithmetic: KernelFloatLog {
   windowSum(count, StableMaxTerms(x: x, derivative: false), unrolled: true)
 }
 
 /// `y_i = s(x_i) * scale`.
-func stableMaxScalePass<T: KernelFloatLog>(
-  _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int, scale: T
-) {
+func stableMaxScalePass<T: KernelFloatLog, X: KernelStorage, Y: KernelStorage>(
+  _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>, _ count: Int, scale: T
+) where X.Arithmetic == T, Y.Arithmetic == T {
   forEachVector(count, ScaledStableMaxTerms(
     terms: StableMaxTerms(x: x, derivative: false), y: y, vs: T.Vector(repeating: scale)))
 }
 
 /// `dx_i = s'(x_i) * scale` (the StableMax cross-entropy gradient without its target term).
-func stableMaxGradientPass<T: KernelFloatLog>(
-  _ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int, scale: T
-) {
+func stableMaxGradientPass<T: KernelFloatLog, X: KernelStorage, G: KernelStorage>(
+  _ x: UnsafePointer<X>, _ dx: UnsafeMutablePointer<G>, _ count: Int, scale: T
+) where X.Arithmetic == T, G.Arithmetic == T {
   forEachVector(count, ScaledStableMaxTerms(
     terms: StableMaxTerms(x: x, derivative: true), y: dx, vs: T.Vector(repeating: scale)))
 }
@@ -39,8 +42,9 @@ func stableMaxGradientPass<T: KernelFloatLog>(
 /// The terms `s(x_i)`, or `s'(x_i)` with `derivative` (every pass names it as a constant, so
 /// the choice folds away in its loop). The pad lanes of the partial vector are `-inf`, where
 /// both are 0.
-struct StableMaxTerms<T: KernelFloatLog>: SumBody {
-  let x: UnsafePointer<T>, derivative: Bool
+struct StableMaxTerms<X: KernelStorage>: SumBody where X.Arithmetic: KernelFloatLog {
+  typealias T = X.Arithmetic
+  let x: UnsafePointer<X>, derivative: Bool
 
   @inline(always)
   func term(_ s: some VectorSlot<T>) -> T.Vector {
@@ -49,8 +53,10 @@ struct StableMaxTerms<T: KernelFloatLog>: SumBody {
 }
 
 /// `y_i = term_i * scale`.
-struct ScaledStableMaxTerms<T: KernelFloatLog>: ElementwiseBody {
-  let terms: StableMaxTerms<T>, y: UnsafeMutablePointer<T>, vs: T.Vector
+struct ScaledStableMaxTerms<X: KernelStorage, Y: KernelStorage>: ElementwiseBody
+where X.Arithmetic: KernelFloatLog, Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
+  let terms: StableMaxTerms<X>, y: UnsafeMutablePointer<Y>, vs: T.Vector
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) { s.write(terms.term(s) * vs, y) }

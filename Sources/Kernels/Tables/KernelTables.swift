@@ -22,7 +22,10 @@ func makeHalfKernelSet<H: KernelStorage>() -> HalfKernelSet<H> where H.Arithmeti
     crossEntropyRows: { batch, rows in crossEntropyRows(batch, rows) },
     elementwise: makeElementwiseKernels(), elementwiseToFloat: makeElementwiseKernels(),
     binaryCrossEntropy: { batch, elements in bceRange(batch, elements) },
-    sigLIPRows: { batch, rows in sigLIPRows(batch, rows) })
+    sigLIPRows: { batch, rows in sigLIPRows(batch, rows) },
+    zLossRows: { batch, rows in zLossRows(batch, rows) },
+    stableMaxRows: { batch, rows in stableMaxRows(batch, rows) },
+    stableMaxToFloatRows: { batch, rows in stableMaxRows(batch, rows) })
 }
 
 func makeKernelSet<T: KernelFloatLog>() -> KernelSet<T> {

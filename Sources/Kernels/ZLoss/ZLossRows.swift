@@ -21,7 +21,11 @@ func zLossValue(z: Double, a: Double, b: Double) -> (loss: Double, dLdz: Double)
   return (softplus / a, -logistic)
 }
 
-func zLossRows<T: KernelFloatLog>(_ b: ZLossBatch<T>, _ rows: Range<Int>) -> LossPartial {
+/// The rows `rows` of `b`: logits and gradient stored as `X` (`T`, or a 16-bit type read
+/// exactly as `Float`, each gradient entry computed as for `Float` logits and rounded once).
+func zLossRows<X: KernelStorage, T: KernelFloatLog>(
+  _ b: ZLossBatch<X, T>, _ rows: Range<Int>
+) -> LossPartial where X.Arithmetic == T {
   var partial = LossPartial()
   let n = b.columns
   let d = Double(n)
@@ -33,7 +37,7 @@ func zLossRows<T: KernelFloatLog>(_ b: ZLossBatch<T>, _ rows: Range<Int>) -> Los
     // mean as `center + delta` (`center` in T, `delta` small, Double) from the gaps to the first
     // entry, so that a row far from 0 (1e4 + U[-8, 8) in Float, 1e12 + ... in Double) keeps
     // every digit of `o_k - mean = (o_k - center) - delta` (the loss is shift-invariant).
-    let first = x[0]
+    let first = X.widened(x[0])
     let meanGap = -gapSumPass(x, n, from: first) / d  // mean - first
     let center = T(Double(first) + meanGap)
     let delta = (Double(first) - Double(center)) + meanGap  // mean - center
@@ -42,7 +46,7 @@ func zLossRows<T: KernelFloatLog>(_ b: ZLossBatch<T>, _ rows: Range<Int>) -> Los
     let sigma = (variance + Double(b.varianceEpsilon)).squareRoot()
     // The target's logit, read once: the gradient may be the logits' own memory (in place),
     // and the affine pass below overwrites x[c] before dx[c] is finished.
-    let targetGap = Double(x[c]) - Double(center)
+    let targetGap = Double(X.widened(x[c])) - Double(center)
     let z = (targetGap - delta) / sigma
     let (loss, g) = zLossValue(z: z, a: a, b: bb)
     partial.lossSum.add(loss)
@@ -55,7 +59,7 @@ func zLossRows<T: KernelFloatLog>(_ b: ZLossBatch<T>, _ rows: Range<Int>) -> Los
     let beta = -s * g * z / (d * sigma * sigma)
     let alpha = -s * g / (d * sigma) - beta * delta
     affinePass(x, dx, n, center: center, alpha: T(alpha), beta: T(beta))
-    dx[c] = T(alpha + beta * targetGap + gamma)
+    dx[c] = X.narrowed(T(alpha + beta * targetGap + gamma))
   }
   return partial
 }
