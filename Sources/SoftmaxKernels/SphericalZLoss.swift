@@ -32,7 +32,8 @@ import SoftmaxKernelsCore
 /// over threads.
 ///
 /// Forms, reduction, layout and errors: those of ``ClassIndexLoss``. The default options are the
-/// neutral `a = b = 1`; set both for training.
+/// neutral `a = b = 1`; set both for training. Float16 and BFloat16 logits: see
+/// ``HalfPrecisionClassIndexLoss`` (loss in `Float`, gradient in the logits' type).
 public enum SphericalZLoss: ClassIndexLoss {
   /// The Z-loss of the rows of `logits` (`D = logits.columns` outputs each) against `targets`
   /// (one index in `[0, D)` per row); `rowLosses` receives each row's loss (any reduction).

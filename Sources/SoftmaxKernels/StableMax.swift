@@ -22,7 +22,8 @@ import SoftmaxKernelsCore
 /// Edge cases (those of the reference code's `s(x) / sum`): `-inf` gives `s = 0`; a `+inf`
 /// entry gives inf/inf = NaN there and 0 elsewhere, and a NaN loss; NaN makes the row NaN; an
 /// all `-inf` row is 0/0 = NaN. Complexity: two passes (sum, write); `logStableMax` evaluates a scalar Double log
-/// per element (not the fast path). Rows are spread over threads.
+/// per element (not the fast path). Rows are spread over threads. Float16 and BFloat16 rows:
+/// see ``HalfPrecisionRowwiseFunction`` (outputs in the same 16-bit type or in `Float`).
 public enum StableMax: RowwiseFunction {
   /// StableMax has nothing to choose but where it runs (no special-value policies: see the
   /// edge cases above).

@@ -24,7 +24,9 @@ import SoftmaxKernelsCore
 /// threads.
 ///
 /// Forms, reduction, layout and errors: those of ``ClassIndexLoss``; the reduction is `.mean`
-/// over rows by default, as the reference code. Rows without columns throw.
+/// over rows by default, as the reference code. Rows without columns throw. Float16 and
+/// BFloat16 logits: see ``HalfPrecisionClassIndexLoss`` (loss in `Float`, gradient in the
+/// logits' type).
 public enum StableMaxCrossEntropy: ClassIndexLoss {
   /// The StableMax cross-entropy of the rows of `logits` against `targets` (one index in
   /// `[0, logits.columns)` per row); `rowLosses` receives each row's loss (any reduction).

@@ -4,7 +4,7 @@
 
 /// A ``RowwiseFunction`` that also applies to rows stored in a 16-bit type (``HalfPrecisionStorage``:
 /// `Float16`, ``BFloat16``), with `Float` arithmetic inside and each output rounded once, to
-/// the same 16-bit type or to `Float` (``Softmax``, ``LogSoftmax``).
+/// the same 16-bit type or to `Float` (``Softmax``, ``LogSoftmax``, ``StableMax``, ``LogStableMax``).
 ///
 /// The forms mirror the `Float` ones: strided buffers (`Rows` / `MutableRows`), buffers,
 /// `Span` / `MutableSpan` and `Array`, in place where the output has the input's type. Without
