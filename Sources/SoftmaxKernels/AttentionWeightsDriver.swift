@@ -82,11 +82,12 @@ struct SoftplusParameters<T: KernelScalar> {
     }
   }
 
-  func batch(
-    _ causal: Bool, _ queryOffset: Int, _ s: UnsafePointer<T>, _ sStride: Int,
-    _ y: UnsafeMutablePointer<T>, _ yStride: Int, _ columns: Int
-  ) -> SoftplusAttentionBatch<T> {
-    var batch = SoftplusAttentionBatch(scores: s, scoresStride: sStride, output: y, outputStride: yStride, columns: columns)
+  /// The kernel batch of a call (scores `S`, forward output `O`, input gradient `G`).
+  func batch<S, O, G>(
+    _ causal: Bool, _ queryOffset: Int, _ s: UnsafePointer<S>, _ sStride: Int,
+    _ y: UnsafeMutablePointer<O>, _ yStride: Int, _ columns: Int
+  ) -> SoftplusAttentionBatch<S, O, G, T> {
+    var batch = SoftplusAttentionBatch<S, O, G, T>(scores: s, scoresStride: sStride, output: y, outputStride: yStride, columns: columns)
     batch.causal = causal
     batch.queryOffset = queryOffset
     batch.lengthDependentScale = lengthDependent

@@ -58,6 +58,9 @@ public struct SoftplusAttentionOptions: KernelOptions {
 /// `(2 + p) x 1e-6` of the row's largest weight (`U = A N - 1` cancels where `A N` is close to 1,
 /// so small weights have no relative bound; measured 2.2e-6 for p = 15 on 4096 keys).
 ///
+/// 16-bit scores (`Float16`, ``BFloat16``) are computed in `Float` (intermediates in a `Float`
+/// row) and each weight and gradient entry is rounded once, to the scores' type or to `Float`.
+///
 /// **Layout**: `output` may be the scores buffer with the same stride (in place) for the
 /// forward calls; the softplus backward needs an `inputGradient` that overlaps nothing else (it
 /// holds intermediates). Masked entries (`causal`) are written as 0 (gradient 0).
@@ -97,12 +100,22 @@ public enum SoftplusAttention: RowwiseFunction {
     _ input: Rows<T>, into output: MutableRows<T>,
     options: SoftplusAttentionOptions = SoftplusAttentionOptions()
   ) throws(SoftmaxKernelsError) {
+    try forward(input, into: output, T.self, options) { T.kernels($0).sigmoid.softplusAttentionRows }
+  }
+
+  /// The forward pass for scores stored as `X` and weights as `Y`, computed in `A` by the
+  /// kernel `kernel(level)`.
+  static func forward<X, Y, A: KernelScalar>(
+    _ input: Rows<X>, into output: MutableRows<Y>, _: A.Type, _ options: SoftplusAttentionOptions,
+    kernel: (ISALevel) -> (SoftplusAttentionBatch<X, Y, Y, A>, Range<Int>) -> Void
+  ) throws(SoftmaxKernelsError) {
     let m = try CheckedRows(input, into: output)
-    let parameters = try SoftplusParameters<T>(options)
+    let parameters = try SoftplusParameters<A>(options)
     let plan = try ExecutionPlan(options.execution, elements: m.rows * m.columns)
     guard let s = m.input, let y = m.output else { return }
-    let batch = parameters.batch(options.causal, options.queryOffset, s, m.inputStride, y, m.outputStride, m.columns)
-    let table = T.kernels(plan.level).sigmoid
-    AttentionWeights.forRowRanges(m.rows, plan) { table.softplusAttentionRows(batch, $0) }
+    let batch: SoftplusAttentionBatch<X, Y, Y, A> = parameters.batch(
+      options.causal, options.queryOffset, s, m.inputStride, y, m.outputStride, m.columns)
+    let rowsKernel = kernel(plan.level)
+    AttentionWeights.forRowRanges(m.rows, plan) { rowsKernel(batch, $0) }
   }
 }

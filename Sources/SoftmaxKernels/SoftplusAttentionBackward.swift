@@ -11,6 +11,17 @@ extension SoftplusAttention {
     input: Rows<T>, output: Rows<T>, outputGradient: Rows<T>, into inputGradient: MutableRows<T>,
     options: SoftplusAttentionOptions = SoftplusAttentionOptions()
   ) throws(SoftmaxKernelsError) {
+    try backward(input: input, output: output, outputGradient: outputGradient, into: inputGradient, T.self, options) {
+      T.kernels($0).sigmoid.softplusAttentionBackwardRows
+    }
+  }
+
+  /// The backward pass for scores, forward output and upstream gradient stored as `X` and the
+  /// input gradient as `G`, computed in `A` by the kernel `kernel(level)`.
+  static func backward<X, G, A: KernelScalar>(
+    input: Rows<X>, output: Rows<X>, outputGradient: Rows<X>, into inputGradient: MutableRows<G>, _: A.Type,
+    _ options: SoftplusAttentionOptions, kernel: (ISALevel) -> (SoftplusAttentionBatch<X, X, G, A>, Range<Int>) -> Void
+  ) throws(SoftmaxKernelsError) {
     let (rows, columns) = (input.rows, input.columns)
     let sLayout = try RowLayout.input(input, "input")
     let dxLayout = try RowLayout.input(inputGradient.readOnly, "inputGradient", rows: rows, columns: columns)
@@ -22,20 +33,20 @@ extension SoftplusAttention {
         ArgumentMemory("input", input, sLayout), ArgumentMemory("output", output, yLayout),
         ArgumentMemory("outputGradient", outputGradient, gLayout),
       ])
-    let parameters = try SoftplusParameters<T>(options)
+    let parameters = try SoftplusParameters<A>(options)
     let plan = try ExecutionPlan(options.execution, elements: rows * columns)
     guard rows > 0, columns > 0, let s = input.buffer.baseAddress, let y = output.buffer.baseAddress,
       let g = outputGradient.buffer.baseAddress, let dx = inputGradient.buffer.baseAddress
     else { return }
-    var batch = parameters.batch(
+    var batch: SoftplusAttentionBatch<X, X, G, A> = parameters.batch(
       options.causal, options.queryOffset, s, sLayout.stride, UnsafeMutablePointer(mutating: y),
       yLayout.stride, columns)
     batch.outputGradient = g
     batch.outputGradientStride = gLayout.stride
     batch.inputGradient = dx
     batch.inputGradientStride = dxLayout.stride
-    let table = T.kernels(plan.level).sigmoid
-    AttentionWeights.forRowRanges(rows, plan) { table.softplusAttentionBackwardRows(batch, $0) }
+    let rowsKernel = kernel(plan.level)
+    AttentionWeights.forRowRanges(rows, plan) { rowsKernel(batch, $0) }
   }
 
   /// The gradient with respect to the scores (contiguous rows of `columns` keys).

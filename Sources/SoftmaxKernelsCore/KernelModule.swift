@@ -36,6 +36,16 @@ package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
   package let stableMaxRows: (_ batch: StableMaxBatch<H, H, Float>, _ rows: Range<Int>) -> LossPartial
   /// StableMax rows of 16-bit input with the forward outputs written as `Float`.
   package let stableMaxToFloatRows: (_ batch: StableMaxBatch<H, Float, Float>, _ rows: Range<Int>) -> LossPartial
+  /// Softplus attention of 16-bit scores: weights in `H`, or in `Float`.
+  package let softplusAttentionRows: (_ batch: SoftplusAttentionBatch<H, H, H, Float>, _ rows: Range<Int>) -> Void
+  package let softplusAttentionToFloatRows:
+    (_ batch: SoftplusAttentionBatch<H, Float, Float, Float>, _ rows: Range<Int>) -> Void
+  /// Its backward from 16-bit scores, output and upstream gradient: input gradient in `H`, or
+  /// in `Float`.
+  package let softplusAttentionBackwardRows:
+    (_ batch: SoftplusAttentionBatch<H, H, H, Float>, _ rows: Range<Int>) -> Void
+  package let softplusAttentionBackwardToFloatRows:
+    (_ batch: SoftplusAttentionBatch<H, H, Float, Float>, _ rows: Range<Int>) -> Void
 
   package init(
     softmax: SoftmaxKernelTable<H, H>, softmaxToFloat: SoftmaxKernelTable<H, Float>,
@@ -45,7 +55,11 @@ package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
     sigLIPRows: @escaping (SigLIPBatch<H, Float>, Range<Int>) -> SigLIPSums,
     zLossRows: @escaping (ZLossBatch<H, Float>, Range<Int>) -> LossPartial,
     stableMaxRows: @escaping (StableMaxBatch<H, H, Float>, Range<Int>) -> LossPartial,
-    stableMaxToFloatRows: @escaping (StableMaxBatch<H, Float, Float>, Range<Int>) -> LossPartial
+    stableMaxToFloatRows: @escaping (StableMaxBatch<H, Float, Float>, Range<Int>) -> LossPartial,
+    softplusAttentionRows: @escaping (SoftplusAttentionBatch<H, H, H, Float>, Range<Int>) -> Void,
+    softplusAttentionToFloatRows: @escaping (SoftplusAttentionBatch<H, Float, Float, Float>, Range<Int>) -> Void,
+    softplusAttentionBackwardRows: @escaping (SoftplusAttentionBatch<H, H, H, Float>, Range<Int>) -> Void,
+    softplusAttentionBackwardToFloatRows: @escaping (SoftplusAttentionBatch<H, H, Float, Float>, Range<Int>) -> Void
   ) {
     self.softmax = softmax
     self.softmaxToFloat = softmaxToFloat
@@ -57,6 +71,10 @@ package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
     self.zLossRows = zLossRows
     self.stableMaxRows = stableMaxRows
     self.stableMaxToFloatRows = stableMaxToFloatRows
+    self.softplusAttentionRows = softplusAttentionRows
+    self.softplusAttentionToFloatRows = softplusAttentionToFloatRows
+    self.softplusAttentionBackwardRows = softplusAttentionBackwardRows
+    self.softplusAttentionBackwardToFloatRows = softplusAttentionBackwardToFloatRows
   }
 }
 

@@ -103,10 +103,14 @@ package struct SigLIPSums: Sendable {
 /// One call of the softplus-attention kernel (LSSA / LSSAR) over rows of a score matrix.
 /// Row `i` (0-based) is query `i + queryOffset`; with `causal` it sees the keys
 /// `0 ... i + queryOffset` (`N_i` of them), otherwise all `columns` keys (`N_i = columns`).
-package struct SoftplusAttentionBatch<T: BinaryFloatingPoint>: @unchecked Sendable {
-  package var scores: UnsafePointer<T>
+///
+/// Storage types: the scores are `Scores`; the forward output (written by the forward call,
+/// read by the backward call) and the upstream gradient are `Output`; the input gradient is
+/// `Gradient`; the parameters and the arithmetic are `T` (`Float` for the 16-bit types).
+package struct SoftplusAttentionBatch<Scores, Output, Gradient, T: BinaryFloatingPoint>: @unchecked Sendable {
+  package var scores: UnsafePointer<Scores>
   package var scoresStride: Int
-  package var output: UnsafeMutablePointer<T>
+  package var output: UnsafeMutablePointer<Output>
   package var outputStride: Int
   package var columns: Int
   package var causal: Bool = false
@@ -121,14 +125,15 @@ package struct SoftplusAttentionBatch<T: BinaryFloatingPoint>: @unchecked Sendab
   package var offsetRows: Int = 0
   package var epsilon: T = 0
   /// Backward only: the upstream gradient and the input gradient (the forward output is `output`).
-  package var outputGradient: UnsafePointer<T>? = nil
+  package var outputGradient: UnsafePointer<Output>? = nil
   package var outputGradientStride: Int = 0
-  package var inputGradient: UnsafeMutablePointer<T>? = nil
+  package var inputGradient: UnsafeMutablePointer<Gradient>? = nil
   package var inputGradientStride: Int = 0
 
   /// The fields without a default; set the others by assignment.
   package init(
-    scores: UnsafePointer<T>, scoresStride: Int, output: UnsafeMutablePointer<T>, outputStride: Int, columns: Int
+    scores: UnsafePointer<Scores>, scoresStride: Int, output: UnsafeMutablePointer<Output>, outputStride: Int,
+    columns: Int
   ) {
     self.scores = scores
     self.scoresStride = scoresStride
@@ -174,18 +179,18 @@ package final class SigmoidKernelTable<T: BinaryFloatingPoint>: @unchecked Senda
   /// SigLIP sums over rows `rows` (and the similarity gradient of those rows).
   package var sigLIPRows: (_ batch: SigLIPBatch<T, T>, _ rows: Range<Int>) -> SigLIPSums
   /// Softplus attention weights of rows `rows`.
-  package var softplusAttentionRows: (_ batch: SoftplusAttentionBatch<T>, _ rows: Range<Int>) -> Void
+  package var softplusAttentionRows: (_ batch: SoftplusAttentionBatch<T, T, T, T>, _ rows: Range<Int>) -> Void
   /// The input gradient of rows `rows` (needs `outputGradient` and `inputGradient`).
   package var softplusAttentionBackwardRows:
-    (_ batch: SoftplusAttentionBatch<T>, _ rows: Range<Int>) -> Void
+    (_ batch: SoftplusAttentionBatch<T, T, T, T>, _ rows: Range<Int>) -> Void
 
   package init(
     elementwise: ElementwiseKernels<T, T, T>,
     binaryCrossEntropy: @escaping (BCEBatch<T, T>, Range<Int>) -> Double,
     range: @escaping (UnsafePointer<T>, Int) -> (min: T, max: T, nan: Bool),
     sigLIPRows: @escaping (SigLIPBatch<T, T>, Range<Int>) -> SigLIPSums,
-    softplusAttentionRows: @escaping (SoftplusAttentionBatch<T>, Range<Int>) -> Void,
-    softplusAttentionBackwardRows: @escaping (SoftplusAttentionBatch<T>, Range<Int>) -> Void
+    softplusAttentionRows: @escaping (SoftplusAttentionBatch<T, T, T, T>, Range<Int>) -> Void,
+    softplusAttentionBackwardRows: @escaping (SoftplusAttentionBatch<T, T, T, T>, Range<Int>) -> Void
   ) {
     self.elementwise = elementwise
     self.binaryCrossEntropy = binaryCrossEntropy

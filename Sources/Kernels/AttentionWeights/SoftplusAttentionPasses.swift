@@ -13,18 +13,24 @@
 //   LSSAR: H = sum h out;  dA_k = N p (h_k - H) out_k / u_k  (0 where u_k = 0)
 //   LSSA:  dA = h
 //   D = sum dA a;  dx_k = (dA_k - D) / (S + eps) * c sigmoid(c s_k)
+//
+// The scores (and the backward's forward output and upstream gradient) are read in their
+// storage type `X`; the intermediates (`f`, `u`, `dA`) are kept in the arithmetic type `T`, in
+// the output row itself when it has that type and otherwise in a scratch row, so that each
+// output is rounded once.
 
 import SoftmaxKernelsCore
 
 /// `f_j = softplus(c s_j)` written to `f`; returns `sum f`.
-func softplusSumPass<T: KernelFloatLog>(
-  _ s: UnsafePointer<T>, _ f: UnsafeMutablePointer<T>, _ count: Int, scale c: T
-) -> Double {
+func softplusSumPass<T: KernelFloatLog, X: KernelStorage>(
+  _ s: UnsafePointer<X>, _ f: UnsafeMutablePointer<T>, _ count: Int, scale c: T
+) -> Double where X.Arithmetic == T {
   windowSum(count, SoftplusSum(s: s, f: f, vc: T.Vector(repeating: c)), unrolled: false)
 }
 
-struct SoftplusSum<T: KernelFloatLog>: LaneSummedPartial {
-  let s: UnsafePointer<T>, f: UnsafeMutablePointer<T>, vc: T.Vector
+struct SoftplusSum<X: KernelStorage>: LaneSummedPartial where X.Arithmetic: KernelFloatLog {
+  typealias T = X.Arithmetic
+  let s: UnsafePointer<X>, f: UnsafeMutablePointer<T>, vc: T.Vector
 
   @inline(always)
   func term(_ slot: some VectorSlot<T>) -> T.Vector {
@@ -82,18 +88,19 @@ struct PowerSum<T: KernelFloatLog>: LaneSummedPartial {
 /// LSSAR backward, step 1: with `a_j = f_j k` (`f` in `scratch`), `u_j = max(a_j N - o, 0)`:
 /// `dA_j = N p (h_j - H) out_j / u_j` (0 where `u_j = 0`) written over `scratch`; returns
 /// `sum dA_j a_j`.
-func reweightBackwardPass<T: KernelFloatLog>(
-  _ scratch: UnsafeMutablePointer<T>, _ h: UnsafePointer<T>, _ out: UnsafePointer<T>, _ count: Int,
+func reweightBackwardPass<T: KernelFloatLog, X: KernelStorage>(
+  _ scratch: UnsafeMutablePointer<T>, _ h: UnsafePointer<X>, _ out: UnsafePointer<X>, _ count: Int,
   normaliser k: T, visible n: T, offset o: T, power p: T, dot: T
-) -> Double {
+) -> Double where X.Arithmetic == T {
   let body = ReweightBackward(
     scratch: scratch, h: h, out: out, vk: T.Vector(repeating: k), vn: T.Vector(repeating: n),
     vo: T.Vector(repeating: o), vnp: T.Vector(repeating: n * p), vh: T.Vector(repeating: dot))
   return windowSum(count, body, unrolled: false)
 }
 
-struct ReweightBackward<T: KernelFloatLog>: LaneSummedPartial {
-  let scratch: UnsafeMutablePointer<T>, h: UnsafePointer<T>, out: UnsafePointer<T>
+struct ReweightBackward<X: KernelStorage>: LaneSummedPartial where X.Arithmetic: KernelFloatLog {
+  typealias T = X.Arithmetic
+  let scratch: UnsafeMutablePointer<T>, h: UnsafePointer<X>, out: UnsafePointer<X>
   let vk: T.Vector, vn: T.Vector, vo: T.Vector, vnp: T.Vector, vh: T.Vector
 
   /// Writes `dA` at `s`; returns `(dA, a)`.
@@ -121,18 +128,21 @@ struct ReweightBackward<T: KernelFloatLog>: LaneSummedPartial {
   }
 }
 
-/// `dx_j = (dA_j - D) k c sigmoid(c s_j)`.
-func softplusInputGradientPass<T: KernelFloatLog>(
-  _ s: UnsafePointer<T>, _ dA: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ count: Int,
+/// `dx_j = (dA_j - D) k c sigmoid(c s_j)` (`dA` is the upstream gradient, or the re-weighting's
+/// scratch row).
+func softplusInputGradientPass<T: KernelFloatLog, X: KernelStorage, A: KernelStorage, Y: KernelStorage>(
+  _ s: UnsafePointer<X>, _ dA: UnsafePointer<A>, _ dx: UnsafeMutablePointer<Y>, _ count: Int,
   scale c: T, normaliser k: T, dot d: T
-) {
+) where X.Arithmetic == T, A.Arithmetic == T, Y.Arithmetic == T {
   forEachVector(count, SoftplusInputGradient(
     s: s, dA: dA, dx: dx, vc: T.Vector(repeating: c), vkc: T.Vector(repeating: k * c),
     vd: T.Vector(repeating: d)))
 }
 
-struct SoftplusInputGradient<T: KernelFloatLog>: ElementwiseBody {
-  let s: UnsafePointer<T>, dA: UnsafePointer<T>, dx: UnsafeMutablePointer<T>
+struct SoftplusInputGradient<X: KernelStorage, A: KernelStorage, Y: KernelStorage>: ElementwiseBody
+where X.Arithmetic: KernelFloatLog, A.Arithmetic == X.Arithmetic, Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
+  let s: UnsafePointer<X>, dA: UnsafePointer<A>, dx: UnsafeMutablePointer<Y>
   let vc: T.Vector, vkc: T.Vector, vd: T.Vector
 
   @inline(always)
@@ -141,4 +151,19 @@ struct SoftplusInputGradient<T: KernelFloatLog>: ElementwiseBody {
     let (e, r) = sigmoidParts(T.self, u)
     slot.write((slot.read(dA, pad: 0) - vd) * vkc * T.whereNonNegative(u, r, e * r), dx)
   }
+}
+
+/// `y_j = f_j k`, the intermediates `f` (in `T`) scaled into the output row (any storage).
+func scaleCopyPass<T: KernelFloat, Y: KernelStorage>(
+  _ f: UnsafePointer<T>, _ y: UnsafeMutablePointer<Y>, _ count: Int, by k: T
+) where Y.Arithmetic == T {
+  forEachVector(count, ScaleCopy(f: f, y: y, vk: T.Vector(repeating: k)))
+}
+
+struct ScaleCopy<Y: KernelStorage>: ElementwiseBody {
+  typealias T = Y.Arithmetic
+  let f: UnsafePointer<T>, y: UnsafeMutablePointer<Y>, vk: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(s.read(f, pad: 0) * vk, y) }
 }

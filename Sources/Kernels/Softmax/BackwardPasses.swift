@@ -4,16 +4,16 @@ import SoftmaxKernelsCore
 
 // MARK: - Backward
 
-/// `sum_i g_i y_i`.
-func dotPass<T: KernelFloat, X: KernelStorage>(
-  _ g: UnsafePointer<X>, _ y: UnsafePointer<X>, _ count: Int
-) -> Double where X.Arithmetic == T {
+/// `sum_i g_i y_i` (`g` and `y` of any storage types of arithmetic `T`).
+func dotPass<T: KernelFloat, X: KernelStorage, Y: KernelStorage>(
+  _ g: UnsafePointer<X>, _ y: UnsafePointer<Y>, _ count: Int
+) -> Double where X.Arithmetic == T, Y.Arithmetic == T {
   windowSum(count, Dot(g: g, y: y), unrolled: true)
 }
 
-struct Dot<X: KernelStorage>: SumBody {
+struct Dot<X: KernelStorage, Y: KernelStorage>: SumBody where Y.Arithmetic == X.Arithmetic {
   typealias T = X.Arithmetic
-  let g: UnsafePointer<X>, y: UnsafePointer<X>
+  let g: UnsafePointer<X>, y: UnsafePointer<Y>
 
   @inline(always)
   func accumulate(_ acc: inout T.Vector, _ s: FullSlot<T>) {

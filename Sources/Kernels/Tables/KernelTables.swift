@@ -25,7 +25,11 @@ func makeHalfKernelSet<H: KernelStorage>() -> HalfKernelSet<H> where H.Arithmeti
     sigLIPRows: { batch, rows in sigLIPRows(batch, rows) },
     zLossRows: { batch, rows in zLossRows(batch, rows) },
     stableMaxRows: { batch, rows in stableMaxRows(batch, rows) },
-    stableMaxToFloatRows: { batch, rows in stableMaxRows(batch, rows) })
+    stableMaxToFloatRows: { batch, rows in stableMaxRows(batch, rows) },
+    softplusAttentionRows: { batch, rows in softplusAttentionRows(batch, rows) },
+    softplusAttentionToFloatRows: { batch, rows in softplusAttentionRows(batch, rows) },
+    softplusAttentionBackwardRows: { batch, rows in softplusAttentionBackwardRows(batch, rows) },
+    softplusAttentionBackwardToFloatRows: { batch, rows in softplusAttentionBackwardRows(batch, rows) })
 }
 
 func makeKernelSet<T: KernelFloatLog>() -> KernelSet<T> {
