@@ -19,6 +19,8 @@ let usage = """
     --csv FILE           write the results as CSV
     --svg FILE           write a bar chart (GB/s per workload and algorithm, roofline dashed)
     --list               list the cells and exit
+    --check-arrays       only check the library's Array forms in this release client and exit
+                         (every run checks them first; a failure exits with status 1)
     --catalog            print the kernel catalog (JSON: each kernel's form, passes, exponential
                          passes and the workloads that measure it) and exit
     --help               this text
@@ -137,6 +139,17 @@ func toolchain() -> String {
   #else
   return "Swift \(version), release build"
   #endif
+}
+
+// The Array forms first (ArrayFormsCheck.swift): a wrong result there ends the run.
+let arrayFailures = checkArrayForms()
+if !arrayFailures.isEmpty {
+  print("Array forms: \(arrayFailures.count) failures\n" + arrayFailures.joined(separator: "\n"))
+  exit(1)
+}
+if CommandLine.arguments.contains("--check-arrays") {
+  print("Array forms: all checks passed")
+  exit(0)
 }
 
 var settings = parse(Array(CommandLine.arguments.dropFirst()))

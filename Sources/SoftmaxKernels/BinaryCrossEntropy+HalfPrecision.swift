@@ -64,7 +64,7 @@ extension BinaryCrossEntropy {
     logits: [H], targets: [Float], weight: [Float]? = nil, posWeight: [Float]? = nil,
     options: BinaryCrossEntropyOptions = BinaryCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<Float> {
-    try withBuffers(logits.span, targets.span, weight?.span, posWeight?.span) { (x, y, w, p) throws(SoftmaxKernelsError) in
+    try withBuffers(logits, targets, weight, posWeight) { (x, y, w, p) throws(SoftmaxKernelsError) in
       try loss(logits: x, targets: y, weight: w, posWeight: p, options: options)
     }
   }

@@ -83,6 +83,21 @@ extension BinaryCrossEntropy {
       }
     }
   }
+
+  /// Calls `body` with the memory of the four input arrays (`nil` for an absent weight).
+  static func withBuffers<X, T, R>(
+    _ logits: [X], _ targets: [T], _ weight: [T]?, _ posWeight: [T]?,
+    _ body: (UnsafeBufferPointer<X>, UnsafeBufferPointer<T>, UnsafeBufferPointer<T>?, UnsafeBufferPointer<T>?)
+      throws(SoftmaxKernelsError) -> R
+  ) throws(SoftmaxKernelsError) -> R {
+    try withBuffer(logits) { (x) throws(SoftmaxKernelsError) in
+      try withBuffer(targets) { (y) throws(SoftmaxKernelsError) in
+        try withBufferIfPresent(weight) { (w) throws(SoftmaxKernelsError) in
+          try withBufferIfPresent(posWeight) { (p) throws(SoftmaxKernelsError) in try body(x, y, w, p) }
+        }
+      }
+    }
+  }
 }
 
 // MARK: - Arrays
@@ -94,9 +109,17 @@ extension BinaryCrossEntropy {
     logits: [T], targets: [T], weight: [T]? = nil, posWeight: [T]? = nil,
     options: BinaryCrossEntropyOptions = BinaryCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try loss(
-      logits: logits.span, targets: targets.span, weight: weight?.span, posWeight: posWeight?.span,
-      options: options)
+    try withSpan(logits) { (logitsSpan) throws(SoftmaxKernelsError) in
+      try withSpan(targets) { (targetsSpan) throws(SoftmaxKernelsError) in
+        try withSpanIfPresent(weight) { (weightSpan) throws(SoftmaxKernelsError) in
+          try withSpanIfPresent(posWeight) { (posWeightSpan) throws(SoftmaxKernelsError) in
+            try loss(
+              logits: logitsSpan, targets: targetsSpan, weight: weightSpan, posWeight: posWeightSpan,
+              options: options)
+          }
+        }
+      }
+    }
   }
 
   /// The reduced loss and its gradient (times `lossGradient`) with respect to the logits, in
@@ -130,7 +153,7 @@ extension BinaryCrossEntropy {
     logits: [T], targets: [T], weight: [T]? = nil, posWeight: [T]? = nil, rowLossGradients: [T],
     options: BinaryCrossEntropyOptions = BinaryCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
-    try withBuffer(rowLossGradients.span) { (g) throws(SoftmaxKernelsError) in
+    try withBuffer(rowLossGradients) { (g) throws(SoftmaxKernelsError) in
       try elementwise(logits, targets, weight, posWeight) { (x, y, w, p, dx) throws(SoftmaxKernelsError) in
         try backward(
           logits: x, targets: y, weight: w, posWeight: p, rowLossGradients: g, gradient: dx,
@@ -145,7 +168,7 @@ extension BinaryCrossEntropy {
     _ body: (UnsafeBufferPointer<X>, UnsafeBufferPointer<T>, UnsafeBufferPointer<T>?, UnsafeBufferPointer<T>?,
              UnsafeMutableBufferPointer<O>) throws(SoftmaxKernelsError) -> Void
   ) throws(SoftmaxKernelsError) -> [O] {
-    try withBuffers(logits.span, targets.span, weight?.span, posWeight?.span) { (x, y, w, p) throws(SoftmaxKernelsError) in
+    try withBuffers(logits, targets, weight, posWeight) { (x, y, w, p) throws(SoftmaxKernelsError) in
       try makeArray(count: x.count) { (out) throws(SoftmaxKernelsError) in try body(x, y, w, p, out) }
     }
   }

@@ -7,9 +7,15 @@ extension CrossEntropy {
     logits: [T], targets: [Int], classWeights: [T]? = nil, columns: Int,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try loss(
-      logits: logits.span, targets: targets.span, classWeights: classWeights?.span, columns: columns,
-      options: options)
+    try withSpan(logits) { (logitsSpan) throws(SoftmaxKernelsError) in
+      try withSpan(targets) { (targetsSpan) throws(SoftmaxKernelsError) in
+        try withSpanIfPresent(classWeights) { (classWeightsSpan) throws(SoftmaxKernelsError) in
+          try loss(
+            logits: logitsSpan, targets: targetsSpan, classWeights: classWeightsSpan, columns: columns,
+            options: options)
+        }
+      }
+    }
   }
 
   /// The cross-entropy against integer `targets` and its gradient with respect to `logits`
@@ -19,9 +25,15 @@ extension CrossEntropy {
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> (result: LossResult<T>, gradient: [T]) {
     let (gradient, result) = try makeArray(count: logits.count) { (g) throws(SoftmaxKernelsError) in
-      try lossAndGradient(
-        logits: logits.span, targets: targets.span, classWeights: classWeights?.span, columns: columns,
-        lossGradient: lossGradient, gradient: &g, options: options)
+      try withSpan(logits) { (logitsSpan) throws(SoftmaxKernelsError) in
+        try withSpan(targets) { (targetsSpan) throws(SoftmaxKernelsError) in
+          try withSpanIfPresent(classWeights) { (classWeightsSpan) throws(SoftmaxKernelsError) in
+            try lossAndGradient(
+              logits: logitsSpan, targets: targetsSpan, classWeights: classWeightsSpan, columns: columns,
+              lossGradient: lossGradient, gradient: &g, options: options)
+          }
+        }
+      }
     }
     return (result, gradient)
   }
@@ -33,9 +45,15 @@ extension CrossEntropy {
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try makeArray(count: rowShape(logits.count, columns: columns).rows) { (l) throws(SoftmaxKernelsError) in
-      try rowLosses(
-        logits: logits.span, targets: targets.span, classWeights: classWeights?.span, columns: columns,
-        into: &l, options: options)
+      try withSpan(logits) { (logitsSpan) throws(SoftmaxKernelsError) in
+        try withSpan(targets) { (targetsSpan) throws(SoftmaxKernelsError) in
+          try withSpanIfPresent(classWeights) { (classWeightsSpan) throws(SoftmaxKernelsError) in
+            try rowLosses(
+              logits: logitsSpan, targets: targetsSpan, classWeights: classWeightsSpan, columns: columns,
+              into: &l, options: options)
+          }
+        }
+      }
     }.array
   }
 
@@ -45,9 +63,15 @@ extension CrossEntropy {
     logits: [T], probabilities: [T], classWeights: [T]? = nil, columns: Int,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try loss(
-      logits: logits.span, probabilities: probabilities.span, classWeights: classWeights?.span,
-      columns: columns, options: options)
+    try withSpan(logits) { (logitsSpan) throws(SoftmaxKernelsError) in
+      try withSpan(probabilities) { (probabilitiesSpan) throws(SoftmaxKernelsError) in
+        try withSpanIfPresent(classWeights) { (classWeightsSpan) throws(SoftmaxKernelsError) in
+          try loss(
+            logits: logitsSpan, probabilities: probabilitiesSpan, classWeights: classWeightsSpan,
+            columns: columns, options: options)
+        }
+      }
+    }
   }
 
   /// The cross-entropy against probability targets and its gradient with respect to `logits`
@@ -57,9 +81,15 @@ extension CrossEntropy {
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> (result: LossResult<T>, gradient: [T]) {
     let (gradient, result) = try makeArray(count: logits.count) { (g) throws(SoftmaxKernelsError) in
-      try lossAndGradient(
-        logits: logits.span, probabilities: probabilities.span, classWeights: classWeights?.span,
-        columns: columns, lossGradient: lossGradient, gradient: &g, options: options)
+      try withSpan(logits) { (logitsSpan) throws(SoftmaxKernelsError) in
+        try withSpan(probabilities) { (probabilitiesSpan) throws(SoftmaxKernelsError) in
+          try withSpanIfPresent(classWeights) { (classWeightsSpan) throws(SoftmaxKernelsError) in
+            try lossAndGradient(
+              logits: logitsSpan, probabilities: probabilitiesSpan, classWeights: classWeightsSpan,
+              columns: columns, lossGradient: lossGradient, gradient: &g, options: options)
+          }
+        }
+      }
     }
     return (result, gradient)
   }
@@ -71,9 +101,15 @@ extension CrossEntropy {
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     try makeArray(count: rowShape(logits.count, columns: columns).rows) { (l) throws(SoftmaxKernelsError) in
-      try rowLosses(
-        logits: logits.span, probabilities: probabilities.span, classWeights: classWeights?.span,
-        columns: columns, into: &l, options: options)
+      try withSpan(logits) { (logitsSpan) throws(SoftmaxKernelsError) in
+        try withSpan(probabilities) { (probabilitiesSpan) throws(SoftmaxKernelsError) in
+          try withSpanIfPresent(classWeights) { (classWeightsSpan) throws(SoftmaxKernelsError) in
+            try rowLosses(
+              logits: logitsSpan, probabilities: probabilitiesSpan, classWeights: classWeightsSpan,
+              columns: columns, into: &l, options: options)
+          }
+        }
+      }
     }.array
   }
 }

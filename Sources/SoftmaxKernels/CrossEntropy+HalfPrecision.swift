@@ -78,9 +78,9 @@ extension CrossEntropy {
     logits: [H], targets: [Int], classWeights: [Float]? = nil, columns: Int,
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<Float> {
-    try withBuffer(logits.span) { (x) throws(SoftmaxKernelsError) in
-      try withBuffer(targets.span) { (y) throws(SoftmaxKernelsError) in
-        try withBufferIfPresent(classWeights?.span) { (w) throws(SoftmaxKernelsError) in
+    try withBuffer(logits) { (x) throws(SoftmaxKernelsError) in
+      try withBuffer(targets) { (y) throws(SoftmaxKernelsError) in
+        try withBufferIfPresent(classWeights) { (w) throws(SoftmaxKernelsError) in
           try loss(logits: Rows(x, columns: columns), targets: y, classWeights: w, options: options)
         }
       }
@@ -94,9 +94,9 @@ extension CrossEntropy {
     options: CrossEntropyOptions = CrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> (result: LossResult<Float>, gradient: [H]) {
     var result = LossResult<Float>(loss: .nan)
-    let gradient = try withBuffer(logits.span) { (x) throws(SoftmaxKernelsError) in
-      try withBuffer(targets.span) { (y) throws(SoftmaxKernelsError) in
-        try withBufferIfPresent(classWeights?.span) { (w) throws(SoftmaxKernelsError) in
+    let gradient = try withBuffer(logits) { (x) throws(SoftmaxKernelsError) in
+      try withBuffer(targets) { (y) throws(SoftmaxKernelsError) in
+        try withBufferIfPresent(classWeights) { (w) throws(SoftmaxKernelsError) in
           let rows = try Rows(x, columns: columns)
           return try makeArray(count: x.count) { (g: UnsafeMutableBufferPointer<H>) throws(SoftmaxKernelsError) in
             result = try lossAndGradient(

@@ -59,14 +59,16 @@ public enum LogSumExp {
   public static func forward<T: KernelScalar>(
     _ input: [T], options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> T {
-    try forward(input.span, options: options)
+    try withSpan(input) { (inputSpan) throws(SoftmaxKernelsError) in
+      try forward(inputSpan, options: options)
+    }
   }
 
   /// Log-sum-exp of each row of `columns` elements (`input.count` must be a multiple of it).
   public static func forward<T: KernelScalar>(
     _ input: [T], columns: Int, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
-    try withBuffer(input.span) { (x) throws(SoftmaxKernelsError) in
+    try withBuffer(input) { (x) throws(SoftmaxKernelsError) in
       let rows = try Rows(x, columns: columns)
       return try makeArray(count: rows.rows) { (y) throws(SoftmaxKernelsError) in
         try forward(rows, into: y, options: options)
@@ -112,7 +114,7 @@ public enum LogSumExp {
     _ input: [H], options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> Float {
     var result = Float.nan
-    try withBuffer(input.span) { (x) throws(SoftmaxKernelsError) in
+    try withBuffer(input) { (x) throws(SoftmaxKernelsError) in
       try withUnsafeMutablePointer(to: &result) { (p) throws(SoftmaxKernelsError) in
         try forward(Rows(vector: x), into: UnsafeMutableBufferPointer(start: p, count: 1), options: options)
       }
@@ -125,7 +127,7 @@ public enum LogSumExp {
   public static func forward<H: HalfPrecisionStorage>(
     _ input: [H], columns: Int, options: SoftmaxOptions = SoftmaxOptions()
   ) throws(SoftmaxKernelsError) -> [H] {
-    try withBuffer(input.span) { (x) throws(SoftmaxKernelsError) in
+    try withBuffer(input) { (x) throws(SoftmaxKernelsError) in
       let rows = try Rows(x, columns: columns)
       return try makeArray(count: rows.rows) { (y) throws(SoftmaxKernelsError) in
         try forward(rows, into: y, options: options)

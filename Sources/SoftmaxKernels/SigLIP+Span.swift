@@ -45,9 +45,11 @@ extension SigLIP {
     similarities: [T], columns: Int, logTemperature: T = T(defaultLogTemperature),
     bias: T = T(defaultBias), options: SigLIPOptions = SigLIPOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try loss(
-      similarities: similarities.span, columns: columns, logTemperature: logTemperature, bias: bias,
-      options: options)
+    try withSpan(similarities) { (similaritiesSpan) throws(SoftmaxKernelsError) in
+      try loss(
+        similarities: similaritiesSpan, columns: columns, logTemperature: logTemperature, bias: bias,
+        options: options)
+    }
   }
 
   /// The SigLIP loss of `similarities` (rows of `columns`), `dL/dt'` and `dL/db` in the
@@ -57,7 +59,7 @@ extension SigLIP {
     bias: T = T(defaultBias), lossGradient: T = 1, options: SigLIPOptions = SigLIPOptions()
   ) throws(SoftmaxKernelsError) -> (result: LossResult<T>, gradient: [T]) {
     var result = LossResult<T>(loss: .nan)
-    let gradient = try withBuffer(similarities.span) { (s) throws(SoftmaxKernelsError) in
+    let gradient = try withBuffer(similarities) { (s) throws(SoftmaxKernelsError) in
       let rows = try Rows(s, columns: columns)
       return try makeArray(count: s.count) { (ds) throws(SoftmaxKernelsError) in
         result = try lossAndGradient(

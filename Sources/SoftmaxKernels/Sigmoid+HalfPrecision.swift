@@ -87,8 +87,8 @@ extension Sigmoid: HalfPrecisionElementwiseGradient {
   public static func backward<H: HalfPrecisionStorage>(
     output: [H], outputGradient: [H], options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> [H] {
-    try withBuffer(output.span) { (y) throws(SoftmaxKernelsError) in
-      try withBuffer(outputGradient.span) { (g) throws(SoftmaxKernelsError) in
+    try withBuffer(output) { (y) throws(SoftmaxKernelsError) in
+      try withBuffer(outputGradient) { (g) throws(SoftmaxKernelsError) in
         try makeArray(count: y.count) { (dx: UnsafeMutableBufferPointer<H>) throws(SoftmaxKernelsError) in
           try checkCount(g.count, equals: y.count, "outputGradient")
           try backward(output: y, outputGradient: g, into: dx, options: options)

@@ -114,8 +114,8 @@ public enum Sigmoid: ElementwiseGradient {
   public static func backward<T: KernelScalar>(
     output: [T], outputGradient: [T], options: ExecutionOptions = ExecutionOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
-    try withBuffer(output.span) { (y) throws(SoftmaxKernelsError) in
-      try withBuffer(outputGradient.span) { (g) throws(SoftmaxKernelsError) in
+    try withBuffer(output) { (y) throws(SoftmaxKernelsError) in
+      try withBuffer(outputGradient) { (g) throws(SoftmaxKernelsError) in
         try makeArray(count: y.count) { (dx) throws(SoftmaxKernelsError) in
           try checkCount(g.count, equals: y.count, "outputGradient")
           try backward(output: y, outputGradient: g, into: dx, options: options)

@@ -78,10 +78,17 @@ extension SoftplusAttention {
     options: SoftplusAttentionOptions = SoftplusAttentionOptions()
   ) throws(SoftmaxKernelsError) -> [T] {
     var result = [T](repeating: 0, count: input.count)
-    var span = result.mutableSpan
-    try backward(
-      input: input.span, output: output.span, outputGradient: outputGradient.span, columns: columns,
-      into: &span, options: options)
+    try withMutableSpan(&result) { (span) throws(SoftmaxKernelsError) in
+      try withSpan(input) { (inputSpan) throws(SoftmaxKernelsError) in
+        try withSpan(output) { (outputSpan) throws(SoftmaxKernelsError) in
+          try withSpan(outputGradient) { (outputGradientSpan) throws(SoftmaxKernelsError) in
+            try backward(
+              input: inputSpan, output: outputSpan, outputGradient: outputGradientSpan, columns: columns,
+              into: &span, options: options)
+          }
+        }
+      }
+    }
     return result
   }
 }

@@ -34,6 +34,68 @@ func withBuffer<T, R>(
   return try result.get()
 }
 
+// MARK: - Arrays
+//
+// The Array forms reach an array's memory only through `withUnsafeBufferPointer` /
+// `withUnsafeMutableBufferPointer`, never through `Array.span` / `mutableSpan`: in a release
+// build of a client (Swift 6.3.1, the library's Array forms optimised into the caller), a
+// temporary array argument, `Sigmoid.forward([x])` with `x` known only at run time, was
+// released right after its `span` was taken, and the kernels read freed memory (the result of
+// zeros; found by an outside review, 2026-11-30, fixed by these helpers). The closure forms keep
+// the array alive until they return. `ArrayLifetimeCheck` (in softmax-bench, run by CI) calls
+// every Array form that way in a release client.
+
+/// Calls `body` with the array's memory (the array alive until `body` returns).
+@inline(__always)
+func withBuffer<T, R>(
+  _ array: [T], _ body: (UnsafeBufferPointer<T>) throws(SoftmaxKernelsError) -> R
+) throws(SoftmaxKernelsError) -> R {
+  var result: Result<R, SoftmaxKernelsError>!
+  array.withUnsafeBufferPointer { x in
+    result = Result { () throws(SoftmaxKernelsError) in try body(x) }
+  }
+  return try result.get()
+}
+
+/// Calls `body` with the memory of `array`, or with `nil`.
+@inline(__always)
+func withBufferIfPresent<T, R>(
+  _ array: [T]?, _ body: (UnsafeBufferPointer<T>?) throws(SoftmaxKernelsError) -> R
+) throws(SoftmaxKernelsError) -> R {
+  guard let array else { return try body(nil) }
+  return try withBuffer(array) { (x) throws(SoftmaxKernelsError) in try body(x) }
+}
+
+/// Calls `body` with a span of the array's memory (the array alive until `body` returns).
+@inline(__always)
+func withSpan<T, R>(
+  _ array: [T], _ body: (Span<T>) throws(SoftmaxKernelsError) -> R
+) throws(SoftmaxKernelsError) -> R {
+  try withBuffer(array) { (x) throws(SoftmaxKernelsError) in try body(x.span) }
+}
+
+/// Calls `body` with a span of the memory of `array`, or with `nil`.
+@inline(__always)
+func withSpanIfPresent<T, R>(
+  _ array: [T]?, _ body: (Span<T>?) throws(SoftmaxKernelsError) -> R
+) throws(SoftmaxKernelsError) -> R {
+  guard let array else { return try body(nil) }
+  return try withSpan(array) { (x) throws(SoftmaxKernelsError) in try body(x) }
+}
+
+/// Calls `body` with a mutable span of the array's memory.
+@inline(__always)
+func withMutableSpan<T, R>(
+  _ array: inout [T], _ body: (inout MutableSpan<T>) throws(SoftmaxKernelsError) -> R
+) throws(SoftmaxKernelsError) -> R {
+  var result: Result<R, SoftmaxKernelsError>!
+  array.withUnsafeMutableBufferPointer { y in
+    var span = y.mutableSpan
+    result = Result { () throws(SoftmaxKernelsError) in try body(&span) }
+  }
+  return try result.get()
+}
+
 /// Calls `body` with the mutable span's memory.
 @inline(__always)
 func withMutableBuffer<T, R>(

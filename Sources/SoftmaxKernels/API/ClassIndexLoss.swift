@@ -95,7 +95,11 @@ extension ClassIndexLoss {
   public static func loss<T: KernelScalar>(
     logits: [T], targets: [Int], columns: Int, options: Options = Options()
   ) throws(SoftmaxKernelsError) -> LossResult<T> {
-    try loss(logits: logits.span, targets: targets.span, columns: columns, options: options)
+    try withSpan(logits) { (logitsSpan) throws(SoftmaxKernelsError) in
+      try withSpan(targets) { (targetsSpan) throws(SoftmaxKernelsError) in
+        try loss(logits: logitsSpan, targets: targetsSpan, columns: columns, options: options)
+      }
+    }
   }
 
   /// The loss and its gradient with respect to `logits`, times `lossGradient`.
@@ -103,9 +107,13 @@ extension ClassIndexLoss {
     logits: [T], targets: [Int], columns: Int, lossGradient: T = 1, options: Options = Options()
   ) throws(SoftmaxKernelsError) -> (result: LossResult<T>, gradient: [T]) {
     let (gradient, result) = try makeArray(count: logits.count) { (g) throws(SoftmaxKernelsError) in
-      try lossAndGradient(
-        logits: logits.span, targets: targets.span, columns: columns, lossGradient: lossGradient,
-        gradient: &g, options: options)
+      try withSpan(logits) { (logitsSpan) throws(SoftmaxKernelsError) in
+        try withSpan(targets) { (targetsSpan) throws(SoftmaxKernelsError) in
+          try lossAndGradient(
+            logits: logitsSpan, targets: targetsSpan, columns: columns, lossGradient: lossGradient,
+            gradient: &g, options: options)
+        }
+      }
     }
     return (result, gradient)
   }
@@ -115,7 +123,11 @@ extension ClassIndexLoss {
     logits: [T], targets: [Int], columns: Int, options: Options = Options()
   ) throws(SoftmaxKernelsError) -> [T] {
     try makeArray(count: rowShape(logits.count, columns: columns).rows) { (l) throws(SoftmaxKernelsError) in
-      try rowLosses(logits: logits.span, targets: targets.span, columns: columns, into: &l, options: options)
+      try withSpan(logits) { (logitsSpan) throws(SoftmaxKernelsError) in
+        try withSpan(targets) { (targetsSpan) throws(SoftmaxKernelsError) in
+          try rowLosses(logits: logitsSpan, targets: targetsSpan, columns: columns, into: &l, options: options)
+        }
+      }
     }.array
   }
 }

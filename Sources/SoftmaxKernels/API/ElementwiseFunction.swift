@@ -53,7 +53,7 @@ extension ElementwiseFunction {
   public static func forward<T: KernelScalar>(
     _ input: [T], options: Options = Options()
   ) throws(SoftmaxKernelsError) -> [T] {
-    try withBuffer(input.span) { (x) throws(SoftmaxKernelsError) in
+    try withBuffer(input) { (x) throws(SoftmaxKernelsError) in
       try makeArray(count: x.count) { (y) throws(SoftmaxKernelsError) in
         try forward(x, into: y, options: options)
       }
@@ -64,8 +64,7 @@ extension ElementwiseFunction {
   public static func forward<T: KernelScalar>(
     _ values: inout [T], options: Options = Options()
   ) throws(SoftmaxKernelsError) {
-    var span = values.mutableSpan
-    try forward(&span, options: options)
+    try withMutableSpan(&values) { (span) throws(SoftmaxKernelsError) in try forward(&span, options: options) }
   }
 }
 
@@ -108,8 +107,8 @@ extension ElementwiseGradient {
   public static func backward<T: KernelScalar>(
     input: [T], outputGradient: [T], options: Options = Options()
   ) throws(SoftmaxKernelsError) -> [T] {
-    try withBuffer(input.span) { (x) throws(SoftmaxKernelsError) in
-      try withBuffer(outputGradient.span) { (g) throws(SoftmaxKernelsError) in
+    try withBuffer(input) { (x) throws(SoftmaxKernelsError) in
+      try withBuffer(outputGradient) { (g) throws(SoftmaxKernelsError) in
         try makeArray(count: x.count) { (dx) throws(SoftmaxKernelsError) in
           try checkCount(g.count, equals: x.count, "outputGradient")
           try backward(input: x, outputGradient: g, into: dx, options: options)

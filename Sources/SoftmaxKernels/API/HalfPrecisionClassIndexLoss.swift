@@ -85,8 +85,8 @@ private func withHalfRows<H, R>(
   _ logits: [H], _ targets: [Int], _ columns: Int,
   _ body: (Rows<H>, UnsafeBufferPointer<Int>) throws(SoftmaxKernelsError) -> R
 ) throws(SoftmaxKernelsError) -> R {
-  try withBuffer(logits.span) { (x) throws(SoftmaxKernelsError) in
+  try withBuffer(logits) { (x) throws(SoftmaxKernelsError) in
     let rows = try Rows(x, columns: columns)
-    return try withBuffer(targets.span) { (y) throws(SoftmaxKernelsError) in try body(rows, y) }
+    return try withBuffer(targets) { (y) throws(SoftmaxKernelsError) in try body(rows, y) }
   }
 }

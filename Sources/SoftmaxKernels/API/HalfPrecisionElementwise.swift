@@ -87,7 +87,7 @@ extension HalfPrecisionElementwiseFunction {
   public static func forward<H: HalfPrecisionStorage>(
     _ input: [H], options: Options = Options()
   ) throws(SoftmaxKernelsError) -> [H] {
-    try withBuffer(input.span) { (x) throws(SoftmaxKernelsError) in
+    try withBuffer(input) { (x) throws(SoftmaxKernelsError) in
       try makeArray(count: x.count) { (y: UnsafeMutableBufferPointer<H>) throws(SoftmaxKernelsError) in
         try forward(x, into: y, options: options)
       }
@@ -98,8 +98,7 @@ extension HalfPrecisionElementwiseFunction {
   public static func forward<H: HalfPrecisionStorage>(
     _ values: inout [H], options: Options = Options()
   ) throws(SoftmaxKernelsError) {
-    var span = values.mutableSpan
-    try forward(&span, options: options)
+    try withMutableSpan(&values) { (span) throws(SoftmaxKernelsError) in try forward(&span, options: options) }
   }
 }
 
@@ -173,8 +172,8 @@ extension HalfPrecisionElementwiseGradient {
   public static func backward<H: HalfPrecisionStorage>(
     input: [H], outputGradient: [H], options: Options = Options()
   ) throws(SoftmaxKernelsError) -> [H] {
-    try withBuffer(input.span) { (x) throws(SoftmaxKernelsError) in
-      try withBuffer(outputGradient.span) { (g) throws(SoftmaxKernelsError) in
+    try withBuffer(input) { (x) throws(SoftmaxKernelsError) in
+      try withBuffer(outputGradient) { (g) throws(SoftmaxKernelsError) in
         try makeArray(count: x.count) { (dx: UnsafeMutableBufferPointer<H>) throws(SoftmaxKernelsError) in
           try checkCount(g.count, equals: x.count, "outputGradient")
           try backward(input: x, outputGradient: g, into: dx, options: options)

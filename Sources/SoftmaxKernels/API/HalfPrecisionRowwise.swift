@@ -81,7 +81,7 @@ extension HalfPrecisionRowwiseFunction {
   public static func forward<H: HalfPrecisionStorage>(
     _ input: [H], columns: Int? = nil, options: Options = Options()
   ) throws(SoftmaxKernelsError) -> [H] {
-    try withBuffer(input.span) { (x) throws(SoftmaxKernelsError) in
+    try withBuffer(input) { (x) throws(SoftmaxKernelsError) in
       let rows = try Rows(x, columns: columns)
       return try makeArray(count: x.count) { (y) throws(SoftmaxKernelsError) in
         try forward(rows, into: MutableRows(y, rows: rows.rows, columns: rows.columns), options: options)
@@ -93,8 +93,7 @@ extension HalfPrecisionRowwiseFunction {
   public static func forward<H: HalfPrecisionStorage>(
     _ values: inout [H], columns: Int? = nil, options: Options = Options()
   ) throws(SoftmaxKernelsError) {
-    var span = values.mutableSpan
-    try forward(&span, columns: columns, options: options)
+    try withMutableSpan(&values) { (span) throws(SoftmaxKernelsError) in try forward(&span, columns: columns, options: options) }
   }
 }
 
@@ -121,8 +120,8 @@ extension HalfPrecisionRowwiseGradient {
     output: [H], outputGradient: [H], columns: Int? = nil, options: Options = Options()
   ) throws(SoftmaxKernelsError) -> [H] {
     try checkCount(outputGradient.count, equals: output.count, "outputGradient")
-    return try withBuffer(output.span) { (y) throws(SoftmaxKernelsError) in
-      try withBuffer(outputGradient.span) { (g) throws(SoftmaxKernelsError) in
+    return try withBuffer(output) { (y) throws(SoftmaxKernelsError) in
+      try withBuffer(outputGradient) { (g) throws(SoftmaxKernelsError) in
         let rows = try Rows(y, columns: columns)
         return try makeArray(count: y.count) { (dx) throws(SoftmaxKernelsError) in
           try backward(

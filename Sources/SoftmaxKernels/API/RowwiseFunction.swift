@@ -58,7 +58,7 @@ extension RowwiseFunction {
   public static func forward<T: KernelScalar>(
     _ input: [T], columns: Int? = nil, options: Options = Options()
   ) throws(SoftmaxKernelsError) -> [T] {
-    try withBuffer(input.span) { (x) throws(SoftmaxKernelsError) in
+    try withBuffer(input) { (x) throws(SoftmaxKernelsError) in
       let rows = try Rows(x, columns: columns)
       return try makeArray(count: x.count) { (y) throws(SoftmaxKernelsError) in
         try forward(rows, into: MutableRows(y, rows: rows.rows, columns: rows.columns), options: options)
@@ -70,8 +70,7 @@ extension RowwiseFunction {
   public static func forward<T: KernelScalar>(
     _ values: inout [T], columns: Int? = nil, options: Options = Options()
   ) throws(SoftmaxKernelsError) {
-    var span = values.mutableSpan
-    try forward(&span, columns: columns, options: options)
+    try withMutableSpan(&values) { (span) throws(SoftmaxKernelsError) in try forward(&span, columns: columns, options: options) }
   }
 }
 
@@ -110,8 +109,8 @@ extension RowwiseGradient {
     output: [T], outputGradient: [T], columns: Int? = nil, options: Options = Options()
   ) throws(SoftmaxKernelsError) -> [T] {
     try checkCount(outputGradient.count, equals: output.count, "outputGradient")
-    return try withBuffer(output.span) { (y) throws(SoftmaxKernelsError) in
-      try withBuffer(outputGradient.span) { (g) throws(SoftmaxKernelsError) in
+    return try withBuffer(output) { (y) throws(SoftmaxKernelsError) in
+      try withBuffer(outputGradient) { (g) throws(SoftmaxKernelsError) in
         let rows = try Rows(y, columns: columns)
         return try makeArray(count: y.count) { (dx) throws(SoftmaxKernelsError) in
           try backward(
