@@ -91,7 +91,7 @@ final class HalfPrecisionBCETests: SoftmaxKernelsTestCase {
         try gradient.withUnsafeMutableBufferPointer { g in
           try y.withUnsafeBufferPointer { yp in
             let bad = [Float](repeating: 1.5, count: 32)
-            try bad.withUnsafeBufferPointer { bp in
+            bad.withUnsafeBufferPointer { bp in
               assertThrows(invalid("targets", reasonContaining: "outside")) {
                 try BinaryCrossEntropy.lossAndGradient(logits: xp, targets: bp, gradient: g)
               }
@@ -100,7 +100,7 @@ final class HalfPrecisionBCETests: SoftmaxKernelsTestCase {
               try BinaryCrossEntropy.lossAndGradient(
                 logits: xp, targets: UnsafeBufferPointer(rebasing: yp[0..<31]), gradient: g)
             }
-            try [Float](repeating: 1, count: 3).withUnsafeBufferPointer { pp in
+            [Float](repeating: 1, count: 3).withUnsafeBufferPointer { pp in
               assertThrows(invalid("posWeight")) {
                 try BinaryCrossEntropy.lossAndGradient(logits: xp, targets: yp, posWeight: pp, gradient: g)
               }
@@ -112,7 +112,7 @@ final class HalfPrecisionBCETests: SoftmaxKernelsTestCase {
       // A Float output over the 16-bit logits is never in place.
       var raw = [H](repeating: H(Float(1)), count: 64)
       try y.withUnsafeBufferPointer { yp in
-        try raw.withUnsafeMutableBufferPointer { p in
+        raw.withUnsafeMutableBufferPointer { p in
           let asFloat = UnsafeMutableRawPointer(p.baseAddress!).bindMemory(to: Float.self, capacity: 32)
           defer { _ = UnsafeMutableRawPointer(p.baseAddress!).bindMemory(to: H.self, capacity: 64) }
           assertThrows(invalid("rowLosses", reasonContaining: "overlaps")) {

@@ -363,7 +363,7 @@ final class HalfPrecisionSigmoidTests: SoftmaxKernelsTestCase {
       let x = [H](repeating: H(Float(1)), count: 40)
       var out = [H](repeating: H(Float(5)), count: 39)
       try x.withUnsafeBufferPointer { xp in
-        try out.withUnsafeMutableBufferPointer { o in
+        out.withUnsafeMutableBufferPointer { o in
           assertThrows(.countMismatch(argument: "output", expected: 40, actual: 39)) { try Sigmoid.forward(xp, into: o) }
           assertThrows(.countMismatch(argument: "outputGradient", expected: 40, actual: 39)) {
             try Softplus.backward(input: xp, outputGradient: UnsafeBufferPointer(o), into: o)
@@ -373,7 +373,7 @@ final class HalfPrecisionSigmoidTests: SoftmaxKernelsTestCase {
       XCTAssertEqual(out.map(\.float), [Float](repeating: 5, count: 39))
       var y = [H](repeating: H(Float(5)), count: 40)
       try x.withUnsafeBufferPointer { xp in
-        try y.withUnsafeMutableBufferPointer { o in
+        y.withUnsafeMutableBufferPointer { o in
           assertThrows(invalid("beta")) { try Softplus.forward(xp, into: o, options: SoftplusOptions(beta: 0)) }
           assertThrows(invalid("beta")) { try Softplus.forward(xp, into: o, options: SoftplusOptions(beta: 1e39)) }
           assertThrows(invalid("threshold")) {
@@ -384,7 +384,7 @@ final class HalfPrecisionSigmoidTests: SoftmaxKernelsTestCase {
       XCTAssertEqual(y.map(\.float), [Float](repeating: 5, count: 40))
       // A Float output overlapping the 16-bit input (never in place: the types differ).
       var raw = [H](repeating: H(Float(1)), count: 64)
-      try raw.withUnsafeMutableBufferPointer { p in
+      raw.withUnsafeMutableBufferPointer { p in
         let input = UnsafeBufferPointer(p)
         let asFloat = UnsafeMutableRawPointer(p.baseAddress!).bindMemory(to: Float.self, capacity: 32)
         defer { _ = UnsafeMutableRawPointer(p.baseAddress!).bindMemory(to: H.self, capacity: 64) }
