@@ -32,9 +32,14 @@ import SoftmaxKernelsCore
 /// | `Softplus.backward` | 5.5 (4.71 / 4.46) | 3.5 (3.12) |
 ///
 /// Subnormal results are within 1.5 units of the smallest subnormal (absolute; measured 1.38).
+/// Where `e^-|x|` is subnormal (`|x| > 87.3` in Float) and a result multiplies it back up, that
+/// absolute error is multiplied too: the gradients add up to `1.5 * 2^-149 * |outputGradient|`
+/// (Float) and softplus with `beta < 1` adds `1.5 * 2^-149 / beta` to the relative bounds (see
+/// <doc:Accuracy>).
 /// Measured on every 131st bit pattern; the tests' default sweep is every 1901st
 /// (`SIGMOID_SWEEP_STRIDE` sets it).
-/// `softplus` with `beta != 1` adds the rounding of `1 / beta` (none for powers of two). The
+/// `softplus` with `beta != 1` adds the roundings of `1 / beta` and of `beta x` to Float: up to
+/// `1 + |beta x|` units (none for powers of two). The
 /// building blocks (`Benchmarks/Coefficients/log-coefficients.py`): `log1p` on [0, 1] 2.4
 /// (baseline) / 1.9 (FMA levels) units in Float (a division-free polynomial), 1.3 in Double;
 /// the exponential 2.9 (baseline) / 2.6 (FMA levels) units.

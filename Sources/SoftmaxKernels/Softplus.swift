@@ -28,7 +28,8 @@ public struct SoftplusOptions: KernelOptions {
 /// `(max(beta x, 0) + log1p(e^-|beta x|)) * (1 / beta)`; its vector-Jacobian product is
 /// `softplus'(x) = sigmoid(beta x)` (1 in the linear region). `beta` and `threshold` are
 /// rounded to the element type. Accuracy, edge cases and complexity: see ``Sigmoid``; `beta != 1`
-/// adds the rounding of `1 / beta` (none for powers of two). Forms: ``ElementwiseFunction``.
+/// adds the roundings of `1 / beta` and of `beta x` (up to `1 + |beta x|` units of 2^-24; none
+/// for powers of two). Forms: ``ElementwiseFunction``.
 public enum Softplus: ElementwiseGradient {
   /// Softplus takes ``SoftplusOptions``.
   public typealias Options = SoftplusOptions

@@ -3,7 +3,7 @@
 import SoftmaxKernelsCore
 
 extension SoftplusAttention {
-  /// The gradient with respect to the scores of ``forward(_:into:options:)``, from the scores
+  /// The gradient with respect to the scores of ``forward(_:into:options:)-(Rows<T>,_,_)``, from the scores
   /// `input`, the forward `output` and the upstream gradient (all the same shape; the same
   /// options as the forward call). `inputGradient` must not overlap the other matrices (it
   /// holds intermediates).

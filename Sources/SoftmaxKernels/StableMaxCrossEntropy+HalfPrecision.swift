@@ -12,8 +12,9 @@ extension StableMaxCrossEntropy: HalfPrecisionClassIndexLoss {
   /// Accuracy: the loss and `rowLosses` are bitwise those of the same call on the logits
   /// widened to `Float` (tested at every ISA level, thread count and row length; see
   /// <doc:SixteenBitStorage>), so they have the `Float` bounds of ``StableMaxCrossEntropy``.
-  /// Edge cases: those of `Float` logits (`-inf` contributes `s = 0`; a `+inf` or NaN logit gives
-  /// a NaN loss; `p_y = 1` gives exactly 0). Errors: those of ``ClassIndexLoss`` (a target
+  /// Edge cases: those of `Float` logits (`-inf` contributes `s = 0`; a `+inf` logit gives a
+  /// `+inf` loss, or NaN when it is the target's, and a NaN gradient at the target's entry; a
+  /// NaN logit gives a NaN loss; `p_y = 1` gives exactly 0). Errors: those of ``ClassIndexLoss`` (a target
   /// outside `[0, columns)`, rows without columns, `rowLosses` too short or overlapping an
   /// input), each naming its argument; a call that throws has written nothing.
   public static func loss<H: HalfPrecisionStorage>(

@@ -18,9 +18,11 @@ import SoftmaxKernelsCore
 /// `1e12` (Double); StableMax is not shift-invariant (`s` is piecewise), so those rows are judged
 /// against their own exact values.
 ///
-/// Edge cases (those of the reference code's `s(x) / sum`): `-inf` gives `s = 0`; a `+inf`
-/// entry gives inf/inf = NaN there and 0 elsewhere, and a NaN loss; NaN makes the row NaN; an
-/// all `-inf` row is 0/0 = NaN. Complexity: two passes (sum, gradient); rows are spread over
+/// Edge cases: `-inf` gives `s = 0`; a `+inf` logit makes the loss `+inf` when it is not the
+/// target's and NaN when it is (inf/inf), and the gradient NaN at the target's entry and 0 at
+/// every other (the `+inf` entry's included); NaN makes the row NaN; an all `-inf` row is
+/// 0/0 = NaN. (Observed at every level; the forward ``StableMax`` of a `+inf` entry is NaN there
+/// and 0 elsewhere.) Complexity: two passes (sum, gradient); rows are spread over
 /// threads.
 ///
 /// Forms, reduction, layout and errors: those of ``ClassIndexLoss``; the reduction is `.mean`

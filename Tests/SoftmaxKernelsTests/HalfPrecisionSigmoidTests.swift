@@ -362,7 +362,7 @@ final class HalfPrecisionSigmoidTests: SoftmaxKernelsTestCase {
     func check<H: HalfType>(_: H.Type) throws {
       let x = [H](repeating: H(Float(1)), count: 40)
       var out = [H](repeating: H(Float(5)), count: 39)
-      try x.withUnsafeBufferPointer { xp in
+      x.withUnsafeBufferPointer { xp in
         out.withUnsafeMutableBufferPointer { o in
           assertThrows(.countMismatch(argument: "output", expected: 40, actual: 39)) { try Sigmoid.forward(xp, into: o) }
           assertThrows(.countMismatch(argument: "outputGradient", expected: 40, actual: 39)) {
@@ -372,7 +372,7 @@ final class HalfPrecisionSigmoidTests: SoftmaxKernelsTestCase {
       }
       XCTAssertEqual(out.map(\.float), [Float](repeating: 5, count: 39))
       var y = [H](repeating: H(Float(5)), count: 40)
-      try x.withUnsafeBufferPointer { xp in
+      x.withUnsafeBufferPointer { xp in
         y.withUnsafeMutableBufferPointer { o in
           assertThrows(invalid("beta")) { try Softplus.forward(xp, into: o, options: SoftplusOptions(beta: 0)) }
           assertThrows(invalid("beta")) { try Softplus.forward(xp, into: o, options: SoftplusOptions(beta: 1e39)) }
@@ -481,5 +481,53 @@ final class HalfPrecisionSigmoidTests: SoftmaxKernelsTestCase {
         }
       }
     }
+  }
+
+  /// Where `e^-|x|` is subnormal (`|x| > 87.3`) the gradients carry its absolute error times the
+  /// upstream gradient: within 8 units of 2^-24 relative plus `1.5 * 2^-149 * |g|` (Float), and
+  /// within 1 ulp plus the same term (BFloat16, the 16-bit type that reaches it); softplus with a
+  /// small `beta` adds `1.5 * 2^-149 / beta` forward. The bounds of the docs, enforced.
+  func testResultsScaledUpFromSubnormalExponentials() throws {
+    let smallest = Double(Float.leastNonzeroMagnitude)
+    let xs: [Float] = stride(from: Float(80), through: 130, by: 0.25).flatMap { [$0, -$0] }
+    let bf = xs.map { BFloat16($0) }
+    let bfx = bf.map { Float($0) }
+    var worstFloat = 0.0, worstHalf = 0.0
+    try forEachLevel { level in
+      let e = ExecutionOptions(threads: 1, isa: level)
+      for g: Float in [4096, 1_048_576, 16_777_216, 3.3e38] {
+        for f in Function.all {
+          let gs = [Float](repeating: g, count: xs.count)
+          let dx = try xs.withUnsafeBufferPointer { xp in try run(gs, Float.nan) { try f.backward(xp, $0, $1, e) } }
+          let gh = [BFloat16](repeating: BFloat16(g), count: xs.count)
+          let dh = try bf.withUnsafeBufferPointer { xp in try run(gh, BFloat16(Float.nan)) { try f.backward(xp, $0, $1, e) } }
+          let absolute = 1.5 * smallest * Double(g)
+          for i in xs.indices {
+            let ref = Double(g) * f.derivative(Double(xs[i]))
+            let err = Swift.abs(Double(dx[i]) - ref)
+            worstFloat = max(worstFloat, err / (8 * 0x1p-24 * Swift.abs(ref) + absolute))
+            XCTAssertLessThanOrEqual(err, 8 * 0x1p-24 * Swift.abs(ref) + absolute, "\(f) x \(xs[i]) g \(g): \(dx[i]) for \(ref)")
+            let gb = Double(Float(BFloat16(g)))
+            let refH = gb * f.derivative(Double(bfx[i]))
+            let errH = Swift.abs(Double(Float(dh[i])) - refH)
+            let boundH = BFloat16.ulp(at: refH) + 1.5 * smallest * gb
+            worstHalf = max(worstHalf, errH / boundH)
+            XCTAssertLessThanOrEqual(errH, boundH, "BFloat16 \(f) x \(bfx[i]) g \(gb): \(Float(dh[i])) for \(refH)")
+          }
+        }
+      }
+      // Softplus with a small beta: the forward result is e^-|beta x| / beta.
+      for beta in [Float(1e-4), 1e-10] {
+        let x = stride(from: Float(-130), through: -80, by: 0.5).map { $0 / beta }
+        let y = try Softplus.forward(x, options: SoftplusOptions(beta: Double(beta), execution: e))
+        for i in x.indices {
+          let ref = sigRefSoftplus(Double(x[i]), beta: Double(beta))
+          // The rounding of beta x to Float moves e^(beta x) by up to |beta x| units of 2^-24.
+          let bound = (8 + Swift.abs(Double(beta * x[i]))) * 0x1p-24 * Swift.abs(ref) + 1.5 * smallest / Double(beta)
+          XCTAssertLessThanOrEqual(Swift.abs(Double(y[i]) - ref), bound, "softplus beta \(beta) x \(x[i]): \(y[i]) for \(ref)")
+        }
+      }
+    }
+    print("HalfPrecisionSigmoidTests: subnormal exponentials, worst error / bound \(worstFloat) (Float), \(worstHalf) (BFloat16)")
   }
 }

@@ -11,10 +11,15 @@
 /// level, so a `Float` output is bitwise the `Float` function of the widened input, and a 16-bit
 /// output is that value rounded once: within 1 ulp of the 16-bit type of a float64 reference
 /// (the `Float` result's few units of `2^-24` can only move a value lying that close to a
-/// rounding boundary). Parameters (``SoftplusOptions``) are rounded to `Float`. Results beyond
-/// the 16-bit type's range follow its rounding: `Float16` `softplus(x)` is `x` itself, so it never
-/// overflows, but results below half its smallest subnormal (`2^-25`, e.g. `sigmoid(-18)`)
-/// become 0 (`BFloat16` has `Float`'s exponent range: nothing is lost to it).
+/// rounding boundary), plus, for the gradients (and softplus with a small `beta`), the absolute
+/// error the `Float` kernel has where `e^-|x|` is subnormal, `|x| > 87.3`: up to
+/// `1.5 * 2^-149 * |outputGradient|` (`/ beta` for softplus), which only `BFloat16` can reach
+/// (with upstream gradients above about 2^12). Parameters (``SoftplusOptions``) are rounded to
+/// `Float`. Results beyond the 16-bit type's range follow its rounding: `Float16` softplus
+/// overflows to `+inf` only where `log1p(e^(-beta x)) / beta` pushes `x` past 65520 (`beta`
+/// below about 1e-4 near `x = 65504`, e.g. `beta = 9e-5`; below 1.1e-5 anywhere); results below
+/// half the smallest positive value become 0: `2^-25` for `Float16` (e.g. `sigmoid(-18)`) and
+/// `2^-134` for `BFloat16` (e.g. `sigmoid(-94)`, which `Float` keeps as 1.5e-41).
 ///
 /// The forms mirror the `Float` ones: buffers, strided rows (`Rows` / `MutableRows`, run as one
 /// vector when both are contiguous, else row by row), `Span` / `MutableSpan` and `Array`, in
