@@ -194,7 +194,8 @@ def main():
         peers, ours, [t for t in a.threads.split(",") if t.strip()],
         [w.strip() for w in a.workloads.split(",")] if a.workloads else None)
 
-    legend = ("Median GB/s by shared/PERF.md's convention (8 B/element for W1-W4 and W6, 4 B for W5); "
+    legend = ("Median GB/s by shared/PERF.md's convention (8 B/element for W1-W4 and W6, 4 B for W5; "
+              "half that for the 16-bit cells -bf16 / -f16); "
               f"{DASH} = no such operation, the run failed, or the workload is not in softmax-bench yet. "
               "'ours auto' = the automatic algorithm at the best ISA level in softmax-bench's JSON; "
               "'ours best cell' = the fastest of our cells (algorithm, ISA); ratios are against the "

@@ -10,19 +10,22 @@
 #include <string.h>
 #include <time.h>
 
+enum { PEER_F32 = 0, PEER_BF16 = 1, PEER_F16 = 2 };
+
 typedef struct {
-  char workload[8];
+  char workload[16];    /* as given: W1 ... W4, or a 16-bit cell W1-bf16 ... W4-f16 */
   int threads;
   long long size;
   int repetitions;
   long long rows, columns;
   int log_softmax;      /* W4 */
+  int half;             /* 0: float32; PEER_BF16 / PEER_F16: source and output stored in 16 bits */
   int bytes_per_element;
 } peer_args;
 
 static void peer_usage(const char* prog) {
   fprintf(stderr,
-          "usage: %s --workload W1|W2|W3|W4 [--threads T] [--size N] [--repetitions R]\n"
+          "usage: %s --workload W1|W2|W3|W4[-bf16|-f16] [--threads T] [--size N] [--repetitions R]\n"
           "  size: elements in total (default 268435456 = 1 GiB of floats)\n", prog);
 }
 
@@ -49,11 +52,22 @@ static int peer_parse(int argc, char** argv, peer_args* a) {
     return 2;
   }
   long long n = a->size;
-  a->bytes_per_element = 8;
-  if (strcmp(a->workload, "W1") == 0) { a->rows = 1; a->columns = n; }
-  else if (strcmp(a->workload, "W2") == 0) { a->columns = 32768; }
-  else if (strcmp(a->workload, "W3") == 0) { a->columns = 262144; }
-  else if (strcmp(a->workload, "W4") == 0) { a->columns = 32768; a->log_softmax = 1; }
+  /* A 16-bit cell (W2-bf16, W4-f16, ...): the same shape, half the bytes (PERF.md's
+   * convention: source read + output written, 2 + 2 bytes per element). */
+  char base[16];
+  snprintf(base, sizeof base, "%s", a->workload);
+  char* dash = strchr(base, '-');
+  if (dash) {
+    if (strcmp(dash, "-bf16") == 0) a->half = PEER_BF16;
+    else if (strcmp(dash, "-f16") == 0) a->half = PEER_F16;
+    else { fprintf(stderr, "%s: unknown workload '%s'\n", argv[0], a->workload); peer_usage(argv[0]); return 2; }
+    *dash = 0;
+  }
+  a->bytes_per_element = a->half ? 4 : 8;
+  if (strcmp(base, "W1") == 0) { a->rows = 1; a->columns = n; }
+  else if (strcmp(base, "W2") == 0) { a->columns = 32768; }
+  else if (strcmp(base, "W3") == 0) { a->columns = 262144; }
+  else if (strcmp(base, "W4") == 0) { a->columns = 32768; a->log_softmax = 1; }
   else { fprintf(stderr, "%s: unknown workload '%s'\n", argv[0], a->workload); peer_usage(argv[0]); return 2; }
   if (a->rows == 0) { a->rows = n / a->columns; if (a->rows < 1) a->rows = 1; }
   return 0;
@@ -78,6 +92,22 @@ static void peer_fill_uniform(float* x, long long n, uint64_t seed) {
     s ^= s << 13; s ^= s >> 7; s ^= s << 17;
     x[i] = -8.0f + (float)(s >> 40) * scale;
   }
+}
+
+/* float32 <-> bfloat16 bits, round to nearest even (NaN stays a quiet NaN). */
+static inline uint16_t peer_float_to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x0040u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+
+static inline float peer_bf16_to_float(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
 }
 
 static double peer_now(void) {

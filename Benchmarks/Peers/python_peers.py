@@ -12,6 +12,13 @@ What each peer runs:
          LogSoftmax (W4), both axis=-1; SoftmaxCrossEntropyLoss reduction=mean (W5).
          Inputs and the output are bound with IOBinding to preallocated, touched buffers.
          Threads: SessionOptions.intra_op_num_threads. No W6 (inference-only package).
+         16-bit: float16 cells W1-f16 ... W5-f16 (tensor(float16) input and output). The CPU
+         execution provider has no float16 kernel of these operators: the session inlines
+         the ONNX function body (ReduceMax, Sub, Exp, ReduceSum, Div / Log, ...) and runs it in
+         float32 between Cast nodes it inserts; the impl field lists the nodes that run. No
+         bfloat16 cells: session creation fails (NOT_IMPLEMENTED: no bfloat16 ReduceMax for
+         Softmax / LogSoftmax; INVALID_GRAPH for SoftmaxCrossEntropyLoss, whose function body's
+         NegativeLogLikelihoodLoss does not take bfloat16).
   torch  PyTorch CPU: torch.softmax (W1-W3), torch.log_softmax (W4), F.cross_entropy (W5),
          F.cross_entropy forward + torch.autograd.grad w.r.t. the logits (W6).
          Threads: torch.set_num_threads (run.sh also sets OMP_NUM_THREADS).
@@ -33,12 +40,21 @@ import time
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
 # The 16-bit cells of softmax-bench (W2-bf16, W6-f16, ...): the same shapes with the logits,
 # outputs and gradient stored as bfloat16 / float16. PyTorch computes them on the CPU (ATen's
-# reduced-precision kernels accumulate in float32).
+# reduced-precision kernels accumulate in float32); ONNX Runtime's CPU provider runs the float16
+# ones (as a float32 graph between Casts, see run_ort), not the bfloat16 ones.
 HALF = tuple(f"{w}-{tag}" for tag in ("bf16", "f16") for w in WORKLOADS)
 SUPPORTED = {
-    "ort": ("W1", "W2", "W3", "W4", "W5"),
+    "ort": ("W1", "W2", "W3", "W4", "W5", "W1-f16", "W2-f16", "W3-f16", "W4-f16", "W5-f16"),
     "torch": WORKLOADS + HALF,
     "scipy": ("W1", "W2", "W3", "W4"),
+}
+
+# Why a peer has no 16-bit cells (what onnxruntime 1.32.0's CPU provider said on x86-64).
+WHY_NOT = {
+    ("ort", "bf16"): " (ONNX Runtime's CPU provider builds no bfloat16 session of these graphs:"
+                     " Softmax / LogSoftmax: NOT_IMPLEMENTED, no implementation for ReduceMax;"
+                     " SoftmaxCrossEntropyLoss: INVALID_GRAPH, NegativeLogLikelihoodLoss does"
+                     " not take tensor(bfloat16))",
 }
 
 
@@ -73,8 +89,8 @@ def make_inputs(np, rows, columns, with_targets):
     return x, t
 
 
-def touched_empty(np, shape_):
-    y = np.empty(shape_, dtype=np.float32)
+def touched_empty(np, shape_, dtype=None):
+    y = np.empty(shape_, dtype=dtype or np.float32)
     y.fill(0.0)                              # np.zeros would map lazily: touch the pages now
     return y
 
@@ -152,14 +168,18 @@ def run_ort(np, workloads, threads, size, reps):
     for w in workloads:
         rows, columns, op, bpe = shape(w, size)
         x, t = make_inputs(np, rows, columns, op == "cross_entropy")
-        X = helper.make_tensor_value_info("X", TensorProto.FLOAT, [rows, columns])
+        half = w.partition("-")[2] == "f16"
+        elem, dtype = (TensorProto.FLOAT16, np.float16) if half else (TensorProto.FLOAT, np.float32)
+        if half:
+            x = x.astype(np.float16)         # a new, touched float16 array: input and reference
+        X = helper.make_tensor_value_info("X", elem, [rows, columns])
         if op == "cross_entropy":
             T = helper.make_tensor_value_info("T", TensorProto.INT64, [rows])
-            L = helper.make_tensor_value_info("L", TensorProto.FLOAT, [])
+            L = helper.make_tensor_value_info("L", elem, [])
             node = helper.make_node("SoftmaxCrossEntropyLoss", ["X", "T"], ["L"], reduction="mean")
             graph = helper.make_graph([node], w, [X, T], [L])
         else:
-            Y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [rows, columns])
+            Y = helper.make_tensor_value_info("Y", elem, [rows, columns])
             node = helper.make_node("Softmax" if op == "softmax" else "LogSoftmax", ["X"], ["Y"], axis=-1)
             graph = helper.make_graph([node], w, [X], [Y])
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
@@ -172,6 +192,7 @@ def run_ort(np, workloads, threads, size, reps):
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        nodes = ort_graph_nodes(onnx, ort, model, threads) if half else None
 
         binding = sess.io_binding()
         binding.bind_cpu_input("X", x)
@@ -180,8 +201,8 @@ def run_ort(np, workloads, threads, size, reps):
             binding.bind_cpu_input("T", t)
             binding.bind_output("L", "cpu")
         else:
-            y = touched_empty(np, (rows, columns))
-            binding.bind_output("Y", "cpu", 0, np.float32, [rows, columns], y.ctypes.data)
+            y = touched_empty(np, (rows, columns), dtype)
+            binding.bind_output("Y", "cpu", 0, dtype, [rows, columns], y.ctypes.data)
 
         med, best = measure(lambda: sess.run_with_iobinding(binding), reps)
         if op == "cross_entropy":
@@ -192,10 +213,29 @@ def run_ort(np, workloads, threads, size, reps):
             kind = "max|sum(exp(row))-1|" if op == "log_softmax" else "max|row sum-1|"
         impl = {"softmax": "Softmax", "log_softmax": "LogSoftmax",
                 "cross_entropy": "SoftmaxCrossEntropyLoss"}[op] + " (CPU EP, IOBinding)"
+        if half:
+            impl += " float16, runs " + " ".join(nodes)
         report("ONNX Runtime", ort.__version__, impl, w, op, threads, rows, columns, bpe, reps,
                med, best, check, kind)
         del sess, binding, x, y, t
         gc.collect()
+
+
+def ort_graph_nodes(onnx, ort, model, threads):
+    """The op types of the graph the CPU provider runs after its transformations, in order (a
+    second session of the same model that writes its optimized graph to a temporary file).
+    For a float16 Softmax of ONNX Runtime 1.32: Cast ReduceMax Sub Exp ReduceSum Div Cast, i.e.
+    the operator's function body in float32 between inserted Casts."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.log_severity_level = 3            # no warning about serializing an optimized graph
+        so.optimized_model_filepath = os.path.join(d, "optimized.onnx")
+        ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        return [n.op_type for n in onnx.load(so.optimized_model_filepath).graph.node]
 
 
 # ----------------------------------------------------------------------------- PyTorch
@@ -309,7 +349,7 @@ def main():
     runnable = [w for w in wanted if w in SUPPORTED[a.peer]]
     for w in wanted:
         if w not in runnable:
-            log(f"{a.peer} has no operation for {w}: skipped")
+            log(f"{a.peer} has no operation for {w}: skipped{WHY_NOT.get((a.peer, w.partition('-')[2]), '')}")
     try:
         import numpy as np
     except ImportError as e:

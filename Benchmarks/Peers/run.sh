@@ -36,7 +36,7 @@ options:
   --markdown FILE    also write the combined table as Markdown to FILE
   --out DIR          where the raw results go (default Benchmarks/Peers/build/results-<time>)
   --peers LIST       subset of $peers
-  --workloads LIST   subset of $workloads
+  --workloads LIST   subset of $workloads, or 16-bit cells: W1-bf16 ... W6-f16
   --ours-json FILE   use this softmax-bench JSON instead of running softmax-bench
   --ours-source S    worktree (default): softmax-bench of the work tree as it is;
                      head: of the last commit, exported with git archive into build/ours-src
@@ -85,10 +85,15 @@ wants() { local x="$1"; shift; local y; for y in "$@"; do [[ "$x" == "$y" ]] && 
 
 # Which workloads each peer has (XNNPACK: softmax only; oneDNN: softmax and log-softmax;
 # ONNX Runtime: no gradient in the inference package; SciPy: softmax and log-softmax). The
-# 16-bit cells (W2-bf16, W6-f16, ...): PyTorch only so far (python_peers.py).
+# 16-bit cells (W2-bf16, W6-f16, ...): PyTorch all of them; oneDNN 2.6 bf16 softmax and
+# log-softmax (its CPU build has no f16 softmax, and bf16 only with AVX-512: elsewhere the run
+# fails with oneDNN's "unimplemented" and the cell stays empty); ONNX Runtime float16 W1-W5 (its
+# CPU provider runs them as a float32 graph between Casts; bfloat16 sessions fail to build).
 half_cells() { local w t; for t in bf16 f16; do for w in "$@"; do printf '%s ' "$w-$t"; done; done; }
+tag_cells() { local t="$1" w; shift; for w in "$@"; do printf '%s ' "$w-$t"; done; }
 declare -A has=(
-  [xnnpack]="W1 W2 W3" [onednn]="W1 W2 W3 W4" [ort]="W1 W2 W3 W4 W5"
+  [xnnpack]="W1 W2 W3" [onednn]="W1 W2 W3 W4 $(tag_cells bf16 W1 W2 W3 W4)"
+  [ort]="W1 W2 W3 W4 W5 $(tag_cells f16 W1 W2 W3 W4 W5)"
   [torch]="W1 W2 W3 W4 W5 W6 $(half_cells W1 W2 W3 W4 W5 W6)" [scipy]="W1 W2 W3 W4"
 )
 

@@ -16,6 +16,10 @@ int main(int argc, char** argv) {
   peer_args a;
   int rc = peer_parse(argc, argv, &a);
   if (rc) return rc;
+  if (a.half) {
+    fprintf(stderr, "xnnpack_softmax: this peer runs the float32 operator only (%s)\n", a.workload);
+    return 3;
+  }
   if (a.log_softmax) {
     fprintf(stderr, "xnnpack_softmax: XNNPACK has no log-softmax operator (%s)\n", a.workload);
     return 3;
