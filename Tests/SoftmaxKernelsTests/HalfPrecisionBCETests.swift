@@ -87,9 +87,9 @@ final class HalfPrecisionBCETests: SoftmaxKernelsTestCase {
       let x = [H](repeating: H(Float(1)), count: 32)
       let y = [Float](repeating: 1, count: 32)
       var gradient = [H](repeating: H(Float(5)), count: 32)
-      try x.withUnsafeBufferPointer { xp in
-        try gradient.withUnsafeMutableBufferPointer { g in
-          try y.withUnsafeBufferPointer { yp in
+      x.withUnsafeBufferPointer { xp in
+        gradient.withUnsafeMutableBufferPointer { g in
+          y.withUnsafeBufferPointer { yp in
             let bad = [Float](repeating: 1.5, count: 32)
             bad.withUnsafeBufferPointer { bp in
               assertThrows(invalid("targets", reasonContaining: "outside")) {
@@ -111,7 +111,7 @@ final class HalfPrecisionBCETests: SoftmaxKernelsTestCase {
       XCTAssertEqual(gradient.map(\.float), [Float](repeating: 5, count: 32))
       // A Float output over the 16-bit logits is never in place.
       var raw = [H](repeating: H(Float(1)), count: 64)
-      try y.withUnsafeBufferPointer { yp in
+      y.withUnsafeBufferPointer { yp in
         raw.withUnsafeMutableBufferPointer { p in
           let asFloat = UnsafeMutableRawPointer(p.baseAddress!).bindMemory(to: Float.self, capacity: 32)
           defer { _ = UnsafeMutableRawPointer(p.baseAddress!).bindMemory(to: H.self, capacity: 64) }

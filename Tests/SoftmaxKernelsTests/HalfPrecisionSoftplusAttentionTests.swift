@@ -103,7 +103,7 @@ final class HalfPrecisionSoftplusAttentionTests: SoftmaxKernelsTestCase {
     func check<H: HalfType>(_: H.Type) throws {
       let x = [H](repeating: H(Float(0.5)), count: 12)
       var out = [H](repeating: H(Float(9)), count: 12)
-      try x.withUnsafeBufferPointer { xp in
+      x.withUnsafeBufferPointer { xp in
         out.withUnsafeMutableBufferPointer { o in
           assertThrows(invalid("epsilon")) {
             try SoftplusAttention.forward(
