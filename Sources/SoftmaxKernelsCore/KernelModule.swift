@@ -118,6 +118,8 @@ package protocol KernelModule {
   static var floatHooks: VectorFunctionHooks<Float> { get }
   static var doubleHooks: VectorFunctionHooks<Double> { get }
   static var bfloat16: HalfKernelSet<BFloat16> { get }
+  /// Linear layer + cross-entropy without the logits (Float).
+  static var linearCrossEntropy: LinearCrossEntropyKernels { get }
   #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
   static var float16: HalfKernelSet<Float16> { get }
   #endif

@@ -10,6 +10,11 @@ package enum LevelKernels: KernelModule {
   package static let floatHooks: VectorFunctionHooks<Float> = makeHooks()
   package static let doubleHooks: VectorFunctionHooks<Double> = makeHooks()
   package static let bfloat16: HalfKernelSet<BFloat16> = makeHalfKernelSet()
+  package static let linearCrossEntropy = LinearCrossEntropyKernels(
+    tokenBlock: linearTokenBlock, classBlock: linearClassBlock,
+    scratchFloats: { LinearScratch.floats(dimension: $0) },
+    forwardBlock: { batch, block, scratch in linearForwardBlock(batch, block, scratch) },
+    backwardTile: { batch, i, j, scratch in linearBackwardTile(batch, i, j, scratch) })
   #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
   package static let float16: HalfKernelSet<Float16> = makeHalfKernelSet()
   #endif

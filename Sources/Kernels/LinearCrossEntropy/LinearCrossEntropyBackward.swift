@@ -1,0 +1,121 @@
+// The backward pass of linear + cross-entropy for one tile (a token block by a class block):
+// the tile's logits recomputed, turned into the gradient with respect to the logits `G`, then
+// `dC += G^T E`, `dE += G C` and `dbias += column sums of G^T`, without storing any logits.
+
+import SoftmaxKernelsCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Backward pass of tile (`tokenIndex`, `classIndex`). For token `n` with upstream scale `s`,
+/// `p_v = exp(z_v - lse)`, target `y`, label smoothing `eps` and `V` classes:
+/// `g_v = s (p_v - (1 - eps)[v = y] - eps / V) + 2 zLossScale lse s_z p_v`, times the
+/// soft-capping chain factor `1 - (z_v / c)^2`; ignored tokens have `g = 0`. The target entry
+/// is computed as `expm1(-nll)` (no cancellation as `p_y -> 1`).
+func linearBackwardTile(
+  _ b: LinearCrossEntropyBatch, _ tokenIndex: Int, _ classIndex: Int, _ scratch: UnsafeMutablePointer<Float>
+) {
+  let s = LinearScratch(base: scratch, dimension: b.dimension)
+  let tokens = Block(tokenIndex, size: linearTokenBlock, total: b.tokens)
+  let classes = Block(classIndex, size: linearClassBlock, total: b.classes)
+  packEmbeddings(b, tokenIndex, tokens, s)
+  logitTile(b, classes, s)
+  let lanes = Float.Vector.scalarCount
+  let eps = Double(b.labelSmoothing), c = Double(b.classes)
+  let scale = Double(b.gradientScale)
+  withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * linearTokenBlock) { work in
+    // Per token: the maximum, log-sum rounded to Float, the scale of p (its rounding of the
+    // log-sum folded in) and the constant term; for ignored tokens and the padding a maximum of
+    // +inf (so exp(z - m) = 0, never an overflow) and 0 scales.
+    let maxima = work.baseAddress!, logSums = maxima + linearTokenBlock
+    let scales = logSums + linearTokenBlock, offsets = scales + linearTokenBlock
+    var largestScale: Float = 0
+    for n in 0..<linearTokenBlock {
+      let t = tokens.start + n
+      guard n < tokens.count, b.targets[t] != b.ignoreIndex else {
+        (maxima[n], logSums[n], scales[n], offsets[n]) = (.infinity, 0, 0, 0)
+        continue
+      }
+      let logSum = b.rowLogSum[t], lse = Double(b.rowMax[t]) + logSum
+      let zTerm = 2 * Double(b.zLossScale) * lse * Double(b.zLossGradientScale)
+      let (rounded, factor) = roundedLogSum(logSum, Float.self)
+      (maxima[n], logSums[n]) = (b.rowMax[t], rounded)
+      scales[n] = Float((scale + zTerm) * factor)
+      offsets[n] = Float(-scale * eps / c)
+      if !lse.isFinite { (maxima[n], logSums[n], scales[n]) = (0, 0, .nan) }
+      largestScale = max(largestScale, abs(scales[n]))
+    }
+    // The targets' logits, before the pass below overwrites them.
+    var targets: [(n: Int, row: Int, z: Float)] = []
+    for n in 0..<tokens.count {
+      let y = b.targets[tokens.start + n]
+      guard y != b.ignoreIndex, y >= classes.start, y < classes.start + classes.count else { continue }
+      targets.append((n, y - classes.start, s.tile[(y - classes.start) * linearTokenBlock + n]))
+    }
+    let cap = b.softcap
+    let inverseCap = Float.Vector(repeating: cap > 0 ? 1 / cap : 0), one = Float.Vector(repeating: 1)
+    var largest = Float.Vector()
+    var q = 0
+    while q < linearTokenBlock {
+      let m = load(maxima + q), l = load(logSums + q), a = load(scales + q), o = load(offsets + q)
+      for v in 0..<classes.count {
+        let p = s.tile + v * linearTokenBlock + q
+        let z = load(p)
+        var g = Float.fma(a, Float.expShifted(z, minus: m, minus: l), o)
+        if cap > 0 {
+          let r = z * inverseCap
+          g *= Float.fma(-r, r, one)
+        }
+        store(g, p)
+        largest = Float.vmax(largest, Float.vmax(g, -g))
+      }
+      q += lanes
+    }
+    for (n, row, z) in targets {
+      let t = tokens.start + n
+      let logSum = b.rowLogSum[t], lse = Double(b.rowMax[t]) + logSum
+      let zTerm = 2 * Double(b.zLossScale) * lse * Double(b.zLossGradientScale)
+      let nll = lse.isFinite ? (Double(b.rowMax[t]) - Double(z)) + logSum : .nan
+      var g = scale * (1 - eps) * expm1(-nll) + (scale * eps + zTerm) * exp(-nll) - scale * eps / c
+      if cap > 0 {
+        let r = Double(z) / Double(cap)
+        g *= 1 - r * r
+      }
+      s.tile[row * linearTokenBlock + n] = Float(g)
+      largest = Float.vmax(largest, Float.Vector(repeating: abs(Float(g))))
+    }
+    // Gradient filtering: a tile whose entries are all negligible adds nothing.
+    if b.gradientFilter > 0, horizontalMax(largest) < b.gradientFilter * largestScale { return }
+    if let dC = b.classifierGradient {
+      accumulateProduct(
+        rows: classes.count, width: b.dimension, depth: tokens.count, a: s.tile,
+        rowStride: linearTokenBlock, depthStride: 1,
+        b: b.embeddings + tokens.start * b.embeddingsStride, bStride: b.embeddingsStride,
+        out: dC + classes.start * b.classifierGradientStride, outStride: b.classifierGradientStride,
+        padded: s.padded, tail: s.tail)
+    }
+    if let dE = b.embeddingsGradient {
+      accumulateProduct(
+        rows: tokens.count, width: b.dimension, depth: classes.count, a: s.tile,
+        rowStride: 1, depthStride: linearTokenBlock,
+        b: b.classifier + classes.start * b.classifierStride, bStride: b.classifierStride,
+        out: dE + tokens.start * b.embeddingsGradientStride, outStride: b.embeddingsGradientStride,
+        padded: s.padded, tail: s.tail)
+    }
+    if let dBias = b.biasGradient {
+      for v in 0..<classes.count {
+        let row = s.tile + v * linearTokenBlock
+        var sum = Float.Vector()
+        q = 0
+        while q < linearTokenBlock {
+          sum += load(row + q)
+          q += lanes
+        }
+        dBias[classes.start + v] += Float.horizontalSum(sum)
+      }
+    }
+  }
+}

@@ -1,0 +1,235 @@
+// Checks, scales, threads and the tile schedule behind every `LinearCrossEntropy` entry point.
+
+import SoftmaxKernelsCore
+
+/// The gradient outputs of a `lossAndGradient` call.
+struct LinearCrossEntropyGradientOutputs {
+  var embeddings: MutableRows<Float>
+  var classifier: MutableRows<Float>
+  var bias: UnsafeMutableBufferPointer<Float>?
+  var lossGradient: Float
+}
+
+/// The module's linear + cross-entropy kernels of every level, built once per process.
+private let linearKernels = ISALevel.allCases.map { kernelModule($0).linearCrossEntropy }
+
+extension LinearCrossEntropy {
+  /// Checks every argument (nothing is written when one is bad), then runs the forward pass
+  /// over token blocks and, for gradients, the backward pass over tiles.
+  static func run(
+    _ embeddings: Rows<Float>, _ classifier: Rows<Float>, _ bias: UnsafeBufferPointer<Float>?,
+    _ targets: UnsafeBufferPointer<Int>, _ options: LinearCrossEntropyOptions,
+    rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
+    gradients: LinearCrossEntropyGradientOutputs?
+  ) throws(SoftmaxKernelsError) -> LossResult<Float> {
+    let tokens = embeddings.rows, dimension = embeddings.columns, classes = classifier.rows
+    let eLayout = try RowLayout.checked(embeddings, "embeddings")
+    let cLayout = try RowLayout.checked(classifier, "classifier")
+    guard classifier.columns == dimension else {
+      throw .invalidArgument(
+        argument: "classifier",
+        reason: "\(classes) x \(classifier.columns), expected \(dimension) columns as the embeddings")
+    }
+    if classes == 0 && tokens > 0 {
+      throw .invalidArgument(argument: "classifier", reason: "cross-entropy needs at least one class")
+    }
+    if let bias { try checkCount(bias.count, equals: classes, "bias") }
+    try checkCount(targets.count, equals: tokens, "targets")
+    let labelSmoothing = Float(options.labelSmoothing), zLossScale = Float(options.zLossScale)
+    guard labelSmoothing >= 0 && labelSmoothing <= 1 else {
+      throw .invalidArgument(argument: "labelSmoothing", reason: "\(options.labelSmoothing) is outside [0, 1] in Float")
+    }
+    guard zLossScale.isFinite && zLossScale >= 0 else {
+      throw .invalidArgument(argument: "zLossScale", reason: "\(options.zLossScale) is not a finite value >= 0 in Float")
+    }
+    var softcap: Float = 0
+    if let c = options.softcap {
+      softcap = Float(c)
+      guard softcap > 0 && softcap.isFinite else {
+        throw .invalidArgument(argument: "softcap", reason: "\(c) is not a positive finite value in Float")
+      }
+    }
+    var gradientFilter: Float = 0
+    if let f = options.gradientFilter {
+      gradientFilter = Float(f)
+      guard gradientFilter >= 0 && gradientFilter.isFinite else {
+        throw .invalidArgument(argument: "gradientFilter", reason: "\(f) is not a finite value >= 0 in Float")
+      }
+    }
+    for (name, count) in [("rowLosses", rowLosses?.count), ("rowLogSumExp", rowLogSumExp?.count)] {
+      if let count, count < tokens { throw .bufferTooSmall(argument: name, required: tokens, actual: count) }
+    }
+    var validTokens = 0
+    for n in 0..<tokens {
+      let y = targets[n]
+      if y == options.ignoreIndex { continue }
+      guard y >= 0 && y < classes else {
+        throw .invalidArgument(
+          argument: "targets",
+          reason: "token \(n) has target \(y), outside [0, \(classes)) and not the ignore index \(options.ignoreIndex)")
+      }
+      validTokens += 1
+    }
+    var eGradientLayout: RowLayout?, cGradientLayout: RowLayout?
+    if let g = gradients {
+      eGradientLayout = try RowLayout.checked(g.embeddings, "embeddingsGradient", shaped: embeddings)
+      cGradientLayout = try RowLayout.checked(g.classifier, "classifierGradient", shaped: classifier)
+      if let b = g.bias { try checkCount(b.count, equals: classes, "biasGradient") }
+    }
+    // Outputs must not overlap an input or each other.
+    try checkDisjoint(
+      outputs: [
+        ArgumentMemory("embeddingsGradient", gradients?.embeddings.readOnly, eGradientLayout),
+        ArgumentMemory("classifierGradient", gradients?.classifier.readOnly, cGradientLayout),
+        ArgumentMemory("biasGradient", gradients?.bias, count: classes),
+        ArgumentMemory("rowLosses", rowLosses, count: tokens),
+        ArgumentMemory("rowLogSumExp", rowLogSumExp, count: tokens),
+      ],
+      inputs: [
+        ArgumentMemory("embeddings", embeddings, eLayout), ArgumentMemory("classifier", classifier, cLayout),
+        ArgumentMemory("bias", bias, count: classes), ArgumentMemory("targets", targets, count: tokens),
+      ])
+    let plan = try ExecutionPlan(options.execution, elements: tokens * classes)
+
+    let upstream = Double(gradients?.lossGradient ?? 1)
+    let scale: Double
+    switch options.reduction {
+    case .mean: scale = validTokens > 0 ? upstream / Double(validTokens) : 0
+    case .sum, .none: scale = upstream
+    }
+    if let g = gradients {
+      // The gradients accumulate tile by tile from zero.
+      fillRows(g.embeddings, eGradientLayout!)
+      fillRows(g.classifier, cGradientLayout!)
+      if let b = g.bias { b.update(repeating: 0) }
+    }
+    let empty: Float = options.reduction == .mean && !options.zeroWhenNoValidTargets ? .nan : 0
+    guard tokens > 0 else { return LossResult(loss: empty) }
+    let kernels = linearKernels[plan.level.rawValue]
+    let rowMax = UnsafeMutablePointer<Float>.allocate(capacity: tokens)
+    let rowLogSum = UnsafeMutablePointer<Double>.allocate(capacity: tokens)
+    defer {
+      rowMax.deallocate()
+      rowLogSum.deallocate()
+    }
+    var batch = LinearCrossEntropyBatch(
+      embeddings: embeddings.buffer.baseAddress ?? UnsafePointer(rowMax), embeddingsStride: eLayout.stride,
+      tokens: tokens, dimension: dimension,
+      classifier: classifier.buffer.baseAddress ?? UnsafePointer(rowMax), classifierStride: cLayout.stride,
+      classes: classes, targets: targets.baseAddress!, rowMax: rowMax, rowLogSum: rowLogSum)
+    batch.bias = bias?.baseAddress
+    batch.ignoreIndex = options.ignoreIndex
+    batch.labelSmoothing = labelSmoothing
+    batch.zLossScale = zLossScale
+    batch.softcap = softcap
+    batch.rowLoss = rowLosses?.baseAddress
+    batch.rowLogSumExp = rowLogSumExp?.baseAddress
+    batch.gradientScale = Float(scale)
+    batch.zLossGradientScale = Float(scale)
+    batch.gradientFilter = gradientFilter
+    batch.embeddingsGradient = gradients?.embeddings.buffer.baseAddress
+    batch.embeddingsGradientStride = eGradientLayout?.stride ?? 0
+    batch.classifierGradient = gradients?.classifier.buffer.baseAddress
+    batch.classifierGradientStride = cGradientLayout?.stride ?? 0
+    batch.biasGradient = gradients?.bias?.baseAddress
+
+    let tokenBlocks = (tokens + kernels.tokenBlock - 1) / kernels.tokenBlock
+    let classBlocks = (classes + kernels.classBlock - 1) / kernels.classBlock
+    let threads = max(1, min(plan.threads, tokenBlocks * classBlocks))
+    let scratch = ThreadScratch(threads: threads, floats: kernels.scratchFloats(dimension))
+    defer { scratch.deallocate() }
+
+    // Forward: token blocks spread over the threads; partial sums merged in block order.
+    let partial = withUnsafeTemporaryAllocation(of: LossPartial.self, capacity: tokenBlocks) { partials in
+      let base = partials.baseAddress!
+      let t = min(threads, tokenBlocks)
+      parallelFor(t) { k in
+        var g = k
+        while g < tokenBlocks {
+          (base + g).initialize(to: kernels.forwardBlock(batch, g, scratch[k]))
+          g += t
+        }
+      }
+      var total = base.move()
+      for g in 1..<max(1, tokenBlocks) { total.merge((base + g).move()) }
+      return total
+    }
+
+    // Backward: tile (i, j) adds to the embeddings' gradient of token block i and the
+    // classifier's gradient of class block j. Tiles run by anti-diagonals (i + j = d): the tiles
+    // of one diagonal share no block, so they run in parallel without races, and every block
+    // sees its tiles in a fixed order (j increasing for token block i, i increasing for class
+    // block j), so the gradients are bitwise the same for every thread count.
+    if gradients != nil && classes > 0 {
+      for d in 0..<(tokenBlocks + classBlocks - 1) {
+        let first = max(0, d - classBlocks + 1), last = min(d, tokenBlocks - 1)
+        let count = last - first + 1
+        let t = min(threads, count)
+        parallelFor(t) { k in
+          // Contiguous runs of the diagonal per thread.
+          for i in (first + count * k / t)..<(first + count * (k + 1) / t) {
+            kernels.backwardTile(batch, i, d - i, scratch[k])
+          }
+        }
+      }
+    }
+
+    let lambda = Double(zLossScale)
+    var loss: Double, zLoss: Double
+    switch options.reduction {
+    case .mean:
+      if validTokens > 0 {
+        loss = partial.loss / Double(validTokens)
+        zLoss = lambda > 0 ? lambda * partial.zLoss / Double(validTokens) : 0
+      } else {
+        (loss, zLoss) = (options.zeroWhenNoValidTargets ? 0 : .nan, 0)
+      }
+    case .sum, .none:
+      loss = partial.loss
+      zLoss = lambda > 0 ? lambda * partial.zLoss : 0
+    }
+    return LossResult(loss: Float(loss + zLoss), zLoss: Float(zLoss))
+  }
+}
+
+extension RowLayout {
+  /// The checked layout of the output rows `argument`, which must have the shape of `input`.
+  static func checked<T, U>(
+    _ rows: MutableRows<T>, _ argument: String, shaped input: Rows<U>
+  ) throws(SoftmaxKernelsError) -> RowLayout {
+    guard rows.rows == input.rows, rows.columns == input.columns else {
+      throw .invalidArgument(
+        argument: argument, reason: "\(rows.rows) x \(rows.columns), expected \(input.rows) x \(input.columns)")
+    }
+    return try checked(rows.readOnly, argument)
+  }
+}
+
+/// Sets the rows `layout` describes to 0 (not the gaps between them).
+private func fillRows(_ rows: MutableRows<Float>, _ layout: RowLayout) {
+  guard let base = rows.buffer.baseAddress, layout.columns > 0 else { return }
+  for r in 0..<layout.rows {
+    (base + r * layout.stride).update(repeating: 0, count: layout.columns)
+  }
+}
+
+/// One scratch per thread, 64-byte aligned, each starting with "no token block packed".
+private struct ThreadScratch: @unchecked Sendable {
+  let memory: UnsafeMutableRawPointer
+  let floats: Int
+  let threads: Int
+
+  init(threads: Int, floats: Int) {
+    // Rounded up to whole cache lines, so that threads never share one.
+    self.floats = (floats + 15) / 16 * 16
+    self.threads = threads
+    memory = .allocate(byteCount: threads * self.floats * 4, alignment: 64)
+    for k in 0..<threads { (memory + k * self.floats * 4).storeBytes(of: -1, as: Int.self) }
+  }
+
+  subscript(k: Int) -> UnsafeMutablePointer<Float> {
+    (memory + k * floats * 4).assumingMemoryBound(to: Float.self)
+  }
+
+  func deallocate() { memory.deallocate() }
+}
