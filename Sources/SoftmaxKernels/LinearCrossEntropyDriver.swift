@@ -156,21 +156,22 @@ extension LinearCrossEntropy {
     }
 
     // Backward: tile (i, j) adds to the embeddings' gradient of token block i and the
-    // classifier's gradient of class block j. Tiles run by anti-diagonals (i + j = d): the tiles
-    // of one diagonal share no block, so they run in parallel without races, and every block
-    // sees its tiles in a fixed order (j increasing for token block i, i increasing for class
-    // block j), so the gradients are bitwise the same for every thread count.
+    // classifier's gradient of class block j. Bands of `threads` token blocks: thread k takes
+    // token block b + k and sweeps the class blocks one step behind thread k - 1, so the tiles
+    // of one step share no block (no races) and every block sees its tiles in a fixed order (j
+    // increasing for token block i, i increasing for class block j): the gradients are bitwise
+    // the same for every thread count. Each thread packs its token block once per band.
     if gradients != nil && classes > 0 {
-      for d in 0..<(tokenBlocks + classBlocks - 1) {
-        let first = max(0, d - classBlocks + 1), last = min(d, tokenBlocks - 1)
-        let count = last - first + 1
-        let t = min(threads, count)
-        parallelFor(t) { k in
-          // Contiguous runs of the diagonal per thread.
-          for i in (first + count * k / t)..<(first + count * (k + 1) / t) {
-            kernels.backwardTile(batch, i, d - i, scratch[k])
+      var band = 0
+      while band < tokenBlocks {
+        let rows = min(threads, tokenBlocks - band)
+        for step in 0..<(classBlocks + rows - 1) {
+          parallelFor(rows) { k in
+            let j = step - k
+            if j >= 0 && j < classBlocks { kernels.backwardTile(batch, band + k, j, scratch[k]) }
           }
         }
+        band += rows
       }
     }
 

@@ -92,18 +92,23 @@ func linearBackwardTile(
     if let dC = b.classifierGradient {
       accumulateProduct(
         rows: classes.count, width: b.dimension, depth: tokens.count, a: s.tile,
-        rowStride: linearTokenBlock, depthStride: 1,
-        b: b.embeddings + tokens.start * b.embeddingsStride, bStride: b.embeddingsStride,
+        rowStride: linearTokenBlock, depthStride: 1, panels: s.embeddingPanels,
         out: dC + classes.start * b.classifierGradientStride, outStride: b.classifierGradientStride,
-        padded: s.padded, tail: s.tail)
+        tail: s.tail)
     }
     if let dE = b.embeddingsGradient {
+      for v in 0..<classes.count {
+        let row = s.tile + v * linearTokenBlock
+        for n in 0..<tokens.count { s.tokenMajor[n * linearClassBlock + v] = row[n] }
+      }
+      packPanels(
+        b.classifier + classes.start * b.classifierStride, srcStride: b.classifierStride, depth: classes.count,
+        width: b.dimension, into: s.classifierPanels)
       accumulateProduct(
-        rows: tokens.count, width: b.dimension, depth: classes.count, a: s.tile,
-        rowStride: 1, depthStride: linearTokenBlock,
-        b: b.classifier + classes.start * b.classifierStride, bStride: b.classifierStride,
+        rows: tokens.count, width: b.dimension, depth: classes.count, a: s.tokenMajor,
+        rowStride: linearClassBlock, depthStride: 1, panels: s.classifierPanels,
         out: dE + tokens.start * b.embeddingsGradientStride, outStride: b.embeddingsGradientStride,
-        padded: s.padded, tail: s.tail)
+        tail: s.tail)
     }
     if let dBias = b.biasGradient {
       for v in 0..<classes.count {

@@ -11,16 +11,27 @@ let linearTokenBlock = 128
 let linearClassBlock = 256
 
 /// One thread's scratch: the block's embeddings transposed into panels (`tokenBlock x
-/// dimension` floats), the logits tile (`classBlock x tokenBlock`), and the padded operands of
-/// `accumulateProduct`. The first 64 bytes hold the index of the token block in the panels.
+/// dimension` floats), the logits tile (`classBlock x tokenBlock`), the gradient tile token by
+/// token (`tokenBlock x classBlock`: the operand of `dE += G C`, whose broadcasts then read
+/// six contiguous rows; read from the class-major tile they touched a new cache line per step
+/// and ran at half the speed of the other products), and the padded operands of
+/// `accumulateProduct`: the block's embeddings and the class block's classifier rows in column
+/// panels (`packPanels`; `tokenBlock x paddedDimension` and `classBlock x paddedDimension`).
+/// The first 64 bytes hold the index of the token block in the panels.
 struct LinearScratch {
   let base: UnsafeMutablePointer<Float>
   let dimension: Int
 
   static func floats(dimension: Int) -> Int {
     let w = GemmVector.scalarCount
-    return 16 + linearTokenBlock * dimension + linearClassBlock * linearTokenBlock
-      + max(linearTokenBlock, linearClassBlock) * w + tileRows * w
+    return 16 + linearTokenBlock * dimension + 2 * linearClassBlock * linearTokenBlock
+      + (linearTokenBlock + linearClassBlock) * padded(dimension) + tileRows * w
+  }
+
+  /// `dimension` rounded up to whole panels.
+  static func padded(_ dimension: Int) -> Int {
+    let w = GemmVector.scalarCount
+    return (dimension + w - 1) / w * w
   }
 
   /// Token block whose embeddings the panels hold (-1: none). Set by `packEmbeddings`.
@@ -30,8 +41,12 @@ struct LinearScratch {
   }
   var panels: UnsafeMutablePointer<Float> { base + 16 }
   var tile: UnsafeMutablePointer<Float> { panels + linearTokenBlock * dimension }
-  var padded: UnsafeMutablePointer<Float> { tile + linearClassBlock * linearTokenBlock }
-  var tail: UnsafeMutablePointer<Float> { padded + max(linearTokenBlock, linearClassBlock) * GemmVector.scalarCount }
+  var tokenMajor: UnsafeMutablePointer<Float> { tile + linearClassBlock * linearTokenBlock }
+  /// The token block's embeddings in column panels (operand of `dC += G^T E`).
+  var embeddingPanels: UnsafeMutablePointer<Float> { tokenMajor + linearClassBlock * linearTokenBlock }
+  /// The class block's classifier rows in column panels (operand of `dE += G C`).
+  var classifierPanels: UnsafeMutablePointer<Float> { embeddingPanels + linearTokenBlock * Self.padded(dimension) }
+  var tail: UnsafeMutablePointer<Float> { classifierPanels + linearClassBlock * Self.padded(dimension) }
 }
 
 /// A token block's place: first token `n0`, `count` tokens (the last block may be short).
@@ -47,7 +62,8 @@ struct Block {
 /// Packs the embeddings of token block `tokens` into `GemmVector`-wide panels: panel `p`,
 /// row `d` holds `E[start + p w + q][d]` for `q < w` (0 past the block's last token), so the
 /// logits' register tile loads one vector of tokens per step. Done once per block and thread
-/// (`packedBlock`): the panels are reused for every class block.
+/// (`packedBlock`): the panels are reused for every class block. With a classifier gradient to
+/// compute, the block's rows are also packed into column panels (`embeddingPanels`).
 func packEmbeddings(_ b: LinearCrossEntropyBatch, _ index: Int, _ tokens: Block, _ s: LinearScratch) {
   if s.packedBlock == index { return }
   let w = GemmVector.scalarCount, d = b.dimension
@@ -59,6 +75,11 @@ func packEmbeddings(_ b: LinearCrossEntropyBatch, _ index: Int, _ tokens: Block,
     } else {
       for k in 0..<d { panel[k * w] = 0 }
     }
+  }
+  if b.classifierGradient != nil {
+    packPanels(
+      b.embeddings + tokens.start * b.embeddingsStride, srcStride: b.embeddingsStride, depth: tokens.count,
+      width: d, into: s.embeddingPanels)
   }
   s.packedBlock = index
 }
