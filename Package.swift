@@ -76,10 +76,19 @@ let package = Package(
     // MARK: - Benchmark
     .executableTarget(
       name: "SoftmaxBench",
-      dependencies: ["SoftmaxKernels", "CSoftmaxKernelsStore"],
+      dependencies: ["SoftmaxKernels", "CSoftmaxKernelsStore", "CSoftmaxBenchPeak"],
       path: "Benchmarks/SoftmaxBench",
       // A measurement tool that shares raw buffers across Dispatch threads on purpose.
       swiftSettings: [.swiftLanguageMode(.v5)]
+    ),
+
+    // The FMA peak loops the benchmark measures the machine with (not kernels): each variant
+    // picks its instruction set with a function `target` attribute; -O2 also in debug builds,
+    // so the loop is the same instructions in every configuration.
+    .target(
+      name: "CSoftmaxBenchPeak",
+      path: "Benchmarks/CPeak",
+      cSettings: [.unsafeFlags(["-O2"])]
     ),
 
     // MARK: - Tests

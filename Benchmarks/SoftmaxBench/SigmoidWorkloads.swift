@@ -126,12 +126,15 @@ func runSigmoidFamilyCells(
   return results
 }
 
-/// Writes `results` as --json / --csv would (the main cells' writer has already run).
-func writeAllResults(_ results: [Result], settings: Settings) throws {
+/// Writes `results` to --json and --csv (replacing what an earlier call wrote). The JSON is one
+/// array: the cells' `Result`s, then the `extra` records (the FMA peaks, the linear
+/// cross-entropy cells), which have no `medianGBs` field; the CSV has the `Result`s only.
+func writeAllResults(_ results: [Result], extra: [any Encodable] = [], settings: Settings) throws {
   if let path = settings.json {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(results).write(to: URL(fileURLWithPath: path))
+    let records = results.map { JSONRecord(value: $0) } + extra.map { JSONRecord(value: $0) }
+    try encoder.encode(records).write(to: URL(fileURLWithPath: path))
   }
   if let path = settings.csv {
     var text = "cell,workload,algorithm,isa,threads,median_gbs,best_gbs,bound,bound_gbs,percent_of_bound,max_row_sum_error\n"
@@ -140,6 +143,12 @@ func writeAllResults(_ results: [Result], settings: Settings) throws {
     }
     try text.write(toFile: path, atomically: true, encoding: .utf8)
   }
+}
+
+/// One element of the --json array, whatever its record type.
+struct JSONRecord: Encodable {
+  let value: any Encodable
+  func encode(to encoder: Encoder) throws { try value.encode(to: encoder) }
 }
 
 /// Largest relative error of 4096 sampled outputs against `f` in Double.

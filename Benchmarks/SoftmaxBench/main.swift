@@ -1,5 +1,6 @@
 // softmax-bench: out-of-cache throughput of every softmax path, next to the memory roofline
-// measured in the same process. Run: swift run -c release softmax-bench [options]
+// and the FMA peak (PeakFLOPS.swift) measured in the same process.
+// Run: swift run -c release softmax-bench [options]
 
 import Dispatch
 import Foundation
@@ -209,6 +210,10 @@ x.fillUniform(-8, 8, seed: 42, threads: cores)
 y.fill(0, threads: cores)
 z.fillUniform(-8, 8, seed: 7, threads: cores)
 
+// MARK: FMA peak (PeakFLOPS.swift): the compute roofline, always measured (under a second)
+let fmaPeaks = measureFMAPeaks(threads: Array(Set([1] + settings.threads)).sorted())
+print("\n" + fmaPeaks.summary())
+
 // MARK: Roofline
 print("\nroofline (GB/s, median of \(settings.repetitions); bytes counted as the pattern moves them; each")
 print("pattern's bound is its fastest implementation)")
@@ -265,22 +270,13 @@ for (k, (w, a, l, t)) in cells.enumerated() {
                err, med / Double(w.bytesPerElement), k + 1, cells.count))
 }
 
-if let path = settings.json {
-  let encoder = JSONEncoder()
-  encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-  try encoder.encode(results).write(to: URL(fileURLWithPath: path))
-}
-if let path = settings.csv {
-  var text = "cell,workload,algorithm,isa,threads,median_gbs,best_gbs,bound,bound_gbs,percent_of_bound,max_row_sum_error\n"
-  for r in results {
-    text += "\(r.cell),\(r.workload),\(r.algorithm),\(r.isa),\(r.threads),\(r.medianGBs),\(r.bestGBs),\(r.bound),\(r.boundGBs),\(r.percentOfBound),\(r.maxRowSumError)\n"
-  }
-  try text.write(toFile: path, atomically: true, encoding: .utf8)
-}
+// --json / --csv now, again after each later section (a crash there keeps these results).
+let extraRecords: [any Encodable] = fmaPeaks.records
+try writeAllResults(results, extra: extraRecords, settings: settings)
 
 // MARK: Sigmoid family (SigmoidWorkloads.swift; cells named Sig1...Sig6)
 let sigmoidResults = runSigmoidFamilyCells(settings: settings, x: x, y: y, z: z, roofline: roofline)
-if !sigmoidResults.isEmpty { try writeAllResults(results + sigmoidResults, settings: settings) }
+if !sigmoidResults.isEmpty { try writeAllResults(results + sigmoidResults, extra: extraRecords, settings: settings) }
 
 if let path = settings.svg {
   // The chart shows the best level and the most threads that were run.
