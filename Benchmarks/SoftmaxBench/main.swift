@@ -6,6 +6,14 @@ import Dispatch
 import Foundation
 import SoftmaxKernels
 
+#if SOFTMAXKERNELS_LINEAR_CE
+// One linear cross-entropy cell in a fresh process (LinearWorkloads.swift), started by this
+// program itself: before anything else, so the process holds only that cell's buffers.
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == linearChildOption {
+  exit(linearChildMain(Array(CommandLine.arguments.dropFirst(2))))
+}
+#endif
+
 let usage = """
   usage: softmax-bench [options]
     --quick              small sizes and 2 repetitions (the CI smoke test)
@@ -16,6 +24,19 @@ let usage = """
     --isa LIST           ISA levels (default: every level the CPU supports)
     --streaming on|off   softmax-family outputs with / without streaming stores (default: the
                          library's choice by size, ExecutionOptions.streamingStores = nil)
+    --lce                also run the linear cross-entropy cells (loss of E C^T + bias without
+                         the logits): L1 loss and L2 loss + gradients (dE, dC, dbias) with
+                         vocabulary V, L3 / L4 the same with the large vocabulary. Each cell
+                         runs in a fresh process that also measures its peak resident memory
+                         beyond inputs and outputs. Compute-bound: minutes per cell at the full
+                         shapes. Only at the best ISA level unless --isa is given; --filter LCE
+                         selects only them. Reported: median seconds, GFLOP/s (L1/L3 2NVD
+                         flops, L2/L4 8NVD as computed, 6NVD "useful" as PyTorch counts), % of
+                         the FMA peak measured at the start of the run
+    --lce-rows N         tokens N (default 8192; --quick 256)
+    --lce-dim D          embedding dimension D (default 1024; --quick 128)
+    --lce-vocab V        classes of L1 / L2 (default 32768; --quick 4096)
+    --lce-big-vocab V    classes of L3 / L4 (default 262144, N x V logits of 8 GiB; --quick 16384)
     --json FILE          write the results as JSON
     --csv FILE           write the results as CSV
     --svg FILE           write a bar chart (GB/s per workload and algorithm, roofline dashed)
@@ -39,6 +60,14 @@ struct Settings {
   var list = false
   var catalog = false
   var streaming: Bool?
+  /// Whether --isa was given (the linear cross-entropy cells run at the best level otherwise).
+  var explicitISA = false
+  /// The linear cross-entropy cells (--lce) and their shape.
+  var lce = false
+  var lceRows = 8192
+  var lceDim = 1024
+  var lceVocab = 32768
+  var lceBigVocab = 262144
 }
 
 func fail(_ message: String) -> Never {
@@ -60,16 +89,20 @@ func parse(_ args: [String]) -> Settings {
     }
     return v
   }
+  var quick = false
+  var lceGiven: Set<String> = []
   while i < args.count {
     switch args[i] {
     case "--quick":
       s.elements = 1 << 22
       s.repetitions = 2
+      quick = true
     case "--size": s.elements = positive(value(), "--size")
     case "--threads": s.threads = value().split(separator: ",").map { positive(String($0), "--threads") }
     case "--repetitions": s.repetitions = positive(value(), "--repetitions")
     case "--filter": s.filter = value()
     case "--isa":
+      s.explicitISA = true
       s.levels = value().split(separator: ",").map {
         guard let l = ISALevel(name: String($0)) else { fail("unknown ISA level '\($0)'") }
         guard l <= ISALevel.supported else { fail("this CPU does not support \(l)") }
@@ -82,6 +115,11 @@ func parse(_ args: [String]) -> Settings {
       case "auto": s.streaming = nil
       default: fail("--streaming takes on, off or auto")
       }
+    case "--lce": s.lce = true
+    case "--lce-rows": s.lceRows = positive(value(), "--lce-rows"); lceGiven.insert("rows")
+    case "--lce-dim": s.lceDim = positive(value(), "--lce-dim"); lceGiven.insert("dim")
+    case "--lce-vocab": s.lceVocab = positive(value(), "--lce-vocab"); lceGiven.insert("vocab")
+    case "--lce-big-vocab": s.lceBigVocab = positive(value(), "--lce-big-vocab"); lceGiven.insert("big")
     case "--json": s.json = value()
     case "--csv": s.csv = value()
     case "--svg": s.svg = value()
@@ -93,6 +131,13 @@ func parse(_ args: [String]) -> Settings {
     default: fail("unknown option '\(args[i])'")
     }
     i += 1
+  }
+  if quick {
+    // The smoke test's shapes, where not given explicitly (in any order).
+    if !lceGiven.contains("rows") { s.lceRows = 256 }
+    if !lceGiven.contains("dim") { s.lceDim = 128 }
+    if !lceGiven.contains("vocab") { s.lceVocab = 4096 }
+    if !lceGiven.contains("big") { s.lceBigVocab = 16384 }
   }
   return s
 }
@@ -196,8 +241,18 @@ if settings.catalog {
 }
 if settings.list {
   for (w, a, l, t) in cells { print("\(cellName(w, a, l, t))  (\(w.description))") }
+  #if SOFTMAXKERNELS_LINEAR_CE
+  if settings.lce {
+    for c in linearCells(settings) { print("\(c.name)  (\(c.description))") }
+  }
+  #endif
   exit(0)
 }
+#if !SOFTMAXKERNELS_LINEAR_CE
+if settings.lce {
+  print("softmax-bench: --lce: this build has no linear cross-entropy cells (LinearWorkloads.swift is compiled only with SOFTMAXKERNELS_LINEAR_CE)")
+}
+#endif
 
 print("softmax-bench  \(Date())")
 print("CPU: \(MachineInfo.cpuModel), \(cores) cores, last-level cache \(llc.map { "\($0 >> 20) MiB" } ?? "unknown"); ISA supported: \(ISALevel.supported), active: \(ISALevel.active)")
@@ -271,12 +326,21 @@ for (k, (w, a, l, t)) in cells.enumerated() {
 }
 
 // --json / --csv now, again after each later section (a crash there keeps these results).
-let extraRecords: [any Encodable] = fmaPeaks.records
+var extraRecords: [any Encodable] = fmaPeaks.records
 try writeAllResults(results, extra: extraRecords, settings: settings)
 
 // MARK: Sigmoid family (SigmoidWorkloads.swift; cells named Sig1...Sig6)
 let sigmoidResults = runSigmoidFamilyCells(settings: settings, x: x, y: y, z: z, roofline: roofline)
 if !sigmoidResults.isEmpty { try writeAllResults(results + sigmoidResults, extra: extraRecords, settings: settings) }
+
+#if SOFTMAXKERNELS_LINEAR_CE
+// MARK: Linear cross-entropy (LinearWorkloads.swift; cells named L1...L4, with --lce)
+let linearResults = runLinearCrossEntropyCells(settings: settings, peaks: fmaPeaks)
+if !linearResults.isEmpty {
+  extraRecords += linearResults.map { $0 as any Encodable }
+  try writeAllResults(results + sigmoidResults, extra: extraRecords, settings: settings)
+}
+#endif
 
 if let path = settings.svg {
   // The chart shows the best level and the most threads that were run.
