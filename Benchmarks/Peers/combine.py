@@ -9,6 +9,10 @@ Rows: workload x threads. Columns: each peer's median GB/s, the best peer, ours 
 ours / best peer, and the bound softmax-bench measured in the same run. A missing number is
 printed as "—" (a peer without the operation, a failed run, or a workload softmax-bench does
 not have yet). Standard library only.
+
+The linear cross-entropy cells L1-L4 (softmax-bench --lce, linear_ce_peer.py) get a table of
+their own: seconds, GFLOP/s, % of the FMA peak softmax-bench measured, and the peak resident
+memory beyond inputs and outputs, PyTorch next to ours.
 """
 
 import argparse
@@ -48,7 +52,9 @@ def load_peers(path):
     return rows
 
 
-def load_ours(path):
+def load_ours_records(path):
+    """Every record of softmax-bench's JSON: the cells (with medianGBs), the FMA peaks
+    (workload "FMA peak") and the linear cross-entropy cells (workload L1-L4, with flops)."""
     if not path or not os.path.exists(path) or os.path.getsize(path) == 0:
         return []
     try:
@@ -57,7 +63,84 @@ def load_ours(path):
     except (OSError, json.JSONDecodeError) as e:
         print(f"combine: {path}: unreadable ({e}); our columns stay empty", file=sys.stderr)
         return []
-    return [r for r in data if isinstance(r, dict) and "workload" in r and "medianGBs" in r]
+    return [r for r in data if isinstance(r, dict) and "workload" in r]
+
+
+def load_ours(path):
+    return [r for r in load_ours_records(path) if "medianGBs" in r]
+
+
+LCE = {"L1": "LCE loss", "L2": "LCE loss + grads", "L3": "LCE loss, large V", "L4": "LCE loss + grads, large V"}
+
+
+def fmt_mib(v):
+    return DASH if v is None else f"{v / 2**20:.0f}"
+
+
+def build_lce(peers, records, threads_list):
+    """The linear cross-entropy table: PyTorch (linear_ce_peer.py) and ours (the best ISA level
+    in our JSON), per workload and thread count."""
+    torch_cells = {(r.get("workload"), int(r.get("threads", 0))): r for r in peers
+                   if r.get("workload") in LCE and r.get("peer") == "PyTorch"}
+    mine = [r for r in records if r.get("workload") in LCE and "flops" in r]
+    peaks = {int(r.get("threads", 0)): r for r in records
+             if r.get("workload") == "FMA peak" and r.get("isMachinePeak")}
+    if not torch_cells and not mine:
+        return None
+    threads = sorted({int(t) for t in threads_list} | {k[1] for k in torch_cells}
+                     | {int(r.get("threads", 0)) for r in mine})
+    header = ["workload", "thr", "N x D, V", "PyTorch s", "GFLOP/s", "% peak", "extra MiB",
+              "ours s", "GFLOP/s (useful)", "% peak", "extra MiB", "ours isa",
+              "PyTorch s / ours s", "check PyTorch / ours"]
+    table = []
+    for w in LCE:
+        for t in threads:
+            p = torch_cells.get((w, t))
+            candidates = [r for r in mine if r["workload"] == w and int(r.get("threads", 0)) == t]
+            best_isa = max((r.get("isa", "") for r in candidates), key=isa_rank, default=None)
+            o = next((r for r in candidates if r.get("isa") == best_isa), None)
+            if p is None and o is None:
+                continue
+            ref = o or p
+            row = [f"{w} {LCE[w]}", str(t), f"{ref.get('rows')} x {ref.get('dim')}, {ref.get('vocab')}"]
+            peak = peaks.get(t, {}).get("peakGFLOPs")
+            if p is None:
+                row += [DASH] * 4
+            elif p.get("skipped"):
+                row += [f"not run: would need {p.get('wouldNeedBytes', 0) / 2**30:.1f} GiB", DASH, DASH, DASH]
+            else:
+                row += [fmt(p.get("medianSeconds"), 3), fmt(p.get("medianGFLOPs"), 1),
+                        f"{100 * p['medianGFLOPs'] / peak:.0f}%" if peak and p.get("medianGFLOPs") else DASH,
+                        fmt_mib(p.get("peakExtraBytes"))]
+            if o is None:
+                row += [DASH] * 5
+            elif o.get("skipped"):
+                row += [f"not run: {o['skipped']}", DASH, DASH, DASH, o.get("isa", DASH)]
+            else:
+                gf = fmt(o.get("medianGFLOPs"), 1)
+                if o.get("usefulGFLOPs") is not None and o.get("usefulFlops") != o.get("flops"):
+                    gf += f" ({fmt(o.get('usefulGFLOPs'), 1)})"
+                extra = fmt_mib(o.get("peakExtraBytes"))
+                if o.get("peakExtraIsUpperBound"):
+                    extra = "< " + extra
+                row += [fmt(o.get("medianSeconds"), 3), gf,
+                        f"{o['percentOfPeak']:.0f}%" if o.get("percentOfPeak") is not None else DASH,
+                        extra, o.get("isa", DASH)]
+            ps, os_ = (p or {}).get("medianSeconds"), (o or {}).get("medianSeconds")
+            row.append(f"{ps / os_:.2f}x" if ps and os_ else DASH)
+            row.append(f"{fmt_check((p or {}).get('check'))} / {fmt_check((o or {}).get('check'))}")
+            table.append(row)
+    peak_note = ", ".join(f"{t}t {r['peakGFLOPs']:.1f} ({r.get('variant')})" for t, r in sorted(peaks.items()))
+    legend = ("Linear cross-entropy (loss of E C^T + bias, mean; PyTorch: F.linear + F.cross_entropy, "
+              "forward under inference_mode, gradients by loss.backward(), materialising the N x V logits; "
+              "ours: LinearCrossEntropy, tile by tile without them). Median seconds of the timed calls. "
+              "GFLOP/s: PyTorch 2NVD forward, 6NVD with gradients; ours the flops it computes, 2NVD, 8NVD "
+              "with gradients (the logits are recomputed), in parentheses 6NVD as PyTorch's. "
+              f"% peak: of the FMA peak softmax-bench measured ({peak_note or 'not in our JSON'}). "
+              "extra MiB: peak resident memory beyond inputs and outputs, each cell in a fresh process "
+              "(VmHWM - VmRSS before the first call). 'not run': PyTorch's estimated peak exceeds 60% of "
+              "MemTotal. Check: largest relative error of sampled outputs against float64.")
+    return header, table, legend
 
 
 def isa_rank(name):
@@ -186,13 +269,25 @@ def main():
     ap.add_argument("--note", action="append", default=[], help="a line printed above the table")
     a = ap.parse_args()
 
-    peers = load_peers(a.peers)
-    ours = load_ours(a.ours)
-    if not peers and not ours:
+    all_peers = load_peers(a.peers)
+    peers = [r for r in all_peers if r.get("workload") not in LCE]
+    records = load_ours_records(a.ours)
+    ours = [r for r in records if "medianGBs" in r]
+    if not all_peers and not records:
         print("combine: no results at all (no peer ran and softmax-bench wrote nothing)", file=sys.stderr)
-    header, table, check_header, checks, versions, t0, others = build(
-        peers, ours, [t for t in a.threads.split(",") if t.strip()],
-        [w.strip() for w in a.workloads.split(",")] if a.workloads else None)
+    only = [w.strip() for w in a.workloads.split(",")] if a.workloads else None
+    threads_list = [t for t in a.threads.split(",") if t.strip()]
+    header, table, check_header, checks, versions, t0, others = build(peers, ours, threads_list, only)
+    lce = None
+    if only is None or any(w in LCE for w in only):
+        lce = build_lce([r for r in all_peers if r.get("workload") in LCE and (only is None or r["workload"] in only)],
+                        [r for r in records if r.get("workload") not in LCE or only is None or r["workload"] in only],
+                        threads_list)
+    for r in all_peers:
+        if r.get("workload") in LCE and r.get("impl") and not r.get("skipped"):
+            version, impls = versions.setdefault(r.get("peer"), (r.get("version"), []))
+            if r["impl"] not in impls:
+                impls.append(r["impl"])
 
     legend = ("Median GB/s by shared/PERF.md's convention (8 B/element for W1-W4 and W6, 4 B for W5; "
               "half that for the 16-bit cells -bf16 / -f16); "
@@ -210,10 +305,16 @@ def main():
     print(a.title)
     for n in a.note:
         print(n)
-    print()
-    print(text_table(header, table))
-    print()
-    print(legend)
+    if table:
+        print()
+        print(text_table(header, table))
+        print()
+        print(legend)
+    if lce:
+        print()
+        print(text_table(lce[0], lce[1]))
+        print()
+        print(lce[2])
     if checks:
         print()
         print(f"Output checks ({t0} thread{'s' if t0 != 1 else ''}; in double):")
@@ -227,7 +328,11 @@ def main():
     if a.markdown:
         md = [f"### {a.title}", ""]
         md += [f"{n}  " for n in a.note]
-        md += ["", md_table(header, table), "", legend, ""]
+        md += [""]
+        if table:
+            md += [md_table(header, table), "", legend, ""]
+        if lce:
+            md += [md_table(lce[0], lce[1], left=3), "", lce[2], ""]
         if checks:
             md += [f"Output checks ({t0} thread{'s' if t0 != 1 else ''}; in double):", "",
                    md_table(check_header, checks, left=2), ""]

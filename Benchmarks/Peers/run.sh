@@ -6,6 +6,10 @@
 #   bash Benchmarks/Peers/run.sh [--size N] [--repetitions R] [--threads 1,2]
 #                                [--markdown FILE] [--out DIR] [--peers LIST]
 #                                [--workloads LIST] [--ours-json FILE] [--ours-source worktree|head]
+#                                [--lce-rows N] [--lce-dim D] [--lce-vocab V] [--lce-big-vocab V]
+#
+# The linear cross-entropy cells L1-L4 (PyTorch's F.linear + F.cross_entropy against
+# softmax-bench --lce) run only when --workloads names them, e.g. --workloads L1,L2,L3,L4.
 #
 # Install the peers first: bash Benchmarks/Peers/install.sh. A peer that is missing or fails
 # is skipped with a message; its columns show "—".
@@ -24,6 +28,7 @@ peers="xnnpack,onednn,ort,torch,scipy"
 workloads="W1,W2,W3,W4,W5,W6"
 ours_json=""
 ours_source="worktree"
+lce_args=()
 
 usage() {
   sed -n '2,/^set /p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'
@@ -36,10 +41,14 @@ options:
   --markdown FILE    also write the combined table as Markdown to FILE
   --out DIR          where the raw results go (default Benchmarks/Peers/build/results-<time>)
   --peers LIST       subset of $peers
-  --workloads LIST   subset of $workloads, or 16-bit cells: W1-bf16 ... W6-f16
+  --workloads LIST   subset of $workloads, or 16-bit cells: W1-bf16 ... W6-f16, or the
+                     linear cross-entropy cells L1,L2,L3,L4 (PyTorch and softmax-bench --lce)
   --ours-json FILE   use this softmax-bench JSON instead of running softmax-bench
   --ours-source S    worktree (default): softmax-bench of the work tree as it is;
                      head: of the last commit, exported with git archive into build/ours-src
+  --lce-rows N, --lce-dim D, --lce-vocab V, --lce-big-vocab V
+                     the shape of the linear cross-entropy cells L1-L4 (default 8192, 1024,
+                     32768 for L1/L2, 262144 for L3/L4), passed to both sides
 EOF
 }
 
@@ -57,6 +66,9 @@ while [[ $# -gt 0 ]]; do
     --workloads) workloads="${2:?--workloads needs a value}"; shift 2 ;;
     --ours-json) ours_json="${2:?--ours-json needs a value}"; shift 2 ;;
     --ours-source) ours_source="${2:?--ours-source needs a value}"; shift 2 ;;
+    --lce-rows|--lce-dim|--lce-vocab|--lce-big-vocab)
+      [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive integer, got '${2:-}'"
+      lce_args+=("$1" "$2"); shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option '$1'" ;;
   esac
@@ -68,7 +80,11 @@ IFS=, read -r -a thread_list <<<"$threads"
 IFS=, read -r -a peer_list <<<"$peers"
 IFS=, read -r -a workload_list <<<"$workloads"
 [[ "$ours_source" == worktree || "$ours_source" == head ]] || die "--ours-source is worktree or head, got '$ours_source'"
-for w in "${workload_list[@]}"; do [[ "$w" =~ ^W[1-6](-bf16|-f16)?$ ]] || die "unknown workload '$w' (W1-W6, optionally -bf16 or -f16)"; done
+lce_list=()
+for w in "${workload_list[@]}"; do
+  [[ "$w" =~ ^(W[1-6](-bf16|-f16)?|L[1-4])$ ]] || die "unknown workload '$w' (W1-W6, optionally -bf16 or -f16; L1-L4)"
+  [[ "$w" == L* ]] && lce_list+=("$w")
+done
 for p in "${peer_list[@]}"; do
   case "$p" in xnnpack|onednn|ort|torch|scipy) ;; *) die "unknown peer '$p' (xnnpack,onednn,ort,torch,scipy)" ;; esac
 done
@@ -89,12 +105,13 @@ wants() { local x="$1"; shift; local y; for y in "$@"; do [[ "$x" == "$y" ]] && 
 # log-softmax (its CPU build has no f16 softmax, and bf16 only with AVX-512: elsewhere the run
 # fails with oneDNN's "unimplemented" and the cell stays empty); ONNX Runtime float16 W1-W5 (its
 # CPU provider runs them as a float32 graph between Casts; bfloat16 sessions fail to build).
+# The linear cross-entropy cells L1-L4: PyTorch only (linear_ce_peer.py).
 half_cells() { local w t; for t in bf16 f16; do for w in "$@"; do printf '%s ' "$w-$t"; done; done; }
 tag_cells() { local t="$1" w; shift; for w in "$@"; do printf '%s ' "$w-$t"; done; }
 declare -A has=(
   [xnnpack]="W1 W2 W3" [onednn]="W1 W2 W3 W4 $(tag_cells bf16 W1 W2 W3 W4)"
   [ort]="W1 W2 W3 W4 W5 $(tag_cells f16 W1 W2 W3 W4 W5)"
-  [torch]="W1 W2 W3 W4 W5 W6 $(half_cells W1 W2 W3 W4 W5 W6)" [scipy]="W1 W2 W3 W4"
+  [torch]="W1 W2 W3 W4 W5 W6 $(half_cells W1 W2 W3 W4 W5 W6) L1 L2 L3 L4" [scipy]="W1 W2 W3 W4"
 )
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -148,6 +165,11 @@ run_peer() {  # peer workload threads
   case "$p" in
     xnnpack) cmd=("$build/xnnpack_softmax" --workload "$w") ;;
     onednn) cmd=("$build/onednn_softmax" --workload "$w") ;;
+    torch) if [[ "$w" == L* ]]; then
+             cmd=("$py" "$here/linear_ce_peer.py" --workloads "$w" "${lce_args[@]}")
+           else
+             cmd=("$py" "$here/python_peers.py" --peer "$p" --workloads "$w")
+           fi ;;
     *) cmd=("$py" "$here/python_peers.py" --peer "$p" --workloads "$w") ;;
   esac
   cmd+=(--threads "$t" --size "$size" --repetitions "$repetitions")
@@ -162,7 +184,16 @@ run_peer() {  # peer workload threads
     return 0
   fi
   echo "$line" >>"$results"
-  "${py_any}" -c 'import json,sys; r=json.loads(sys.stdin.readline()); print("%.2f GB/s median, %.2f best, check %.1e" % (r["medianGBs"], r["bestGBs"], r["check"]))' <<<"$line"
+  "${py_any}" -c '
+import json, sys
+r = json.loads(sys.stdin.readline())
+if r.get("skipped"):
+    print("not run: " + r["skipped"])
+elif "medianGBs" in r:
+    print("%.2f GB/s median, %.2f best, check %.1e" % (r["medianGBs"], r["bestGBs"], r["check"]))
+else:
+    print("%.3f s median, %.1f GFLOP/s, %.0f MiB beyond inputs and outputs, check %.1e"
+          % (r["medianSeconds"], r["medianGFLOPs"], r.get("peakExtraBytes", float("nan")) / 2**20, r["check"]))' <<<"$line"
 }
 py_any="$( [[ -x "$py" ]] && echo "$py" || command -v python3 || true )"
 [[ -n "$py_any" ]] || die "no Python found (python3) to read the results"
@@ -198,8 +229,15 @@ else
     fi
   fi
   bench=(--size "$size" --threads "$threads" --repetitions "$repetitions" --json "$ours")
-  # A single requested workload narrows our cells too (cell names start with "W<n> ").
-  [[ ${#workload_list[@]} -eq 1 ]] && bench+=(--filter "${workload_list[0]} ")
+  # The linear cross-entropy cells (softmax-bench --lce) only when asked for.
+  [[ ${#lce_list[@]} -gt 0 ]] && bench+=(--lce "${lce_args[@]}")
+  # A single requested workload narrows our cells too (cell names start with "W<n> " / "L<n> ");
+  # only L cells: every cell named "LCE".
+  if [[ ${#workload_list[@]} -eq 1 ]]; then
+    bench+=(--filter "${workload_list[0]} ")
+  elif [[ ${#lce_list[@]} -eq ${#workload_list[@]} ]]; then
+    bench+=(--filter "LCE")
+  fi
   if [[ -n "$src" ]]; then
     echo "== ours: swift build -c release --product softmax-bench (in $src)"
     if (cd "$src" && swift build -c release --product softmax-bench) >"$out/ours-build.log" 2>&1; then
