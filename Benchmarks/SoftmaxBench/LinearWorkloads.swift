@@ -1,4 +1,3 @@
-#if SOFTMAXKERNELS_LINEAR_CE
 // The linear cross-entropy cells (issue 12, "Cut Your Losses", Wijmans et al. 2024): the loss
 // of a linear layer's logits `E C^T + bias` against integer targets without the N x V logits,
 // next to the FMA peak measured at the start of the run (PeakFLOPS.swift). With --lce.
@@ -510,4 +509,3 @@ func linearCheck(
   checks["dbias"] = dbDiff / dbRef
   return checks
 }
-#endif

@@ -6,13 +6,11 @@ import Dispatch
 import Foundation
 import SoftmaxKernels
 
-#if SOFTMAXKERNELS_LINEAR_CE
 // One linear cross-entropy cell in a fresh process (LinearWorkloads.swift), started by this
 // program itself: before anything else, so the process holds only that cell's buffers.
 if CommandLine.arguments.count > 1, CommandLine.arguments[1] == linearChildOption {
   exit(linearChildMain(Array(CommandLine.arguments.dropFirst(2))))
 }
-#endif
 
 let usage = """
   usage: softmax-bench [options]
@@ -241,18 +239,11 @@ if settings.catalog {
 }
 if settings.list {
   for (w, a, l, t) in cells { print("\(cellName(w, a, l, t))  (\(w.description))") }
-  #if SOFTMAXKERNELS_LINEAR_CE
   if settings.lce {
     for c in linearCells(settings) { print("\(c.name)  (\(c.description))") }
   }
-  #endif
   exit(0)
 }
-#if !SOFTMAXKERNELS_LINEAR_CE
-if settings.lce {
-  print("softmax-bench: --lce: this build has no linear cross-entropy cells (LinearWorkloads.swift is compiled only with SOFTMAXKERNELS_LINEAR_CE)")
-}
-#endif
 
 print("softmax-bench  \(Date())")
 print("CPU: \(MachineInfo.cpuModel), \(cores) cores, last-level cache \(llc.map { "\($0 >> 20) MiB" } ?? "unknown"); ISA supported: \(ISALevel.supported), active: \(ISALevel.active)")
@@ -333,14 +324,12 @@ try writeAllResults(results, extra: extraRecords, settings: settings)
 let sigmoidResults = runSigmoidFamilyCells(settings: settings, x: x, y: y, z: z, roofline: roofline)
 if !sigmoidResults.isEmpty { try writeAllResults(results + sigmoidResults, extra: extraRecords, settings: settings) }
 
-#if SOFTMAXKERNELS_LINEAR_CE
 // MARK: Linear cross-entropy (LinearWorkloads.swift; cells named L1...L4, with --lce)
 let linearResults = runLinearCrossEntropyCells(settings: settings, peaks: fmaPeaks)
 if !linearResults.isEmpty {
   extraRecords += linearResults.map { $0 as any Encodable }
   try writeAllResults(results + sigmoidResults, extra: extraRecords, settings: settings)
 }
-#endif
 
 if let path = settings.svg {
   // The chart shows the best level and the most threads that were run.
