@@ -25,14 +25,18 @@ import SoftmaxKernelsCore
 /// recomputes each tile, turns it into `G` and adds `G^T E` to `dC` and `G C` to `dE`: four
 /// matrix products in all, where a materialising implementation does three.
 ///
-/// **Memory** beyond inputs and outputs: per thread `4 (128 D + 256 x 128 + 256 w + 6 w + 16)`
-/// bytes (`w` = 32 floats at x86-64-v4, 16 at x86-64-v3, 8 at the baseline: 0.66 MiB at
-/// `D = 1024`), plus 12 bytes per token (its maximum and log-sum), whatever `V`.
+/// **Memory** beyond inputs and outputs, whatever `V`: per thread
+/// `4 (16 + 128 D + 2 x 256 x 128 + 384 D' + 6 w)` bytes, with `w` the register tile's width (32
+/// floats at x86-64-v4, 16 at x86-64-v3, 8 at the baseline) and `D'` = `D` rounded up to a
+/// multiple of `w` (2.25 MiB at `D = 1024`, x86-64-v4): the token block's embeddings in two
+/// packed layouts, the class block's classifier rows packed, the logits tile in two layouts;
+/// plus 12 bytes per token (its maximum logit and log-sum).
 ///
 /// **Determinism**: every logit is one FMA chain over `d` in order, every token's
 /// log-sum-exp folds the class blocks in order, the loss sums merge in block order, and the
-/// backward tiles run by anti-diagonals so that each gradient row sees its tiles in a fixed
-/// order: every output is bitwise the same for every thread count.
+/// backward tiles run in bands (thread `k` on token block `b + k`, one class block behind
+/// thread `k - 1`), so that each gradient row sees its tiles in a fixed order: every output is
+/// bitwise the same for every thread count.
 ///
 /// **Accuracy** (measured by the tests against the materialised path, logits in Double, at
 /// every level): the loss is that of `CrossEntropy` on Float logits plus the logits' own

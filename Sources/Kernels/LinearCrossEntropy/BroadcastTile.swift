@@ -9,6 +9,8 @@
 // microkernels): per step `k`, one vector load of `B`, six broadcasts of `A`, twelve
 // independent accumulators' worth of FMAs.
 
+import CSoftmaxKernelsStore
+
 #if SOFTMAXKERNELS_LEVEL_V4
 /// Two zmm registers: 6 x 32 accumulators in 12 of the 32 zmm registers. A pair of
 /// `SIMD16<Float>`, not `SIMD32<Float>`: `SIMD32`'s `addingProduct` compiled to one scalar FMA
@@ -101,6 +103,13 @@ func broadcastTile(
   let a0 = a, a1 = a + min(1, last) * rowStride, a2 = a + min(2, last) * rowStride
   let a3 = a + min(3, last) * rowStride, a4 = a + min(4, last) * rowStride
   let a5 = a + min(5, last) * rowStride
+  if accumulate {
+    // The rows this tile adds to are loaded after the loop: ask for them now.
+    for i in 0..<rows {
+      softmaxkernels_prefetch_write(out + i * outStride)
+      softmaxkernels_prefetch_write(out + i * outStride + GemmVector.scalarCount - 1)
+    }
+  }
   var c0 = GemmVector(), c1 = GemmVector(), c2 = GemmVector()
   var c3 = GemmVector(), c4 = GemmVector(), c5 = GemmVector()
   var pb = b

@@ -28,6 +28,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
   case sigmoid, logSigmoid, softplus, sigmoidBackward, logSigmoidBackward, softplusBackward
   case crossEntropy, sphericalZLoss, stableMaxCrossEntropy, binaryCrossEntropy, sigLIP
   case sigmoidAttention, sigmoidAttentionBackward, softplusAttention, softplusAttentionBackward
+  case linearCrossEntropy
 
   /// Vectors per row at which a kernel's code changes path: the unrolled pair, the online
   /// block (16), the two-pass and exp-sum windows (32 / 64), the accumulation window (256) and
@@ -43,7 +44,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
     case .sigmoid, .logSigmoid, .softplus: .elementwise
     case .sigmoidBackward, .logSigmoidBackward, .softplusBackward: .elementwiseBackward
     case .crossEntropy, .sphericalZLoss, .stableMaxCrossEntropy, .binaryCrossEntropy, .sigLIP,
-      .softplusAttentionBackward: .loss
+      .softplusAttentionBackward, .linearCrossEntropy: .loss
     }
   }
 
@@ -80,6 +81,10 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
     case .sigmoidAttentionBackward: ["sigmoidGradientPass"]
     case .softplusAttention: ["softplusSumPass", "reweightMaxPass", "powerSumPass"]
     case .softplusAttentionBackward: ["reweightBackwardPass", "softplusInputGradientPass"]
+    // The register tile of its three matrix products, the panel packing of their operands,
+    // and the tile passes (logits, online log-sum-exp, gradient).
+    case .linearCrossEntropy:
+      ["broadcastTile", "packPanels", "logitTile", "linearForwardBlock", "linearBackwardTile"]
     }
   }
 
@@ -94,6 +99,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
       "softplusSmoothPass",
       "sigmoidGradientPass", "logSigmoidGradientPass", "softplusGradientPass", "bceLoop",
       "sigLIPRowPass", "softplusSumPass", "powerSumPass", "softplusInputGradientPass",
+      "linearForwardBlock", "linearBackwardTile",
     ])
   }
 
