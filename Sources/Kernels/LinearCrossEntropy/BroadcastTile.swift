@@ -142,7 +142,9 @@ func broadcastTile(
 /// panel `p` holds rows `0 ..< depth` of columns `p w ..< (p + 1) w` contiguously, `w` =
 /// `GemmVector.scalarCount`, zero past `width`. `broadcastTile` then reads one panel row per
 /// step from consecutive memory: read from the strided rows directly (4 KiB apart at D = 1024,
-/// one cache set), the backward products ran at 55% of the logits' speed.
+/// one cache set), the backward products ran at 55% of the logits' speed. Not inlined, so that
+/// its loop has a name for hot-loops.py.
+@inline(never)
 func packPanels(_ src: UnsafePointer<Float>, srcStride: Int, depth: Int, width: Int, into panels: UnsafeMutablePointer<Float>) {
   let w = GemmVector.scalarCount
   let full = width / w
