@@ -168,12 +168,14 @@ func accumulateProduct(
 ) {
   let w = GemmVector.scalarCount
   guard depth > 0 else { return }
-  var p = 0
-  while p * w < width {
-    let columns = min(w, width - p * w)
-    var i = 0
-    while i < rows {
-      let r = min(tileRows, rows - i)
+  // Row groups outer, panels inner: the six output rows are walked left to right (the
+  // hardware prefetcher follows them) and the six rows of `a` stay in the level-1 cache.
+  var i = 0
+  while i < rows {
+    let r = min(tileRows, rows - i)
+    var p = 0
+    while p * w < width {
+      let columns = min(w, width - p * w)
       let o = out + i * outStride + p * w
       if columns == w {
         broadcastTile(
@@ -187,8 +189,8 @@ func accumulateProduct(
           for q in 0..<columns { o[ii * outStride + q] += tail[ii * w + q] }
         }
       }
-      i += tileRows
+      p += 1
     }
-    p += 1
+    i += tileRows
   }
 }
