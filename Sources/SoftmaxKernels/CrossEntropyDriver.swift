@@ -56,8 +56,10 @@ extension CrossEntropy {
     var softcap: T = 0  // 0: no capping
     if let c = options.softcap {
       softcap = T(c)
-      guard softcap > 0 && softcap.isFinite else {
-        throw .invalidArgument(argument: "softcap", reason: "\(c) is not a positive finite value in \(T.self)")
+      // The kernels divide by it: a subnormal cap whose reciprocal overflows would give NaN.
+      guard softcap > 0 && softcap.isFinite && (1 / softcap).isFinite else {
+        throw .invalidArgument(
+          argument: "softcap", reason: "\(c) is not a positive finite value with a finite reciprocal in \(T.self)")
       }
     }
     if let classWeights { try checkCount(classWeights.count, equals: columns, "classWeights") }

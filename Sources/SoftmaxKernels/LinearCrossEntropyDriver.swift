@@ -45,8 +45,10 @@ extension LinearCrossEntropy {
     var softcap: Float = 0
     if let c = options.softcap {
       softcap = Float(c)
-      guard softcap > 0 && softcap.isFinite else {
-        throw .invalidArgument(argument: "softcap", reason: "\(c) is not a positive finite value in Float")
+      // The kernels divide by it: a subnormal cap whose reciprocal overflows would give NaN.
+      guard softcap > 0 && softcap.isFinite && (1 / softcap).isFinite else {
+        throw .invalidArgument(
+          argument: "softcap", reason: "\(c) is not a positive finite value with a finite reciprocal in Float")
       }
     }
     var gradientFilter: Float = 0
@@ -135,7 +137,8 @@ extension LinearCrossEntropy {
 
     let tokenBlocks = (tokens + kernels.tokenBlock - 1) / kernels.tokenBlock
     let classBlocks = (classes + kernels.classBlock - 1) / kernels.classBlock
-    let threads = max(1, min(plan.threads, tokenBlocks * classBlocks))
+    // At most one thread per token block (forward and backward alike).
+    let threads = max(1, min(plan.threads, tokenBlocks))
     let scratch = ThreadScratch(threads: threads, floats: kernels.scratchFloats(dimension))
     defer { scratch.deallocate() }
 

@@ -19,19 +19,22 @@ public struct LinearCrossEntropyOptions: Sendable, Equatable {
   /// `LossResult.zLoss` and included in `loss`.
   public var zLossScale: Double
   /// Logit soft-capping `c tanh(z / c)` before the softmax (Gemma 2); `nil`: none, else a `c`
-  /// positive and finite in `Float`.
+  /// positive and finite in `Float` whose reciprocal is finite (not below 2.9e-39).
   public var softcap: Double?
   /// With `.mean` and every target ignored: `false` gives NaN (0/0, PyTorch), `true` gives 0.
   public var zeroWhenNoValidTargets: Bool
   /// Gradient filtering (Wijmans et al. 2024, "Cut Your Losses"): `nil` (the default) computes
   /// every term. With a value `f` (finite, `>= 0`), a tile of 128 tokens x 256 classes whose
-  /// gradient entries `dL/dz` are all below `f` times the tile's largest per-token scale in
-  /// magnitude adds nothing to the gradients: each dropped entry is below `f |s|` (`s` the
-  /// token's upstream scale, `lossGradient / validTokens` with `.mean`), so the gradients
-  /// change by at most `f |s|` times the sum of the magnitudes of the skipped rows of the
-  /// other operand. The loss is never filtered. `2^-12` (CCE's choice for bfloat16) skips
-  /// tiles whose probabilities are all below bfloat16's resolution near 1; with label
-  /// smoothing `eps / V >= f` no tile is skipped (its constant term is not negligible).
+  /// gradient entries `dL/dz` are all below `f a` in magnitude adds nothing to the gradients,
+  /// where `a` is the tile's largest per-token scale of `p`: `|s| (1 + 2 zLossScale |lse|)`, `s`
+  /// the token's upstream scale (`lossGradient / validTokens` with `.mean`). So each dropped
+  /// entry is below `f a`, and each gradient changes by at most `f a` times the sum of the
+  /// magnitudes of the skipped rows of the other operand. The loss and the per-token outputs
+  /// are never filtered; a tile with a NaN token is never skipped. `2^-12` (CCE's choice for
+  /// bfloat16) skips tiles whose probabilities are all below bfloat16's resolution near 1.
+  /// With label smoothing every entry holds the constant `-s eps / V`: tiles are skipped only
+  /// where `eps / V` is below about `f (1 + 2 zLossScale |lse|)`, and then that term is dropped
+  /// with the rest.
   public var gradientFilter: Double?
   /// The threads and instruction-set level of the call.
   public var execution: ExecutionOptions

@@ -40,7 +40,8 @@ public struct CrossEntropyOptions: Sendable, Equatable {
   public var zLossScale: Double
   /// Logit soft-capping `c tanh(x / c)` applied before the softmax (Gemma 2, Grok; Liger-Kernel
   /// `softcap`), with the gradient's chain factor `1 - tanh^2(x / c)`. `nil`: no capping; else
-  /// a `c` positive and finite in the element type.
+  /// a `c` positive and finite in the element type, with a finite reciprocal (a subnormal `c`
+  /// below 2.9e-39 in Float throws).
   public var softcap: Double?
   /// With `.mean` and every target ignored (or a zero total weight): `false` gives NaN (0/0,
   /// PyTorch), `true` gives 0.

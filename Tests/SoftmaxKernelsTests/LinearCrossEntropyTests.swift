@@ -366,6 +366,69 @@ final class LinearCrossEntropyTests: SoftmaxKernelsTestCase {
     }
   }
 
+  /// Found by an outside review: a class block with no finite logit (NaN and -inf only) was
+  /// skipped by the online sum, so its NaN never reached the loss (returned 0).
+  func testNaNInABlockWithoutFiniteLogits() throws {
+    try forEachLevel { level in
+      var p = LinearProblem(n: 3, d: 2, v: 257, seed: 6)
+      p.e = [1, 0.5, 0.25, 1, -1, 2]
+      for k in 0..<256 { p.c[k * 2] = .nan }
+      p.targets = [256, 256, 256]
+      let o = LinearCrossEntropyOptions(reduction: .none, execution: ExecutionOptions(isa: level))
+      for gradient in [false, true] {
+        let r = try runLinear(p, o, gradient: gradient)
+        XCTAssertTrue(r.rows.allSatisfy(\.isNaN) && r.lse.allSatisfy(\.isNaN) && r.result.loss.isNaN, "\(r.rows)")
+      }
+      // -inf everywhere in the first block but one NaN.
+      var q = LinearProblem(n: 1, d: 1, v: 257, seed: 6, bias: true)
+      q.e = [0]
+      q.bias = (0..<257).map { $0 == 3 ? .nan : $0 == 256 ? 0 : -.infinity }
+      q.targets = [256]
+      XCTAssertTrue(try runLinear(q, o, gradient: false).result.loss.isNaN)
+      // Filtering never skips the tile of a NaN token.
+      var f = o
+      f.gradientFilter = 0.5
+      let r = try runLinear(p, f, gradient: true)
+      XCTAssertTrue(r.dC.allSatisfy(\.isNaN), "\(r.dC.filter { !$0.isNaN }.count) entries of dC are not NaN")
+    }
+  }
+
+  /// Found by an outside review: 254 exponentials just below half an ulp of the running sum
+  /// were rounded away one by one (9.4e-6 on a loss of 0.97); the sums are now in Double.
+  func testManySmallTermsAreNotRoundedAway() throws {
+    try forEachLevel { level in
+      var p = LinearProblem(n: 1, d: 1, v: 256, seed: 1, bias: true)
+      p.e = [0]
+      p.c = [Float](repeating: 0, count: 256)
+      let small = Float(log(0.999 * 0x1p-24))
+      p.bias = [0, -0.5] + [Float](repeating: small, count: 254)
+      p.targets = [1]
+      for smoothing in [0.0, 0.3] {
+        let o = LinearCrossEntropyOptions(labelSmoothing: smoothing, execution: ExecutionOptions(isa: level))
+        let z = p.bias!.map(Double.init)
+        let lse = log(z.reduce(0) { $0 + exp($1) })
+        let exact = (1 - smoothing) * (lse - z[1]) + smoothing * z.reduce(0) { $0 + (lse - $1) } / 256
+        let got = Double(try runLinear(p, o, gradient: false).result.loss)
+        XCTAssertEqual(got, exact, accuracy: 2e-6 * max(1, exact), "smoothing \(smoothing)")
+      }
+    }
+  }
+
+  /// Found by an outside review: a subnormal soft-cap whose reciprocal overflows gave NaN; it
+  /// now throws, here and in `CrossEntropy`.
+  func testSubnormalSoftcapThrows() {
+    let p = LinearProblem(n: 2, d: 2, v: 3, seed: 1)
+    for cap in [1e-39, 1e-45] {
+      assertThrows(invalid("softcap", reasonContaining: "reciprocal")) {
+        try runLinear(p, LinearCrossEntropyOptions(softcap: cap), gradient: false)
+      }
+      assertThrows(invalid("softcap", reasonContaining: "reciprocal")) {
+        try CrossEntropy.loss(logits: [Float](repeating: 0, count: 6), targets: [0, 1], columns: 3, options: CrossEntropyOptions(softcap: cap))
+      }
+    }
+    XCTAssertNoThrow(try runLinear(p, LinearCrossEntropyOptions(softcap: 1.2e-38), gradient: true))
+  }
+
   func testArrayForms() throws {
     let p = LinearProblem(n: 9, d: 5, v: 11, seed: 12, bias: true)
     let o = LinearCrossEntropyOptions(labelSmoothing: 0.1)

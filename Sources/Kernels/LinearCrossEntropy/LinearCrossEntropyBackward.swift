@@ -46,7 +46,7 @@ func linearBackwardTile(
       scales[n] = Float((scale + zTerm) * factor)
       offsets[n] = Float(-scale * eps / c)
       if !lse.isFinite { (maxima[n], logSums[n], scales[n]) = (0, 0, .nan) }
-      largestScale = max(largestScale, abs(scales[n]))
+      largestScale = largestScale.isNaN || scales[n].isNaN ? .nan : max(largestScale, abs(scales[n]))
     }
     // The targets' logits, before the pass below overwrites them.
     var targets: [(n: Int, row: Int, z: Float)] = []
@@ -88,6 +88,7 @@ func linearBackwardTile(
       largest = Float.vmax(largest, Float.Vector(repeating: abs(Float(g))))
     }
     // Gradient filtering: a tile whose entries are all negligible adds nothing.
+    // (Never a tile with a NaN token: `largestScale` is then NaN and the comparison false.)
     if b.gradientFilter > 0, horizontalMax(largest) < b.gradientFilter * largestScale { return }
     if let dC = b.classifierGradient {
       accumulateProduct(
