@@ -113,17 +113,20 @@ extension LinearCrossEntropy {
   }
 }
 
-/// The gradients of a linear + cross-entropy call (Array form).
-public struct LinearCrossEntropyGradients: Sendable, Equatable {
+/// The gradients of a linear + cross-entropy call (Array form), stored as `S` (`Float`, or the
+/// 16-bit type of the inputs).
+public struct LinearCrossEntropyGradients<S: Sendable>: Sendable {
   /// The loss and its parts.
   public var result: LossResult<Float>
   /// `dL/dE`, `N x D` row-major.
-  public var embeddings: [Float]
+  public var embeddings: [S]
   /// `dL/dC`, `V x D` row-major.
-  public var classifier: [Float]
+  public var classifier: [S]
   /// `dL/dbias`, `V` entries.
-  public var bias: [Float]
+  public var bias: [S]
 }
+
+extension LinearCrossEntropyGradients: Equatable where S: Equatable {}
 
 extension LinearCrossEntropy {
   /// The loss of contiguous row-major `embeddings` (`N x dimension`) and `classifier`
@@ -133,7 +136,7 @@ extension LinearCrossEntropy {
     options: LinearCrossEntropyOptions = LinearCrossEntropyOptions()
   ) throws(SoftmaxKernelsError) -> LossResult<Float> {
     try withMatrices(embeddings, classifier, dimension, bias, targets) { (e, c, b, y) throws(SoftmaxKernelsError) in
-      try loss(embeddings: e, classifier: c, bias: b, targets: y, options: options)
+      try run(e, c, b, y, options, rowLosses: nil, rowLogSumExp: nil, gradients: nil)
     }
   }
 
@@ -142,20 +145,32 @@ extension LinearCrossEntropy {
   public static func lossAndGradient(
     embeddings: [Float], classifier: [Float], dimension: Int, bias: [Float]? = nil, targets: [Int],
     lossGradient: Float = 1, options: LinearCrossEntropyOptions = LinearCrossEntropyOptions()
-  ) throws(SoftmaxKernelsError) -> LinearCrossEntropyGradients {
+  ) throws(SoftmaxKernelsError) -> LinearCrossEntropyGradients<Float> {
+    try arrayGradients(embeddings, classifier, dimension, bias, targets, lossGradient) {
+      (e, c, b, y, g) throws(SoftmaxKernelsError) in
+      try run(e, c, b, y, options, rowLosses: nil, rowLogSumExp: nil, gradients: g)
+    }
+  }
+
+  /// The Array form of a gradient call: allocates the gradients, calls `body` with the inputs
+  /// as checked rows and the gradients as outputs.
+  static func arrayGradients<S: BitwiseCopyable & Sendable>(
+    _ embeddings: [S], _ classifier: [S], _ dimension: Int, _ bias: [S]?, _ targets: [Int], _ lossGradient: Float,
+    _ body: (Rows<S>, Rows<S>, UnsafeBufferPointer<S>?, UnsafeBufferPointer<Int>, LinearCrossEntropyGradientOutputs<S>)
+      throws(SoftmaxKernelsError) -> LossResult<Float>
+  ) throws(SoftmaxKernelsError) -> LinearCrossEntropyGradients<S> {
     var result = LossResult<Float>(loss: 0)
-    var dC: [Float] = [], dBias: [Float] = []
-    let dE: [Float] = try makeArray(count: embeddings.count) { (dE) throws(SoftmaxKernelsError) in
+    var dC: [S] = [], dBias: [S] = []
+    let dE: [S] = try makeArray(count: embeddings.count) { (dE) throws(SoftmaxKernelsError) in
       dC = try makeArray(count: classifier.count) { (dCBuffer) throws(SoftmaxKernelsError) in
         let classes = dimension > 0 ? classifier.count / dimension : 0
         dBias = try makeArray(count: classes) { (dBiasBuffer) throws(SoftmaxKernelsError) in
           result = try withMatrices(embeddings, classifier, dimension, bias, targets) {
             (e, c, b, y) throws(SoftmaxKernelsError) in
-            try lossAndGradient(
-              embeddings: e, classifier: c, bias: b, targets: y, lossGradient: lossGradient,
-              embeddingsGradient: MutableRows(dE, rows: e.rows, columns: dimension),
-              classifierGradient: MutableRows(dCBuffer, rows: c.rows, columns: dimension),
-              biasGradient: dBiasBuffer, options: options)
+            try body(e, c, b, y, LinearCrossEntropyGradientOutputs(
+              embeddings: MutableRows(dE, rows: e.rows, columns: dimension),
+              classifier: MutableRows(dCBuffer, rows: c.rows, columns: dimension),
+              bias: dBiasBuffer, lossGradient: lossGradient))
           }
         }
       }
@@ -164,9 +179,9 @@ extension LinearCrossEntropy {
   }
 
   /// Calls `body` with the arrays as checked rows of `dimension` columns.
-  private static func withMatrices<R>(
-    _ embeddings: [Float], _ classifier: [Float], _ dimension: Int, _ bias: [Float]?, _ targets: [Int],
-    _ body: (Rows<Float>, Rows<Float>, UnsafeBufferPointer<Float>?, UnsafeBufferPointer<Int>) throws(SoftmaxKernelsError) -> R
+  static func withMatrices<S, R>(
+    _ embeddings: [S], _ classifier: [S], _ dimension: Int, _ bias: [S]?, _ targets: [Int],
+    _ body: (Rows<S>, Rows<S>, UnsafeBufferPointer<S>?, UnsafeBufferPointer<Int>) throws(SoftmaxKernelsError) -> R
   ) throws(SoftmaxKernelsError) -> R {
     guard dimension > 0 else {
       throw .invalidArgument(argument: "dimension", reason: "\(dimension) is not positive")

@@ -2,11 +2,11 @@
 
 import SoftmaxKernelsCore
 
-/// The gradient outputs of a `lossAndGradient` call.
-struct LinearCrossEntropyGradientOutputs {
-  var embeddings: MutableRows<Float>
-  var classifier: MutableRows<Float>
-  var bias: UnsafeMutableBufferPointer<Float>?
+/// The gradient outputs of a `lossAndGradient` call, stored as `S`.
+struct LinearCrossEntropyGradientOutputs<S> {
+  var embeddings: MutableRows<S>
+  var classifier: MutableRows<S>
+  var bias: UnsafeMutableBufferPointer<S>?
   var lossGradient: Float
 }
 
@@ -14,13 +14,26 @@ struct LinearCrossEntropyGradientOutputs {
 private let linearKernels = ISALevel.allCases.map { kernelModule($0).linearCrossEntropy }
 
 extension LinearCrossEntropy {
-  /// Checks every argument (nothing is written when one is bad), then runs the forward pass
-  /// over token blocks and, for gradients, the backward pass over tiles.
+  /// `run` with `Float` storage.
   static func run(
     _ embeddings: Rows<Float>, _ classifier: Rows<Float>, _ bias: UnsafeBufferPointer<Float>?,
     _ targets: UnsafeBufferPointer<Int>, _ options: LinearCrossEntropyOptions,
     rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
-    gradients: LinearCrossEntropyGradientOutputs?
+    gradients: LinearCrossEntropyGradientOutputs<Float>?
+  ) throws(SoftmaxKernelsError) -> LossResult<Float> {
+    try run(
+      embeddings, classifier, bias, targets, options, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp,
+      gradients: gradients, kernels: { linearKernels[$0.rawValue] })
+  }
+
+  /// Checks every argument (nothing is written when one is bad), then runs the forward pass
+  /// over token blocks and, for gradients, the backward pass over tiles. `S`: the storage type
+  /// of the embeddings, classifier, bias and their gradients (`Float` or 16-bit).
+  static func run<S: BitwiseCopyable>(
+    _ embeddings: Rows<S>, _ classifier: Rows<S>, _ bias: UnsafeBufferPointer<S>?,
+    _ targets: UnsafeBufferPointer<Int>, _ options: LinearCrossEntropyOptions,
+    rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
+    gradients: LinearCrossEntropyGradientOutputs<S>?, kernels kernelsOf: (ISALevel) -> LinearCrossEntropyKernels<S>
   ) throws(SoftmaxKernelsError) -> LossResult<Float> {
     let tokens = embeddings.rows, dimension = embeddings.columns, classes = classifier.rows
     let eLayout = try RowLayout.checked(embeddings, "embeddings")
@@ -101,23 +114,30 @@ extension LinearCrossEntropy {
     }
     if let g = gradients {
       // The gradients accumulate tile by tile from zero.
-      fillRows(g.embeddings, eGradientLayout!)
-      fillRows(g.classifier, cGradientLayout!)
-      if let b = g.bias { b.update(repeating: 0) }
+      zeroRows(g.embeddings, eGradientLayout!)
+      zeroRows(g.classifier, cGradientLayout!)
+      if let b = g.bias { UnsafeMutableRawBufferPointer(b).initializeMemory(as: UInt8.self, repeating: 0) }
     }
     let empty: Float = options.reduction == .mean && !options.zeroWhenNoValidTargets ? .nan : 0
     guard tokens > 0 else { return LossResult(loss: empty) }
-    let kernels = linearKernels[plan.level.rawValue]
+    let kernels = kernelsOf(plan.level)
+    // 16-bit storage: the embeddings' gradient is summed in Float (N x D) and rounded at the end.
+    let widening = MemoryLayout<S>.size < MemoryLayout<Float>.size
+    let eAccumulator = gradients != nil && widening ? UnsafeMutablePointer<Float>.allocate(capacity: tokens * dimension) : nil
+    eAccumulator?.initialize(repeating: 0, count: tokens * dimension)
+    defer { eAccumulator?.deallocate() }
     let rowMax = UnsafeMutablePointer<Float>.allocate(capacity: tokens)
     let rowLogSum = UnsafeMutablePointer<Double>.allocate(capacity: tokens)
     defer {
       rowMax.deallocate()
       rowLogSum.deallocate()
     }
+    // Empty inputs have no address; never read (D = 0 or V = 0).
+    let placeholder = UnsafeRawPointer(rowMax).assumingMemoryBound(to: S.self)
     var batch = LinearCrossEntropyBatch(
-      embeddings: embeddings.buffer.baseAddress ?? UnsafePointer(rowMax), embeddingsStride: eLayout.stride,
+      embeddings: embeddings.buffer.baseAddress ?? placeholder, embeddingsStride: eLayout.stride,
       tokens: tokens, dimension: dimension,
-      classifier: classifier.buffer.baseAddress ?? UnsafePointer(rowMax), classifierStride: cLayout.stride,
+      classifier: classifier.buffer.baseAddress ?? placeholder, classifierStride: cLayout.stride,
       classes: classes, targets: targets.baseAddress!, rowMax: rowMax, rowLogSum: rowLogSum)
     batch.bias = bias?.baseAddress
     batch.ignoreIndex = options.ignoreIndex
@@ -129,8 +149,12 @@ extension LinearCrossEntropy {
     batch.gradientScale = Float(scale)
     batch.zLossGradientScale = Float(scale)
     batch.gradientFilter = gradientFilter
-    batch.embeddingsGradient = gradients?.embeddings.buffer.baseAddress
-    batch.embeddingsGradientStride = eGradientLayout?.stride ?? 0
+    if let eAccumulator {
+      (batch.embeddingsGradient, batch.embeddingsGradientStride) = (eAccumulator, dimension)
+    } else if let dE = gradients?.embeddings.buffer.baseAddress {
+      batch.embeddingsGradient = UnsafeMutableRawPointer(dE).assumingMemoryBound(to: Float.self)
+      batch.embeddingsGradientStride = eGradientLayout!.stride
+    }
     batch.classifierGradient = gradients?.classifier.buffer.baseAddress
     batch.classifierGradientStride = cGradientLayout?.stride ?? 0
     batch.biasGradient = gradients?.bias?.baseAddress
@@ -164,7 +188,10 @@ extension LinearCrossEntropy {
     // of one step share no block (no races) and every block sees its tiles in a fixed order (j
     // increasing for token block i, i increasing for class block j): the gradients are bitwise
     // the same for every thread count. Each thread packs its token block once per band.
-    if gradients != nil && classes > 0 {
+    // 16-bit storage transposes the bands (thread k on class block b + k, sweeping the token
+    // blocks one step behind thread k - 1): a class block's classifier gradient is then summed
+    // in Float in one thread's scratch and rounded once.
+    if gradients != nil && classes > 0 && !widening {
       var band = 0
       while band < tokenBlocks {
         let rows = min(threads, tokenBlocks - band)
@@ -175,6 +202,29 @@ extension LinearCrossEntropy {
           }
         }
         band += rows
+      }
+    } else if gradients != nil && classes > 0 {
+      let lanes = max(1, min(threads, classBlocks))
+      var band = 0
+      while band < classBlocks {
+        let columns = min(lanes, classBlocks - band)
+        for step in 0..<(tokenBlocks + columns - 1) {
+          parallelFor(columns) { k in
+            let i = step - k
+            if i >= 0 && i < tokenBlocks { kernels.backwardTile(batch, i, band + k, scratch[k]) }
+          }
+        }
+        band += columns
+      }
+      // The embeddings' gradient rounded once from its Float sums, token blocks over threads.
+      let dE = gradients!.embeddings.buffer.baseAddress!, stride = eGradientLayout!.stride
+      let sums = eAccumulator!
+      parallelFor(threads) { k in
+        var n = k
+        while n < tokens {
+          kernels.narrow(sums + n * dimension, dE + n * stride, dimension)
+          n += threads
+        }
       }
     }
 
@@ -209,11 +259,12 @@ extension RowLayout {
   }
 }
 
-/// Sets the rows `layout` describes to 0 (not the gaps between them).
-private func fillRows(_ rows: MutableRows<Float>, _ layout: RowLayout) {
+/// Sets the rows `layout` describes to +0 (all bits clear; not the gaps between them).
+private func zeroRows<S>(_ rows: MutableRows<S>, _ layout: RowLayout) {
   guard let base = rows.buffer.baseAddress, layout.columns > 0 else { return }
   for r in 0..<layout.rows {
-    (base + r * layout.stride).update(repeating: 0, count: layout.columns)
+    UnsafeMutableRawBufferPointer(start: base + r * layout.stride, count: layout.columns * MemoryLayout<S>.stride)
+      .initializeMemory(as: UInt8.self, repeating: 0)
   }
 }
 
@@ -228,7 +279,11 @@ private struct ThreadScratch: @unchecked Sendable {
     self.floats = (floats + 15) / 16 * 16
     self.threads = threads
     memory = .allocate(byteCount: threads * self.floats * 4, alignment: 64)
-    for k in 0..<threads { (memory + k * self.floats * 4).storeBytes(of: -1, as: Int.self) }
+    for k in 0..<threads {
+      // "No token block packed", "no class block widened" (LinearScratch).
+      (memory + k * self.floats * 4).storeBytes(of: -1, as: Int.self)
+      (memory + k * self.floats * 4).storeBytes(of: -1, toByteOffset: 8, as: Int.self)
+    }
   }
 
   subscript(k: Int) -> UnsafeMutablePointer<Float> {

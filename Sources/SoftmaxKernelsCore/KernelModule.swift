@@ -46,6 +46,8 @@ package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
     (_ batch: SoftplusAttentionBatch<H, H, H, Float>, _ rows: Range<Int>) -> Void
   package let softplusAttentionBackwardToFloatRows:
     (_ batch: SoftplusAttentionBatch<H, H, Float, Float>, _ rows: Range<Int>) -> Void
+  /// Linear layer + cross-entropy of 16-bit embeddings and classifier (gradients in `H`).
+  package let linearCrossEntropy: LinearCrossEntropyKernels<H>
 
   package init(
     softmax: SoftmaxKernelTable<H, H>, softmaxToFloat: SoftmaxKernelTable<H, Float>,
@@ -59,7 +61,8 @@ package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
     softplusAttentionRows: @escaping (SoftplusAttentionBatch<H, H, H, Float>, Range<Int>) -> Void,
     softplusAttentionToFloatRows: @escaping (SoftplusAttentionBatch<H, Float, Float, Float>, Range<Int>) -> Void,
     softplusAttentionBackwardRows: @escaping (SoftplusAttentionBatch<H, H, H, Float>, Range<Int>) -> Void,
-    softplusAttentionBackwardToFloatRows: @escaping (SoftplusAttentionBatch<H, H, Float, Float>, Range<Int>) -> Void
+    softplusAttentionBackwardToFloatRows: @escaping (SoftplusAttentionBatch<H, H, Float, Float>, Range<Int>) -> Void,
+    linearCrossEntropy: LinearCrossEntropyKernels<H>
   ) {
     self.softmax = softmax
     self.softmaxToFloat = softmaxToFloat
@@ -75,6 +78,7 @@ package final class HalfKernelSet<H: BitwiseCopyable>: @unchecked Sendable {
     self.softplusAttentionToFloatRows = softplusAttentionToFloatRows
     self.softplusAttentionBackwardRows = softplusAttentionBackwardRows
     self.softplusAttentionBackwardToFloatRows = softplusAttentionBackwardToFloatRows
+    self.linearCrossEntropy = linearCrossEntropy
   }
 }
 
@@ -119,7 +123,7 @@ package protocol KernelModule {
   static var doubleHooks: VectorFunctionHooks<Double> { get }
   static var bfloat16: HalfKernelSet<BFloat16> { get }
   /// Linear layer + cross-entropy without the logits (Float).
-  static var linearCrossEntropy: LinearCrossEntropyKernels { get }
+  static var linearCrossEntropy: LinearCrossEntropyKernels<Float> { get }
   #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
   static var float16: HalfKernelSet<Float16> { get }
   #endif

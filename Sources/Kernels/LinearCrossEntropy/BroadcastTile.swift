@@ -158,6 +158,30 @@ func packPanels(_ src: UnsafePointer<Float>, srcStride: Int, depth: Int, width: 
   }
 }
 
+/// `packPanels` of rows stored as `S`: `Float` rows go to `packPanels`; 16-bit rows are widened
+/// (exactly) element by element, a cost of one conversion per element packed against the
+/// `2 x 128` or `2 x 256` flops each packed element takes part in.
+func packWidenedPanels<S: KernelStorage>(
+  _ src: UnsafePointer<S>, srcStride: Int, depth: Int, width: Int, into panels: UnsafeMutablePointer<Float>
+) where S.Arithmetic == Float {
+  if S.isArithmetic {
+    packPanels(
+      UnsafeRawPointer(src).assumingMemoryBound(to: Float.self), srcStride: srcStride, depth: depth,
+      width: width, into: panels)
+    return
+  }
+  let w = GemmVector.scalarCount
+  for k in 0..<depth {
+    let row = src + k * srcStride
+    var p = 0
+    while p * w < width {
+      let out = panels + (p * depth + k) * w
+      for q in 0..<w { out[q] = p * w + q < width ? S.widened(row[p * w + q]) : 0 }
+      p += 1
+    }
+  }
+}
+
 /// `out[i][:width] += sum_{k < depth} a(i, k) b[k][:width]` for `i < rows` (any count) and any
 /// `width`, with `b` packed by `packPanels`; `a(i, k) = a[i * rowStride + k * depthStride]`.
 /// The last partial panel goes through `tail` (`tileRows * GemmVector.scalarCount` floats).
@@ -193,4 +217,17 @@ func accumulateProduct(
     }
     i += tileRows
   }
+}
+
+/// `destination[i] = source[i]` rounded to nearest even into `S`, `i < count`.
+func narrowRow<S: KernelStorage>(
+  _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<S>, _ count: Int
+) where S.Arithmetic == Float {
+  let lanes = Float.Vector.scalarCount
+  var i = 0
+  while i + lanes <= count {
+    S.storeNarrowed(load(source + i), destination + i)
+    i += lanes
+  }
+  for k in i..<count { destination[k] = S.narrowed(source[k]) }
 }

@@ -15,14 +15,46 @@ import Darwin
 /// `g_v = s (p_v - (1 - eps)[v = y] - eps / V) + 2 zLossScale lse s_z p_v`, times the
 /// soft-capping chain factor `1 - (z_v / c)^2`; ignored tokens have `g = 0`. The target entry
 /// is computed as `expm1(-nll)` (no cancellation as `p_y -> 1`).
-func linearBackwardTile(
-  _ b: LinearCrossEntropyBatch, _ tokenIndex: Int, _ classIndex: Int, _ scratch: UnsafeMutablePointer<Float>
-) {
+///
+/// With 16-bit storage the class block's classifier and bias gradients are summed in the
+/// scratch (zeroed at token block 0) and rounded into `S` after the last token block, so the
+/// caller runs a class block's tiles on one thread in token block order.
+func linearBackwardTile<S: KernelStorage>(
+  _ b: LinearCrossEntropyBatch<S>, _ tokenIndex: Int, _ classIndex: Int, _ scratch: UnsafeMutablePointer<Float>
+) where S.Arithmetic == Float {
   let s = LinearScratch(base: scratch, dimension: b.dimension)
   let tokens = Block(tokenIndex, size: linearTokenBlock, total: b.tokens)
   let classes = Block(classIndex, size: linearClassBlock, total: b.classes)
+  let d = b.dimension
+  // Where this tile's classifier and bias gradients go (rows `dC + v * dCStride`).
+  var dC: UnsafeMutablePointer<Float>?, dCStride = 0, dBias: UnsafeMutablePointer<Float>?
+  if S.isArithmetic {
+    dC = b.classifierGradient.map {
+      UnsafeMutableRawPointer($0 + classes.start * b.classifierGradientStride).assumingMemoryBound(to: Float.self)
+    }
+    dCStride = b.classifierGradientStride
+    dBias = b.biasGradient.map { UnsafeMutableRawPointer($0 + classes.start).assumingMemoryBound(to: Float.self) }
+  } else {
+    if b.classifierGradient != nil { (dC, dCStride) = (s.classifierAccumulator, d) }
+    if b.biasGradient != nil { dBias = s.biasAccumulator }
+    if tokenIndex == 0 {
+      dC?.update(repeating: 0, count: classes.count * d)
+      dBias?.update(repeating: 0, count: classes.count)
+    }
+  }
+  defer {
+    if !S.isArithmetic && (tokenIndex + 1) * linearTokenBlock >= b.tokens {
+      // The class block's last token block: its sums rounded once into the caller's rows.
+      if let out = b.classifierGradient, let acc = dC {
+        for v in 0..<classes.count {
+          narrowRow(acc + v * d, out + (classes.start + v) * b.classifierGradientStride, d)
+        }
+      }
+      if let out = b.biasGradient, let acc = dBias { narrowRow(acc, out + classes.start, classes.count) }
+    }
+  }
   packEmbeddings(b, tokenIndex, tokens, s)
-  logitTile(b, classes, s)
+  logitTile(b, classIndex, classes, s)
   let lanes = Float.Vector.scalarCount
   let eps = Double(b.labelSmoothing), c = Double(b.classes)
   let scale = Double(b.gradientScale)
@@ -90,28 +122,26 @@ func linearBackwardTile(
     // Gradient filtering: a tile whose entries are all negligible adds nothing.
     // (Never a tile with a NaN token: `largestScale` is then NaN and the comparison false.)
     if b.gradientFilter > 0, horizontalMax(largest) < b.gradientFilter * largestScale { return }
-    if let dC = b.classifierGradient {
+    if let dC {
       accumulateProduct(
-        rows: classes.count, width: b.dimension, depth: tokens.count, a: s.tile,
+        rows: classes.count, width: d, depth: tokens.count, a: s.tile,
         rowStride: linearTokenBlock, depthStride: 1, panels: s.embeddingPanels,
-        out: dC + classes.start * b.classifierGradientStride, outStride: b.classifierGradientStride,
-        tail: s.tail)
+        out: dC, outStride: dCStride, tail: s.tail)
     }
     if let dE = b.embeddingsGradient {
       for v in 0..<classes.count {
         let row = s.tile + v * linearTokenBlock
         for n in 0..<tokens.count { s.tokenMajor[n * linearClassBlock + v] = row[n] }
       }
-      packPanels(
-        b.classifier + classes.start * b.classifierStride, srcStride: b.classifierStride, depth: classes.count,
-        width: b.dimension, into: s.classifierPanels)
+      let (c, stride) = classifierRows(b, classIndex, classes, s)
+      packPanels(c, srcStride: stride, depth: classes.count, width: d, into: s.classifierPanels)
       accumulateProduct(
-        rows: tokens.count, width: b.dimension, depth: classes.count, a: s.tokenMajor,
+        rows: tokens.count, width: d, depth: classes.count, a: s.tokenMajor,
         rowStride: linearClassBlock, depthStride: 1, panels: s.classifierPanels,
         out: dE + tokens.start * b.embeddingsGradientStride, outStride: b.embeddingsGradientStride,
         tail: s.tail)
     }
-    if let dBias = b.biasGradient {
+    if let dBias {
       for v in 0..<classes.count {
         let row = s.tile + v * linearTokenBlock
         var sum = Float.Vector()
@@ -120,7 +150,7 @@ func linearBackwardTile(
           sum += load(row + q)
           q += lanes
         }
-        dBias[classes.start + v] += Float.horizontalSum(sum)
+        dBias[v] += Float.horizontalSum(sum)
       }
     }
   }

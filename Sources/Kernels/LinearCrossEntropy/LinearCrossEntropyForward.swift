@@ -25,9 +25,9 @@ struct TokenState {
 /// Forward pass of token block `index`: writes each token's `rowMax`, `rowLogSum` (and
 /// `rowLoss`, `rowLogSumExp` when asked) and returns the block's sums (cross-entropy with label
 /// smoothing; `lse^2` for the z-loss), in token order.
-func linearForwardBlock(
-  _ b: LinearCrossEntropyBatch, _ index: Int, _ scratch: UnsafeMutablePointer<Float>
-) -> LossPartial {
+func linearForwardBlock<S: KernelStorage>(
+  _ b: LinearCrossEntropyBatch<S>, _ index: Int, _ scratch: UnsafeMutablePointer<Float>
+) -> LossPartial where S.Arithmetic == Float {
   let s = LinearScratch(base: scratch, dimension: b.dimension)
   let tokens = Block(index, size: linearTokenBlock, total: b.tokens)
   packEmbeddings(b, index, tokens, s)
@@ -42,7 +42,7 @@ func linearForwardBlock(
         var j = 0
         while j * linearClassBlock < b.classes {
           let classes = Block(j, size: linearClassBlock, total: b.classes)
-          logitTile(b, classes, s)
+          logitTile(b, j, classes, s)
           // The new maximum of each token, target included.
           var q = 0
           while q < linearTokenBlock {

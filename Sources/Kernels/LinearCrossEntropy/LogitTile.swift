@@ -17,15 +17,19 @@ let linearClassBlock = 256
 /// and ran at half the speed of the other products), and the padded operands of
 /// `accumulateProduct`: the block's embeddings and the class block's classifier rows in column
 /// panels (`packPanels`; `tokenBlock x paddedDimension` and `classBlock x paddedDimension`).
-/// The first 64 bytes hold the index of the token block in the panels.
+/// With 16-bit storage (`widening`) also the class block's classifier rows widened to `Float`
+/// (`classBlock x dimension`, the logits' broadcast operand), and the class block's classifier
+/// and bias gradients summed in `Float` (`classBlock x dimension` and `classBlock`). The first
+/// 64 bytes hold the indices of the token block in the panels and of the class block widened.
 struct LinearScratch {
   let base: UnsafeMutablePointer<Float>
   let dimension: Int
 
-  static func floats(dimension: Int) -> Int {
+  static func floats(dimension: Int, widening: Bool) -> Int {
     let w = GemmVector.scalarCount
-    return 16 + linearTokenBlock * dimension + 2 * linearClassBlock * linearTokenBlock
+    let common = 16 + linearTokenBlock * dimension + 2 * linearClassBlock * linearTokenBlock
       + (linearTokenBlock + linearClassBlock) * padded(dimension) + tileRows * w
+    return common + (widening ? linearClassBlock * (2 * dimension + 1) : 0)
   }
 
   /// `dimension` rounded up to whole panels.
@@ -39,6 +43,11 @@ struct LinearScratch {
     get { UnsafeRawPointer(base).load(as: Int.self) }
     nonmutating set { UnsafeMutableRawPointer(base).storeBytes(of: newValue, as: Int.self) }
   }
+  /// Class block whose classifier rows `classifierRows` holds (-1: none; 16-bit storage only).
+  var widenedBlock: Int {
+    get { UnsafeRawPointer(base).load(fromByteOffset: 8, as: Int.self) }
+    nonmutating set { UnsafeMutableRawPointer(base).storeBytes(of: newValue, toByteOffset: 8, as: Int.self) }
+  }
   var panels: UnsafeMutablePointer<Float> { base + 16 }
   var tile: UnsafeMutablePointer<Float> { panels + linearTokenBlock * dimension }
   var tokenMajor: UnsafeMutablePointer<Float> { tile + linearClassBlock * linearTokenBlock }
@@ -47,6 +56,12 @@ struct LinearScratch {
   /// The class block's classifier rows in column panels (operand of `dE += G C`).
   var classifierPanels: UnsafeMutablePointer<Float> { embeddingPanels + linearTokenBlock * Self.padded(dimension) }
   var tail: UnsafeMutablePointer<Float> { classifierPanels + linearClassBlock * Self.padded(dimension) }
+  /// 16-bit storage: the class block's classifier rows as `Float`, `dimension` apart.
+  var classifierRows: UnsafeMutablePointer<Float> { tail + tileRows * GemmVector.scalarCount }
+  /// 16-bit storage: the class block's classifier gradient summed over its token blocks.
+  var classifierAccumulator: UnsafeMutablePointer<Float> { classifierRows + linearClassBlock * dimension }
+  /// 16-bit storage: the class block's bias gradient summed over its token blocks.
+  var biasAccumulator: UnsafeMutablePointer<Float> { classifierAccumulator + linearClassBlock * dimension }
 }
 
 /// A token block's place: first token `n0`, `count` tokens (the last block may be short).
@@ -64,39 +79,66 @@ struct Block {
 /// logits' register tile loads one vector of tokens per step. Done once per block and thread
 /// (`packedBlock`): the panels are reused for every class block. With a classifier gradient to
 /// compute, the block's rows are also packed into column panels (`embeddingPanels`).
-func packEmbeddings(_ b: LinearCrossEntropyBatch, _ index: Int, _ tokens: Block, _ s: LinearScratch) {
+/// 16-bit embeddings are widened to `Float` (exactly) as they are packed.
+func packEmbeddings<S: KernelStorage>(
+  _ b: LinearCrossEntropyBatch<S>, _ index: Int, _ tokens: Block, _ s: LinearScratch
+) where S.Arithmetic == Float {
   if s.packedBlock == index { return }
   let w = GemmVector.scalarCount, d = b.dimension
   for n in 0..<linearTokenBlock {
     let panel = s.panels + (n / w) * d * w + n % w
     if n < tokens.count {
       let row = b.embeddings + (tokens.start + n) * b.embeddingsStride
-      for k in 0..<d { panel[k * w] = row[k] }
+      for k in 0..<d { panel[k * w] = S.widened(row[k]) }
     } else {
       for k in 0..<d { panel[k * w] = 0 }
     }
   }
   if b.classifierGradient != nil {
-    packPanels(
+    packWidenedPanels(
       b.embeddings + tokens.start * b.embeddingsStride, srcStride: b.embeddingsStride, depth: tokens.count,
       width: d, into: s.embeddingPanels)
   }
   s.packedBlock = index
 }
 
-/// The tile `Z^T[v][n]` (row `v` at `tile + v * tokenBlock`) of class block `classes` for the
+/// The classifier rows of class block `index` (`classes`) as `Float`, `stride` apart: the
+/// caller's rows when `S` is `Float`, else widened into `s.classifierRows` (once per class
+/// block and thread: `widenedBlock`).
+func classifierRows<S: KernelStorage>(
+  _ b: LinearCrossEntropyBatch<S>, _ index: Int, _ classes: Block, _ s: LinearScratch
+) -> (rows: UnsafePointer<Float>, stride: Int) where S.Arithmetic == Float {
+  let first = b.classifier + classes.start * b.classifierStride
+  if S.isArithmetic {
+    return (UnsafeRawPointer(first).assumingMemoryBound(to: Float.self), b.classifierStride)
+  }
+  let d = b.dimension
+  if s.widenedBlock != index {
+    for v in 0..<classes.count {
+      let row = first + v * b.classifierStride, out = s.classifierRows + v * d
+      for k in 0..<d { out[k] = S.widened(row[k]) }
+    }
+    s.widenedBlock = index
+  }
+  return (UnsafePointer(s.classifierRows), d)
+}
+
+/// The tile `Z^T[v][n]` (row `v` at `tile + v * tokenBlock`) of class block `index` for the
 /// packed token block: `sum_d C[v][d] E[n][d]` in `d` order (one FMA chain per entry, so every
 /// logit is the same whatever block or thread computes it), plus the bias, soft-capped when
 /// `b.softcap > 0`. Columns past the block's tokens hold the bias (never read as logits).
-func logitTile(_ b: LinearCrossEntropyBatch, _ classes: Block, _ s: LinearScratch) {
+func logitTile<S: KernelStorage>(
+  _ b: LinearCrossEntropyBatch<S>, _ index: Int, _ classes: Block, _ s: LinearScratch
+) where S.Arithmetic == Float {
   let w = GemmVector.scalarCount, d = b.dimension
+  let (c, stride) = classifierRows(b, index, classes, s)
   var g = 0
   while g < classes.count {
     let rows = min(tileRows, classes.count - g)
     for p in 0..<(linearTokenBlock / w) {
       broadcastTile(
-        rows: rows, depth: d, a: b.classifier + (classes.start + g) * b.classifierStride,
-        rowStride: b.classifierStride, depthStride: 1, b: s.panels + p * d * w, bStride: w,
+        rows: rows, depth: d, a: c + g * stride,
+        rowStride: stride, depthStride: 1, b: s.panels + p * d * w, bStride: w,
         out: s.tile + g * linearTokenBlock + p * w, outStride: linearTokenBlock, accumulate: false)
     }
     g += tileRows
@@ -105,7 +147,7 @@ func logitTile(_ b: LinearCrossEntropyBatch, _ classes: Block, _ s: LinearScratc
   let lanes = Float.Vector.scalarCount
   for v in 0..<classes.count {
     let row = s.tile + v * linearTokenBlock
-    let bias = Float.Vector(repeating: b.bias?[classes.start + v] ?? 0)
+    let bias = Float.Vector(repeating: b.bias.map { S.widened($0[classes.start + v]) } ?? 0)
     var q = 0
     while q < linearTokenBlock {
       var z = load(row + q) + bias

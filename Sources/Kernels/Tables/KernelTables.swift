@@ -10,18 +10,14 @@ package enum LevelKernels: KernelModule {
   package static let floatHooks: VectorFunctionHooks<Float> = makeHooks()
   package static let doubleHooks: VectorFunctionHooks<Double> = makeHooks()
   package static let bfloat16: HalfKernelSet<BFloat16> = makeHalfKernelSet()
-  package static let linearCrossEntropy = LinearCrossEntropyKernels(
-    tokenBlock: linearTokenBlock, classBlock: linearClassBlock,
-    scratchFloats: { LinearScratch.floats(dimension: $0) },
-    forwardBlock: { batch, block, scratch in linearForwardBlock(batch, block, scratch) },
-    backwardTile: { batch, i, j, scratch in linearBackwardTile(batch, i, j, scratch) })
+  package static let linearCrossEntropy: LinearCrossEntropyKernels<Float> = makeLinearCrossEntropyKernels()
   #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
   package static let float16: HalfKernelSet<Float16> = makeHalfKernelSet()
   #endif
 }
 
 /// The kernels of a 16-bit storage type: outputs in the same type, or in `Float`.
-func makeHalfKernelSet<H: KernelStorage>() -> HalfKernelSet<H> where H.Arithmetic == Float {
+func makeHalfKernelSet<H: KernelStorage & SendableMetatype>() -> HalfKernelSet<H> where H.Arithmetic == Float {
   HalfKernelSet(
     softmax: makeTable(), softmaxToFloat: makeTable(),
     crossEntropyRows: { batch, rows in crossEntropyRows(batch, rows) },
@@ -34,7 +30,19 @@ func makeHalfKernelSet<H: KernelStorage>() -> HalfKernelSet<H> where H.Arithmeti
     softplusAttentionRows: { batch, rows in softplusAttentionRows(batch, rows) },
     softplusAttentionToFloatRows: { batch, rows in softplusAttentionRows(batch, rows) },
     softplusAttentionBackwardRows: { batch, rows in softplusAttentionBackwardRows(batch, rows) },
-    softplusAttentionBackwardToFloatRows: { batch, rows in softplusAttentionBackwardRows(batch, rows) })
+    softplusAttentionBackwardToFloatRows: { batch, rows in softplusAttentionBackwardRows(batch, rows) },
+    linearCrossEntropy: makeLinearCrossEntropyKernels())
+}
+
+/// Linear + cross-entropy of embeddings and classifier stored as `S`.
+func makeLinearCrossEntropyKernels<S: KernelStorage & SendableMetatype>() -> LinearCrossEntropyKernels<S>
+where S.Arithmetic == Float {
+  LinearCrossEntropyKernels(
+    tokenBlock: linearTokenBlock, classBlock: linearClassBlock,
+    scratchFloats: { LinearScratch.floats(dimension: $0, widening: !S.isArithmetic) },
+    forwardBlock: { batch, block, scratch in linearForwardBlock(batch, block, scratch) },
+    backwardTile: { batch, i, j, scratch in linearBackwardTile(batch, i, j, scratch) },
+    narrow: { source, destination, count in narrowRow(source, destination, count) })
 }
 
 func makeKernelSet<T: KernelFloatLog>() -> KernelSet<T> {
