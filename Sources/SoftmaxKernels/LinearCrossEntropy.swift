@@ -32,6 +32,15 @@ import SoftmaxKernelsCore
 /// packed layouts, the class block's classifier rows packed, the logits tile in two layouts;
 /// plus 12 bytes per token (its maximum logit and log-sum).
 ///
+/// **16-bit storage**: `Float16` and ``BFloat16`` embeddings, classifier and bias (one type)
+/// are read exactly as `Float` and computed as `Float` inputs are: the loss, per-token losses
+/// and log-sum-exp are bitwise those of the widened inputs, and each gradient entry, written in
+/// the inputs' type, is that call's `Float` gradient rounded once. For that, each thread's
+/// scratch also holds a class block's classifier rows as `Float` and its classifier and bias
+/// gradient sums (`4 x 256 (2 D + 1)` bytes more), the gradient call sums the embeddings'
+/// gradient in one `Float` buffer (`4 N D` bytes), and its backward bands run over class blocks
+/// (thread `k` on class block `b + k`, one token block behind thread `k - 1`).
+///
 /// **Determinism**: every logit is one FMA chain over `d` in order, every token's
 /// log-sum-exp folds the class blocks in order, the loss sums merge in block order, and the
 /// backward tiles run in bands (thread `k` on token block `b + k`, one class block behind

@@ -126,7 +126,9 @@ func classifierRows<S: KernelStorage>(
 /// The tile `Z^T[v][n]` (row `v` at `tile + v * tokenBlock`) of class block `index` for the
 /// packed token block: `sum_d C[v][d] E[n][d]` in `d` order (one FMA chain per entry, so every
 /// logit is the same whatever block or thread computes it), plus the bias, soft-capped when
-/// `b.softcap > 0`. Columns past the block's tokens hold the bias (never read as logits).
+/// `b.softcap > 0`. Columns past the block's tokens hold the bias (never read as logits). Not
+/// inlined, so that its loops have a name for hot-loops.py (one call per tile).
+@inline(never)
 func logitTile<S: KernelStorage>(
   _ b: LinearCrossEntropyBatch<S>, _ index: Int, _ classes: Block, _ s: LinearScratch
 ) where S.Arithmetic == Float {
