@@ -44,24 +44,9 @@ extension CrossEntropy {
       throw .invalidArgument(argument: "columns", reason: "cross-entropy needs at least one class")
     }
     // Options, converted to the element type first: the converted values are the ones used.
-    let labelSmoothing = T(options.labelSmoothing), zLossScale = T(options.zLossScale)
-    guard labelSmoothing >= 0 && labelSmoothing <= 1 else {
-      throw .invalidArgument(
-        argument: "labelSmoothing", reason: "\(options.labelSmoothing) is outside [0, 1] in \(T.self)")
-    }
-    guard zLossScale.isFinite && zLossScale >= 0 else {
-      throw .invalidArgument(
-        argument: "zLossScale", reason: "\(options.zLossScale) is not a finite value >= 0 in \(T.self)")
-    }
-    var softcap: T = 0  // 0: no capping
-    if let c = options.softcap {
-      softcap = T(c)
-      // The kernels divide by it: a subnormal cap whose reciprocal overflows would give NaN.
-      guard softcap > 0 && softcap.isFinite && (1 / softcap).isFinite else {
-        throw .invalidArgument(
-          argument: "softcap", reason: "\(c) is not a positive finite value with a finite reciprocal in \(T.self)")
-      }
-    }
+    let terms = try CrossEntropyTerms<T>(
+      labelSmoothing: options.labelSmoothing, zLossScale: options.zLossScale, softcap: options.softcap)
+    let (labelSmoothing, zLossScale, softcap) = (terms.labelSmoothing, terms.zLossScale, terms.softcap)
     if let classWeights { try checkCount(classWeights.count, equals: columns, "classWeights") }
     for (name, count) in [("rowLosses", out.rowLosses?.count), ("rowLogSumExp", out.rowLogSumExp?.count),
                           ("rowArgmax", out.rowArgmax?.count), ("rowLossGradients", out.rowLossGradients?.count)] {

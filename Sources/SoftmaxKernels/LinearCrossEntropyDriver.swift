@@ -48,22 +48,9 @@ extension LinearCrossEntropy {
     }
     if let bias { try checkCount(bias.count, equals: classes, "bias") }
     try checkCount(targets.count, equals: tokens, "targets")
-    let labelSmoothing = Float(options.labelSmoothing), zLossScale = Float(options.zLossScale)
-    guard labelSmoothing >= 0 && labelSmoothing <= 1 else {
-      throw .invalidArgument(argument: "labelSmoothing", reason: "\(options.labelSmoothing) is outside [0, 1] in Float")
-    }
-    guard zLossScale.isFinite && zLossScale >= 0 else {
-      throw .invalidArgument(argument: "zLossScale", reason: "\(options.zLossScale) is not a finite value >= 0 in Float")
-    }
-    var softcap: Float = 0
-    if let c = options.softcap {
-      softcap = Float(c)
-      // The kernels divide by it: a subnormal cap whose reciprocal overflows would give NaN.
-      guard softcap > 0 && softcap.isFinite && (1 / softcap).isFinite else {
-        throw .invalidArgument(
-          argument: "softcap", reason: "\(c) is not a positive finite value with a finite reciprocal in Float")
-      }
-    }
+    let terms = try CrossEntropyTerms<Float>(
+      labelSmoothing: options.labelSmoothing, zLossScale: options.zLossScale, softcap: options.softcap)
+    let (labelSmoothing, zLossScale, softcap) = (terms.labelSmoothing, terms.zLossScale, terms.softcap)
     var gradientFilter: Float = 0
     if let f = options.gradientFilter {
       gradientFilter = Float(f)

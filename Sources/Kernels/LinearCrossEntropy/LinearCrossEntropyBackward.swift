@@ -58,7 +58,7 @@ func linearBackwardTile<S: KernelStorage>(
   let lanes = Float.Vector.scalarCount
   let eps = Double(b.labelSmoothing), c = Double(b.classes)
   let scale = Double(b.gradientScale)
-  withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * linearTokenBlock) { work in
+  withUnsafeTemporaryAllocation(of: Float.self, capacity: 5 * linearTokenBlock) { work in
     // Per token: the maximum, log-sum rounded to Float, the scale of p (its rounding of the
     // log-sum folded in) and the constant term; for ignored tokens and the padding a maximum of
     // +inf (so exp(z - m) = 0, never an overflow) and 0 scales.
@@ -81,11 +81,15 @@ func linearBackwardTile<S: KernelStorage>(
       largestScale = largestScale.isNaN || scales[n].isNaN ? .nan : max(largestScale, abs(scales[n]))
     }
     // The targets' logits, before the pass below overwrites them.
-    var targets: [(n: Int, row: Int, z: Float)] = []
-    for n in 0..<tokens.count {
+    // Token n's target row in this class block, or nil.
+    @inline(__always)
+    func targetRow(_ n: Int) -> Int? {
       let y = b.targets[tokens.start + n]
-      guard y != b.ignoreIndex, y >= classes.start, y < classes.start + classes.count else { continue }
-      targets.append((n, y - classes.start, s.tile[(y - classes.start) * linearTokenBlock + n]))
+      return y != b.ignoreIndex && y >= classes.start && y < classes.start + classes.count ? y - classes.start : nil
+    }
+    let targetLogits = offsets + linearTokenBlock
+    for n in 0..<tokens.count {
+      if let row = targetRow(n) { targetLogits[n] = s.tile[row * linearTokenBlock + n] }
     }
     let cap = b.softcap
     let inverseCap = Float.Vector(repeating: cap > 0 ? 1 / cap : 0), one = Float.Vector(repeating: 1)
@@ -106,7 +110,9 @@ func linearBackwardTile<S: KernelStorage>(
       }
       q += lanes
     }
-    for (n, row, z) in targets {
+    for n in 0..<tokens.count {
+      guard let row = targetRow(n) else { continue }
+      let z = targetLogits[n]
       let t = tokens.start + n
       let logSum = b.rowLogSum[t], lse = Double(b.rowMax[t]) + logSum
       let zTerm = 2 * Double(b.zLossScale) * lse * Double(b.zLossGradientScale)
