@@ -66,8 +66,10 @@ import SoftmaxKernelsCore
 /// with no finite logit; `.mean` with every target ignored gives NaN, or 0 with `zeroWhenNoValidTargets`; no
 /// tokens: NaN (`.mean`) or 0, gradients of `C` and `bias` set to 0; `D = 0`: the logits are the
 /// bias. A NaN, or a logit that overflows to `+inf`, gives a NaN loss for its token and NaN
-/// gradients. Outputs must not overlap an input or each other; a call that throws has written
-/// nothing.
+/// gradients. An ignored token adds nothing to any gradient, even when its embedding is NaN or
+/// infinite (its row of `dE` is 0). Outputs must not overlap an input or each other (their
+/// memory ranges are compared: rows of two arguments interleaved by their strides count as
+/// overlapping); a call that throws has written nothing.
 public enum LinearCrossEntropy {}
 
 extension LinearCrossEntropy {

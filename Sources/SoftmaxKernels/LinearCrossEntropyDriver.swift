@@ -148,9 +148,11 @@ extension LinearCrossEntropy {
 
     let tokenBlocks = (tokens + kernels.tokenBlock - 1) / kernels.tokenBlock
     let classBlocks = (classes + kernels.classBlock - 1) / kernels.classBlock
-    // At most one thread per token block (forward and backward alike).
+    // At most one thread per token block in the forward pass and the backward bands of token
+    // blocks; per class block in the bands of class blocks (16-bit storage).
     let threads = max(1, min(plan.threads, tokenBlocks))
-    let scratch = ThreadScratch(threads: threads, floats: kernels.scratchFloats(dimension))
+    let backwardThreads = gradients != nil && widening ? max(1, min(plan.threads, classBlocks)) : threads
+    let scratch = ThreadScratch(threads: max(threads, backwardThreads), floats: kernels.scratchFloats(dimension))
     defer { scratch.deallocate() }
 
     // Forward: token blocks spread over the threads; partial sums merged in block order.
@@ -191,7 +193,7 @@ extension LinearCrossEntropy {
         band += rows
       }
     } else if gradients != nil && classes > 0 {
-      let lanes = max(1, min(threads, classBlocks))
+      let lanes = backwardThreads
       var band = 0
       while band < classBlocks {
         let columns = min(lanes, classBlocks - band)
@@ -203,14 +205,16 @@ extension LinearCrossEntropy {
         }
         band += columns
       }
-      // The embeddings' gradient rounded once from its Float sums, token blocks over threads.
-      let dE = gradients!.embeddings.buffer.baseAddress!, stride = eGradientLayout!.stride
-      let sums = eAccumulator!
-      parallelFor(threads) { k in
-        var n = k
-        while n < tokens {
-          kernels.narrow(sums + n * dimension, dE + n * stride, dimension)
-          n += threads
+      // The embeddings' gradient rounded once from its Float sums, rows over the threads
+      // (none to write when D = 0, and then the buffer may have no address).
+      if dimension > 0, let dE = gradients!.embeddings.buffer.baseAddress {
+        let stride = eGradientLayout!.stride, sums = eAccumulator!, t = backwardThreads
+        parallelFor(t) { k in
+          var n = k
+          while n < tokens {
+            kernels.narrow(sums + n * dimension, dE + n * stride, dimension)
+            n += t
+          }
         }
       }
     }

@@ -3,13 +3,14 @@
 // each argument, compared pairwise), optional spans, and arrays written through a mutable span.
 
 extension RowLayout {
-  /// The checked layout of the rows `argument` (its stride is named `<argument>.rowStride`; the
-  /// name is only built when an error is thrown).
+  /// The checked layout of the rows `argument` (its shape and stride are named
+  /// `<argument>.rows`, `.columns`, `.rowStride`; the names are only built when an error is
+  /// thrown).
   @inline(__always)
   static func checked<T>(_ rows: Rows<T>, _ argument: String) throws(SoftmaxKernelsError) -> RowLayout {
     try validated(
       rows: rows.rows, columns: rows.columns, stride: rows.rowStride, count: rows.buffer.count,
-      argument: argument, strideArgument: argument + ".rowStride")
+      argument: argument, strideArgument: argument + ".rowStride", matrixArgument: argument)
   }
 
   /// The checked layout of the output rows `argument`, which must have the shape of `input`

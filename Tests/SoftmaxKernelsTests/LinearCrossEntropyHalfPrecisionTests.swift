@@ -136,6 +136,72 @@ final class LinearCrossEntropyHalfPrecisionTests: SoftmaxKernelsTestCase {
     for type in halfTypes { try run(type) }
   }
 
+  /// An ignored token contributes nothing to the gradients even when its embedding is NaN or
+  /// infinite (an outside review: every entry of dC and dbias was NaN); the same result as with
+  /// its embedding set to 0, its own dE row 0; Float and 16-bit, with and without the filter.
+  func testIgnoredNonFiniteEmbeddingAddsNothing() throws {
+    func run<H: HalfType>(_ type: H.Type) throws {
+      try forEachLevel { level in
+        let ignored = 37
+        var p = LinearProblem(n: 140, d: 20, v: 300, seed: 21, bias: true).rounded(to: H.self)
+        p.targets[ignored] = -100
+        var zeroed = p
+        for k in 0..<p.d { zeroed.e[ignored * p.d + k] = 0 }
+        for filter in [nil, 0x1p-12] as [Double?] {
+          for poison in [Float.nan, .infinity] {
+            var poisoned = p
+            poisoned.e[ignored * p.d + 3] = poison
+            let o = LinearCrossEntropyOptions(gradientFilter: filter, execution: ExecutionOptions(threads: 2, isa: level))
+            let expected = try runLinear(zeroed, o, gradient: true)
+            let float = try runLinear(poisoned, o, gradient: true)
+            let half = try runLinearHalf(H.self, poisoned, o, gradient: true)
+            let context = "\(H.name) \(poison) filter \(String(describing: filter)) \(level)"
+            XCTAssertEqual(float.result.loss.bitPattern, expected.result.loss.bitPattern, context)
+            XCTAssertNil(firstDifference(float.dC, expected.dC), context)
+            XCTAssertNil(firstDifference(float.dBias, expected.dBias), context)
+            XCTAssertNil(firstDifference(float.dE, expected.dE), context)
+            XCTAssertTrue(float.dE[(ignored * p.d)..<((ignored + 1) * p.d)].allSatisfy { $0 == 0 }, context)
+            if let i = firstUnrounded(half.dC, expected.dC) { XCTFail("\(context): dC[\(i)]") }
+            if let i = firstUnrounded(half.dBias, expected.dBias) { XCTFail("\(context): dBias[\(i)]") }
+            if let i = firstUnrounded(half.dE, expected.dE) { XCTFail("\(context): dE[\(i)]") }
+          }
+        }
+      }
+    }
+    for type in halfTypes { try run(type) }
+  }
+
+  /// D = 0 with gradient buffers that have no address: the logits are the bias (an outside
+  /// review: the 16-bit call trapped on the missing address).
+  func testNoDimensionWithoutAddresses() throws {
+    func run<H: HalfType>(_ type: H.Type) throws {
+      let bias: [Float] = [0.5, -1, 2, 0.25], targets = [2, 0, 3]
+      let expected = log(bias.map { exp(Double($0)) }.reduce(0, +)) - targets.map { Double(bias[$0]) }.reduce(0, +) / 3
+      let biasH = bias.map { H($0) }
+      var dBias = [H](repeating: H(Float.nan), count: 4)
+      let result = try biasH.withUnsafeBufferPointer { b in
+        try targets.withUnsafeBufferPointer { y in
+          try dBias.withUnsafeMutableBufferPointer { db in
+            try LinearCrossEntropy.lossAndGradient(
+              embeddings: Rows(UnsafeBufferPointer<H>(start: nil, count: 0), rows: 3, columns: 0),
+              classifier: Rows(UnsafeBufferPointer<H>(start: nil, count: 0), rows: 4, columns: 0), bias: b,
+              targets: y, embeddingsGradient: MutableRows(UnsafeMutableBufferPointer<H>(start: nil, count: 0), rows: 3, columns: 0),
+              classifierGradient: MutableRows(UnsafeMutableBufferPointer<H>(start: nil, count: 0), rows: 4, columns: 0),
+              biasGradient: db)
+          }
+        }
+      }
+      XCTAssertEqual(Double(result.loss), expected, accuracy: 1e-6, H.name)
+      // dbias_v = mean over tokens of p_v - [v = y]: every token has the same softmax.
+      let z = bias.map { exp(Double($0)) }, total = z.reduce(0, +)
+      for v in 0..<4 {
+        let g = z[v] / total - Double(targets.filter { $0 == v }.count) / 3
+        XCTAssertEqual(Double(dBias[v].float), g, accuracy: 1e-6 + abs(g) * 0x1p-7, "\(H.name) dbias[\(v)]")
+      }
+    }
+    for type in halfTypes { try run(type) }
+  }
+
   /// The Array forms return what the buffer forms write.
   func testArrayForms() throws {
     func run<H: HalfType>(_ type: H.Type) throws {

@@ -491,5 +491,7 @@ final class LinearCrossEntropyTests: SoftmaxKernelsTestCase {
     call(options: LinearCrossEntropyOptions(softcap: 0), invalid("softcap"))
     call(options: LinearCrossEntropyOptions(gradientFilter: .infinity), invalid("gradientFilter"))
     call(options: LinearCrossEntropyOptions(execution: ExecutionOptions(threads: 0)), invalid("threads"))
+    // A negative shape names the matrix (an outside review: "rows" alone).
+    call(cRows: -1, invalid("classifier.rows"))
   }
 }

@@ -97,6 +97,9 @@ func linearBackwardTile<S: KernelStorage>(
     var q = 0
     while q < linearTokenBlock {
       let m = load(maxima + q), l = load(logSums + q), a = load(scales + q), o = load(offsets + q)
+      // Ignored tokens and the padding (maximum +inf) get 0, whatever their logits: a NaN or
+      // +inf logit of an ignored token would otherwise give 0 x NaN.
+      let ignored = m .== Float.Vector(repeating: .infinity)
       for v in 0..<classes.count {
         let p = s.tile + v * linearTokenBlock + q
         let z = load(p)
@@ -105,6 +108,7 @@ func linearBackwardTile<S: KernelStorage>(
           let r = z * inverseCap
           g *= Float.fma(-r, r, one)
         }
+        g.replace(with: 0, where: ignored)
         store(g, p)
         largest = Float.vmax(largest, Float.vmax(g, -g))
       }

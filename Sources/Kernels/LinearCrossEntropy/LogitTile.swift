@@ -98,6 +98,15 @@ func packEmbeddings<S: KernelStorage>(
     packWidenedPanels(
       b.embeddings + tokens.start * b.embeddingsStride, srcStride: b.embeddingsStride, depth: tokens.count,
       width: d, into: s.embeddingPanels)
+    // An ignored token's row is 0 in the operand of `dC += G^T E`: its gradient entries are 0,
+    // and 0 x (a NaN or infinite embedding) would be NaN.
+    for n in 0..<tokens.count where b.targets[tokens.start + n] == b.ignoreIndex {
+      var p = 0
+      while p * w < d {
+        (s.embeddingPanels + (p * tokens.count + n) * w).update(repeating: 0, count: w)
+        p += 1
+      }
+    }
   }
   s.packedBlock = index
 }
