@@ -407,6 +407,11 @@ private func runLinearCell(
 
 // MARK: - Check against float64
 
+/// `max(a, b)`, or NaN if either is NaN: Swift's `max(a, b)` returns `a` when `b` is NaN, which
+/// would let a NaN output pass the check.
+@inline(__always)
+private func maxOrNaN(_ a: Double, _ b: Double) -> Double { a.isNaN || b.isNaN ? .nan : max(a, b) }
+
 /// `sum_i x[i] y[i]` in Double (four accumulators).
 @inline(__always)
 private func dotDouble(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) -> Double {
@@ -431,6 +436,7 @@ private func dotDouble(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ c
 ///   `dC`, `dbias`: 4 sampled classes (the first token's target among them) over all tokens,
 ///   `p` from our log-sum-exp (checked above on the sampled tokens); each max |diff| / max |ref|
 ///   over its sample.
+/// A NaN output makes its entry NaN.
 func linearCheck(
   e: UnsafePointer<Float>, c: UnsafePointer<Float>, bias: UnsafePointer<Float>, targets: [Int],
   rows n: Int, dim d: Int, vocab v: Int, loss: Double, rowLosses: UnsafePointer<Float>,
@@ -453,8 +459,8 @@ func linearCheck(
     for k in 0..<v { s += Foundation.exp(z[k] - m) }
     let lse = m + Foundation.log(s)
     let ref = lse - z[targets[r]]
-    rowLoss = max(rowLoss, abs(Double(rowLosses[r]) - ref) / max(1, abs(ref)))
-    rowLSEError = max(rowLSEError, abs(Double(rowLSE[r]) - lse) / max(1, abs(lse)))
+    rowLoss = maxOrNaN(rowLoss, abs(Double(rowLosses[r]) - ref) / max(1, abs(ref)))
+    rowLSEError = maxOrNaN(rowLSEError, abs(Double(rowLSE[r]) - lse) / max(1, abs(lse)))
     guard let g = gradients else { continue }
     // dE row r = sum_v g_v C_v: per-thread partial sums over class chunks.
     let partial = UnsafeMutablePointer<Double>.allocate(capacity: threads * d)
@@ -471,7 +477,7 @@ func linearCheck(
     for j in 0..<d {
       var ref = 0.0
       for t in 0..<threads { ref += partial[t * d + j] }
-      dEDiff = max(dEDiff, abs(Double(g.de[r * d + j]) - ref))
+      dEDiff = maxOrNaN(dEDiff, abs(Double(g.de[r * d + j]) - ref))
       dERef = max(dERef, abs(ref))
     }
   }
@@ -496,12 +502,12 @@ func linearCheck(
     }
     var b = 0.0
     for r in 0..<n { b += column[r] }
-    dbDiff = max(dbDiff, abs(Double(g.dbias[k]) - b))
+    dbDiff = maxOrNaN(dbDiff, abs(Double(g.dbias[k]) - b))
     dbRef = max(dbRef, abs(b))
     for j in 0..<d {
       var ref = 0.0
       for r in 0..<n { ref += column[r] * Double(e[r * d + j]) }
-      dCDiff = max(dCDiff, abs(Double(g.dc[k * d + j]) - ref))
+      dCDiff = maxOrNaN(dCDiff, abs(Double(g.dc[k * d + j]) - ref))
       dCRef = max(dCRef, abs(ref))
     }
   }
