@@ -22,18 +22,7 @@ final class FloatBuffer: @unchecked Sendable {
 
   /// Fills with uniform values in [lo, hi) from a fixed seed, in parallel (first touch).
   func fillUniform(_ lo: Float, _ hi: Float, seed: UInt64, threads: Int) {
-    let p = pointer, n = count
-    DispatchQueue.concurrentPerform(iterations: threads) { t in
-      var state = seed &+ UInt64(t) &* 0x9E37_79B9_7F4A_7C15
-      let range = chunk(n, threads, t)
-      let scale = (hi - lo) / Float(1 << 24)
-      for i in range {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        p[i] = lo + Float(state >> 40) * scale
-      }
-    }
+    uniformFill(pointer, count: count, lo, hi, seed: seed, threads: threads) { $0 }
   }
 
   func fill(_ value: Float, threads: Int) {
@@ -41,6 +30,27 @@ final class FloatBuffer: @unchecked Sendable {
     DispatchQueue.concurrentPerform(iterations: threads) { t in
       let r = chunk(n, threads, t)
       (p + r.lowerBound).initialize(repeating: value, count: r.count)
+    }
+  }
+}
+
+/// Fills `p[0..<count]` with uniform `Float` values in [lo, hi) from a fixed seed, each stored
+/// as `convert(value)`, in parallel (first touch). The `Float` values depend only on the seed,
+/// the count and the thread count, not on `T`: a 16-bit buffer holds the `Float` buffer's
+/// values rounded.
+func uniformFill<T>(
+  _ p: UnsafeMutablePointer<T>, count n: Int, _ lo: Float, _ hi: Float, seed: UInt64, threads: Int,
+  convert: (Float) -> T
+) {
+  DispatchQueue.concurrentPerform(iterations: threads) { t in
+    var state = seed &+ UInt64(t) &* 0x9E37_79B9_7F4A_7C15
+    let range = chunk(n, threads, t)
+    let scale = (hi - lo) / Float(1 << 24)
+    for i in range {
+      state ^= state << 13
+      state ^= state >> 7
+      state ^= state << 17
+      p[i] = convert(lo + Float(state >> 40) * scale)
     }
   }
 }

@@ -35,6 +35,12 @@ let usage = """
     --lce-dim D          embedding dimension D (default 1024; --quick 128)
     --lce-vocab V        classes of L1 / L2 (default 32768; --quick 4096)
     --lce-big-vocab V    classes of L3 / L4 (default 262144, N x V logits of 8 GiB; --quick 16384)
+    --lce-type LIST      storage types of the linear cross-entropy cells, comma separated, of
+                         float, bfloat16, float16 (default float): each cell runs once per type.
+                         A 16-bit cell (name with bf16 / f16, e.g. "L2 LCE loss+grad bf16
+                         x86-64-v4 2t") holds E, C, bias and the gradients in that type (the
+                         Float inputs rounded), calls the 16-bit API and is checked against
+                         float64 of its rounded inputs; the Float cells keep their names
     --json FILE          write the results as JSON
     --csv FILE           write the results as CSV
     --svg FILE           write a bar chart (GB/s per workload and algorithm, roofline dashed)
@@ -66,6 +72,8 @@ struct Settings {
   var lceDim = 1024
   var lceVocab = 32768
   var lceBigVocab = 262144
+  /// The storage types of the linear cross-entropy cells (--lce-type), in the order given.
+  var lceTypes: [LinearStorage] = [.float]
 }
 
 func fail(_ message: String) -> Never {
@@ -118,6 +126,16 @@ func parse(_ args: [String]) -> Settings {
     case "--lce-dim": s.lceDim = positive(value(), "--lce-dim"); lceGiven.insert("dim")
     case "--lce-vocab": s.lceVocab = positive(value(), "--lce-vocab"); lceGiven.insert("vocab")
     case "--lce-big-vocab": s.lceBigVocab = positive(value(), "--lce-big-vocab"); lceGiven.insert("big")
+    case "--lce-type":
+      s.lceTypes = []
+      for name in value().split(separator: ",") {
+        guard let t = LinearStorage(rawValue: String(name)) else {
+          fail("--lce-type takes float, bfloat16 or float16, got '\(name)'")
+        }
+        guard t.isAvailable else { fail("\(t) is not available on this platform") }
+        if !s.lceTypes.contains(t) { s.lceTypes.append(t) }
+      }
+      if s.lceTypes.isEmpty { fail("--lce-type needs at least one type") }
     case "--json": s.json = value()
     case "--csv": s.csv = value()
     case "--svg": s.svg = value()
