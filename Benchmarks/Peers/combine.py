@@ -71,6 +71,15 @@ def load_ours(path):
 
 
 LCE = {"L1": "LCE loss", "L2": "LCE loss + grads", "L3": "LCE loss, large V", "L4": "LCE loss + grads, large V"}
+# The storage types of the LCE cells (softmax-bench's "type", linear_ce_peer.py's "dtype"; a
+# record without one is float) and the suffix of their rows.
+LCE_TYPES = {"float": "", "bfloat16": ", bf16", "float16": ", f16"}
+
+
+def lce_type(r):
+    """A linear cross-entropy record's storage type: float, bfloat16 or float16."""
+    t = r.get("type") or r.get("dtype") or "float"
+    return "float" if t == "float32" else t
 
 
 def fmt_mib(v):
@@ -79,57 +88,60 @@ def fmt_mib(v):
 
 def build_lce(peers, records, threads_list):
     """The linear cross-entropy table: PyTorch (linear_ce_peer.py) and ours (the best ISA level
-    in our JSON), per workload and thread count."""
-    torch_cells = {(r.get("workload"), int(r.get("threads", 0))): r for r in peers
+    in our JSON), per workload, storage type and thread count."""
+    torch_cells = {(r.get("workload"), lce_type(r), int(r.get("threads", 0))): r for r in peers
                    if r.get("workload") in LCE and r.get("peer") == "PyTorch"}
     mine = [r for r in records if r.get("workload") in LCE and "flops" in r]
     peaks = {int(r.get("threads", 0)): r for r in records
              if r.get("workload") == "FMA peak" and r.get("isMachinePeak")}
     if not torch_cells and not mine:
         return None
-    threads = sorted({int(t) for t in threads_list} | {k[1] for k in torch_cells}
+    threads = sorted({int(t) for t in threads_list} | {k[2] for k in torch_cells}
                      | {int(r.get("threads", 0)) for r in mine})
+    present = {k[1] for k in torch_cells} | {lce_type(r) for r in mine}
+    types = [t for t in LCE_TYPES if t in present] + sorted(present - set(LCE_TYPES))
     header = ["workload", "thr", "N x D, V", "PyTorch s", "GFLOP/s", "% peak", "extra MiB",
               "ours s", "GFLOP/s (useful)", "% peak", "extra MiB", "ours isa",
               "PyTorch s / ours s", "check PyTorch / ours"]
     table = []
-    for w in LCE:
-        for t in threads:
-            p = torch_cells.get((w, t))
-            candidates = [r for r in mine if r["workload"] == w and int(r.get("threads", 0)) == t]
-            best_isa = max((r.get("isa", "") for r in candidates), key=isa_rank, default=None)
-            o = next((r for r in candidates if r.get("isa") == best_isa), None)
-            if p is None and o is None:
-                continue
-            ref = o or p
-            row = [f"{w} {LCE[w]}", str(t), f"{ref.get('rows')} x {ref.get('dim')}, {ref.get('vocab')}"]
-            peak = peaks.get(t, {}).get("peakGFLOPs")
-            if p is None:
-                row += [DASH] * 4
-            elif p.get("skipped"):
-                row += [f"not run: would need {p.get('wouldNeedBytes', 0) / 2**30:.1f} GiB", DASH, DASH, DASH]
-            else:
-                row += [fmt(p.get("medianSeconds"), 3), fmt(p.get("medianGFLOPs"), 1),
-                        f"{100 * p['medianGFLOPs'] / peak:.0f}%" if peak and p.get("medianGFLOPs") else DASH,
-                        fmt_mib(p.get("peakExtraBytes"))]
-            if o is None:
-                row += [DASH] * 5
-            elif o.get("skipped"):
-                row += [f"not run: {o['skipped']}", DASH, DASH, DASH, o.get("isa", DASH)]
-            else:
-                gf = fmt(o.get("medianGFLOPs"), 1)
-                if o.get("usefulGFLOPs") is not None and o.get("usefulFlops") != o.get("flops"):
-                    gf += f" ({fmt(o.get('usefulGFLOPs'), 1)})"
-                extra = fmt_mib(o.get("peakExtraBytes"))
-                if o.get("peakExtraIsUpperBound"):
-                    extra = "< " + extra
-                row += [fmt(o.get("medianSeconds"), 3), gf,
-                        f"{o['percentOfPeak']:.0f}%" if o.get("percentOfPeak") is not None else DASH,
-                        extra, o.get("isa", DASH)]
-            ps, os_ = (p or {}).get("medianSeconds"), (o or {}).get("medianSeconds")
-            row.append(f"{ps / os_:.2f}x" if ps and os_ else DASH)
-            row.append(f"{fmt_check((p or {}).get('check'))} / {fmt_check((o or {}).get('check'))}")
-            table.append(row)
+    for w, ty, t in ((w, ty, t) for w in LCE for ty in types for t in threads):
+        p = torch_cells.get((w, ty, t))
+        candidates = [r for r in mine
+                      if r["workload"] == w and lce_type(r) == ty and int(r.get("threads", 0)) == t]
+        best_isa = max((r.get("isa", "") for r in candidates), key=isa_rank, default=None)
+        o = next((r for r in candidates if r.get("isa") == best_isa), None)
+        if p is None and o is None:
+            continue
+        ref = o or p
+        label = f"{w} {LCE[w]}{LCE_TYPES.get(ty, ', ' + ty)}"
+        row = [label, str(t), f"{ref.get('rows')} x {ref.get('dim')}, {ref.get('vocab')}"]
+        peak = peaks.get(t, {}).get("peakGFLOPs")
+        if p is None:
+            row += [DASH] * 4
+        elif p.get("skipped"):
+            row += [f"not run: would need {p.get('wouldNeedBytes', 0) / 2**30:.1f} GiB", DASH, DASH, DASH]
+        else:
+            row += [fmt(p.get("medianSeconds"), 3), fmt(p.get("medianGFLOPs"), 1),
+                    f"{100 * p['medianGFLOPs'] / peak:.0f}%" if peak and p.get("medianGFLOPs") else DASH,
+                    fmt_mib(p.get("peakExtraBytes"))]
+        if o is None:
+            row += [DASH] * 5
+        elif o.get("skipped"):
+            row += [f"not run: {o['skipped']}", DASH, DASH, DASH, o.get("isa", DASH)]
+        else:
+            gf = fmt(o.get("medianGFLOPs"), 1)
+            if o.get("usefulGFLOPs") is not None and o.get("usefulFlops") != o.get("flops"):
+                gf += f" ({fmt(o.get('usefulGFLOPs'), 1)})"
+            extra = fmt_mib(o.get("peakExtraBytes"))
+            if o.get("peakExtraIsUpperBound"):
+                extra = "< " + extra
+            row += [fmt(o.get("medianSeconds"), 3), gf,
+                    f"{o['percentOfPeak']:.0f}%" if o.get("percentOfPeak") is not None else DASH,
+                    extra, o.get("isa", DASH)]
+        ps, os_ = (p or {}).get("medianSeconds"), (o or {}).get("medianSeconds")
+        row.append(f"{ps / os_:.2f}x" if ps and os_ else DASH)
+        row.append(f"{fmt_check((p or {}).get('check'))} / {fmt_check((o or {}).get('check'))}")
+        table.append(row)
     peak_note = ", ".join(f"{t}t {r['peakGFLOPs']:.1f} ({r.get('variant')})" for t, r in sorted(peaks.items()))
     legend = ("Linear cross-entropy (loss of E C^T + bias, mean; PyTorch: F.linear + F.cross_entropy, "
               "forward under inference_mode, gradients by loss.backward(), materialising the N x V logits; "
@@ -140,6 +152,13 @@ def build_lce(peers, records, threads_list):
               "extra MiB: peak resident memory beyond inputs and outputs, each cell in a fresh process "
               "(VmHWM - VmRSS before the first call). 'not run': PyTorch's estimated peak exceeds 60% of "
               "MemTotal. Check: largest relative error of sampled outputs against float64.")
+    if any(ty != "float" for ty in types):
+        legend += (" bf16 / f16 rows: E, C, bias and the gradients stored in bfloat16 / float16 (the float "
+                   "rows' values rounded); PyTorch computes its logits, loss and gradients in that dtype; "
+                   "ours reads the inputs exactly as float and writes the losses in float. Checks against "
+                   "float64 of the rounded inputs; a 16-bit gradient entry's error less half an ulp of the "
+                   "type (its rounding). % peak stays against the float32 FMA peak: a bf16 matrix product "
+                   "with AVX512-BF16 (vdpbf16ps, as oneDNN's in PyTorch) can exceed it.")
     return header, table, legend
 
 
@@ -154,8 +173,10 @@ def fmt(v, digits=2):
 
 
 def fmt_check(v):
-    if v is None or v != v:
+    if v is None:
         return DASH
+    if v != v:
+        return "NaN"  # a NaN output: the check failed
     return f"{v:.1e}"
 
 

@@ -7,9 +7,12 @@
 #                                [--markdown FILE] [--out DIR] [--peers LIST]
 #                                [--workloads LIST] [--ours-json FILE] [--ours-source worktree|head]
 #                                [--lce-rows N] [--lce-dim D] [--lce-vocab V] [--lce-big-vocab V]
+#                                [--lce-type LIST]
 #
 # The linear cross-entropy cells L1-L4 (PyTorch's F.linear + F.cross_entropy against
-# softmax-bench --lce) run only when --workloads names them, e.g. --workloads L1,L2,L3,L4.
+# softmax-bench --lce) run only when --workloads names them, e.g. --workloads L1,L2,L3,L4;
+# --lce-type bfloat16 (or a list, e.g. float,bfloat16) runs them with 16-bit storage on both
+# sides (softmax-bench --lce-type, linear_ce_peer.py --dtype).
 #
 # Install the peers first: bash Benchmarks/Peers/install.sh. A peer that is missing or fails
 # is skipped with a message; its columns show "—".
@@ -29,6 +32,7 @@ workloads="W1,W2,W3,W4,W5,W6"
 ours_json=""
 ours_source="worktree"
 lce_args=()
+lce_types=""
 
 usage() {
   sed -n '2,/^set /p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'
@@ -49,6 +53,9 @@ options:
   --lce-rows N, --lce-dim D, --lce-vocab V, --lce-big-vocab V
                      the shape of the linear cross-entropy cells L1-L4 (default 8192, 1024,
                      32768 for L1/L2, 262144 for L3/L4), passed to both sides
+  --lce-type LIST    storage types of L1-L4, comma separated, of float, bfloat16, float16
+                     (default float): softmax-bench --lce-type LIST, and PyTorch once per
+                     type with --dtype float32 / bfloat16 / float16
 EOF
 }
 
@@ -69,6 +76,7 @@ while [[ $# -gt 0 ]]; do
     --lce-rows|--lce-dim|--lce-vocab|--lce-big-vocab)
       [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive integer, got '${2:-}'"
       lce_args+=("$1" "$2"); shift 2 ;;
+    --lce-type) lce_types="${2:?--lce-type needs a value}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option '$1'" ;;
   esac
@@ -85,6 +93,14 @@ for w in "${workload_list[@]}"; do
   [[ "$w" =~ ^(W[1-6](-bf16|-f16)?|L[1-4])$ ]] || die "unknown workload '$w' (W1-W6, optionally -bf16 or -f16; L1-L4)"
   [[ "$w" == L* ]] && lce_list+=("$w")
 done
+# The storage types of L1-L4 (empty: float, and neither side is given the option).
+lce_type_list=(float)
+if [[ -n "$lce_types" ]]; then
+  IFS=, read -r -a lce_type_list <<<"$lce_types"
+  for ty in "${lce_type_list[@]}"; do
+    [[ "$ty" =~ ^(float|bfloat16|float16)$ ]] || die "unknown --lce-type '$ty' (float, bfloat16, float16)"
+  done
+fi
 for p in "${peer_list[@]}"; do
   case "$p" in xnnpack|onednn|ort|torch|scipy) ;; *) die "unknown peer '$p' (xnnpack,onednn,ort,torch,scipy)" ;; esac
 done
@@ -160,27 +176,31 @@ for p in ort torch scipy; do
 done
 
 # ---------------------------------------------------------------------------- peers
-run_peer() {  # peer workload threads
-  local p="$1" w="$2" t="$3" cmd rc=0
+run_peer() {  # peer workload threads [storage type of an L cell: float, bfloat16, float16]
+  local p="$1" w="$2" t="$3" ty="${4:-float}" cmd rc=0
+  # A 16-bit L cell: its type in the label and the log's name, and PyTorch's --dtype.
+  local tag="" name="$w"
+  case "$ty" in bfloat16) tag=" bf16"; name="$w-bf16" ;; float16) tag=" f16"; name="$w-f16" ;; esac
   case "$p" in
     xnnpack) cmd=("$build/xnnpack_softmax" --workload "$w") ;;
     onednn) cmd=("$build/onednn_softmax" --workload "$w") ;;
     torch) if [[ "$w" == L* ]]; then
              cmd=("$py" "$here/linear_ce_peer.py" --workloads "$w" "${lce_args[@]}")
+             [[ "$ty" == float ]] || cmd+=(--dtype "$ty")
            else
              cmd=("$py" "$here/python_peers.py" --peer "$p" --workloads "$w")
            fi ;;
     *) cmd=("$py" "$here/python_peers.py" --peer "$p" --workloads "$w") ;;
   esac
   cmd+=(--threads "$t" --size "$size" --repetitions "$repetitions")
-  printf '  %-8s %s %dt ... ' "$p" "$w" "$t"
-  local line
+  printf '  %-8s %s %dt ... ' "$p" "$w$tag" "$t"
+  local line err="$out/$p-$name-${t}t.err"
   line="$(OMP_NUM_THREADS="$t" MKL_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
-          "${cmd[@]}" 2>"$out/$p-$w-${t}t.err")" || rc=$?
+          "${cmd[@]}" 2>"$err")" || rc=$?
   line="$(grep '^{' <<<"$line" || true)"
   if [[ $rc -ne 0 || -z "$line" ]]; then
-    echo "FAILED (exit $rc), skipped; see $out/$p-$w-${t}t.err"
-    sed 's/^/      /' "$out/$p-$w-${t}t.err" | tail -5 >&2
+    echo "FAILED (exit $rc), skipped; see $err"
+    sed 's/^/      /' "$err" | tail -5 >&2
     return 0
   fi
   echo "$line" >>"$results"
@@ -202,7 +222,13 @@ echo "== peers"
 for p in "${available[@]}"; do
   for w in "${workload_list[@]}"; do
     wants "$w" ${has[$p]} || continue
-    for t in "${thread_list[@]}"; do run_peer "$p" "$w" "$t"; done
+    if [[ "$w" == L* ]]; then
+      for ty in "${lce_type_list[@]}"; do
+        for t in "${thread_list[@]}"; do run_peer "$p" "$w" "$t" "$ty"; done
+      done
+    else
+      for t in "${thread_list[@]}"; do run_peer "$p" "$w" "$t"; done
+    fi
   done
 done
 
@@ -231,6 +257,7 @@ else
   bench=(--size "$size" --threads "$threads" --repetitions "$repetitions" --json "$ours")
   # The linear cross-entropy cells (softmax-bench --lce) only when asked for.
   [[ ${#lce_list[@]} -gt 0 ]] && bench+=(--lce "${lce_args[@]}")
+  [[ ${#lce_list[@]} -gt 0 && -n "$lce_types" ]] && bench+=(--lce-type "$lce_types")
   # A single requested workload narrows our cells too (cell names start with "W<n> " / "L<n> ");
   # only L cells: every cell named "LCE".
   if [[ ${#workload_list[@]} -eq 1 ]]; then
