@@ -67,7 +67,8 @@ import SoftmaxKernelsCore
 /// tokens: NaN (`.mean`) or 0, gradients of `C` and `bias` set to 0; `D = 0`: the logits are the
 /// bias. A NaN, or a logit that overflows to `+inf`, gives a NaN loss for its token and NaN
 /// gradients. An ignored token adds nothing to any gradient, even when its embedding is NaN or
-/// infinite (its row of `dE` is 0). Outputs must not overlap an input or each other (their
+/// infinite (its row of `dE` is 0, unless the classifier holds an infinite or NaN entry: `0 x
+/// inf` there is NaN, as in the materialised product). Outputs must not overlap an input or each other (their
 /// memory ranges are compared: rows of two arguments interleaved by their strides count as
 /// overlapping); a call that throws has written nothing.
 public enum LinearCrossEntropy {}
