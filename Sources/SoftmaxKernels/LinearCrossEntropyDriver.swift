@@ -181,29 +181,12 @@ extension LinearCrossEntropy {
     // blocks one step behind thread k - 1): a class block's classifier gradient is then summed
     // in Float in one thread's scratch and rounded once.
     if gradients != nil && classes > 0 && !widening {
-      var band = 0
-      while band < tokenBlocks {
-        let rows = min(threads, tokenBlocks - band)
-        for step in 0..<(classBlocks + rows - 1) {
-          parallelFor(rows) { k in
-            let j = step - k
-            if j >= 0 && j < classBlocks { kernels.backwardTile(batch, band + k, j, scratch[k]) }
-          }
-        }
-        band += rows
+      sweepInBands(outer: tokenBlocks, inner: classBlocks, threads: threads) { k, i, j in
+        kernels.backwardTile(batch, i, j, scratch[k])
       }
     } else if gradients != nil && classes > 0 {
-      let lanes = backwardThreads
-      var band = 0
-      while band < classBlocks {
-        let columns = min(lanes, classBlocks - band)
-        for step in 0..<(tokenBlocks + columns - 1) {
-          parallelFor(columns) { k in
-            let i = step - k
-            if i >= 0 && i < tokenBlocks { kernels.backwardTile(batch, i, band + k, scratch[k]) }
-          }
-        }
-        band += columns
+      sweepInBands(outer: classBlocks, inner: tokenBlocks, threads: backwardThreads) { k, j, i in
+        kernels.backwardTile(batch, i, j, scratch[k])
       }
       // The embeddings' gradient rounded once from its Float sums, rows over the threads
       // (none to write when D = 0, and then the buffer may have no address).
@@ -247,6 +230,24 @@ extension RowLayout {
         argument: argument, reason: "\(rows.rows) x \(rows.columns), expected \(input.rows) x \(input.columns)")
     }
     return try checked(rows.readOnly, argument)
+  }
+}
+
+/// The backward schedule: bands of `threads` outer blocks, thread `k` on outer block `b + k`
+/// sweeping the inner blocks one step behind thread `k - 1`, so the tiles of one step share
+/// neither block and every block sees its tiles in a fixed order whatever the thread count.
+/// `tile(k, outer, inner)` runs on thread `k`.
+private func sweepInBands(outer: Int, inner: Int, threads: Int, _ tile: (_ thread: Int, _ outer: Int, _ inner: Int) -> Void) {
+  var band = 0
+  while band < outer {
+    let width = min(threads, outer - band)
+    for step in 0..<(inner + width - 1) {
+      parallelFor(width) { k in
+        let j = step - k
+        if j >= 0 && j < inner { tile(k, band + k, j) }
+      }
+    }
+    band += width
   }
 }
 
