@@ -16,6 +16,11 @@ int softmaxkernels_cpu_isa_level(void) {
   return v4 ? 2 : 1;
 }
 
+int softmaxkernels_cpu_is_amd(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_is("amd") ? 1 : 0;
+}
+
 int softmaxkernels_cpu_brand(char *buffer, int capacity) {
   unsigned int regs[12];
   unsigned int max_ext = __get_cpuid_max(0x80000000u, 0);
@@ -36,6 +41,7 @@ int softmaxkernels_cpu_brand(char *buffer, int capacity) {
 }
 #else
 int softmaxkernels_cpu_isa_level(void) { return 0; }
+int softmaxkernels_cpu_is_amd(void) { return 0; }
 int softmaxkernels_cpu_brand(char *buffer, int capacity) {
   (void)buffer; (void)capacity;
   return 0;

@@ -1,42 +1,64 @@
-// What `.automatic` runs, and whether the output is streamed: chosen per ISA level, operation,
-// row length and output size, from measurements kept in the repository
-// (Benchmarks/Results/2026-11-30-intel-xeon-algorithms.md; summary in <doc:Algorithms>).
+// What `.automatic` runs, and whether the output is streamed: chosen per CPU vendor, ISA level,
+// operation, row length and output size, from measurements kept in the repository
+// (Benchmarks/Results/2026-11-30-intel-xeon-algorithms.md, 2026-11-30h-amd-epyc-algorithms.md;
+// summary in <doc:Algorithms>).
 
 import SoftmaxKernelsCore
 
 extension SoftmaxAlgorithm {
-  /// The algorithm `.automatic` runs for rows of `columns` entries at `level`; `logarithmic`
-  /// is true for log-softmax and log-sum-exp, `streaming` when the output is large enough to be
-  /// written with streaming stores by default (`rows x columns` elements above three quarters
-  /// of the last-level cache, see ``ExecutionOptions/streamingStores``; forcing that option
-  /// changes the stores, not the algorithm). Other cases return themselves.
+  /// The algorithm `.automatic` runs for rows of `columns` entries at `level` on a CPU of
+  /// `vendor`; `logarithmic` is true for log-softmax and log-sum-exp, `streaming` when the
+  /// output is large enough to be written with streaming stores by default (`rows x columns`
+  /// elements above three quarters of the last-level cache, see
+  /// ``ExecutionOptions/streamingStores``; forcing that option changes the stores, not the
+  /// algorithm). Other cases return themselves. Never depends on the thread count, so results
+  /// stay bitwise the same for every thread count.
   ///
-  /// Rule (softmax-bench, 1 GiB inputs, median GB/s at 1 / 2 threads; Intel Xeon Sapphire
-  /// Rapids, 2 vCPUs, 2026-11-30; <doc:Algorithms> has the table):
-  /// - x86-64-v4, softmax, streamed output, rows of up to 2^18: `threePassRecompute` (three
-  ///   reads, the last pass streams its output; 8192 x 32768: 9.4 / 18.9 against 9.1 / 16.7
-  ///   for `threePassReload`, the best without streaming);
-  /// - x86-64-v4, softmax, streamed output, longer rows: `twoPass` (two reads and a streamed
-  ///   write: a third of `threePassReload`'s traffic). On one 1 GiB row it was within this
-  ///   machine's noise of `threePassReload` (6.3 / 11.2 against 6.4 / 11.9 in one run, 6.5 /
-  ///   12.7 against 6.2 / 10.9 in another), and 1.4x `online` at 2 threads on an AMD EPYC Zen 4;
-  /// - other softmax rows at x86-64-v3 and v4: `threePassReload` (one 1 GiB row at v3: 5.7 /
-  ///   10.7 against 5.2 / 10.1 for `twoPass` and 5.0 / 9.2 for `online`);
-  /// - log-softmax and log-sum-exp at x86-64-v3 and v4: `threePassRecompute` (log-softmax
-  ///   8192 x 32768, streamed, v4: 10.4 / 20.2 against 8.2 / 15.5 for `online`; log-sum-exp
-  ///   v4: 7.4 / 8.1 against 5.1 / 7.9);
+  /// Rule (softmax-bench, 1 GiB inputs, every algorithm with and without streaming stores,
+  /// medians of two interleaved rounds; <doc:Algorithms> has the tables and the files):
+  /// - AMD (Zen 4, 2 vCPUs, 2026-11-30), x86-64-v4: softmax with a streamed output,
+  ///   `threePassReload` for rows of up to 2^16 entries (the exponentials in a scratch row, then
+  ///   one streamed write: 8192 x 32768, 20.7 / 31.4 GB/s at 1 / 2 threads against 17.8 / 29.6
+  ///   for streamed `threePassRecompute`), `online` for longer rows (1024 x 262144: 18.9 / 32.8
+  ///   against 19.4 / 27.6 for `threePassReload`; one 1 GiB row: 16.8 / 23.2 against 15.0 /
+  ///   22.3 for `twoPass`); log-softmax with a streamed output `online` (8192 x 32768: 21.4 /
+  ///   31.9 against 19.8 / 31.1 for `threePassRecompute`);
+  /// - AMD, x86-64-v3: softmax with a streamed output, `threePassReload` for rows of up to
+  ///   2^18 entries (8192 x 32768, streamed: 16.4 / 27.1 against 13.8 / 21.9 for `online`;
+  ///   1024 x 262144, not streamed: 16.6 / 24.5 against 14.1 / 25.8), `online` for longer rows
+  ///   (one 1 GiB row, streamed: 12.1 / 21.3 against 10.3 / 15.9 for `twoPass`); log-softmax
+  ///   `threePassRecompute`;
+  /// - Intel (Xeon Sapphire Rapids, 2 vCPUs, 2026-11-30), x86-64-v4: softmax with a streamed
+  ///   output, `threePassRecompute` for rows of up to 2^18 entries (8192 x 32768: 9.4 / 18.9
+  ///   against 9.1 / 16.7 for `threePassReload` written in the output; the scratch row came
+  ///   later and was not measured there), `twoPass` for longer rows (within that machine's noise
+  ///   of `threePassReload`); x86-64-v3: `threePassReload` (one 1 GiB row: 5.7 / 10.7 against
+  ///   5.2 / 10.1 for `twoPass`); log-softmax and log-sum-exp at both levels:
+  ///   `threePassRecompute` (log-softmax 8192 x 32768, streamed, v4: 10.4 / 20.2 against 8.2 /
+  ///   15.5 for `online`);
+  /// - every vendor: softmax whose output is not streamed (it fits the cache) `threePassReload`;
+  ///   log-sum-exp `threePassRecompute` (Intel, v4: 7.4 / 8.1 GB/s of input against 5.1 / 7.9
+  ///   for `online`);
   /// - baseline (not re-measured): `threePassReload` up to 2^18 entries, `online` beyond and
-  ///   for the logarithmic operations (AMD EPYC, AVX2 machine, 2026-11-22).
+  ///   for the logarithmic operations (AMD EPYC AVX2 machine, 2026-11-22).
   public func resolved(
-    columns: Int, logarithmic: Bool = false, level: ISALevel = .active, streaming: Bool = false
+    columns: Int, logarithmic: Bool = false, level: ISALevel = .active, streaming: Bool = false,
+    vendor: CPUVendor = .detected
   ) -> SoftmaxAlgorithm {
     guard self == .automatic else { return self }
-    switch level {
-    case .baseline:
+    switch (level, vendor) {
+    case (.baseline, _):
       return logarithmic || columns > 1 << 18 ? .online : .threePassReload
-    case .x86_64_v3:
+    case (.x86_64_v4, .amd):
+      if logarithmic { return streaming ? .online : .threePassRecompute }
+      guard streaming else { return .threePassReload }
+      return columns <= 1 << 16 ? .threePassReload : .online
+    case (.x86_64_v3, .amd):
+      if logarithmic { return .threePassRecompute }
+      return streaming && columns > 1 << 18 ? .online : .threePassReload
+    case (.x86_64_v3, .other):
       return logarithmic ? .threePassRecompute : .threePassReload
-    case .x86_64_v4:
+    case (.x86_64_v4, .other):
       if logarithmic { return .threePassRecompute }
       guard streaming else { return .threePassReload }
       return columns <= 1 << 18 ? .threePassRecompute : .twoPass
@@ -48,17 +70,36 @@ extension SoftmaxAlgorithm {
 struct AlgorithmChoice {
   var algorithm: SoftmaxAlgorithm
   var streamingStores: Bool
+  /// `threePassReload` softmax keeps its exponentials in a scratch row per thread.
+  var reloadsFromScratch: Bool
 
   /// `outputBytes`: the bytes of the rows written, `rows x columns` elements (0 for log-sum-exp,
   /// which writes one value per row). The algorithm depends on that size alone, never on the
   /// stride or on `streamingStores`, so forcing the store kind never changes a result.
-  init(_ options: SoftmaxOptions, _ operation: SoftmaxOperation, columns: Int, level: ISALevel, outputBytes: Int) {
+  init(
+    _ options: SoftmaxOptions, _ operation: SoftmaxOperation, columns: Int, level: ISALevel, outputBytes: Int,
+    scalarBytes: Int
+  ) {
     let large = outputBytes > streamingStoreThreshold
     algorithm = options.algorithm.resolved(
       columns: columns, logarithmic: operation != .softmax, level: level, streaming: large)
-    // `threePassReload` writes its output in pass 2 and re-reads it in pass 3: streaming the
-    // last pass was measured slower (8192 x 32768, v4, 2 threads: 12.0 against 16.7 GB/s).
+    // `threePassReload` keeps its exponentials in a scratch row when the output streams and
+    // the row fits `reloadScratchBytes`; a longer row keeps them in the output, which its
+    // pass 3 re-reads: streaming that pass was measured slower (8192 x 32768, v4, 2 threads:
+    // 12.0 against 16.7 GB/s, Intel Xeon), so such rows are not streamed by default.
     let reloads = algorithm == .threePassReload && operation == .softmax
-    streamingStores = outputBytes > 0 && (options.execution.streamingStores ?? (large && !reloads))
+    let scratchFits = columns * scalarBytes <= reloadScratchBytes
+    streamingStores = outputBytes > 0 && (options.execution.streamingStores ?? (large && !(reloads && !scratchFits)))
+    reloadsFromScratch = reloads && streamingStores && scratchFits
   }
 }
+
+/// The longest row (in bytes of the arithmetic type) whose exponentials `threePassReload`
+/// keeps in a scratch row of the thread's own when the output streams: a quarter of the
+/// level-2 cache (256 KiB on a Zen 4 core), the rows whose next row is prefetched as well
+/// (`prefetchesNextRow`), so that the input row, the next one and the scratch stay in the
+/// cache. Longer rows keep them in the output. A scratch row of the whole level-2 cache (1 MiB
+/// rows, 1024 x 262144, x86-64-v4, AMD EPYC Zen 4) was slower than keeping them in the output:
+/// 17.1 / 27.1 against 18.7 / 27.8 GB/s, and 16.3 / 27.1 against 19.3 / 27.7 in a second round
+/// (1 / 2 threads).
+var reloadScratchBytes: Int { levelTwoCacheBytes / 4 }

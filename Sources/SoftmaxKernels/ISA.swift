@@ -38,6 +38,11 @@ extension ISALevel {
   public static var allSupported: [ISALevel] { allCases.filter { $0 <= supported } }
 }
 
+extension CPUVendor {
+  /// The maker of this process's CPU (CPUID), detected once per process; `other` off x86.
+  public static let detected: CPUVendor = softmaxkernels_cpu_is_amd() != 0 ? .amd : .other
+}
+
 private func warn(_ message: String) {
   FileHandle.standardError.write(Data("SoftmaxKernels: warning: \(message)\n".utf8))
 }

@@ -6,18 +6,22 @@
 /// `S = sum_j exp(x_j - m)` up to rounding; they differ in how often the row is streamed from
 /// memory and how many exponentials they evaluate (see <doc:Algorithms>).
 public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
-  /// Chosen per call from the level, the operation, the row length and the output's size (at
-  /// x86-64-v4, outputs above three quarters of the last-level cache run another algorithm, so
-  /// the last bits of a row can depend on the batch it is in); see
-  /// `SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:)` for the rule and the
-  /// measurements behind it. Name an algorithm for results independent of the batch size.
+  /// Chosen per call from the CPU's vendor, the level, the operation, the row length and the
+  /// output's size (outputs above three quarters of the last-level cache may run another
+  /// algorithm, so the last bits of a row can depend on the batch it is in; never the thread
+  /// count); see `SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:vendor:)` for the
+  /// rule and the measurements behind it. Name an algorithm for results independent of the batch
+  /// size and the machine.
   case automatic
   /// Three passes, `exp` computed twice: max; sum of `exp(x - m)`; write `exp(x - m) / S`.
   /// Reads the input three times, writes once (Dukhan & Ablavatski 2020, "recomputing").
   case threePassRecompute
   /// Three passes, `exp` computed once: max; write `exp(x - m)` and sum it; scale the output
   /// in place. Reads the input twice and the output once, writes twice (XNNPACK's operator,
-  /// PyTorch's CPU kernel). For log-softmax and log-sum-exp it is the same as recompute.
+  /// PyTorch's CPU kernel). When the output is streamed and a row fits a quarter of the
+  /// level-2 cache, the exponentials go to a scratch row of the thread's own (`C` elements per
+  /// thread and call) and the output is written once. Bitwise the results of recompute. For
+  /// log-softmax and log-sum-exp it is the same as recompute.
   case threePassReload
   /// Two passes with (mantissa, exponent) accumulation of `exp(x - r)`, `r` the row's first
   /// entry, and no max pass (Dukhan & Ablavatski, "The Two-Pass Softmax Algorithm", IPDPSW
@@ -34,6 +38,19 @@ public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConver
 
   /// The case's name, as written in Swift (`"twoPass"`); the benchmark prints it.
   public var description: String { rawValue }
+}
+
+/// The CPU maker, as far as the choice of `SoftmaxAlgorithm.automatic` depends on it: at the same
+/// instruction-set level an AMD Zen core (512-bit operations on 256-bit pipes, a 1 MiB level-2
+/// cache per core) ranks the algorithms differently from an Intel core (see <doc:Algorithms>).
+public enum CPUVendor: Sendable, CustomStringConvertible {
+  /// AMD (the CPUID vendor string "AuthenticAMD").
+  case amd
+  /// Intel or any other maker: the rule measured on an Intel Xeon applies.
+  case other
+
+  /// `amd` or `other`.
+  public var description: String { self == .amd ? "amd" : "other" }
 }
 
 /// An instruction-set level the kernels are compiled for.

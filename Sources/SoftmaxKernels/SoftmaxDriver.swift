@@ -39,7 +39,8 @@ func softmaxForward<X, Y>(
   withUnsafeMutableBytes(of: &dummy) { d in
     let choice = AlgorithmChoice(
       options, operation, columns: columns, level: plan.level,
-      outputBytes: operation == .logSumExp ? 0 : rows * columns * MemoryLayout<Y>.stride)
+      outputBytes: operation == .logSumExp ? 0 : rows * columns * MemoryLayout<Y>.stride,
+      scalarBytes: MemoryLayout<X>.stride > 4 ? 8 : 4)  // the arithmetic type's: Double, else Float
     var batch = ForwardBatch<X, Y>(
       input: input.buffer.baseAddress ?? UnsafePointer(d.baseAddress!.assumingMemoryBound(to: X.self)),
       inputStride: inLayout.stride, columns: columns, operation: operation,
@@ -54,7 +55,11 @@ func softmaxForward<X, Y>(
     // Float rows fell from 18.7 to 12.4-13.8 GB/s at 2 threads with the prefetch (1 thread:
     // 9.5 to 9.2, once 6.7), where every other three-pass cell gained 4-37% and the same cell
     // at x86-64-v3 16% / 19% (1 / 2 threads; Intel Xeon Sapphire Rapids, 2026-11-30).
+    // With the exponentials in a scratch row the prefetch pays: 8192 x 32768, x86-64-v4, 21.6 /
+    // 36.8 GB/s with it against 16.3 / 24.5 without (1 / 2 threads; AMD EPYC Zen 4, 2026-11-30).
     let storesAtV4 = choice.algorithm == .threePassReload && operation == .softmax && plan.level == .x86_64_v4
+      && !choice.reloadsFromScratch
+    batch.reloadsFromScratch = choice.reloadsFromScratch
     batch.prefetchNextRow = !storesAtV4 && prefetchesNextRow(rows: rows, columns: columns, X.self)
     let table = kernels(plan.level)
     plan.run(

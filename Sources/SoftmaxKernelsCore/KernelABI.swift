@@ -50,6 +50,11 @@ package struct ForwardBatch<Input: BitwiseCopyable, Output: BitwiseCopyable>: @u
   /// overlaps the exponentials, which wait on arithmetic. A hint: results never change. Set
   /// when two rows fit in half the level-2 cache.
   package var prefetchNextRow: Bool = false
+  /// With three-pass reload softmax, keep each row's exponentials in a scratch row of the
+  /// thread's own (`columns` elements of the arithmetic type, allocated once per thread and
+  /// call by the kernel table) instead of in the output, so that the last pass writes every
+  /// output once: with streaming stores, no line of the output is read or written twice.
+  package var reloadsFromScratch: Bool = false
 
   /// The fields without a default; set the others by assignment.
   package init(

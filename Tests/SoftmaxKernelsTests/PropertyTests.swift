@@ -154,32 +154,51 @@ final class PropertyTests: SoftmaxKernelsTestCase {
 
   // MARK: - The automatic rule
 
-  /// The rule of `SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:)`, level by
-  /// level (AlgorithmChoice.swift; the measurements are in <doc:Algorithms>).
+  /// The rule of `SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:vendor:)`,
+  /// vendor by vendor and level by level (AlgorithmChoice.swift; the measurements are in
+  /// <doc:Algorithms>).
   func testAutomaticResolution() {
-    func auto(_ columns: Int, log: Bool = false, _ level: ISALevel, streaming: Bool = false) -> SoftmaxAlgorithm {
-      SoftmaxAlgorithm.automatic.resolved(columns: columns, logarithmic: log, level: level, streaming: streaming)
+    func auto(
+      _ columns: Int, log: Bool = false, _ level: ISALevel, streaming: Bool = false, _ vendor: CPUVendor = .other
+    ) -> SoftmaxAlgorithm {
+      SoftmaxAlgorithm.automatic.resolved(columns: columns, logarithmic: log, level: level, streaming: streaming, vendor: vendor)
     }
-    for streaming in [false, true] {
-      for columns in [0, 1, 1 << 18] { XCTAssertEqual(auto(columns, .baseline, streaming: streaming), .threePassReload) }
-      XCTAssertEqual(auto((1 << 18) + 1, .baseline, streaming: streaming), .online)
-      XCTAssertEqual(auto(100, log: true, .baseline, streaming: streaming), .online)
-      for columns in [0, 1, 1 << 18, 1 << 20] {
-        XCTAssertEqual(auto(columns, .x86_64_v3, streaming: streaming), .threePassReload)
-        XCTAssertEqual(auto(columns, log: true, .x86_64_v3, streaming: streaming), .threePassRecompute)
-        XCTAssertEqual(auto(columns, log: true, .x86_64_v4, streaming: streaming), .threePassRecompute)
+    for vendor in [CPUVendor.amd, .other] {
+      for streaming in [false, true] {
+        for columns in [0, 1, 1 << 18] { XCTAssertEqual(auto(columns, .baseline, streaming: streaming, vendor), .threePassReload) }
+        XCTAssertEqual(auto((1 << 18) + 1, .baseline, streaming: streaming, vendor), .online)
+        XCTAssertEqual(auto(100, log: true, .baseline, streaming: streaming, vendor), .online)
+        for columns in [0, 1, 1 << 18, 1 << 20] {
+          XCTAssertEqual(auto(columns, log: true, .x86_64_v3, streaming: streaming, vendor), .threePassRecompute)
+        }
+      }
+      // Outputs that fit the cache: threePassReload; log-sum-exp (never streamed): recompute.
+      for columns in [0, 1, 1 << 16, 1 << 18, 1 << 20] {
+        for level in [ISALevel.x86_64_v3, .x86_64_v4] {
+          XCTAssertEqual(auto(columns, level, vendor), .threePassReload, "\(vendor) \(level)")
+          XCTAssertEqual(auto(columns, log: true, level, vendor), .threePassRecompute, "\(vendor) \(level)")
+        }
       }
     }
-    for columns in [0, 1, 1 << 18] {
-      XCTAssertEqual(auto(columns, .x86_64_v4), .threePassReload)
-      XCTAssertEqual(auto(columns, .x86_64_v4, streaming: true), .threePassRecompute)
+    // Intel and others, streamed outputs.
+    for columns in [0, 1, 1 << 18, 1 << 20] {
+      XCTAssertEqual(auto(columns, .x86_64_v3, streaming: true), .threePassReload)
+      XCTAssertEqual(auto(columns, log: true, .x86_64_v4, streaming: true), .threePassRecompute)
     }
+    for columns in [0, 1, 1 << 18] { XCTAssertEqual(auto(columns, .x86_64_v4, streaming: true), .threePassRecompute) }
     XCTAssertEqual(auto((1 << 18) + 1, .x86_64_v4, streaming: true), .twoPass)
-    XCTAssertEqual(auto((1 << 18) + 1, .x86_64_v4), .threePassReload)
+    // AMD, streamed outputs.
+    for columns in [0, 1, 1 << 16] { XCTAssertEqual(auto(columns, .x86_64_v4, streaming: true, .amd), .threePassReload) }
+    for columns in [(1 << 16) + 1, 1 << 18, 1 << 28] { XCTAssertEqual(auto(columns, .x86_64_v4, streaming: true, .amd), .online) }
+    for columns in [0, 1, 1 << 18] { XCTAssertEqual(auto(columns, .x86_64_v3, streaming: true, .amd), .threePassReload) }
+    XCTAssertEqual(auto((1 << 18) + 1, .x86_64_v3, streaming: true, .amd), .online)
+    XCTAssertEqual(auto(100, log: true, .x86_64_v4, streaming: true, .amd), .online)
     for algorithm in allAlgorithms where algorithm != .automatic {
       for columns in [0, 1, 1 << 18, 1 << 20] {
         for level in ISALevel.allCases {
-          XCTAssertEqual(algorithm.resolved(columns: columns, level: level, streaming: true), algorithm, "\(algorithm) at \(columns)")
+          for vendor in [CPUVendor.amd, .other] {
+            XCTAssertEqual(algorithm.resolved(columns: columns, level: level, streaming: true, vendor: vendor), algorithm)
+          }
         }
       }
     }

@@ -9,6 +9,11 @@
 /// 2 = x86-64-v4 (v3 + AVX512F/BW/CD/DQ/VL). Always 0 on non-x86 targets.
 int softmaxkernels_cpu_isa_level(void);
 
+/// 1 on an AMD CPU (`__builtin_cpu_is("amd")`: the CPUID vendor), else 0. The algorithm
+/// choice of `.automatic` depends on it at the same ISA level (Zen's 512-bit operations and
+/// memory system favour other pass structures than Intel's).
+int softmaxkernels_cpu_is_amd(void);
+
 /// Writes the CPU brand string (NUL-terminated, at most `capacity` bytes) and returns its
 /// length, or 0 where it is not available.
 int softmaxkernels_cpu_brand(char *buffer, int capacity);

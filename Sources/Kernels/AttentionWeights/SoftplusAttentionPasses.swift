@@ -152,18 +152,3 @@ where X.Arithmetic: KernelFloatLog, A.Arithmetic == X.Arithmetic, Y.Arithmetic =
     slot.write((slot.read(dA, pad: 0) - vd) * vkc * T.whereNonNegative(u, r, e * r), dx)
   }
 }
-
-/// `y_j = f_j k`, the intermediates `f` (in `T`) scaled into the output row (any storage).
-func scaleCopyPass<T: KernelFloat, Y: KernelStorage>(
-  _ f: UnsafePointer<T>, _ y: UnsafeMutablePointer<Y>, _ count: Int, by k: T
-) where Y.Arithmetic == T {
-  forEachVector(count, ScaleCopy(f: f, y: y, vk: T.Vector(repeating: k)))
-}
-
-struct ScaleCopy<Y: KernelStorage>: ElementwiseBody {
-  typealias T = Y.Arithmetic
-  let f: UnsafePointer<T>, y: UnsafeMutablePointer<Y>, vk: T.Vector
-
-  @inline(always)
-  func step(_ s: some VectorSlot<T>) { s.write(s.read(f, pad: 0) * vk, y) }
-}

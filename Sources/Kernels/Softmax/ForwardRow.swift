@@ -16,10 +16,13 @@ import Darwin
 
 /// Row `r` of `b`. `next`, when given, is the row this thread computes next: the three-pass
 /// algorithms prefetch it during their exponential pass (`ForwardBatch.prefetchNextRow`).
+/// `scratch`, when given, holds `b.columns` elements of this thread's own: three-pass reload
+/// keeps its exponentials there instead of in the output (`ForwardBatch.reloadsFromScratch`).
 /// Rows stored as `X` are computed in `X.Arithmetic` and written as `Y`, each output rounded
 /// once.
 func forwardRow<X: KernelStorage, Y: KernelStorage>(
-  _ b: ForwardBatch<X, Y>, row r: Int, _ chunker: Chunker, prefetching next: UnsafePointer<X>? = nil
+  _ b: ForwardBatch<X, Y>, row r: Int, _ chunker: Chunker, prefetching next: UnsafePointer<X>? = nil,
+  scratch: UnsafeMutablePointer<X.Arithmetic>? = nil
 ) where Y.Arithmetic == X.Arithmetic {
   typealias T = X.Arithmetic
   let x = b.input + r * b.inputStride
@@ -82,35 +85,43 @@ func forwardRow<X: KernelStorage, Y: KernelStorage>(
     guard s.sum.isFinite, s.sum > 0, s.max.isFinite else {
       return specialRow(b, r, x, y)
     }
-    finish(b, r, x, y, chunker, max: T(s.max), sum: s.sum, reloaded: false)
+    finish(b, r, x, y, chunker, max: T(s.max), sum: s.sum, stored: nil)
   case .threePassRecompute:
     threePass(b, r, x, y, chunker, reload: false, prefetching: next)
   case .threePassReload:
-    threePass(b, r, x, y, chunker, reload: true, prefetching: next)
+    threePass(b, r, x, y, chunker, reload: true, prefetching: next, scratch: scratch)
   }
 }
 
-/// The three-pass algorithms. `reload` stores the exponentials in the output and scales them
-/// there; only where the output is stored in the arithmetic type (a 16-bit output would round
-/// them twice), otherwise the exponentials are recomputed.
+/// The three-pass algorithms. `reload` stores the exponentials and scales them in the last
+/// pass: in `scratch` when given (the last pass then writes the output once, rounded once to
+/// `Y`, with streaming stores when the batch asks for them), otherwise in the output itself,
+/// only where it is stored in the arithmetic type (a 16-bit output would round them twice);
+/// else the exponentials are recomputed. Every way gives bitwise the same results: the
+/// exponential is the same function of `x_i - m` in each.
 func threePass<X: KernelStorage, Y: KernelStorage>(
   _ b: ForwardBatch<X, Y>, _ r: Int, _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>?,
-  _ chunker: Chunker, reload: Bool, prefetching next: UnsafePointer<X>? = nil
+  _ chunker: Chunker, reload: Bool, prefetching next: UnsafePointer<X>? = nil,
+  scratch: UnsafeMutablePointer<X.Arithmetic>? = nil
 ) where Y.Arithmetic == X.Arithmetic {
   typealias T = X.Arithmetic
   let m: T = chunker.map({ $0 = Swift.max($0, $1) }) { c in maxPass(x + c.lowerBound, c.count) }
   guard m.isFinite else { return specialRow(b, r, x, y) }
-  let reloaded = reload && b.operation == .softmax && y != nil && Y.isArithmetic
-  let stored = y.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: T.self) }
+  // Where the exponentials are kept, if anywhere.
+  var stored: UnsafeMutablePointer<T>? = nil
+  if reload && b.operation == .softmax, let y {
+    stored = scratch ?? (Y.isArithmetic ? UnsafeMutableRawPointer(y).assumingMemoryBound(to: T.self) : nil)
+  }
   let sums = chunker.map({ $0.merge($1) }) { c in
-    let (xc, yc) = (x + c.lowerBound, stored.map { $0 + c.lowerBound })
+    let (xc, sc) = (x + c.lowerBound, stored.map { $0 + c.lowerBound })
     let nc = next.map { $0 + c.lowerBound }
-    return switch (reloaded, nc) {
-    case (true, let nc?): ExpSums(sum: storeExpPrefetchPass(xc, yc!, c.count, max: m, prefetching: nc))
-    case (true, nil): ExpSums(sum: storeExpPass(xc, yc!, c.count, max: m))
-    case (false, let nc?): ExpSums(sum: sumExpPrefetchPass(xc, c.count, max: m, prefetching: nc))
-    case (false, nil): ExpSums(sum: sumExpPass(xc, c.count, max: m))
+    return switch (sc, nc) {
+    case (let sc?, let nc?): ExpSums(sum: storeExpPrefetchPass(xc, sc, c.count, max: m, prefetching: nc))
+    case (let sc?, nil): ExpSums(sum: storeExpPass(xc, sc, c.count, max: m))
+    case (nil, let nc?): ExpSums(sum: sumExpPrefetchPass(xc, c.count, max: m, prefetching: nc))
+    case (nil, nil): ExpSums(sum: sumExpPass(xc, c.count, max: m))
     }
   }
-  finish(b, r, x, y, chunker, max: m, sum: sums.sum, reloaded: reloaded)
+  finish(b, r, x, y, chunker, max: m, sum: sums.sum, stored: stored)
 }
+

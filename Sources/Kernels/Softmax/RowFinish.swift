@@ -9,9 +9,11 @@ import Darwin
 #endif
 
 /// Writes the row's results from its maximum `m` (finite) and `sum = sum_i exp(x_i - m)`.
+/// `stored`, when given, holds the row's exponentials (softmax, three-pass reload): the output
+/// itself or a scratch row.
 func finish<X: KernelStorage, Y: KernelStorage>(
   _ b: ForwardBatch<X, Y>, _ r: Int, _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>?,
-  _ chunker: Chunker, max m: X.Arithmetic, sum: Double, reloaded: Bool
+  _ chunker: Chunker, max m: X.Arithmetic, sum: Double, stored: UnsafeMutablePointer<X.Arithmetic>?
 ) where Y.Arithmetic == X.Arithmetic {
   typealias T = X.Arithmetic
   if sum.isNaN {  // a NaN input: m is finite, so nothing else makes the sum NaN
@@ -25,10 +27,13 @@ func finish<X: KernelStorage, Y: KernelStorage>(
   switch b.operation {
   case .softmax:
     let s = T(1 / sum)
-    if reloaded {
+    if let e = stored, Int(bitPattern: e) == Int(bitPattern: y) {
       // The output holds the exponentials in the arithmetic type (`threePass`).
-      let e = UnsafeMutableRawPointer(y).assumingMemoryBound(to: T.self)
       chunker.run { c in scalePass(e + c.lowerBound, c.count, by: s, streaming: b.streamingStores) }
+    } else if let e = stored {
+      chunker.run { c in
+        scaleCopyPass(e + c.lowerBound, y + c.lowerBound, c.count, by: s, streaming: b.streamingStores)
+      }
     } else {
       chunker.run { c in
         expScalePass(

@@ -16,6 +16,22 @@ struct Scale<T: KernelFloat>: ElementwiseBody {
   func step(_ s: some VectorSlot<T>) { s.write(s.read(UnsafePointer(y), pad: 0) * vs, y) }
 }
 
+/// `y_i = e_i * s`, the intermediates `e` (in `T`: the exponentials of three-pass reload with a
+/// scratch row, softplus attention's `f`) scaled into the output row, each rounded once to `Y`.
+func scaleCopyPass<T: KernelFloat, Y: KernelStorage>(
+  _ e: UnsafePointer<T>, _ y: UnsafeMutablePointer<Y>, _ count: Int, by s: T, streaming: Bool = false
+) where Y.Arithmetic == T {
+  forEachVector(count, ScaleCopy(e: e, y: y, vs: T.Vector(repeating: s)), streamingTo: y, streaming)
+}
+
+struct ScaleCopy<Y: KernelStorage>: ElementwiseBody {
+  typealias T = Y.Arithmetic
+  let e: UnsafePointer<T>, y: UnsafeMutablePointer<Y>, vs: T.Vector
+
+  @inline(always)
+  func step(_ s: some VectorSlot<T>) { s.write(s.read(e, pad: 0) * vs, y) }
+}
+
 /// `y_i = exp(x_i - m) * s` (three-pass recompute pass 3, online pass 2).
 func expScalePass<T: KernelFloat, X: KernelStorage, Y: KernelStorage>(
   _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>, _ count: Int, max m: T, scale s: T,

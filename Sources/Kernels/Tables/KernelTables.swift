@@ -61,15 +61,20 @@ func makeTable<X: KernelStorage, Y: KernelStorage>() -> SoftmaxKernelTable<X, Y>
 where Y.Arithmetic == X.Arithmetic {
   SoftmaxKernelTable(
     forwardRows: { batch, rows in
-      for r in rows {
-        let next = batch.prefetchNextRow && r + 1 < rows.upperBound
-        forwardRow(
-          batch, row: r, .single(batch.columns),
-          prefetching: next ? batch.input + (r + 1) * batch.inputStride : nil)
+      withReloadScratch(batch) { scratch in
+        for r in rows {
+          let next = batch.prefetchNextRow && r + 1 < rows.upperBound
+          forwardRow(
+            batch, row: r, .single(batch.columns),
+            prefetching: next ? batch.input + (r + 1) * batch.inputStride : nil, scratch: scratch)
+        }
       }
     },
     forwardSplitRow: { batch, row, chunks, parallel in
-      forwardRow(batch, row: row, Chunker(count: batch.columns, threads: chunks, parallel: parallel))
+      withReloadScratch(batch) { scratch in
+        forwardRow(
+          batch, row: row, Chunker(count: batch.columns, threads: chunks, parallel: parallel), scratch: scratch)
+      }
     },
     backwardRows: { batch, rows in
       for r in rows { backwardRow(batch, row: r, .single(batch.columns)) }
@@ -78,4 +83,16 @@ where Y.Arithmetic == X.Arithmetic {
       backwardRow(batch, row: row, Chunker(count: batch.columns, threads: chunks, parallel: parallel))
     }
   )
+}
+
+/// Runs `body` with a scratch row of `batch.columns` elements when the batch asks for one
+/// (`ForwardBatch.reloadsFromScratch`), else with `nil`. 64-byte aligned, freed on return.
+func withReloadScratch<X: KernelStorage, Y: KernelStorage>(
+  _ batch: ForwardBatch<X, Y>, _ body: (UnsafeMutablePointer<X.Arithmetic>?) -> Void
+) {
+  guard batch.reloadsFromScratch, batch.columns > 0 else { return body(nil) }
+  let raw = UnsafeMutableRawPointer.allocate(
+    byteCount: batch.columns * MemoryLayout<X.Arithmetic>.stride, alignment: 64)
+  defer { raw.deallocate() }
+  body(raw.bindMemory(to: X.Arithmetic.self, capacity: batch.columns))
 }

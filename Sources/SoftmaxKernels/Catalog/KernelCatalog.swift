@@ -55,7 +55,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
     switch self {
     case .softmax:
       ["maxPass", "sumExpPass", "sumExpPrefetchPass", "storeExpPass", "storeExpPrefetchPass",
-       "scalePass", "expScalePass", "extendedSumPass", "extendedScalePass", "onlineSumPass"]
+       "scalePass", "scaleCopyPass", "expScalePass", "extendedSumPass", "extendedScalePass", "onlineSumPass"]
     case .logSoftmax:
       ["maxPass", "sumExpPass", "sumExpPrefetchPass", "sumExpSplitPass", "logSoftmaxPass",
        "extendedSumPass", "onlineSumPass"]

@@ -1,0 +1,97 @@
+// Three-pass reload with its exponentials in a scratch row of the thread's own (what it does
+// when the output is written with streaming stores and a row fits a quarter of the level-2
+// cache): the results are bitwise those of `threePassRecompute` and of reload into the output,
+// for every level, for Float, Double, and 16-bit rows with 16-bit and Float outputs (before the
+// scratch, a 16-bit output could not hold the exponentials), row lengths around the vector and
+// window sizes, 1-3 threads (whole rows and rows split over threads), in place, with special
+// rows between ordinary ones; nothing outside the output is written.
+
+import SoftmaxKernels
+import XCTest
+
+final class ReloadScratchTests: SoftmaxKernelsTestCase {
+  /// Around the vector widths (8 / 16 lanes), the 64-vector windows of the sums, and a row
+  /// split over threads (65536 columns x 3 rows: fewer rows than 4 per thread, and a Float row
+  /// that fits the scratch of a 1 MiB level-2 cache).
+  let lengths = [1, 2, 3, 15, 16, 17, 63, 64, 65, 1023, 1024, 1025, 4097, 20_000, 65_536]
+
+  func testScratchReloadIsBitwiseRecompute() throws {
+    try forEachScalarType { type in try check(type) }
+  }
+
+  private func check<T: KernelScalar>(_: T.Type) throws {
+    var rng = SeededRandom(seed: 811)
+    for columns in lengths {
+      let rows = 3
+      var x: [T] = rng.row(T.self, rows * columns, -30, 30)
+      if columns > 2 {
+        x[columns + 1] = .infinity  // row 1: one +inf (a special row between ordinary ones)
+        x[2 * columns] = 1e4  // row 2: a dominant entry far from the others
+      }
+      try forEachLevel { level in
+        for threads in [1, 2, 3] {
+          let recompute = try softmaxRows(x, columns, .threePassRecompute, level, threads, streaming: false)
+          let scratch = try softmaxRows(x, columns, .threePassReload, level, threads, streaming: true)
+          let inOutput = try softmaxRows(x, columns, .threePassReload, level, threads, streaming: false)
+          let context = "columns \(columns) \(level) threads \(threads)"
+          if let i = firstDifference(recompute, scratch) {
+            return XCTFail("scratch vs recompute, \(context): index \(i), \(scratch[i]) vs \(recompute[i])")
+          }
+          if let i = firstDifference(inOutput, scratch) {
+            return XCTFail("scratch vs output, \(context): index \(i), \(scratch[i]) vs \(inOutput[i])")
+          }
+          var inPlace = x
+          try inPlace.withUnsafeMutableBufferPointer { b in
+            let m = MutableRows(b, rows: rows, columns: columns)
+            try Softmax.forward(m.readOnly, into: m, options: options(.threePassReload, level, threads, streaming: true))
+          }
+          XCTAssertNil(firstDifference(recompute, inPlace), "in place, \(context)")
+        }
+      }
+    }
+  }
+
+  /// 16-bit rows: the scratch holds the exponentials in Float, and each output is rounded once
+  /// (to the 16-bit type, or not at all for a Float output): bitwise `threePassRecompute`.
+  func testHalfPrecisionScratchReloadIsBitwiseRecompute() throws {
+    for type in halfTypes { try check16(type) }
+  }
+
+  private func check16<H: HalfType>(_: H.Type) throws {
+    var rng = SeededRandom(seed: 812)
+    for columns in lengths {
+      let x: [H] = (0..<(3 * columns)).map { _ in H(Float(rng.uniform(-30, 30))) }
+      try forEachLevel { level in
+        for threads in [1, 2] {
+          let a = try halfForward(.softmax, x, columns: columns, options: options(.threePassRecompute, level, threads, streaming: false))
+          let b = try halfForward(.softmax, x, columns: columns, options: options(.threePassReload, level, threads, streaming: true))
+          XCTAssertEqual(a.half.map(\.bits), b.half.map(\.bits), "\(H.self) output, columns \(columns) \(level) threads \(threads)")
+          XCTAssertNil(firstDifference(a.float, b.float), "\(H.self) rows, Float output, columns \(columns) \(level) threads \(threads)")
+        }
+      }
+    }
+  }
+
+  private func options(_ algorithm: SoftmaxAlgorithm, _ level: ISALevel, _ threads: Int, streaming: Bool) -> SoftmaxOptions {
+    SoftmaxOptions(algorithm: algorithm, execution: ExecutionOptions(threads: threads, isa: level, streamingStores: streaming))
+  }
+
+  /// Softmax of the rows of `x` (`columns` each), written into a larger buffer whose other
+  /// elements must stay untouched.
+  private func softmaxRows<T: KernelScalar>(
+    _ x: [T], _ columns: Int, _ algorithm: SoftmaxAlgorithm, _ level: ISALevel, _ threads: Int, streaming: Bool
+  ) throws -> [T] {
+    let rows = x.count / columns, offset = 5, sentinel = T(-12345)
+    var buffer = [T](repeating: sentinel, count: x.count + offset + 64)
+    try x.withUnsafeBufferPointer { xb in
+      try buffer.withUnsafeMutableBufferPointer { b in
+        let out = UnsafeMutableBufferPointer(rebasing: b[offset..<(offset + x.count)])
+        try Softmax.forward(
+          Rows(xb, rows: rows, columns: columns), into: MutableRows(out, rows: rows, columns: columns),
+          options: options(algorithm, level, threads, streaming: streaming))
+      }
+    }
+    XCTAssertTrue((buffer[..<offset] + buffer[(offset + x.count)...]).allSatisfy { $0 == sentinel }, "written outside")
+    return Array(buffer[offset..<(offset + x.count)])
+  }
+}
