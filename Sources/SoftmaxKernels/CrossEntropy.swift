@@ -37,9 +37,14 @@ import SoftmaxKernelsCore
 /// **Accuracy** (enforced by the tests against a Float80 reference that does not cancel; measured
 /// maxima over every option combination, ISA level and thread count in parentheses): loss (reduced
 /// and per row) within `2e-6 max(1, |loss|)` for Float (1.8e-7), `1e-14 max(1, |loss|)` for Double
-/// (2.7e-15); gradients within `1e-7 + 1e-5 |ref|` for Float (0.58 of it, at a dominant soft
-/// target) and `1e-16 + 1e-13 |ref|` for Double (0.93 of it, same row: `p_i W - w_i t_i` cancels
-/// there). A row's log-sum-exp is carried as its maximum `m` and `log sum exp(x - m)`, and every
+/// (2.7e-15); gradients within `1e-7 + 1e-5 |ref|` for Float (0.12 of it) and
+/// `1e-16 + 1e-13 |ref|` for Double (0.29 of it). The gradient is `A e_i / S - u_i` from the
+/// exponentials `e_i = exp(x_i - m)` the sum pass kept (`m` the row's maximum, `x_i - m` exact
+/// near it); where the row's maximum `x_k` dominates (`S < 2`) and the targets are
+/// probabilities, entry `k` is `-A rest / (1 + rest) + (A - u_k)` with `A - u_k` summed
+/// without entry `k`, so a one-hot soft label at the argmax keeps its relative accuracy
+/// (before 2026-12-01 that entry cancelled to an absolute error of ~1 ulp of `w_k`: 0.58 / 0.93
+/// of the bounds). A row's log-sum-exp is carried as its maximum `m` and `log sum exp(x - m)`, and every
 /// term as `(m - x_c) + log sum`, so these bounds hold for rows far from 0 too (shift invariance:
 /// `1e4 + U[-8, 8)`, `1e6 + ...` in Float, `1e12 + ...` in Double give the same losses and
 /// gradients); the z-loss `lse^2` and soft-capping are not shift-invariant and keep the bounds
@@ -50,8 +55,9 @@ import SoftmaxKernelsCore
 /// count (`ReproducibilityTests`: threads 1, 2, 3, 7).
 ///
 /// **Memory and complexity**: forward reads each logit row from memory once (a max pass, then
-/// passes over the cached row); with the gradient, one more write pass; no intermediate
-/// log-softmax. The gradient may overwrite the logits (same start and stride) so a training step
+/// passes over the cached row); with the gradient, one more write pass, and one exponential per
+/// entry: the sum pass keeps `exp(x_i - m)` in a scratch row of `C` Float (or Double) values
+/// per thread, which the gradient pass scales; no intermediate log-softmax. The gradient may overwrite the logits (same start and stride) so a training step
 /// needs no second logits-sized buffer (as Liger-Kernel). Rows are spread over threads.
 ///
 /// **Forms**: each function takes strided buffers (`Rows`, with the optional per-row outputs

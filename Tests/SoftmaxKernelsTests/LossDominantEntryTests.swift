@@ -42,6 +42,7 @@ final class LossDominantEntryTests: SoftmaxKernelsTestCase {
 
   func crossEntropy<T: KernelScalar>(_: T.Type) throws {
     var tally = LossTally(), relative = 0.0, relativeAt = ""
+    var entryRelative = 0.0, entryAt = ""
     try Self.forEachCase(T.self, seed: 9_000) { n, margin, seed, rows, xd in
       let (x, targets, k) = rows
       let wide = (0..<2).map { WideRow(Array(xd[$0 * n..<($0 + 1) * n])) }
@@ -71,6 +72,13 @@ final class LossDominantEntryTests: SoftmaxKernelsTestCase {
               tally.gradient(out.gradient[r * n..<(r + 1) * n].map { Double($0) }, ref.gradient(row: r),
                              bound: LossBounds.gradient(T.self), floor: Bounds.isFloat(T.self) ? 1e-30 : 1e-300, "\(at) row \(r)")
             }
+            // The one-hot soft target at the dominant entry k (row 0): its gradient
+            // A p_k - w_k t_k ~ -w_k rest must keep its relative accuracy (it cancelled before).
+            if probability && n > 1 {
+              let ref0 = ref.gradient(row: 0)[k]
+              let e = absoluteError(Double(out.gradient[k]), ref0) / abs(ref0)
+              if e > entryRelative { (entryRelative, entryAt) = (e, at) }
+            }
             // The dominant target's loss w_y log1p(rest): relative accuracy.
             if eps == 0 && zLoss == 0 && n > 1 {
               let e = absoluteError(Double(out.rowLosses[0]), ref.rowLosses[0]) / ref.rowLosses[0]
@@ -80,7 +88,8 @@ final class LossDominantEntryTests: SoftmaxKernelsTestCase {
         }
       }
     }
-    print("dominant entry, cross-entropy, \(T.self): \(tally); dominant-target loss relative \(relative) (\(relativeAt))")
+    print("dominant entry, cross-entropy, \(T.self): \(tally); dominant-target loss relative \(relative) (\(relativeAt)); one-hot soft target's dominant gradient entry relative \(entryRelative) (\(entryAt))")
+    XCTAssertLessThanOrEqual(entryRelative, LossBounds.dominantLossRelative(T.self), entryAt)
     XCTAssertLessThanOrEqual(tally.loss, 1, "\(tally)")
     XCTAssertLessThanOrEqual(tally.gradient, 1, "\(tally)")
     XCTAssertLessThanOrEqual(relative, LossBounds.dominantLossRelative(T.self), relativeAt)

@@ -156,7 +156,18 @@ struct CrossEntropyWideReference {
       for i in 0..<n {
         let p = row.p(i)
         let ti = (1 - eps) * Wide(t![r * n + i]) + eps / cn
-        g[i] = Double((s * (p * wt - w[i] * ti) + zs * 2 * lambda * row.lse * p) * row.chain[i])
+        var ce = p * wt - w[i] * ti
+        if p > 0.5 {
+          // The dominant entry: p wt - w_i t'_i = -wt sum_{j != i} p_j + sum_{k != i} w_k t'_k,
+          // without the 1 - p_i that cancels in Float80 (2^-64 absolute) when the others are tiny.
+          var others: Wide = 0, otherP: Wide = 0
+          for k in 0..<n where k != i {
+            others += w[k] * ((1 - eps) * Wide(t![r * n + k]) + eps / cn)
+            otherP += row.p(k)
+          }
+          ce = -wt * otherP + others
+        }
+        g[i] = Double((s * ce + zs * 2 * lambda * row.lse * p) * row.chain[i])
       }
     }
     return g

@@ -14,40 +14,40 @@ struct Sum<T: KernelFloat>: SumBody {
   func term(_ s: some VectorSlot<T>) -> T.Vector { s.read(x, pad: 0) }
 }
 
-/// Cross-entropy gradient row: `dx_i = a exp((x_i - m) - logSum) - u_i` with
-/// `u_i = (b1 t_i + b2) w_i` (`t`, `w` taken as 1 where `nil`). `m` is the row's maximum, so
-/// `x_i - m` is exact for close values (Sterbenz) and the row's offset never meets the
-/// rounding of `lse` (before: `x_i - T(lse)` lost 1e-3 at 1e4 in Float). `logSum` is `log S`
-/// rounded to `T`; the caller folds its rounding into `a`.
-func crossEntropyGradientPass<T: KernelFloat, X: KernelStorage, G: KernelStorage>(
-  _ x: UnsafePointer<X>, _ dx: UnsafeMutablePointer<G>, _ count: Int, max m: T, logSum: T, a: T,
-  b1: T, t: UnsafePointer<T>?, b2: T, w: UnsafePointer<T>?
-) where X.Arithmetic == T, G.Arithmetic == T {
-  crossEntropyGradient(x, dx, count, m, logSum, a, b1, t, b2, w, streaming: false)
+/// Cross-entropy gradient row: `dx_i = a e_i - u_i` with `u_i = (b1 t_i + b2) w_i` (`t`, `w`
+/// taken as 1 where `nil`), `e_i = exp(x_i - m)` as the row's sum pass stored them
+/// (`rowLogSumExp(storing:)`) and `a` including `1 / S`, so `a e_i = A p_i`: one exponential
+/// per entry, of an argument that is exact for entries near the maximum (Sterbenz). (Before
+/// 2026-12-01 this pass recomputed `exp((x_i - m) - logSum)`, whose argument rounds.)
+func crossEntropyGradientPass<G: KernelStorage>(
+  _ e: UnsafePointer<G.Arithmetic>, _ dx: UnsafeMutablePointer<G>, _ count: Int, a: G.Arithmetic,
+  b1: G.Arithmetic, t: UnsafePointer<G.Arithmetic>?, b2: G.Arithmetic, w: UnsafePointer<G.Arithmetic>?
+) {
+  crossEntropyGradient(e, dx, count, a, b1, t, b2, w, streaming: false)
 }
 
 /// `crossEntropyGradientPass` writing `dx` with streaming stores (a gradient that leaves the
 /// cache). A function of its own: with both loop kinds in one function, the ordinary loops
 /// were compiled into xmm pieces at x86-64-v4 (hot-loops.py: ~100 instructions per vector
 /// against 25-29).
-func crossEntropyGradientStreamPass<T: KernelFloat, X: KernelStorage, G: KernelStorage>(
-  _ x: UnsafePointer<X>, _ dx: UnsafeMutablePointer<G>, _ count: Int, max m: T, logSum: T, a: T,
-  b1: T, t: UnsafePointer<T>?, b2: T, w: UnsafePointer<T>?
-) where X.Arithmetic == T, G.Arithmetic == T {
-  crossEntropyGradient(x, dx, count, m, logSum, a, b1, t, b2, w, streaming: true)
+func crossEntropyGradientStreamPass<G: KernelStorage>(
+  _ e: UnsafePointer<G.Arithmetic>, _ dx: UnsafeMutablePointer<G>, _ count: Int, a: G.Arithmetic,
+  b1: G.Arithmetic, t: UnsafePointer<G.Arithmetic>?, b2: G.Arithmetic, w: UnsafePointer<G.Arithmetic>?
+) {
+  crossEntropyGradient(e, dx, count, a, b1, t, b2, w, streaming: true)
 }
 
 @inline(always)
-private func crossEntropyGradient<T: KernelFloat, X: KernelStorage, G: KernelStorage>(
-  _ x: UnsafePointer<X>, _ dx: UnsafeMutablePointer<G>, _ count: Int, _ m: T, _ logSum: T, _ a: T,
-  _ b1: T, _ t: UnsafePointer<T>?, _ b2: T, _ w: UnsafePointer<T>?, streaming: Bool
-) where X.Arithmetic == T, G.Arithmetic == T {
+private func crossEntropyGradient<G: KernelStorage>(
+  _ e: UnsafePointer<G.Arithmetic>, _ dx: UnsafeMutablePointer<G>, _ count: Int, _ a: G.Arithmetic,
+  _ b1: G.Arithmetic, _ t: UnsafePointer<G.Arithmetic>?, _ b2: G.Arithmetic,
+  _ w: UnsafePointer<G.Arithmetic>?, streaming: Bool
+) {
+  typealias T = G.Arithmetic
   let vb1 = T.Vector(repeating: b1), vb2 = T.Vector(repeating: b2)
   @inline(always)
   func run(_ u: some TargetTerm<T>) {
-    let body = CrossEntropyGradient(
-      x: x, dx: dx, vm: T.Vector(repeating: m), vl: T.Vector(repeating: logSum),
-      va: T.Vector(repeating: a), u: u)
+    let body = CrossEntropyGradient(e: e, dx: dx, va: T.Vector(repeating: a), u: u)
     forEachVector(count, body, streamingTo: dx, streaming)
   }
   switch (t, w) {
@@ -58,16 +58,13 @@ private func crossEntropyGradient<T: KernelFloat, X: KernelStorage, G: KernelSto
   }
 }
 
-struct CrossEntropyGradient<X: KernelStorage, G: KernelStorage, U: TargetTerm<X.Arithmetic>>: ElementwiseBody
-where G.Arithmetic == X.Arithmetic {
-  typealias T = X.Arithmetic
-  let x: UnsafePointer<X>, dx: UnsafeMutablePointer<G>, vm: T.Vector, vl: T.Vector, va: T.Vector
+struct CrossEntropyGradient<G: KernelStorage, U: TargetTerm<G.Arithmetic>>: ElementwiseBody {
+  typealias T = G.Arithmetic
+  let e: UnsafePointer<T>, dx: UnsafeMutablePointer<G>, va: T.Vector
   let u: U
 
   @inline(always)
-  func step(_ s: some VectorSlot<T>) {
-    s.write(T.fma(va, T.expShifted(s.read(x, pad: -.infinity), minus: vm, minus: vl), u.negated(s)), dx)
-  }
+  func step(_ s: some VectorSlot<T>) { s.write(T.fma(va, s.read(e, pad: 0), u.negated(s)), dx) }
 }
 
 /// `-u_i` of `crossEntropyGradientPass` for one combination of present inputs.

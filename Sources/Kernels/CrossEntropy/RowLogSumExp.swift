@@ -25,14 +25,19 @@ struct RowLogSumExp {
   var max: Double
   var logSum: Double
   var lse: Double
+  /// `S = sum_j exp(x_j - max)` (`1 + rest` when `rest` is computed); NaN where `logSum` is.
+  var sum: Double = .nan
   /// `(argmax, sum of exp(x_j - max) over j != argmax)` when computed.
   var rest: (index: Int, sum: Double)?
 }
 
 /// With `next`, the `n` entries from `next` (the row this thread computes next) are prefetched
-/// into the level-2 cache during the sum pass (`sumExpPrefetchPass`).
+/// into the level-2 cache during the sum pass (`sumExpPrefetchPass`). With `e`, the sum pass
+/// stores `e_i = exp(x_i - max)` there (`n` entries; only when `max` is finite: a row whose
+/// `lse` is finite always has them).
 func rowLogSumExp<X: KernelStorage>(
-  _ x: UnsafePointer<X>, _ n: Int, prefetching next: UnsafePointer<X>? = nil
+  _ x: UnsafePointer<X>, _ n: Int, prefetching next: UnsafePointer<X>? = nil,
+  storing e: UnsafeMutablePointer<X.Arithmetic>? = nil
 ) -> RowLogSumExp {
   typealias T = X.Arithmetic
   let m: T = maxPass(x, n)
@@ -44,7 +49,12 @@ func rowLogSumExp<X: KernelStorage>(
     for i in 0..<n where X.widened(x[i]).isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
     return RowLogSumExp(max: .infinity, logSum: .nan, lse: .infinity, rest: nil)
   }
-  let s = next.map { sumExpPrefetchPass(x, n, max: m, prefetching: $0) } ?? sumExpPass(x, n, max: m)
+  let s = switch (e, next) {
+  case (let e?, let next?): storeExpPrefetchPass(x, e, n, max: m, prefetching: next)
+  case (let e?, nil): storeExpPass(x, e, n, max: m)
+  case (nil, let next?): sumExpPrefetchPass(x, n, max: m, prefetching: next)
+  case (nil, nil): sumExpPass(x, n, max: m)
+  }
   if s.isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
   let mm = Double(m)
   if s < 2 {
@@ -53,10 +63,10 @@ func rowLogSumExp<X: KernelStorage>(
     while X.widened(x[k]) != m { k += 1 }
     let rest = sumExpPass(x, k, max: m) + sumExpPass(x + k + 1, n - k - 1, max: m)
     let logSum = log1p(rest)
-    return RowLogSumExp(max: mm, logSum: logSum, lse: mm + logSum, rest: (k, rest))
+    return RowLogSumExp(max: mm, logSum: logSum, lse: mm + logSum, sum: 1 + rest, rest: (k, rest))
   }
   let logSum = log(s)
-  return RowLogSumExp(max: mm, logSum: logSum, lse: mm + logSum, rest: nil)
+  return RowLogSumExp(max: mm, logSum: logSum, lse: mm + logSum, sum: s, rest: nil)
 }
 
 /// The gradient pass's `(logSum rounded to T, factor)`: `exp(u - T(logSum)) * factor =

@@ -71,8 +71,9 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
     case .logSigmoidBackward: ["logSigmoidGradientPass"]
     case .softplusBackward: ["softplusGradientPass"]
     case .crossEntropy:
-      ["maxPass", "sumExpPass", "sumExpPrefetchPass", "sumPass", "gapSumPass", "gapDotPass", "gapTripleDotPass",
-       "crossEntropyGradientPass", "crossEntropyGradientStreamPass", "softcapPass", "softcapChainPass"]
+      ["maxPass", "sumExpPass", "sumExpPrefetchPass", "storeExpPass", "storeExpPrefetchPass", "sumPass", "dotPass",
+       "gapSumPass", "gapDotPass", "gapTripleDotPass", "crossEntropyGradientPass", "crossEntropyGradientStreamPass",
+       "softcapPass", "softcapChainPass"]
     case .sphericalZLoss: ["sumPass", "squaredDeviationPass", "affinePass"]
     case .stableMaxCrossEntropy: ["stableMaxSumPass", "stableMaxGradientPass"]
     case .binaryCrossEntropy: ["bceLoop", "rangePass"]
@@ -94,8 +95,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
     Set(passes).intersection([
       "sumExpPass", "sumExpPrefetchPass", "sumExpSplitPass", "storeExpPass", "storeExpPrefetchPass",
       "expScalePass", "extendedSumPass",
-      "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass", "crossEntropyGradientPass",
-      "crossEntropyGradientStreamPass", "softcapPass", "sigmoidPass", "plainSigmoidPass", "logSigmoidPass",
+      "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass", "softcapPass", "sigmoidPass", "plainSigmoidPass", "logSigmoidPass",
       "softplusSmoothPass",
       "sigmoidGradientPass", "logSigmoidGradientPass", "softplusGradientPass", "bceLoop",
       "sigLIPRowPass", "softplusSumPass", "powerSumPass", "softplusInputGradientPass",
