@@ -7,7 +7,8 @@ its instruction count, how many instructions touch zmm / ymm / xmm registers, ho
 FMAs, and whether it calls anything. With --check it fails (exit 1) unless, at x86-64-v4,
 every Float pass the kernel catalog names (`softmax-bench --catalog`), and every variant of it
 found for the 16-bit storage types (Float16, BFloat16, read and written as such or written as
-Float), has a loop that is zmm code with no call, and the exponential passes' loops contain FMAs.
+Float), has a loop that is zmm code with no call, the exponential passes' loops contain FMAs,
+and every variant of a pass that streams its output has a loop with a non-temporal store.
 
 Usage: swift build -c release && python3 Benchmarks/Disassembly/hot-loops.py [--level v4|v3|baseline] [--check] [--verbose]
 """
@@ -28,6 +29,11 @@ def catalog_passes(build):
 
 # Passes that are not exponentials but whose hot loop must be FMAs too (matrix products).
 FMA_PASSES = {"broadcastTile"}
+# Passes that write their output with streaming stores when asked: at x86-64-v4 and v3 each of their
+# variants (every storage type) must have a loop with a non-temporal store (`vmovnt*`). (LLVM
+# once folded the BFloat16 narrowing into a `vpmovdw` to memory and dropped the hint.)
+STREAM_PASSES = {"scalePass", "scaleCopyPass", "expScalePass", "logSoftmaxPass", "extendedScalePass",
+                 "crossEntropyGradientStreamPass"}
 # Passes compiled for Float only (not generic): no Double variant to look for.
 FLOAT_ONLY_PASSES = {"broadcastTile", "packPanels", "logitTile", "linearForwardBlock", "linearBackwardTile"}
 
@@ -105,6 +111,7 @@ def main():
                 if "xmm" in g: stats["xmm"] += 1
                 if o.startswith(("vfmadd", "vfmsub", "vfnmadd", "vfnmsub")): stats["fma"] += 1
                 if o.startswith("call"): stats["call"] += 1
+                if o.startswith("vmovnt"): stats["nt"] += 1
             found[(p, scalar)].append((stats, body))
             # LLVM merges identical specialisations (the BFloat16 and Float16 variants of a
             # closure that reads no 16-bit value) into one, named after one of the types: its
@@ -138,6 +145,9 @@ def main():
                 if s["call"] == 0 and s["zmm"] > 0 and (s["fma"] > 0 or not needs_fma) \
                         and (best is None or s["zmm"] > best["zmm"]):
                     best = s
+            if a.check and a.level in ("v4", "v3") and p in STREAM_PASSES and not any(s["nt"] for s, _ in loops):
+                print(f"  FAIL: {p} ({scalar}) has no loop with a non-temporal store")
+                ok = False
             if a.check and a.level == "v4" and scalar != "Double":
                 if best is None or ((p in EXP_PASSES or p in FMA_PASSES) and best["fma"] == 0):
                     print(f"  FAIL: {p} has no call-free zmm loop" + (" with FMA" if p in EXP_PASSES else ""))

@@ -36,11 +36,12 @@ func softmaxForward<X, Y>(
   guard rows > 0 else { return }
   // A zero-column row still has a log-sum-exp (-inf); give the kernel a valid pointer.
   var dummy = (0.0, 0.0)
+  let table = kernels(plan.level)
   withUnsafeMutableBytes(of: &dummy) { d in
     let choice = AlgorithmChoice(
       options, operation, columns: columns, level: plan.level,
       outputBytes: operation == .logSumExp ? 0 : rows * columns * MemoryLayout<Y>.stride,
-      scalarBytes: MemoryLayout<X>.stride > 4 ? 8 : 4)  // the arithmetic type's: Double, else Float
+      scalarBytes: table.arithmeticBytes)
     var batch = ForwardBatch<X, Y>(
       input: input.buffer.baseAddress ?? UnsafePointer(d.baseAddress!.assumingMemoryBound(to: X.self)),
       inputStride: inLayout.stride, columns: columns, operation: operation,
@@ -61,7 +62,6 @@ func softmaxForward<X, Y>(
       && !choice.reloadsFromScratch
     batch.reloadsFromScratch = choice.reloadsFromScratch
     batch.prefetchNextRow = !storesAtV4 && prefetchesNextRow(rows: rows, columns: columns, X.self)
-    let table = kernels(plan.level)
     plan.run(
       rows: rows, columns: columns,
       wholeRows: { table.forwardRows(batch, $0) },

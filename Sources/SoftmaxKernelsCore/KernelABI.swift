@@ -117,13 +117,18 @@ package final class SoftmaxKernelTable<Input: BitwiseCopyable, Output: BitwiseCo
   package var backwardRows: (_ batch: Backward, _ rows: Range<Int>) -> Void
   package var backwardSplitRow:
     (_ batch: Backward, _ row: Int, _ chunks: Int, _ parallel: @escaping ParallelFor) -> Void
+  /// The size in bytes of the type the kernels compute in (`Float` for the 16-bit storage
+  /// types): what a scratch row of one element per column costs (`AlgorithmChoice`).
+  package let arithmeticBytes: Int
 
   package init(
+    arithmeticBytes: Int,
     forwardRows: @escaping (Forward, Range<Int>) -> Void,
     forwardSplitRow: @escaping (Forward, Int, Int, @escaping ParallelFor) -> Void,
     backwardRows: @escaping (Backward, Range<Int>) -> Void,
     backwardSplitRow: @escaping (Backward, Int, Int, @escaping ParallelFor) -> Void
   ) {
+    self.arithmeticBytes = arithmeticBytes
     self.forwardRows = forwardRows
     self.forwardSplitRow = forwardSplitRow
     self.backwardRows = backwardRows

@@ -106,13 +106,20 @@ extension BFloat16: KernelStorage {
     return unsafeBitCast(w &<< 16, to: SIMD16<Float>.self)
   }
 
-  /// The 16-bit patterns of `v` rounded to nearest even (`BFloat16.init(_:)` lane by lane).
+  /// `v` rounded to nearest even to BFloat16 (`BFloat16.init(_:)` lane by lane), each lane's
+  /// 16-bit pattern in the high half of its 32 bits (NaN quietened, so it stays NaN).
   @inline(always)
-  static func narrowedBits(_ v: SIMD16<Float>) -> SIMD16<UInt16> {
+  static func roundedBits(_ v: SIMD16<Float>) -> SIMD16<UInt32> {
     let b = unsafeBitCast(v, to: SIMD16<UInt32>.self)
     let rounded = unsafeBitCast(b &+ (0x7FFF &+ ((b &>> 16) & 1)), to: SIMD16<Float>.self)
     let quiet = unsafeBitCast(b | 0x0040_0000, to: SIMD16<Float>.self)
-    let r = unsafeBitCast(rounded.replacing(with: quiet, where: v .!= v), to: SIMD16<UInt32>.self) &>> 16
+    return unsafeBitCast(rounded.replacing(with: quiet, where: v .!= v), to: SIMD16<UInt32>.self)
+  }
+
+  /// The 16-bit patterns of `v` rounded to nearest even.
+  @inline(always)
+  static func narrowedBits(_ v: SIMD16<Float>) -> SIMD16<UInt16> {
+    let r = roundedBits(v) &>> 16
     var h = SIMD16<UInt16>()
     for k in 0..<16 { h[k] = UInt16(truncatingIfNeeded: r[k]) }
     return h
@@ -123,9 +130,22 @@ extension BFloat16: KernelStorage {
     UnsafeMutableRawPointer(p).storeBytes(of: narrowedBits(v), as: SIMD16<UInt16>.self)
   }
 
+  /// At x86-64-v4 the high halves are picked as the odd 16-bit words (`vpermw`), not by a shift
+  /// and a truncation as in `narrowedBits`: LLVM folded that truncation into the store, a
+  /// `vpmovdw` to memory, which dropped the non-temporal hint (seen with hot-loops.py: every
+  /// "streamed" BFloat16 output was written with ordinary stores and read for ownership). The
+  /// other levels keep `narrowedBits` (a pack in registers, then `vmovntps`): there the word
+  /// shuffle compiled lane by lane, 60 instructions per 16 values at x86-64-v3.
   @inline(always)
   static func streamStoreNarrowed(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<BFloat16>) {
-    softmaxkernels_stream_u16x16(UnsafeMutableRawPointer(p), narrowedBits(v))
+    #if SOFTMAXKERNELS_LEVEL_V4
+    let words = unsafeBitCast(roundedBits(v), to: SIMD32<UInt16>.self)
+    var h = SIMD16<UInt16>()
+    for k in 0..<16 { h[k] = words[2 * k + 1] }
+    #else
+    let h = narrowedBits(v)
+    #endif
+    softmaxkernels_stream_u16x16(UnsafeMutableRawPointer(p), h)
   }
 
   @inline(always)

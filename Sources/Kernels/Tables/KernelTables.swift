@@ -60,6 +60,7 @@ func makeLossTable<T: KernelFloatLog>() -> LossKernelTable<T> {
 func makeTable<X: KernelStorage, Y: KernelStorage>() -> SoftmaxKernelTable<X, Y>
 where Y.Arithmetic == X.Arithmetic {
   SoftmaxKernelTable(
+    arithmeticBytes: MemoryLayout<X.Arithmetic>.stride,
     forwardRows: { batch, rows in
       withReloadScratch(batch) { scratch in
         for r in rows {
