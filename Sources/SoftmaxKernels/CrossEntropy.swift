@@ -28,28 +28,45 @@ import SoftmaxKernelsCore
 /// <doc:SixteenBitStorage>).
 ///
 /// **Edge cases** (PyTorch's): a target outside `[0, C)` that is not
-/// `ignoreIndex` throws (naming the row); `.mean` with every target ignored gives NaN, or 0 with
-/// `zeroWhenNoValidTargets`; no rows: `.mean` NaN, `.sum` 0; `-inf` at the target gives `+inf`
-/// with a finite gradient; `-inf` logits with `eps > 0` give `+inf`; a NaN or `+inf` logit, or an
-/// all `-inf` row, gives NaN loss and gradient for that row. `ignoreIndex` is a sample mask:
-/// an ignored class stays in the softmax denominator (pytorch/pytorch#63004).
+/// `ignoreIndex` throws (naming the row); `.mean` with every target ignored, or whose targets'
+/// class weights sum to 0, gives NaN (and a NaN gradient for the rows with a target, PyTorch's
+/// 0 / 0), or 0 and a zero gradient with `zeroWhenNoValidTargets`; no rows: `.mean` NaN, `.sum`
+/// 0; `-inf` at the target gives `+inf` with a finite gradient; a `-inf` logit with `eps > 0`
+/// gives `+inf` (with probability targets too: every term `w_c t'_c (lse - x_c)` has
+/// `t'_c >= eps / C`), except where its class weight is 0 (`0 x inf`: NaN); with probability
+/// targets and `eps = 0` a `-inf` logit whose `t_c` is 0 gives NaN (`0 x inf`, as PyTorch); a
+/// NaN or `+inf` logit, or an all `-inf` row, gives NaN loss and gradient for that row.
+/// `ignoreIndex` is a sample mask: an ignored class stays in the softmax denominator
+/// (pytorch/pytorch#63004). Probabilities are not checked (negative or NaN values are used as
+/// given, as PyTorch does).
 ///
 /// **Accuracy** (enforced by the tests against a Float80 reference that does not cancel; measured
 /// maxima over every option combination, ISA level and thread count in parentheses): loss (reduced
 /// and per row) within `2e-6 max(1, |loss|)` for Float (1.8e-7), `1e-14 max(1, |loss|)` for Double
-/// (2.7e-15); gradients within `1e-7 + 1e-5 |ref|` for Float (0.12 of it) and
-/// `1e-16 + 1e-13 |ref|` for Double (0.29 of it). The gradient is `A e_i / S - u_i` from the
-/// exponentials `e_i = exp(x_i - m)` the sum pass kept (`m` the row's maximum, `x_i - m` exact
-/// near it); where the row's maximum `x_k` dominates (`S < 2`) and the targets are
-/// probabilities, entry `k` is `-A rest / (1 + rest) + (A - u_k)` with `A - u_k` summed
-/// without entry `k`, so a one-hot soft label at the argmax keeps its relative accuracy
-/// (before 2026-12-01 that entry cancelled to an absolute error of ~1 ulp of `w_k`: 0.58 / 0.93
-/// of the bounds). A row's log-sum-exp is carried as its maximum `m` and `log sum exp(x - m)`, and every
-/// term as `(m - x_c) + log sum`, so these bounds hold for rows far from 0 too (shift invariance:
-/// `1e4 + U[-8, 8)`, `1e6 + ...` in Float, `1e12 + ...` in Double give the same losses and
-/// gradients); the z-loss `lse^2` and soft-capping are not shift-invariant and keep the bounds
-/// against the exact value. The loss of a row whose target dominates (`log1p(rest)`, tiny) has
-/// relative error below `1e-5` (Float; 1.6e-7 measured) / `1e-13` (Double; 1.9e-16). Reductions
+/// (2.7e-15). Gradients within `4e-7 G + 1e-5 |ref|` for Float (0.052 of it) and
+/// `4e-16 G + 1e-13 |ref|` for Double (0.026 of it), where `G = |s| max(1, A, max_c w_c) +
+/// |2 lambda lse zs|` is the row's gradient scale (`s` the upstream gradient over the mean's
+/// normaliser, `A = sum_c w_c t'_c`, `zs` the z-loss's scale): every term of the gradient is at
+/// most `G`, so where the exact gradient cancels (soft targets equal to the softmax) the error is
+/// a few ulps of `G`, not of the result (an outside review broke the former absolute
+/// `1e-7` / `1e-16`: 2.4x at unit weights, 121x with class weights 100). The gradient is
+/// `A e_i / S - u_i` from the exponentials `e_i = exp(x_i - m)` the sum pass kept (`m` the row's
+/// maximum, `x_i - m` exact near it); where the row's maximum `x_k` dominates (`S < 2`) and the
+/// targets are probabilities, entry `k` is `-A rest / (1 + rest) + (A - u_k)` with `A - u_k`
+/// summed without entry `k`, so a one-hot soft label at the argmax keeps its relative accuracy
+/// (3e-16 relative in Double; before 2026-12-01 it cancelled to about 1 ulp of `w_k`, 2e-12
+/// relative). A row's log-sum-exp is carried as its maximum `m` and `log sum exp(x - m)`, and
+/// every term as `(m - x_c) + log sum`, so these bounds hold for rows far from 0 too (shift
+/// invariance: `1e4 + U[-8, 8)`, `1e6 + ...` in Float, `1e12 + ...` in Double give the same
+/// losses and gradients); the z-loss `lse^2` and soft-capping are not shift-invariant and keep
+/// the bounds against the exact value. Soft-capping's chain factor `1 - tanh(x / c)^2` is
+/// computed as `4 q / (1 + q)^2`, `q = e^(-2|x / c|)`, so it keeps its digits far beyond `c`
+/// (it was `1 - (capped / c)^2`: 2.3% off at `x = 187`, `c = 30`). The loss of a row whose target
+/// dominates (`log1p(rest)`, tiny) has relative error below `1e-5` (Float; 1.6e-7 measured) /
+/// `1e-13` (Double; 1.9e-16) while every term of `rest` is a normal number; the exponentials are
+/// flushed to 0 below `2^-126` (Float) / `2^-1022` (Double), so a row with terms below that
+/// (`[0, -80, -88 x 100]` in Float) loses them: an absolute error of at most `(C - 1) 2^-126` /
+/// `(C - 1) 2^-1022` (3% relative on that row; an outside review). Reductions
 /// accumulate in Double over fixed groups of rows (at least 2^18 elements each) merged in group
 /// order, so every output, the reduced loss included, is bitwise the same for every thread
 /// count (`ReproducibilityTests`: threads 1, 2, 3, 7).
@@ -57,7 +74,9 @@ import SoftmaxKernelsCore
 /// **Memory and complexity**: forward reads each logit row from memory once (a max pass, then
 /// passes over the cached row); with the gradient, one more write pass, and one exponential per
 /// entry: the sum pass keeps `exp(x_i - m)` in a scratch row of `C` Float (or Double) values
-/// per thread, which the gradient pass scales; no intermediate log-softmax. The gradient may overwrite the logits (same start and stride) so a training step
+/// per thread, which the gradient pass scales (with soft-capping, two more: the capped row and
+/// its chain factors); no intermediate log-softmax. The gradient may overwrite the logits (same
+/// start and stride) so a training step
 /// needs no second logits-sized buffer (as Liger-Kernel). Rows are spread over threads.
 ///
 /// **Forms**: each function takes strided buffers (`Rows`, with the optional per-row outputs

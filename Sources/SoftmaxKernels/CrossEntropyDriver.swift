@@ -116,7 +116,10 @@ extension CrossEntropy {
     let (scale, zScale): (Double, Double)
     switch options.reduction {
     case .mean:
-      scale = normaliser > 0 ? upstream / normaliser : 0
+      // No weight at all (every target ignored, or zero class weights): the loss is NaN (0 with
+      // zeroWhenNoValidTargets); the gradient of rows with a target is then NaN too, as
+      // PyTorch's 0 / 0 (ignored rows keep 0).
+      scale = normaliser > 0 ? upstream / normaliser : options.zeroWhenNoValidTargets ? 0 : .nan
       zScale = validRows > 0 ? upstream / Double(validRows) : 0
     case .sum, .none: (scale, zScale) = (upstream, upstream)
     }

@@ -36,7 +36,11 @@ struct WideRow {
       let wc = Wide(c)
       let t = raw.map { tanh(Wide($0) / wc) }
       x = t.map { wc * $0 }
-      chain = t.map { 1 - $0 * $0 }
+      // 1 - tanh^2 = 4 q / (1 + q)^2, q = e^(-2|u|): 1 - t^2 cancels in Float80 too far out.
+      chain = raw.map { v in
+        let q = exp(-2 * abs(Wide(v) / wc))
+        return 4 * q / ((1 + q) * (1 + q))
+      }
     } else {
       x = raw.map { Wide($0) }
       chain = [Wide](repeating: 1, count: raw.count)
@@ -131,6 +135,27 @@ struct CrossEntropyWideReference {
       loss = Double(total + lambda * zTotal)
       (s, zs) = (1, 1)
     }
+  }
+
+  /// The scale of row `r`'s gradient terms, `G = |s| max(1, A, max_c w_c) + |zs 2 lambda lse|`
+  /// with `A = sum_c w_c t'_c`: every term `s A p_i`, `s w_i t'_i`, z-loss `p_i` is at most
+  /// `G`, so the rounding of a few of them is at most a few ulps of `G` (the absolute part of
+  /// the documented gradient bound, `LossBounds.crossEntropyGradient`).
+  func gradientScale(row r: Int) -> Double {
+    let row = rows[r]
+    let n = row.x.count
+    let w = (c.weights ?? [Double](repeating: 1, count: n)).map { Wide($0) }
+    let eps = Wide(c.eps), cn = Wide(n)
+    var a: Wide = 0
+    if let targets {
+      let y = targets[r]
+      if y == c.ignoreIndex { return 1 }
+      a = (1 - eps) * w[y] + eps / cn * w.reduce(0, +)
+    } else {
+      for k in 0..<n { a += w[k] * ((1 - eps) * Wide(t![r * n + k]) + eps / cn) }
+    }
+    let z = row.lse.isFinite ? abs(zs * 2 * Wide(c.zLoss) * row.lse) : 0
+    return Double(abs(s) * max(1, a, w.max() ?? 1) + z)
   }
 
   /// The gradient of row `r`.

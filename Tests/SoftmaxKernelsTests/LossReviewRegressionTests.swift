@@ -302,4 +302,112 @@ extension LossReviewRegressionTests {
       }
     }
   }
+  // MARK: - Outside review of 2026-12-01
+
+  /// R4: the soft-capping chain factor `1 - tanh(x / c)^2` was `1 - (capped / c)^2`, which
+  /// cancels where `tanh` is near 1: 2.3% off at `x = 186.8`, `c = 30` (Float; 3.56x the
+  /// gradient bound). Now within the bound at every level, Float and Double, for logits out to
+  /// `8 c` on both sides.
+  func testSoftcapChainFactorKeepsItsDigitsFarOut() throws {
+    try softcapFarOut(Float.self)
+    try softcapFarOut(Double.self)
+  }
+
+  private func softcapFarOut<T: KernelScalar>(_: T.Type) throws {
+    let cap = 30.0
+    let raw: [Double] = [186.80333, 0, -93.401665, 1, 240, -240, 130, 60.5, -200]
+    let x = raw.map { T($0) }
+    let c = CrossEntropyCase(reduction: .sum, weights: nil, eps: 0, zLoss: 0, ignoreIndex: -100, softcap: cap)
+    let ref = CrossEntropyWideReference(rows: [WideRow(x.map { Double($0) }, softcap: cap)], c, targets: [1], probabilities: nil)
+    let expected = ref.gradient(row: 0)
+    try forEachLevel { level in
+      var options = c.options
+      options.execution.isa = level
+      let out = try runCrossEntropy(x, rows: 1, columns: raw.count, targets: [1], probabilities: nil, weights: nil, options: options)
+      let (atol, rtol) = LossBounds.gradient(T.self)
+      for i in raw.indices {
+        let g = Double(out.gradient[i])
+        XCTAssertLessThanOrEqual(
+          abs(g - expected[i]), atol + rtol * abs(expected[i]), "\(T.self) \(level) entry \(i): \(g) vs \(expected[i])")
+      }
+    }
+  }
+
+  /// Probability targets with label smoothing and a `-inf` logit whose target is 0: PyTorch's
+  /// term `w_c t'_c (lse - x_c)` has `t'_c = eps / C > 0`, so the loss is `+inf` (the split
+  /// sums gave NaN: 0 x inf); without smoothing, or with a zero class weight there, it is NaN.
+  func testSmoothedProbabilityTargetsWithMinusInfinityGiveInfinity() throws {
+    let x: [Float] = [0, -.infinity, 1]
+    let t: [Float] = [0.5, 0, 0.5]
+    func loss(eps: Double, weights: [Float]?) throws -> Float {
+      var options = CrossEntropyOptions(reduction: .sum, labelSmoothing: eps)
+      var result: Float = 0
+      try forEachLevel { level in
+        options.execution.isa = level
+        let out = try runCrossEntropy(x, rows: 1, columns: 3, targets: nil, probabilities: t, weights: weights, options: options)
+        result = out.loss
+        XCTAssertEqual(out.rowLosses[0].isNaN, out.loss.isNaN, "\(level)")
+      }
+      return result
+    }
+    XCTAssertEqual(try loss(eps: 0.1, weights: nil), .infinity)
+    XCTAssertEqual(try loss(eps: 0.1, weights: [1, 2, 1]), .infinity)
+    XCTAssertTrue(try loss(eps: 0, weights: nil).isNaN)
+    XCTAssertTrue(try loss(eps: 0.1, weights: [1, 0, 1]).isNaN)
+  }
+
+  /// `.mean` whose targets all have class weight 0: the loss is NaN (PyTorch's 0 / 0) and so is
+  /// the gradient of those rows (it was 0); with `zeroWhenNoValidTargets` both are 0. Ignored
+  /// rows keep a zero gradient.
+  func testMeanWithZeroTotalWeightHasANaNGradient() throws {
+    let x: [Double] = [0, 1, 2, 0.5]
+    for zero in [false, true] {
+      let options = CrossEntropyOptions(reduction: .mean, ignoreIndex: -100, zeroWhenNoValidTargets: zero)
+      let out = try runCrossEntropy(
+        x, rows: 2, columns: 2, targets: [0, -100], probabilities: nil, weights: [0, 1], options: options)
+      XCTAssertEqual(out.loss.isNaN, !zero)
+      XCTAssertEqual(out.gradient[0].isNaN, !zero, "\(out.gradient)")
+      XCTAssertEqual(out.gradient[1].isNaN, !zero, "\(out.gradient)")
+      if zero { XCTAssertEqual(Array(out.gradient[0..<2]), [0, 0]) }
+      XCTAssertEqual(Array(out.gradient[2..<4]), [0, 0], "ignored row")
+    }
+  }
+  /// R1-R3: where the exact gradient cancels (soft targets equal to softmax(x)) the former
+  /// absolute bound `1e-7` / `1e-16` was broken (1.54x in Double, 1.14x in Float), and with
+  /// class weights 100 by 81x: an absolute bound must scale with the gradient's terms. The
+  /// documented bound `atol G + rtol |ref|` holds on the review's rows at every level.
+  func testGradientBoundScalesWithTheTerms() throws {
+    try cancelling([1.7333956249666684, 0.37837882344395757, -0.19142174178555704, 0.5694408362177104] as [Double],
+                   [0.5827185878381725, 0.1503081577325039, 0.08502004110348678, 0.18195321332583683], weights: nil)
+    try cancelling([-1.1184503, -0.6635494, 1.2613788, -0.37757578, -0.70378786, -0.42578545, 0.19646943, -0.66252387] as [Float],
+                   [0.041166116, 0.0648785, 0.44471985, 0.086357005, 0.06231972, 0.08229253, 0.15332122, 0.06494507],
+                   weights: nil)
+    try cancelling([1.1483415, 0.9844216] as [Float], [0.5408885, 0.45911154], weights: [100, 100])
+    try cancelling([-0.8168931694838366, -0.2044694075127662] as [Double], nil, weights: [2, 2])
+  }
+
+  /// Row `x` with probability targets `t` (softmax(x) when nil), `.sum`, checked against the
+  /// documented cross-entropy gradient bound with the row's scale.
+  private func cancelling<T: KernelScalar>(_ x: [T], _ t: [T]?, weights: [T]?) throws {
+    let n = x.count
+    let probabilities: [T] = t ?? {
+      let m = x.map { Double($0) }.max()!, e = x.map { Foundation.exp(Double($0) - m) }, s = e.reduce(0, +)
+      return e.map { T($0 / s) }
+    }()
+    let c = CrossEntropyCase(reduction: .sum, weights: weights?.map { Double($0) }, eps: 0, zLoss: 0, ignoreIndex: -100, softcap: nil)
+    let ref = CrossEntropyWideReference(
+      rows: [WideRow(x.map { Double($0) })], c, targets: nil, probabilities: probabilities.map { Double($0) })
+    let expected = ref.gradient(row: 0)
+    let (atol, rtol) = LossBounds.crossEntropyGradient(T.self, scale: ref.gradientScale(row: 0))
+    try forEachLevel { level in
+      var options = c.options
+      options.execution.isa = level
+      let out = try runCrossEntropy(x, rows: 1, columns: n, targets: nil, probabilities: probabilities, weights: weights, options: options)
+      for i in 0..<n {
+        XCTAssertLessThanOrEqual(
+          abs(Double(out.gradient[i]) - expected[i]), atol + rtol * abs(expected[i]),
+          "\(T.self) \(level) entry \(i): \(out.gradient[i]) vs \(expected[i])")
+      }
+    }
+  }
 }

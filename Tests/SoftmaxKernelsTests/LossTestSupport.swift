@@ -16,6 +16,13 @@ enum LossBounds {
   static func gradient<T>(_ t: T.Type) -> (atol: Double, rtol: Double) {
     Bounds.isFloat(t) ? (1e-7, 1e-5) : (1e-16, 1e-13)
   }
+  /// Cross-entropy gradients: `|g - ref| <= atol G + rtol |ref|`, `G` the row's gradient scale
+  /// (`CrossEntropyWideReference.gradientScale`): the absolute part is a few ulps of the largest
+  /// term (before 2026-12-01 it was `1e-7` / `1e-16` absolute, which an outside review broke
+  /// where the exact gradient cancels, up to 2.4x at unit weights, and with class weights 100).
+  static func crossEntropyGradient<T>(_ t: T.Type, scale g: Double) -> (atol: Double, rtol: Double) {
+    Bounds.isFloat(t) ? (4e-7 * g, 1e-5) : (4e-16 * g, 1e-13)
+  }
   /// StableMax cross-entropy and spherical Z-loss loss: `|l - ref| <= bound * max(1, |ref|)`.
   static func targetLoss<T>(_ t: T.Type) -> Double { Bounds.isFloat(t) ? 2e-6 : 1e-14 }
   /// Relative error of a cross-entropy row loss whose target is the dominant entry (the loss is

@@ -124,22 +124,34 @@ extension Float: KernelFloatLog {
   }
 
   @inline(always)
-  static func softcap(_ x: Vector, cap c: Float) -> Vector {
+  static func softcapParts(_ x: Vector, cap c: Float) -> (capped: Vector, chain: Vector) {
     let u = x * Vector(repeating: 1 / c)
     let magnitude = u.replacing(with: -u, where: u .< Vector())
     // expm1(v) for v in [-87, 0]: e^v - 1 = (s - 1) + s t p(t) with the exp's reduction
     // (s = 2^n exact, s - 1 exact for n >= -24); n = 0 gives t p(t), accurate near 0.
-    let v = (magnitude * Vector(repeating: -2)).replacing(
-      with: Vector(repeating: -87), where: magnitude .> Vector(repeating: 43.5))
+    let far = magnitude .> Vector(repeating: 43.5)
+    let v = (magnitude * Vector(repeating: -2)).replacing(with: Vector(repeating: -87), where: far)
     let biased = fma(v, Vector(repeating: log2e), Vector(repeating: roundBiased))
     let s = unsafeBitCast(unsafeBitCast(biased, to: SIMD16<UInt32>.self) &<< 23, to: Vector.self)
     let n = biased - Vector(repeating: roundBiased)
     let t = reduce(v, n)
-    let e = fma(t * s, polynomial(t), s - Vector(repeating: 1))
+    let ts = t * s, p = polynomial(t)
+    let e = fma(ts, p, s - Vector(repeating: 1))
+    // q = e^v = e^(-2|u|) itself (not 1 + e, which loses q's digits when q is small).
+    let q = fma(ts, p, s)
     let tanhMagnitude = -e / (e + Vector(repeating: 2))
     let signed = tanhMagnitude.replacing(with: -tanhMagnitude, where: u .< Vector())
-    return signed * Vector(repeating: c)
+    // 1 - tanh(u)^2 = 4 q / (1 + q)^2: no cancellation where tanh(u) is near +-1.
+    let onePlusQ = q + Vector(repeating: 1)
+    // Beyond the clamp the factor is below the smallest normal number: 0, as the exponential
+    // flushes (and exactly 0 for x = +-inf, as before).
+    let chain = (Vector(repeating: 4) * q / (onePlusQ * onePlusQ)).replacing(with: 0, where: far)
+    return (signed * Vector(repeating: c), chain)
   }
+
+  @inline(always)
+  static func softcap(_ x: Vector, cap c: Float) -> Vector { softcapParts(x, cap: c).capped }
+
 
   // MARK: BCE and SigLIP (KernelFloatLog.swift)
 

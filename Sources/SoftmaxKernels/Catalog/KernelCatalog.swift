@@ -73,7 +73,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
     case .crossEntropy:
       ["maxPass", "sumExpPass", "sumExpPrefetchPass", "storeExpPass", "storeExpPrefetchPass", "sumPass", "dotPass",
        "gapSumPass", "gapDotPass", "gapTripleDotPass", "crossEntropyGradientPass", "crossEntropyGradientStreamPass",
-       "softcapPass", "softcapChainPass"]
+       "softcapPass", "softcapWithChainPass", "softcapChainPass"]
     case .sphericalZLoss: ["sumPass", "squaredDeviationPass", "affinePass"]
     case .stableMaxCrossEntropy: ["stableMaxSumPass", "stableMaxGradientPass"]
     case .binaryCrossEntropy: ["bceLoop", "rangePass"]
@@ -95,7 +95,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
     Set(passes).intersection([
       "sumExpPass", "sumExpPrefetchPass", "sumExpSplitPass", "storeExpPass", "storeExpPrefetchPass",
       "expScalePass", "extendedSumPass",
-      "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass", "softcapPass", "sigmoidPass", "plainSigmoidPass", "logSigmoidPass",
+      "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass", "softcapPass", "softcapWithChainPass", "sigmoidPass", "plainSigmoidPass", "logSigmoidPass",
       "softplusSmoothPass",
       "sigmoidGradientPass", "logSigmoidGradientPass", "softplusGradientPass", "bceLoop",
       "sigLIPRowPass", "softplusSumPass", "powerSumPass", "softplusInputGradientPass",
