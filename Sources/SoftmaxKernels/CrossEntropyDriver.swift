@@ -116,11 +116,13 @@ extension CrossEntropy {
     let (scale, zScale): (Double, Double)
     switch options.reduction {
     case .mean:
-      // No weight at all (every target ignored, or zero class weights): the loss is NaN (0 with
-      // zeroWhenNoValidTargets); the gradient of rows with a target is then NaN too, as
-      // PyTorch's 0 / 0 (ignored rows keep 0).
-      scale = normaliser > 0 ? upstream / normaliser : options.zeroWhenNoValidTargets ? 0 : .nan
-      zScale = validRows > 0 ? upstream / Double(validRows) : 0
+      // Total target weight 0 (every target ignored, or class weights summing to 0): the loss
+      // is NaN (0 with zeroWhenNoValidTargets); the gradient of rows with a target is then NaN
+      // too, as PyTorch's 0 / 0, or 0 with its z-loss part (the derivative of the 0 returned);
+      // ignored rows keep 0. A negative total (negative class weights) divides as PyTorch does.
+      let noWeight = normaliser == 0
+      scale = !noWeight ? upstream / normaliser : options.zeroWhenNoValidTargets ? 0 : .nan
+      zScale = validRows > 0 && !(noWeight && options.zeroWhenNoValidTargets) ? upstream / Double(validRows) : 0
     case .sum, .none: (scale, zScale) = (upstream, upstream)
     }
     guard rows > 0, columns > 0, let x = logits.buffer.baseAddress else {
@@ -155,7 +157,7 @@ extension CrossEntropy {
     var loss: Double, zLoss: Double
     switch options.reduction {
     case .mean:
-      if normaliser > 0 {
+      if normaliser != 0 {
         loss = partial.loss / normaliser
         zLoss = lambda > 0 ? lambda * partial.zLoss / Double(validRows) : 0
       } else {

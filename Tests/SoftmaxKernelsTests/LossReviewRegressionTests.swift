@@ -360,6 +360,20 @@ extension LossReviewRegressionTests {
   /// the gradient of those rows (it was 0); with `zeroWhenNoValidTargets` both are 0. Ignored
   /// rows keep a zero gradient.
   func testMeanWithZeroTotalWeightHasANaNGradient() throws {
+    // With the z-loss too: 0 with zeroWhenNoValidTargets (the derivative of the 0 returned; it
+    // was the z-loss term), NaN without. And a negative total weight divides as PyTorch does.
+    for zero in [false, true] {
+      let options = CrossEntropyOptions(reduction: .mean, zLossScale: 0.01, zeroWhenNoValidTargets: zero)
+      let out = try runCrossEntropy(
+        [0.5, 1, 2, 0, 3, 1] as [Double], rows: 2, columns: 3, targets: [0, 0], probabilities: nil,
+        weights: [0, 1, 2], options: options)
+      XCTAssertEqual(out.loss.isNaN, !zero)
+      XCTAssertTrue(out.gradient.allSatisfy { zero ? $0 == 0 : $0.isNaN }, "\(out.gradient)")
+    }
+    let negative = try runCrossEntropy(
+      [0.5, 1, 2, 0, 3, 1] as [Double], rows: 2, columns: 3, targets: [0, 0], probabilities: nil,
+      weights: [-1, 1, 2], options: CrossEntropyOptions(reduction: .mean))
+    XCTAssertTrue(negative.loss.isFinite && negative.gradient.allSatisfy(\.isFinite), "\(negative.loss) \(negative.gradient)")
     let x: [Double] = [0, 1, 2, 0.5]
     for zero in [false, true] {
       let options = CrossEntropyOptions(reduction: .mean, ignoreIndex: -100, zeroWhenNoValidTargets: zero)
@@ -384,21 +398,28 @@ extension LossReviewRegressionTests {
                    weights: nil)
     try cancelling([1.1483415, 0.9844216] as [Float], [0.5408885, 0.45911154], weights: [100, 100])
     try cancelling([-0.8168931694838366, -0.2044694075127662] as [Double], nil, weights: [2, 2])
+    // The second review's soft-capped rows (cap 30; targets = softmax of the capped logits).
+    try cancelling([19.150760995494167, 19.484463073781768, -11.200567517909498, -4.338634711717731] as [Double],
+                   [0.4436880928737368, 0.5563119068563818, 4.4813814087963666e-13, 2.6943325631780324e-10],
+                   weights: nil, cap: 30)
+    try cancelling([-21.49370832356938, -23.445944167727184] as [Double], [0.762466506044058, 0.23753349395594206],
+                   weights: nil, cap: 30)
+    try cancelling([15.713001, 16.653872] as [Float], [0.32902998, 0.67097], weights: nil, cap: 30)
   }
 
   /// Row `x` with probability targets `t` (softmax(x) when nil), `.sum`, checked against the
   /// documented cross-entropy gradient bound with the row's scale.
-  private func cancelling<T: KernelScalar>(_ x: [T], _ t: [T]?, weights: [T]?) throws {
+  private func cancelling<T: KernelScalar>(_ x: [T], _ t: [T]?, weights: [T]?, cap: Double? = nil) throws {
     let n = x.count
     let probabilities: [T] = t ?? {
       let m = x.map { Double($0) }.max()!, e = x.map { Foundation.exp(Double($0) - m) }, s = e.reduce(0, +)
       return e.map { T($0 / s) }
     }()
-    let c = CrossEntropyCase(reduction: .sum, weights: weights?.map { Double($0) }, eps: 0, zLoss: 0, ignoreIndex: -100, softcap: nil)
+    let c = CrossEntropyCase(reduction: .sum, weights: weights?.map { Double($0) }, eps: 0, zLoss: 0, ignoreIndex: -100, softcap: cap)
     let ref = CrossEntropyWideReference(
-      rows: [WideRow(x.map { Double($0) })], c, targets: nil, probabilities: probabilities.map { Double($0) })
+      rows: [WideRow(x.map { Double($0) }, softcap: cap)], c, targets: nil, probabilities: probabilities.map { Double($0) })
     let expected = ref.gradient(row: 0)
-    let (atol, rtol) = LossBounds.crossEntropyGradient(T.self, scale: ref.gradientScale(row: 0))
+    let (atol, rtol) = LossBounds.crossEntropyGradient(T.self, scale: ref.gradientScale(row: 0), cap: cap)
     try forEachLevel { level in
       var options = c.options
       options.execution.isa = level

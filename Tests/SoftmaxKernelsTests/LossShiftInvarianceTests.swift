@@ -88,7 +88,7 @@ final class LossShiftInvarianceTests: SoftmaxKernelsTestCase {
           for r in 0..<rows {
             tally.loss(Double(out.rowLosses[r]), ref.rowLosses[r], bound: LossBounds.crossEntropyLoss(T.self), "\(at) row \(r)")
             let g = out.gradient[r * n..<(r + 1) * n].map { Double($0) }
-            tally.gradient(g, refGradient[r], bound: LossBounds.crossEntropyGradient(T.self, scale: ref.gradientScale(row: r)), floor: 1e-30, "\(at) row \(r)")
+            tally.gradient(g, refGradient[r], bound: LossBounds.crossEntropyGradient(T.self, scale: ref.gradientScale(row: r), cap: c.softcap), floor: 1e-30, "\(at) row \(r)")
             let lse = Double(ref.rows[r].lse)
             lseWorst = max(lseWorst, absoluteError(Double(out.rowLogSumExp[r]), lse) / max(1, abs(lse)))
           }
@@ -112,7 +112,7 @@ final class LossShiftInvarianceTests: SoftmaxKernelsTestCase {
             let g = two.gradient[(last + r) * n..<(last + r + 1) * n].map { Double($0) }
             let scaled = refGradient[r].map { $0 / (c.reduction == .mean ? Double(Self.repeats) : 1) }
             let scale = ref.gradientScale(row: r) / (c.reduction == .mean ? Double(Self.repeats) : 1)
-            tally.gradient(g, scaled, bound: LossBounds.crossEntropyGradient(T.self, scale: scale), floor: 1e-30, "\(at) threaded row \(r)")
+            tally.gradient(g, scaled, bound: LossBounds.crossEntropyGradient(T.self, scale: scale, cap: c.softcap), floor: 1e-30, "\(at) threaded row \(r)")
           }
         }
       }

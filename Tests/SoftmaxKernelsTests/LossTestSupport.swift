@@ -20,8 +20,13 @@ enum LossBounds {
   /// (`CrossEntropyWideReference.gradientScale`): the absolute part is a few ulps of the largest
   /// term (before 2026-12-01 it was `1e-7` / `1e-16` absolute, which an outside review broke
   /// where the exact gradient cancels, up to 2.4x at unit weights, and with class weights 100).
-  static func crossEntropyGradient<T>(_ t: T.Type, scale g: Double) -> (atol: Double, rtol: Double) {
-    Bounds.isFloat(t) ? (4e-7 * g, 1e-5) : (4e-16 * g, 1e-13)
+  /// With soft-capping at `c`, plus `2 c u G` (`u` = 2^-24 / 2^-53): the capped logits are
+  /// rounded to the row's type (up to `u c` each), which moves every `p_i` by up to
+  /// `2 u c p_i` (a second review broke the bound without it: 4.1x in Double at `c = 30`).
+  static func crossEntropyGradient<T>(_ t: T.Type, scale g: Double, cap: Double? = nil) -> (atol: Double, rtol: Double) {
+    let u = Bounds.isFloat(t) ? 0x1p-24 : 0x1p-53
+    let capTerm = 2 * (cap ?? 0) * u
+    return Bounds.isFloat(t) ? ((4e-7 + capTerm) * g, 1e-5) : ((4e-16 + capTerm) * g, 1e-13)
   }
   /// StableMax cross-entropy and spherical Z-loss loss: `|l - ref| <= bound * max(1, |ref|)`.
   static func targetLoss<T>(_ t: T.Type) -> Double { Bounds.isFloat(t) ? 2e-6 : 1e-14 }
