@@ -37,7 +37,7 @@ private func intermediates<Y: KernelStorage>(
 func softplusAttentionRows<X: KernelStorage, Y: KernelStorage, G, T: KernelFloatLog>(
   _ batch: SoftplusAttentionBatch<X, Y, G, T>, _ rows: Range<Int>
 ) where X.Arithmetic == T, Y.Arithmetic == T {
-  let scratch: UnsafeMutablePointer<T>? = Y.isArithmetic ? nil : .allocate(capacity: batch.columns)
+  let scratch: UnsafeMutablePointer<T>? = scratchRow(batch.columns, if: !Y.isArithmetic)
   defer { scratch?.deallocate() }
   for r in rows {
     let (visible, n, c, o) = softplusAttentionRowShape(batch, r)
@@ -68,7 +68,7 @@ func softplusAttentionBackwardRows<X: KernelStorage, O: KernelStorage, G: Kernel
   _ batch: SoftplusAttentionBatch<X, O, G, T>, _ rows: Range<Int>
 ) where X.Arithmetic == T, O.Arithmetic == T, G.Arithmetic == T {
   guard let gBase = batch.outputGradient, let dxBase = batch.inputGradient else { return }
-  let scratch: UnsafeMutablePointer<T>? = G.isArithmetic ? nil : .allocate(capacity: batch.columns)
+  let scratch: UnsafeMutablePointer<T>? = scratchRow(batch.columns, if: !G.isArithmetic)
   defer { scratch?.deallocate() }
   for r in rows {
     let (visible, n, c, o) = softplusAttentionRowShape(batch, r)

@@ -22,24 +22,20 @@ func crossEntropyRows<X: KernelStorage, T: KernelFloatLog>(
   // A 16-bit gradient is computed in a second scratch row and written once, chain factor
   // included (writing it and scaling it in place would round it twice).
   let cap = b.softcap
-  let scratch: UnsafeMutablePointer<T>? = cap > 0 ? .allocate(capacity: n) : nil
-  let gradientScratch: UnsafeMutablePointer<T>? =
-    cap > 0 && b.gradient != nil && !X.isArithmetic ? .allocate(capacity: n) : nil
+  let scratch: UnsafeMutablePointer<T>? = scratchRow(n, if: cap > 0)
+  let gradientScratch: UnsafeMutablePointer<T>? = scratchRow(n, if: cap > 0 && b.gradient != nil && !X.isArithmetic)
   // With a gradient, the chain factors 1 - tanh(x_i / c)^2 are computed from the stored logits
   // with the capped ones (the capped value alone loses them where tanh is near +-1).
-  let chain: UnsafeMutablePointer<T>? = cap > 0 && b.gradient != nil ? .allocate(capacity: n) : nil
+  let chain: UnsafeMutablePointer<T>? = scratchRow(n, if: cap > 0 && b.gradient != nil)
   // With a gradient, the sum pass keeps the exponentials `exp(x_i - m)` in a third scratch row
-  // (64-byte aligned) and the gradient pass scales them: one exponential per entry instead of
+  // and the gradient pass scales them: one exponential per entry instead of
   // two. Measured on AMD EPYC Zen 4 (2026-12-01), loss + gradient of 1 GiB of Float logits,
   // GB/s at 1 / 2 threads, x86-64-v3: 4096 columns 12.1 / 23.2 -> 15.2 / 29.0, 32768 columns
   // 13.1 / 25.3 -> 16.0 / 27.9, 262144 columns 11.7 / 17.1 -> 14.6 / 23.2; x86-64-v4 level or
   // better up to 262144 columns (memory-bound at 2 threads), up to 10% slower at 2^20 columns
   // (4 MiB rows; noise of the same order): kept for every length, so that the gradient's
   // rounding never depends on the row's length or the machine.
-  let exps: UnsafeMutablePointer<T>? = b.gradient != nil
-    ? UnsafeMutableRawPointer.allocate(byteCount: n * MemoryLayout<T>.stride, alignment: 64)
-      .bindMemory(to: T.self, capacity: n)
-    : nil
+  let exps: UnsafeMutablePointer<T>? = scratchRow(n, if: b.gradient != nil)
   defer {
     scratch?.deallocate()
     gradientScratch?.deallocate()

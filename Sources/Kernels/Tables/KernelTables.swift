@@ -86,14 +86,12 @@ where Y.Arithmetic == X.Arithmetic {
   )
 }
 
-/// Runs `body` with a scratch row of `batch.columns` elements when the batch asks for one
-/// (`ForwardBatch.reloadsFromScratch`), else with `nil`. 64-byte aligned, freed on return.
+/// Runs `body` with a scratch row of `batch.columns` elements (`scratchRow`) when the batch asks
+/// for one (`ForwardBatch.reloadsFromScratch`), else with `nil`; freed on return.
 func withReloadScratch<X: KernelStorage, Y: KernelStorage>(
   _ batch: ForwardBatch<X, Y>, _ body: (UnsafeMutablePointer<X.Arithmetic>?) -> Void
 ) {
-  guard batch.reloadsFromScratch, batch.columns > 0 else { return body(nil) }
-  let raw = UnsafeMutableRawPointer.allocate(
-    byteCount: batch.columns * MemoryLayout<X.Arithmetic>.stride, alignment: 64)
-  defer { raw.deallocate() }
-  body(raw.bindMemory(to: X.Arithmetic.self, capacity: batch.columns))
+  let scratch: UnsafeMutablePointer<X.Arithmetic>? = scratchRow(batch.columns, if: batch.reloadsFromScratch)
+  defer { scratch?.deallocate() }
+  body(scratch)
 }
