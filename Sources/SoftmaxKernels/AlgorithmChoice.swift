@@ -41,11 +41,22 @@ extension SoftmaxAlgorithm {
   ///   for `online`);
   /// - baseline (not re-measured): `threePassReload` up to 2^18 entries, `online` beyond and
   ///   for the logarithmic operations (AMD EPYC AVX2 machine, 2026-11-22).
+  /// - AMD, x86-64-v3 and x86-64-v4, softmax into a 16-bit output (`narrowOutput`: the output
+  ///   cannot hold the Float exponentials, so every other algorithm computes each exponential
+  ///   twice): `threePassReload` with a Float scratch row for rows of up to 2^22 entries
+  ///   (`narrowReloadColumns`), whatever the rules above say (AMD EPYC Zen 4, 2026-12-01,
+  ///   x86-64-v4, Gelem/s at 1 / 2 threads: BFloat16 1024 x 262144 2.70 / 4.67 against 1.85 /
+  ///   3.63 for `online`; 256 x 2^20 2.82 / 4.67 against 1.82 / 3.11; 64 x 2^22 2.71 / 4.90
+  ///   against 1.69 / 3.05; Float16 alike; <doc:Algorithms> has the table). Intel was not
+  ///   measured: its rules stand.
   public func resolved(
     columns: Int, logarithmic: Bool = false, level: ISALevel = .active, streaming: Bool = false,
-    vendor: CPUVendor = .detected
+    vendor: CPUVendor = .detected, narrowOutput: Bool = false
   ) -> SoftmaxAlgorithm {
     guard self == .automatic else { return self }
+    if narrowOutput && !logarithmic && vendor == .amd && level != .baseline && columns <= narrowReloadColumns {
+      return .threePassReload
+    }
     switch (level, vendor) {
     case (.baseline, _):
       return logarithmic || columns > 1 << 18 ? .online : .threePassReload
@@ -76,23 +87,36 @@ struct AlgorithmChoice {
   /// `outputBytes`: the bytes of the rows written, `rows x columns` elements (0 for log-sum-exp,
   /// which writes one value per row). The algorithm depends on that size alone, never on the
   /// stride or on `streamingStores`, so forcing the store kind never changes a result.
+  /// `scalarBytes`: the size of the arithmetic type; `narrowOutput`: the output is stored in a
+  /// narrower type (16-bit), which cannot hold the exponentials.
   init(
     _ options: SoftmaxOptions, _ operation: SoftmaxOperation, columns: Int, level: ISALevel, outputBytes: Int,
-    scalarBytes: Int
+    scalarBytes: Int, narrowOutput: Bool
   ) {
     let large = outputBytes > streamingStoreThreshold
     algorithm = options.algorithm.resolved(
-      columns: columns, logarithmic: operation != .softmax, level: level, streaming: large)
+      columns: columns, logarithmic: operation != .softmax, level: level, streaming: large,
+      narrowOutput: narrowOutput)
     // `threePassReload` keeps its exponentials in a scratch row when the output streams and
     // the row fits `reloadScratchBytes`; a longer row keeps them in the output, which its
     // pass 3 re-reads: streaming that pass was measured slower (8192 x 32768, v4, 2 threads:
     // 12.0 against 16.7 GB/s, Intel Xeon), so such rows are not streamed by default.
+    // A 16-bit output cannot hold them: there the scratch row is used whenever it fits
+    // `narrowReloadColumns` (streamed or not), else the exponentials are recomputed and the
+    // output is never re-read.
     let reloads = algorithm == .threePassReload && operation == .softmax
-    let scratchFits = columns * scalarBytes <= reloadScratchBytes
-    streamingStores = outputBytes > 0 && (options.execution.streamingStores ?? (large && !(reloads && !scratchFits)))
-    reloadsFromScratch = reloads && streamingStores && scratchFits
+    let scratchFits = narrowOutput ? columns <= narrowReloadColumns : columns * scalarBytes <= reloadScratchBytes
+    let rereadsOutput = reloads && !scratchFits && !narrowOutput
+    streamingStores = outputBytes > 0 && (options.execution.streamingStores ?? (large && !rereadsOutput))
+    reloadsFromScratch = reloads && scratchFits && (streamingStores || narrowOutput)
   }
 }
+
+/// The longest row whose Float exponentials `threePassReload` keeps in a scratch row when its
+/// output is 16-bit: 2^22 entries (a 16 MiB scratch row, half the last-level cache of the AMD
+/// EPYC Zen 4 it was measured on, where it still beat `online` by 1.6x at 1 thread: see
+/// `SoftmaxAlgorithm.resolved`). Beyond it the scratch row would travel to memory and back.
+let narrowReloadColumns = 1 << 22
 
 /// The longest row (in bytes of the arithmetic type) whose exponentials `threePassReload`
 /// keeps in a scratch row of the thread's own when the output streams: a quarter of the

@@ -9,7 +9,7 @@ public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConver
   /// Chosen per call from the CPU's vendor, the level, the operation, the row length and the
   /// output's size (outputs above three quarters of the last-level cache may run another
   /// algorithm, so the last bits of a row can depend on the batch it is in; never the thread
-  /// count); see `SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:vendor:)` for the
+  /// count); see `SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:vendor:narrowOutput:)` for the
   /// rule and the measurements behind it. Name an algorithm for results independent of the batch
   /// size and the machine.
   case automatic

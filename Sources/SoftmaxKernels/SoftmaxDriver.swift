@@ -41,7 +41,7 @@ func softmaxForward<X, Y>(
     let choice = AlgorithmChoice(
       options, operation, columns: columns, level: plan.level,
       outputBytes: operation == .logSumExp ? 0 : rows * columns * MemoryLayout<Y>.stride,
-      scalarBytes: table.arithmeticBytes)
+      scalarBytes: table.arithmeticBytes, narrowOutput: MemoryLayout<Y>.stride < table.arithmeticBytes)
     var batch = ForwardBatch<X, Y>(
       input: input.buffer.baseAddress ?? UnsafePointer(d.baseAddress!.assumingMemoryBound(to: X.self)),
       inputStride: inLayout.stride, columns: columns, operation: operation,

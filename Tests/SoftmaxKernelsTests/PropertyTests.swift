@@ -154,14 +154,16 @@ final class PropertyTests: SoftmaxKernelsTestCase {
 
   // MARK: - The automatic rule
 
-  /// The rule of `SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:vendor:)`,
+  /// The rule of `SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:vendor:narrowOutput:)`,
   /// vendor by vendor and level by level (AlgorithmChoice.swift; the measurements are in
   /// <doc:Algorithms>).
   func testAutomaticResolution() {
     func auto(
-      _ columns: Int, log: Bool = false, _ level: ISALevel, streaming: Bool = false, _ vendor: CPUVendor = .other
+      _ columns: Int, log: Bool = false, _ level: ISALevel, streaming: Bool = false, _ vendor: CPUVendor = .other,
+      narrow: Bool = false
     ) -> SoftmaxAlgorithm {
-      SoftmaxAlgorithm.automatic.resolved(columns: columns, logarithmic: log, level: level, streaming: streaming, vendor: vendor)
+      SoftmaxAlgorithm.automatic.resolved(
+        columns: columns, logarithmic: log, level: level, streaming: streaming, vendor: vendor, narrowOutput: narrow)
     }
     for vendor in [CPUVendor.amd, .other] {
       for streaming in [false, true] {
@@ -193,6 +195,25 @@ final class PropertyTests: SoftmaxKernelsTestCase {
     for columns in [0, 1, 1 << 18] { XCTAssertEqual(auto(columns, .x86_64_v3, streaming: true, .amd), .threePassReload) }
     XCTAssertEqual(auto((1 << 18) + 1, .x86_64_v3, streaming: true, .amd), .online)
     XCTAssertEqual(auto(100, log: true, .x86_64_v4, streaming: true, .amd), .online)
+    // A 16-bit softmax output on AMD at x86-64-v3 / v4: threePassReload (Float scratch row) up
+    // to 2^22 entries, streamed or not; beyond it, for the logarithmic operations, at the
+    // baseline level and on other vendors the rules above.
+    for level in ISALevel.allCases {
+      for streaming in [false, true] {
+        for vendor in [CPUVendor.amd, .other] {
+          for columns in [0, 1, 1 << 16, (1 << 16) + 1, 1 << 18, (1 << 18) + 1, 1 << 22, (1 << 22) + 1, 1 << 28] {
+            let expected = vendor == .amd && level != .baseline && columns <= 1 << 22
+              ? .threePassReload : auto(columns, level, streaming: streaming, vendor)
+            XCTAssertEqual(auto(columns, level, streaming: streaming, vendor, narrow: true), expected, "\(vendor) \(level) \(columns)")
+            XCTAssertEqual(
+              auto(columns, log: true, level, streaming: streaming, vendor, narrow: true),
+              auto(columns, log: true, level, streaming: streaming, vendor), "\(vendor) \(level) \(columns)")
+          }
+        }
+      }
+    }
+    XCTAssertEqual(auto(1 << 20, .x86_64_v4, streaming: true, .amd, narrow: true), .threePassReload)
+    XCTAssertEqual(auto(1 << 20, .x86_64_v4, streaming: true, .amd), .online)
     for algorithm in allAlgorithms where algorithm != .automatic {
       for columns in [0, 1, 1 << 18, 1 << 20] {
         for level in ISALevel.allCases {
@@ -210,5 +231,15 @@ final class PropertyTests: SoftmaxKernelsTestCase {
       try Softmax.forward(x, options: SoftmaxOptions(algorithm: .threePassReload))
     }
     XCTAssertNil(firstDifference(auto ?? [], reload ?? [1]), "automatic vs threePassReload at C = 1000")
+    // And for a 16-bit output of a row longer than 2^18 entries, where the rule for 16-bit
+    // outputs differs from Float's on AMD: the algorithm it resolves to on this machine.
+    let long: [BFloat16] = rng.row(Float.self, (1 << 18) + 3, -20, 20).map { BFloat16($0) }
+    let resolvedLong = SoftmaxAlgorithm.automatic.resolved(columns: long.count, narrowOutput: true)
+    let autoLong = noThrow("") { () throws(SoftmaxKernelsError) in try Softmax.forward(long) }
+    let sameLong = noThrow("") { () throws(SoftmaxKernelsError) in
+      try Softmax.forward(long, options: SoftmaxOptions(algorithm: resolvedLong))
+    }
+    XCTAssertNotNil(autoLong)
+    XCTAssertEqual(autoLong ?? [], sameLong ?? [], "automatic vs \(resolvedLong), BFloat16, C = 2^18 + 3")
   }
 }

@@ -446,7 +446,7 @@ final class SpecialValueTests: SoftmaxKernelsTestCase {
   // MARK: - Default options on a row longer than 2^18
 
   /// The special cells with default options on a row longer than 2^18 entries, where the
-  /// automatic rule changes at some levels (`SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:vendor:)`).
+  /// automatic rule changes at some levels (`SoftmaxAlgorithm.resolved(columns:logarithmic:level:streaming:vendor:narrowOutput:)`).
   func testDefaultOptionsOnARowLongerThan2To18() { longRowDefaultCases() }
 
   func longRowDefaultCases() {
