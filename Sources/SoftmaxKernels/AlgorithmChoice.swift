@@ -103,23 +103,30 @@ struct AlgorithmChoice {
     // 12.0 against 16.7 GB/s, Intel Xeon), so such rows are not streamed by default.
     // A 16-bit output cannot hold them: there the scratch row is used whenever it fits
     // `narrowReloadColumns` (streamed or not), else the exponentials are recomputed and the
-    // output is never re-read.
+    // output is never re-read. A row of more than one block (normalised block by block) keeps
+    // them in a scratch row up to `narrowReloadColumns` entries too when the output streams:
+    // 1024 x 262144 Float, x86-64-v3, 15.7 / 29.8 and 14.9 / 26.4 GB/s (1 / 2 threads, two
+    // rounds) against 15.8 / 25.8 and 15.3 / 24.8 keeping them in the output; x86-64-v4 19.3 /
+    // 30.9 and 18.9 / 31.3 against 17.9 / 35.7 and 18.3 / 25.7 (the 2-thread cells moved with
+    // the machine's neighbours; AMD EPYC Zen 4, 2026-12-01).
     let reloads = algorithm == .threePassReload && operation == .softmax
-    let scratchFits = narrowOutput ? columns <= narrowReloadColumns : columns * scalarBytes <= reloadScratchBytes
+    let scratchFits = narrowOutput || columns > reproducibleBlock
+      ? columns <= narrowReloadColumns : columns * scalarBytes <= reloadScratchBytes
     let rereadsOutput = reloads && !scratchFits && !narrowOutput
     streamingStores = outputBytes > 0 && (options.execution.streamingStores ?? (large && !rereadsOutput))
     reloadsFromScratch = reloads && scratchFits && (streamingStores || narrowOutput)
   }
 }
 
-/// The longest row whose Float exponentials `threePassReload` keeps in a scratch row when its
-/// output is 16-bit: 2^22 entries (a 16 MiB scratch row, half the last-level cache of the AMD
-/// EPYC Zen 4 it was measured on, where it still beat `online` by 1.6x at 1 thread: see
+/// The longest row whose exponentials `threePassReload` keeps in a scratch row when its output
+/// is 16-bit, or when the row has more than one block and its output streams: 2^22 entries (a
+/// 16 MiB scratch row, half the last-level cache of the AMD EPYC Zen 4 it was measured on,
+/// where with a 16-bit output it still beat `online` by 1.6x at 1 thread: see
 /// `SoftmaxAlgorithm.resolved`). Beyond it the scratch row would travel to memory and back.
 let narrowReloadColumns = 1 << 22
 
-/// The longest row (in bytes of the arithmetic type) whose exponentials `threePassReload`
-/// keeps in a scratch row of the thread's own when the output streams: a quarter of the
+/// The longest row of one block (in bytes of the arithmetic type) whose exponentials
+/// `threePassReload` keeps in a scratch row of the thread's own when the output streams: a quarter of the
 /// level-2 cache (256 KiB on a Zen 4 core), the rows whose next row is prefetched as well
 /// (`prefetchesNextRow`), so that the input row, the next one and the scratch stay in the
 /// cache. Longer rows keep them in the output. A scratch row of the whole level-2 cache (1 MiB

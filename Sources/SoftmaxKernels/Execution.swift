@@ -37,6 +37,16 @@ func prefetchesNextRow<T>(rows: Int, columns: Int, _: T.Type) -> Bool {
   rows > 1 && 4 * columns * MemoryLayout<T>.stride <= levelTwoCacheBytes
 }
 
+/// Whether the three-pass softmax of rows longer than one block (`reproducibleBlock` entries,
+/// normalised block by block) prefetches the next block during the current block's exponential
+/// pass (`ForwardBatch.prefetchNextBlock`): when two blocks of the input and the block of
+/// exponentials kept in the arithmetic type fit in the level-2 cache (768 KiB for Float rows,
+/// 512 KiB for 16-bit ones). A hint: results never depend on it.
+func prefetchesNextBlock<T>(columns: Int, _: T.Type, arithmeticBytes: Int) -> Bool {
+  columns > reproducibleBlock
+    && reproducibleBlock * (2 * MemoryLayout<T>.stride + arithmeticBytes) <= levelTwoCacheBytes
+}
+
 /// Runs `body(0..<n)` on up to `n` threads of Dispatch's pool and returns when all are done.
 func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
   if iterations == 1 { return body(0) }

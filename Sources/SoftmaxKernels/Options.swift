@@ -15,13 +15,18 @@ public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConver
   case automatic
   /// Three passes, `exp` computed twice: max; sum of `exp(x - m)`; write `exp(x - m) / S`.
   /// Reads the input three times, writes once (Dukhan & Ablavatski 2020, "recomputing").
+  /// Softmax rows longer than one block (65 536 entries) are normalised block by block: each
+  /// block's maximum and sum while it is in the cache, then `exp(x - m_c) e^(m_c - M) / S`, so
+  /// the row is read from memory twice, not three times (<doc:Algorithms>).
   case threePassRecompute
   /// Three passes, `exp` computed once: max; write `exp(x - m)` and sum it; scale the output
   /// in place. Reads the input twice and the output once, writes twice (XNNPACK's operator,
   /// PyTorch's CPU kernel). When the output is streamed and a row fits a quarter of the
-  /// level-2 cache, the exponentials go to a scratch row of the thread's own (`C` elements per
-  /// thread and call) and the output is written once. Bitwise the results of recompute. For
-  /// log-softmax and log-sum-exp it is the same as recompute.
+  /// level-2 cache, or is longer than one block (65 536 entries, normalised block by block as
+  /// in recompute) and at most 2^22 entries, or the output is 16-bit, the exponentials go to a
+  /// scratch row of the thread's own (`C` elements per thread and call) and the output is
+  /// written once. Bitwise the results of recompute. For log-softmax and log-sum-exp it is the
+  /// same as recompute.
   case threePassReload
   /// Two passes with (mantissa, exponent) accumulation of `exp(x - r)`, `r` the row's first
   /// entry, and no max pass (Dukhan & Ablavatski, "The Two-Pass Softmax Algorithm", IPDPSW
@@ -133,7 +138,8 @@ public struct ExecutionOptions: KernelOptions, Hashable {
   /// the caches without reading the output's memory first. `nil` (default): when the output
   /// (`rows x columns` elements) is larger than three quarters of the last-level cache
   /// (glibc's rule for `memcpy`), where it would leave the cache anyway, and the algorithm is
-  /// not `threePassReload` (which re-reads its output: streaming it was measured slower).
+  /// not `threePassReload` keeping its exponentials in the output (which it re-reads: streaming
+  /// it was measured slower).
   /// Results are bitwise the same either way: the option changes the stores, never the
   /// algorithm. Used by the softmax family's forward functions and the cross-entropy gradient.
   public var streamingStores: Bool?

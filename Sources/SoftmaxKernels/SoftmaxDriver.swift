@@ -62,6 +62,7 @@ func softmaxForward<X, Y>(
       && !choice.reloadsFromScratch
     batch.reloadsFromScratch = choice.reloadsFromScratch
     batch.prefetchNextRow = !storesAtV4 && prefetchesNextRow(rows: rows, columns: columns, X.self)
+    batch.prefetchNextBlock = prefetchesNextBlock(columns: columns, X.self, arithmeticBytes: table.arithmeticBytes)
     plan.run(
       rows: rows, columns: columns,
       wholeRows: { table.forwardRows(batch, $0) },

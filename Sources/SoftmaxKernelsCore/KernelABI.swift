@@ -25,6 +25,13 @@ package enum SoftmaxOperation: Sendable {
 /// Runs `body(0) ..< body(iterations - 1)`, possibly concurrently; returns when all are done.
 package typealias ParallelFor = (_ iterations: Int, _ body: (Int) -> Void) -> Void
 
+/// Elements per block of a row. Every row longer than this is processed as fixed blocks whose
+/// partial states (max; sums; (mantissa, exponent) pairs; (max, sum) pairs) are merged in block
+/// order, on one thread or many: the blocks, the accumulation windows inside them (a block is a
+/// whole number of windows) and the merge order depend on the row length only, so the results
+/// are bitwise the same for every thread count.
+package let reproducibleBlock = 1 << 16
+
 /// A batch of rows for a forward call. Row `r` of the input starts at `input + r * inputStride`.
 /// `Input` and `Output` are storage types of one arithmetic type (both the same, or a 16-bit
 /// input with `Float` outputs).
@@ -50,6 +57,12 @@ package struct ForwardBatch<Input: BitwiseCopyable, Output: BitwiseCopyable>: @u
   /// overlaps the exponentials, which wait on arithmetic. A hint: results never change. Set
   /// when two rows fit in half the level-2 cache.
   package var prefetchNextRow: Bool = false
+  /// With the three-pass algorithms' softmax of a row longer than one block (normalised block
+  /// by block), prefetch the block the thread computes next (or the first block of its next
+  /// row) into the level-2 cache during the exponential pass of the current block. A hint:
+  /// results never change. Set when two blocks of the input and one of the arithmetic type fit
+  /// in the level-2 cache.
+  package var prefetchNextBlock: Bool = false
   /// With three-pass reload softmax, keep each row's exponentials in a scratch row of the
   /// thread's own (`columns` elements of the arithmetic type, allocated once per thread and
   /// call by the kernel table) instead of in the output, so that the last pass writes every

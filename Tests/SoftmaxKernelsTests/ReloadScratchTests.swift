@@ -12,8 +12,9 @@ import XCTest
 final class ReloadScratchTests: SoftmaxKernelsTestCase {
   /// Around the vector widths (8 / 16 lanes), the 64-vector windows of the sums, and a row
   /// split over threads (65536 columns x 3 rows: fewer rows than 4 per thread, and a Float row
-  /// that fits the scratch of a 1 MiB level-2 cache).
-  let lengths = [1, 2, 3, 15, 16, 17, 63, 64, 65, 1023, 1024, 1025, 4097, 20_000, 65_536]
+  /// that fits the scratch of a 1 MiB level-2 cache); rows of two and four blocks (normalised
+  /// block by block, `BlockedSoftmaxTests`).
+  let lengths = [1, 2, 3, 15, 16, 17, 63, 64, 65, 1023, 1024, 1025, 4097, 20_000, 65_536, 65_537, 3 * 65_536 + 5]
 
   func testScratchReloadIsBitwiseRecompute() throws {
     try forEachScalarType { type in try check(type) }

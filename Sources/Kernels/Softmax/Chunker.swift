@@ -6,12 +6,6 @@
 
 import SoftmaxKernelsCore
 
-/// Elements per block of a row. Every row longer than this is processed as fixed blocks whose
-/// partial states (max; sums; (mantissa, exponent) pairs; (max, sum) pairs) are merged in block
-/// order, on one thread or many: the blocks, the accumulation windows inside them (a block is a
-/// whole number of windows) and the merge order depend on the row length only, so the results
-/// are bitwise the same for every thread count.
-let reproducibleBlock = 1 << 16
 
 /// Splits a row of `count` elements into blocks of `reproducibleBlock` elements and runs them
 /// on up to `threads` threads of `parallel` (block `c` on thread `c mod threads`).
@@ -42,6 +36,10 @@ struct Chunker {
       return result
     }
   }
+
+  /// The distance from a block to the next block the same thread runs: the number of threads
+  /// the blocks are spread over (1 on the calling thread).
+  var blockStride: Int { parallel == nil ? 1 : Swift.max(1, Swift.min(threads, blocks)) }
 
   @inline(always)
   func run(_ body: (Range<Int>) -> Void) {

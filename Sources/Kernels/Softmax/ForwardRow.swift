@@ -93,7 +93,10 @@ func forwardRow<X: KernelStorage, Y: KernelStorage>(
   }
 }
 
-/// The three-pass algorithms. `reload` stores the exponentials and scales them in the last
+/// The three-pass algorithms; softmax rows of more than one block go to `blockedSoftmax`, whose
+/// results every way below shares too. `next`: the thread's next row, prefetched during the
+/// exponential pass when the batch asks for it (`prefetchNextRow`; `prefetchNextBlock` for
+/// `blockedSoftmax`). `reload` stores the exponentials and scales them in the last
 /// pass: in `scratch` when given (the last pass then writes the output once, rounded once to
 /// `Y`, with streaming stores when the batch asks for them), otherwise in the output itself,
 /// only where it is stored in the arithmetic type (a 16-bit output would round them twice);
@@ -105,13 +108,17 @@ func threePass<X: KernelStorage, Y: KernelStorage>(
   scratch: UnsafeMutablePointer<X.Arithmetic>? = nil
 ) where Y.Arithmetic == X.Arithmetic {
   typealias T = X.Arithmetic
-  let m: T = chunker.map({ $0 = Swift.max($0, $1) }) { c in maxPass(x + c.lowerBound, c.count) }
-  guard m.isFinite else { return specialRow(b, r, x, y) }
   // Where the exponentials are kept, if anywhere.
   var stored: UnsafeMutablePointer<T>? = nil
   if reload && b.operation == .softmax, let y {
     stored = scratch ?? (Y.isArithmetic ? UnsafeMutableRawPointer(y).assumingMemoryBound(to: T.self) : nil)
   }
+  if b.operation == .softmax && chunker.blocks > 1, let y {
+    return blockedSoftmax(b, r, x, y, chunker, stored: stored, prefetching: next)
+  }
+  let next = b.prefetchNextRow ? next : nil
+  let m: T = chunker.map({ $0 = Swift.max($0, $1) }) { c in maxPass(x + c.lowerBound, c.count) }
+  guard m.isFinite else { return specialRow(b, r, x, y) }
   let sums = chunker.map({ $0.merge($1) }) { c in
     let (xc, sc) = (x + c.lowerBound, stored.map { $0 + c.lowerBound })
     let nc = next.map { $0 + c.lowerBound }

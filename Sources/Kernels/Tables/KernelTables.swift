@@ -64,7 +64,7 @@ where Y.Arithmetic == X.Arithmetic {
     forwardRows: { batch, rows in
       withReloadScratch(batch) { scratch in
         for r in rows {
-          let next = batch.prefetchNextRow && r + 1 < rows.upperBound
+          let next = (batch.prefetchNextRow || batch.prefetchNextBlock) && r + 1 < rows.upperBound
           forwardRow(
             batch, row: r, .single(batch.columns),
             prefetching: next ? batch.input + (r + 1) * batch.inputStride : nil, scratch: scratch)

@@ -1,0 +1,106 @@
+// Softmax of a row longer than one block (three-pass algorithms): each block normalised by its
+// own maximum while it is still in the level-2 cache, then rescaled in the last pass.
+
+import SoftmaxKernelsCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The three-pass algorithms' softmax of a row of more than one block (`reproducibleBlock`
+/// entries, `Chunker`).
+///
+/// Block `c` is read twice in a row, the second time from the level-2 cache: its maximum
+/// `m_c`, then its exponentials `e_i = exp(x_i - m_c)` and their sum `s_c` (the exponentials
+/// kept in `stored` when given: a scratch row, or the output when it is in the arithmetic
+/// type); meanwhile the block this thread computes next (or the first block of its next row,
+/// `next`) is prefetched when the batch asks for it (`ForwardBatch.prefetchNextBlock`). Then
+/// `M = max_c m_c`, `S = sum_c s_c e^(m_c - M)` (Double, compensated, in block order), and the
+/// last pass writes `y_i = e_i RN(e^(m_c - M) / S)` block by block, `e_i` reloaded from
+/// `stored` or recomputed. Taking the row's maximum first instead reads a row longer than the
+/// level-2 cache twice from beyond it (measured in <doc:Algorithms>).
+///
+/// Results: the same for every thread count (the blocks, their order and each block's
+/// arithmetic depend on the row length only) and for every way of getting `e_i` (reloaded or
+/// recomputed: the same function of `x_i - m_c`). A row of one block is not computed here: its
+/// `m_c` is `M`, and `threePass` gives what this would.
+///
+/// Accuracy: the argument `x_i - m_c` rounds by at most half an ulp of `x_i - M` (`m_c <= M`
+/// and `x_i <= m_c`, so `|x_i - m_c| <= |x_i - M|`); `e^(m_c - M) / S` is rounded once from
+/// Double, as `1 / S` is for one block; so the bound of one block holds, with one more
+/// rounding of a Double value for the Double type. Outputs below the smallest normal number
+/// (blocks more than ~87 (Float) / ~708 (Double) below the maximum) come out subnormal or 0.
+///
+/// Special values: a block whose maximum is `-inf` (all its entries `-inf`, or `-inf` and NaN:
+/// the maximum ignores NaN) takes its exponentials relative to 0 (0 for `-inf`, NaN for NaN)
+/// and has scale 0; a NaN reaches `S` and the row is NaN, as in `finish`; a non-finite `M` (a
+/// `+inf` or an all `-inf` / NaN row) goes to `specialRow`.
+///
+/// Complexity: O(columns) time; two reads of each block from the cache and one from memory,
+/// one write of the output; `2 x blocks` values of temporary stack memory.
+func blockedSoftmax<X: KernelStorage, Y: KernelStorage>(
+  _ b: ForwardBatch<X, Y>, _ r: Int, _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>,
+  _ chunker: Chunker, stored: UnsafeMutablePointer<X.Arithmetic>?, prefetching next: UnsafePointer<X>?
+) where Y.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
+  let blocks = chunker.blocks
+  withUnsafeTemporaryAllocation(of: T.self, capacity: blocks) { maxima in
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: blocks) { sums in
+      let maxima = maxima.baseAddress!, sums = sums.baseAddress!
+      // The block this thread computes after block c: c + stride, else its next row's first.
+      let stride = chunker.blockStride
+      chunker.run { c in
+        let k = c.lowerBound / reproducibleBlock
+        let xc = x + c.lowerBound
+        let m: T = maxPass(xc, c.count)
+        let reference = m == -.infinity ? 0 : m
+        (maxima + k).initialize(to: m)
+        let following = c.lowerBound + stride * reproducibleBlock
+        let nc: UnsafePointer<X>? =
+          !b.prefetchNextBlock ? nil
+          : following + c.count <= b.columns ? x + following
+          : k + stride >= blocks ? next : nil
+        let sc = stored.map { $0 + c.lowerBound }
+        let s: Double =
+          switch (sc, nc) {
+          case (let sc?, let nc?): storeExpPrefetchPass(xc, sc, c.count, max: reference, prefetching: nc)
+          case (let sc?, nil): storeExpPass(xc, sc, c.count, max: reference)
+          case (nil, let nc?): sumExpPrefetchPass(xc, c.count, max: reference, prefetching: nc)
+          case (nil, nil): sumExpPass(xc, c.count, max: reference)
+          }
+        (sums + k).initialize(to: s)
+      }
+      var top = -T.infinity
+      for k in 0..<blocks { top = Swift.max(top, maxima[k]) }
+      guard top.isFinite else { return specialRow(b, r, x, y) }
+      let m = Double(top)
+      var total = CompensatedSum()
+      for k in 0..<blocks where sums[k] != 0 { total.add(sums[k] * exp(Double(maxima[k]) - m)) }
+      let sum = total.value
+      if sum.isNaN {  // a NaN input: nothing else makes a sum NaN here
+        b.logSumExp?[r] = Y.narrowed(.nan)
+        chunker.run { c in fillPass(y + c.lowerBound, c.count, T.nan) }
+        return
+      }
+      b.logSumExp?[r] = Y.narrowed(T(m + log(sum)))
+      let inPlace = stored.map { Int(bitPattern: $0) == Int(bitPattern: y) } ?? false
+      chunker.run { c in
+        let k = c.lowerBound / reproducibleBlock
+        let scale = T(exp(Double(maxima[k]) - m) / sum)
+        let (lo, n) = (c.lowerBound, c.count)
+        if let e = stored {
+          if inPlace {
+            scalePass(e + lo, n, by: scale, streaming: b.streamingStores)
+          } else {
+            scaleCopyPass(e + lo, y + lo, n, by: scale, streaming: b.streamingStores)
+          }
+        } else {
+          let reference = maxima[k] == -.infinity ? 0 : maxima[k]
+          expScalePass(x + lo, y + lo, n, max: reference, scale: scale, streaming: b.streamingStores)
+        }
+      }
+    }
+  }
+}

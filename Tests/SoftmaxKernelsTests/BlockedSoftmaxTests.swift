@@ -1,0 +1,98 @@
+// Softmax rows longer than one block (2^16 entries), which the three-pass algorithms normalise
+// block by block (each block by its own maximum, rescaled in the last pass): accuracy against
+// the exact softmax where the blocks' maxima lie far apart (normal, subnormal and zero scales),
+// masked blocks, the maximum in the last, partial block, and special values in one block; at
+// every level, whole rows and rows split over threads, reload (scratch row or output) and
+// recompute bitwise the same.
+
+import SoftmaxKernels
+import XCTest
+
+final class BlockedSoftmaxTests: SoftmaxKernelsTestCase {
+  static let block = 1 << 16
+  /// Three full blocks and a partial fourth.
+  static let columns = 3 * block + 1_001
+
+  /// A row whose block `k` is uniform in [-3, 3) shifted by `offsets[k]` (`-inf`: the block is
+  /// masked).
+  static func row<T: KernelScalar>(_: T.Type, offsets: [Double], seed: UInt64) -> [T] {
+    var rng = SeededRandom(seed: seed)
+    return (0..<columns).map { i in
+      let shift = offsets[i / block]
+      return shift == -.infinity ? -.infinity : T(rng.uniform(-3, 3) + shift)
+    }
+  }
+
+  /// Rows whose blocks lie far apart. Float scales e^(m_c - M) / S of about e^-40 (normal),
+  /// e^-95 (subnormal: those outputs are below the 1e-30 floor and may flush) and e^-200 (0).
+  static let shapes: [(name: String, offsets: [Double])] = [
+    ("maximum in the partial last block", [0, -40, -95, 5]),
+    ("maximum in the first block", [8, -200, 0, -40]),
+    ("a masked block", [0, -.infinity, 1, -2]),
+    ("two masked blocks and a far one", [-.infinity, -500, -.infinity, -520]),
+    ("all blocks alike", [0, 0, 0, 0]),
+    ("far above zero", [1e4, 1e4 - 30, 1e4 + 2, 1e4 - 1]),
+  ]
+
+  func testBlocksFarApart() throws {
+    try forEachScalarType { type in try check(type) }
+  }
+
+  private func check<T: KernelScalar>(_: T.Type) throws {
+    var worst = Worst()
+    defer { print("blocked softmax, \(T.self): worst excess \(worst) (bound \(PropertyBounds.softmax(T.self)))") }
+    for (index, shape) in Self.shapes.enumerated() {
+      let x: [T] = Self.row(T.self, offsets: shape.offsets, seed: 900 + UInt64(index))
+      let ref = Reference.softmax(x.doubles)
+      try forEachLevel { level in
+        var first: [T]?
+        for algorithm in [SoftmaxAlgorithm.threePassReload, .threePassRecompute] {
+          for threads in [1, 2] {
+            for streaming in [false, true] {
+              let options = SoftmaxOptions(
+                algorithm: algorithm, execution: ExecutionOptions(threads: threads, isa: level, streamingStores: streaming))
+              let context = "\(shape.name), \(algorithm), \(level), \(threads) threads, streaming \(streaming)"
+              guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.forward(x, options: options) })
+              else { return }
+              let (_, excess) = softmaxErrors(y, ref, inputs: x.doubles)
+              if excess.error > worst.error { worst = excess }
+              XCTAssertLessThanOrEqual(excess.error, PropertyBounds.softmax(T.self), "\(context): \(excess)")
+              XCTAssertEqual(sumError(y), 0, accuracy: PropertyBounds.softmaxSum(T.self), context)
+              // Every way (reload into a scratch row or the output, recompute), every thread
+              // count: the same bits.
+              if let first {
+                XCTAssertNil(firstDifference(first, y), "\(context) vs the first way")
+              } else {
+                first = y
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// A NaN in one block makes the row NaN; a `+inf` makes it the limit (or NaN) as for one
+  /// block; the log-sum-exp written with the softmax matches.
+  func testSpecialValuesInOneBlock() throws {
+    let base: [Float] = Self.row(Float.self, offsets: [0, -40, 2, 1], seed: 950)
+    for (label, index, value) in [("NaN", 2 * Self.block + 7, Float.nan), ("+inf", Self.block + 3, .infinity)] {
+      var x = base
+      x[index] = value
+      for limit in [false, true] {
+        let expected = Reference.softmax(x.doubles, positiveInfinityIsLimit: limit)
+        try forEachLevel { level in
+          for algorithm in [SoftmaxAlgorithm.threePassReload, .threePassRecompute] {
+            let options = SoftmaxOptions(
+              algorithm: algorithm, positiveInfinityIsLimit: limit, execution: ExecutionOptions(threads: 2, isa: level))
+            let context = "\(label), limit \(limit), \(algorithm), \(level)"
+            guard let y = noThrow(context, { () throws(SoftmaxKernelsError) in try Softmax.forward(x, options: options) })
+            else { return }
+            XCTAssertTrue(
+              zip(y, expected).allSatisfy { Double($0).isNaN ? $1.isNaN : Double($0) == $1 }, context)
+          }
+        }
+      }
+    }
+  }
+}
