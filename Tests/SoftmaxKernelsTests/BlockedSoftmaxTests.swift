@@ -34,17 +34,17 @@ final class BlockedSoftmaxTests: SoftmaxKernelsTestCase {
     ("far above zero", [1e4, 1e4 - 30, 1e4 + 2, 1e4 - 1]),
   ]
 
-  func testBlocksFarApart() throws {
-    try forEachScalarType { type in try check(type) }
+  func testBlocksFarApart() {
+    forEachScalarType { type in check(type) }
   }
 
-  private func check<T: KernelScalar>(_: T.Type) throws {
+  private func check<T: KernelScalar>(_: T.Type) {
     var worst = Worst()
     defer { print("blocked softmax, \(T.self): worst excess \(worst) (bound \(PropertyBounds.softmax(T.self)))") }
     for (index, shape) in Self.shapes.enumerated() {
       let x: [T] = Self.row(T.self, offsets: shape.offsets, seed: 900 + UInt64(index))
       let ref = Reference.softmax(x.doubles)
-      try forEachLevel { level in
+      forEachLevel { level in
         var first: [T]?
         for algorithm in [SoftmaxAlgorithm.threePassReload, .threePassRecompute] {
           for threads in [1, 2] {
@@ -74,14 +74,14 @@ final class BlockedSoftmaxTests: SoftmaxKernelsTestCase {
 
   /// A NaN in one block makes the row NaN; a `+inf` makes it the limit (or NaN) as for one
   /// block; the log-sum-exp written with the softmax matches.
-  func testSpecialValuesInOneBlock() throws {
+  func testSpecialValuesInOneBlock() {
     let base: [Float] = Self.row(Float.self, offsets: [0, -40, 2, 1], seed: 950)
     for (label, index, value) in [("NaN", 2 * Self.block + 7, Float.nan), ("+inf", Self.block + 3, .infinity)] {
       var x = base
       x[index] = value
       for limit in [false, true] {
         let expected = Reference.softmax(x.doubles, positiveInfinityIsLimit: limit)
-        try forEachLevel { level in
+        forEachLevel { level in
           for algorithm in [SoftmaxAlgorithm.threePassReload, .threePassRecompute] {
             let options = SoftmaxOptions(
               algorithm: algorithm, positiveInfinityIsLimit: limit, execution: ExecutionOptions(threads: 2, isa: level))
