@@ -72,6 +72,57 @@ final class BlockedSoftmaxTests: SoftmaxKernelsTestCase {
     }
   }
 
+  /// In place, the special rows whose result is not NaN (a single `+inf` with
+  /// `positiveInfinityIsLimit`, an all `-inf` row with `fullyMaskedRowIsZero`, `+inf` in a
+  /// masked block) give the out-of-place result: every block's exponentials are known before
+  /// the row is known to be special, so they must not overwrite the input (an outside review
+  /// found NaN rows there, 2026-12-01).
+  func testInPlaceSpecialRows() {
+    forEachScalarType { type in checkInPlace(type) }
+  }
+
+  private func checkInPlace<T: KernelScalar>(_: T.Type) {
+    let n = Self.block + 1
+    var rows: [(String, [T])] = []
+    var oneInf = [T](repeating: 0, count: n)
+    oneInf[n - 1] = .infinity
+    rows.append(("+inf last", oneInf))
+    var first = [T](repeating: 0, count: n)
+    first[0] = .infinity
+    rows.append(("+inf first", first))
+    rows.append(("all -inf", [T](repeating: -.infinity, count: n)))
+    var masked = [T](repeating: -.infinity, count: 3 * Self.block)
+    masked[Self.block + 5] = .infinity
+    rows.append(("+inf in a masked row", masked))
+    for (label, x) in rows {
+      for limit in [false, true] {
+        for zero in [false, true] {
+          let expected = Reference.softmax(x.doubles, fullyMaskedRowIsZero: zero, positiveInfinityIsLimit: limit)
+          forEachLevel { level in
+            for algorithm in [SoftmaxAlgorithm.threePassReload, .threePassRecompute, .automatic] {
+              for (threads, streaming) in [(1, false), (2, false), (1, true), (1, nil as Bool?)] {
+                let options = SoftmaxOptions(
+                  algorithm: algorithm, fullyMaskedRowIsZero: zero, positiveInfinityIsLimit: limit,
+                  execution: ExecutionOptions(threads: threads, isa: level, streamingStores: streaming))
+                var y = x
+                let context = "\(label) in place, limit \(limit), zero \(zero), \(algorithm), \(level), \(threads) threads, streaming \(String(describing: streaming))"
+                let done: Void? = y.withUnsafeMutableBufferPointer { b in
+                  let m = MutableRows(b, rows: 1, columns: x.count)
+                  return noThrow(context) { () throws(SoftmaxKernelsError) in
+                    try Softmax.forward(m.readOnly, into: m, options: options)
+                  }
+                }
+                guard done != nil else { return }
+                XCTAssertTrue(
+                  zip(y, expected).allSatisfy { Double($0).isNaN ? $1.isNaN : Double($0) == $1 }, context)
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
   /// A NaN in one block makes the row NaN; a `+inf` makes it the limit (or NaN) as for one
   /// block; the log-sum-exp written with the softmax matches.
   func testSpecialValuesInOneBlock() {

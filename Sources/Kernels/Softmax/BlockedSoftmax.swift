@@ -15,7 +15,7 @@ import Darwin
 /// Block `c` is read twice in a row, the second time from the level-2 cache: its maximum
 /// `m_c`, then its exponentials `e_i = exp(x_i - m_c)` and their sum `s_c` (the exponentials
 /// kept in `stored` when given: a scratch row, or the output when it is in the arithmetic
-/// type); meanwhile the block this thread computes next (or the first block of its next row,
+/// type and is not the input); meanwhile the block this thread computes next (or the first block of its next row,
 /// `next`) is prefetched when the batch asks for it (`ForwardBatch.prefetchNextBlock`). Then
 /// `M = max_c m_c`, `S = sum_c s_c e^(m_c - M)` (Double, compensated, in block order), and the
 /// last pass writes `y_i = e_i RN(e^(m_c - M) / S)` block by block, `e_i` reloaded from
@@ -29,8 +29,9 @@ import Darwin
 ///
 /// Accuracy: the argument `x_i - m_c` rounds by at most half an ulp of `x_i - M` (`m_c <= M`
 /// and `x_i <= m_c`, so `|x_i - m_c| <= |x_i - M|`); `e^(m_c - M) / S` is rounded once from
-/// Double, as `1 / S` is for one block; so the bound of one block holds, with one more
-/// rounding of a Double value for the Double type. Outputs below the smallest normal number
+/// Double, as `1 / S` is for one block. For Double rows `m_c - M` rounds too, by at most half
+/// an ulp of `x_i - M` again (measured by an outside review on rows built for it: 0.29 of the
+/// bound); so the bound of one block holds. Outputs below the smallest normal number
 /// (blocks more than ~87 (Float) / ~708 (Double) below the maximum) come out subnormal or 0.
 ///
 /// Special values: a block whose maximum is `-inf` (all its entries `-inf`, or `-inf` and NaN:
@@ -45,6 +46,11 @@ func blockedSoftmax<X: KernelStorage, Y: KernelStorage>(
   _ chunker: Chunker, stored: UnsafeMutablePointer<X.Arithmetic>?, prefetching next: UnsafePointer<X>?
 ) where Y.Arithmetic == X.Arithmetic {
   typealias T = X.Arithmetic
+  // The special rows are only known once every block has been read. In place, exponentials
+  // stored in the output would have overwritten the input `specialRow` then scans (a `+inf`
+  // becomes NaN, a `-inf` 0: found by an outside review), so such a row recomputes them:
+  // bitwise the same results.
+  let stored = stored.flatMap { Int(bitPattern: $0) == Int(bitPattern: x) ? nil : $0 }
   let blocks = chunker.blocks
   withUnsafeTemporaryAllocation(of: T.self, capacity: blocks) { maxima in
     withUnsafeTemporaryAllocation(of: Double.self, capacity: blocks) { sums in
