@@ -85,27 +85,13 @@ func blockedSoftmax<X: KernelStorage, Y: KernelStorage>(
       var total = CompensatedSum()
       for k in 0..<blocks where sums[k] != 0 { total.add(sums[k] * exp(Double(maxima[k]) - m)) }
       let sum = total.value
-      if sum.isNaN {  // a NaN input: nothing else makes a sum NaN here
-        b.logSumExp?[r] = Y.narrowed(.nan)
-        chunker.run { c in fillPass(y + c.lowerBound, c.count, T.nan) }
-        return
-      }
+      // A NaN input: nothing else makes a sum NaN here.
+      if sum.isNaN { return nanRow(b, r, y, chunker) }
       b.logSumExp?[r] = Y.narrowed(T(m + log(sum)))
-      let inPlace = stored.map { Int(bitPattern: $0) == Int(bitPattern: y) } ?? false
-      chunker.run { c in
+      softmaxLastPass(b, x, y, chunker, stored: stored) { c in
         let k = c.lowerBound / reproducibleBlock
         let scale = T(exp(Double(maxima[k]) - m) / sum)
-        let (lo, n) = (c.lowerBound, c.count)
-        if let e = stored {
-          if inPlace {
-            scalePass(e + lo, n, by: scale, streaming: b.streamingStores)
-          } else {
-            scaleCopyPass(e + lo, y + lo, n, by: scale, streaming: b.streamingStores)
-          }
-        } else {
-          let reference = maxima[k] == -.infinity ? 0 : maxima[k]
-          expScalePass(x + lo, y + lo, n, max: reference, scale: scale, streaming: b.streamingStores)
-        }
+        return (scale: scale, reference: maxima[k] == -.infinity ? 0 : maxima[k])
       }
     }
   }

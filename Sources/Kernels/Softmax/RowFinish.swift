@@ -16,34 +16,52 @@ func finish<X: KernelStorage, Y: KernelStorage>(
   _ chunker: Chunker, max m: X.Arithmetic, sum: Double, stored: UnsafeMutablePointer<X.Arithmetic>?
 ) where Y.Arithmetic == X.Arithmetic {
   typealias T = X.Arithmetic
-  if sum.isNaN {  // a NaN input: m is finite, so nothing else makes the sum NaN
-    b.logSumExp?[r] = Y.narrowed(.nan)
-    if let y { chunker.run { c in fillPass(y + c.lowerBound, c.count, T.nan) } }
-    return
-  }
+  // A NaN input: m is finite, so nothing else makes the sum NaN.
+  if sum.isNaN { return nanRow(b, r, y, chunker) }
   let logSum = b.operation == .softmax ? log(sum) : logSumNearZero(x, chunker, max: m, sum: sum)
   b.logSumExp?[r] = Y.narrowed(T(Double(m) + logSum))
   guard let y else { return }
   switch b.operation {
   case .softmax:
     let s = T(1 / sum)
-    if let e = stored, Int(bitPattern: e) == Int(bitPattern: y) {
-      // The output holds the exponentials in the arithmetic type (`threePass`).
-      chunker.run { c in scalePass(e + c.lowerBound, c.count, by: s, streaming: b.streamingStores) }
-    } else if let e = stored {
-      chunker.run { c in
-        scaleCopyPass(e + c.lowerBound, y + c.lowerBound, c.count, by: s, streaming: b.streamingStores)
-      }
-    } else {
-      chunker.run { c in
-        expScalePass(
-          x + c.lowerBound, y + c.lowerBound, c.count, max: m, scale: s, streaming: b.streamingStores)
-      }
-    }
+    softmaxLastPass(b, x, y, chunker, stored: stored) { _ in (scale: s, reference: m) }
   case .logSoftmax:
     finishLogSoftmax(x, y, chunker, max: m, logSum: logSum, streaming: b.streamingStores)
   case .logSumExp:
     break
+  }
+}
+
+/// A row holding a NaN (its sum is NaN): NaN log-sum-exp and outputs.
+func nanRow<X: KernelStorage, Y: KernelStorage>(
+  _ b: ForwardBatch<X, Y>, _ r: Int, _ y: UnsafeMutablePointer<Y>?, _ chunker: Chunker
+) where Y.Arithmetic == X.Arithmetic {
+  b.logSumExp?[r] = Y.narrowed(.nan)
+  if let y { chunker.run { c in fillPass(y + c.lowerBound, c.count, X.Arithmetic.nan) } }
+}
+
+/// The last pass of a softmax row, chunk by chunk: `y_i = e_i * scale`, with `e_i` reloaded
+/// from `stored` (scaled in place when `stored` is the output) or recomputed as
+/// `exp(x_i - reference)`; `factors` gives each chunk's `scale` and `reference` (one pair for
+/// the whole row in `finish`, one per block in `blockedSoftmax`).
+func softmaxLastPass<X: KernelStorage, Y: KernelStorage>(
+  _ b: ForwardBatch<X, Y>, _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>, _ chunker: Chunker,
+  stored: UnsafeMutablePointer<X.Arithmetic>?,
+  factors: (Range<Int>) -> (scale: X.Arithmetic, reference: X.Arithmetic)
+) where Y.Arithmetic == X.Arithmetic {
+  let inPlace = stored.map { Int(bitPattern: $0) == Int(bitPattern: y) } ?? false
+  chunker.run { c in
+    let (scale, reference) = factors(c)
+    let (lo, n) = (c.lowerBound, c.count)
+    if let e = stored {
+      if inPlace {  // the output holds the exponentials in the arithmetic type
+        scalePass(e + lo, n, by: scale, streaming: b.streamingStores)
+      } else {
+        scaleCopyPass(e + lo, y + lo, n, by: scale, streaming: b.streamingStores)
+      }
+    } else {
+      expScalePass(x + lo, y + lo, n, max: reference, scale: scale, streaming: b.streamingStores)
+    }
   }
 }
 
