@@ -28,33 +28,36 @@ extension SoftmaxAlgorithm {
   ///   1024 x 262144, not streamed: 16.6 / 24.5 against 14.1 / 25.8), `online` for longer rows
   ///   (one 1 GiB row, streamed: 12.1 / 21.3 against 10.3 / 15.9 for `twoPass`); log-softmax
   ///   `threePassRecompute`;
-  /// - Intel (Xeon Sapphire Rapids, 2 vCPUs, 2026-11-30), x86-64-v4: softmax with a streamed
-  ///   output, `threePassRecompute` for rows of up to 2^18 entries (8192 x 32768: 9.4 / 18.9
-  ///   against 9.1 / 16.7 for `threePassReload` written in the output; the scratch row came
-  ///   later and was not measured there), `twoPass` for longer rows (within that machine's noise
-  ///   of `threePassReload`); x86-64-v3: `threePassReload` (one 1 GiB row: 5.7 / 10.7 against
-  ///   5.2 / 10.1 for `twoPass`); log-softmax and log-sum-exp at both levels:
-  ///   `threePassRecompute` (log-softmax 8192 x 32768, streamed, v4: 10.4 / 20.2 against 8.2 /
-  ///   15.5 for `online`);
+  /// - Intel (Xeon, family 6 model 207, 2 vCPUs, 2026-12-01, after the block-by-block
+  ///   three-pass softmax and the scratch row), x86-64-v4: softmax with a streamed output,
+  ///   `threePassRecompute` for every row length (one 1 GiB row: 8.4 / 18.4 against 7.2 / 14.0
+  ///   for `twoPass`, the rule before; 1024 x 262144: 12.8 / 25.5 against 12.2 / 23.9 for
+  ///   `threePassReload`; 8192 x 32768: 13.9 / 28.1 against 14.6 / 28.1, level within the
+  ///   machine's noise); x86-64-v3: `threePassReload` (8192 x 32768: 13.4 / 25.4 against 11.0
+  ///   / 19.7 for `threePassRecompute`; one 1 GiB row: 7.9 / 13.1 against 7.7 / 15.2, level);
+  ///   log-softmax and log-sum-exp at both levels: `threePassRecompute` (log-softmax 8192 x
+  ///   32768, streamed, v4: 13.8 / 25.7 against 9.1 / 17.6 for `online`; 2026-11-30: log-sum-exp
+  ///   7.4 / 8.1 GB/s of input against 5.1 / 7.9 for `online`);
   /// - every vendor: softmax whose output is not streamed (it fits the cache) `threePassReload`;
-  ///   log-sum-exp `threePassRecompute` (Intel, v4: 7.4 / 8.1 GB/s of input against 5.1 / 7.9
-  ///   for `online`);
+  ///   log-sum-exp `threePassRecompute`;
   /// - baseline (not re-measured): `threePassReload` up to 2^18 entries, `online` beyond and
   ///   for the logarithmic operations (AMD EPYC AVX2 machine, 2026-11-22).
-  /// - AMD, x86-64-v3 and x86-64-v4, softmax into a 16-bit output (`narrowOutput`: the output
-  ///   cannot hold the Float exponentials, so every other algorithm computes each exponential
-  ///   twice): `threePassReload` with a Float scratch row for rows of up to 2^22 entries
-  ///   (`narrowReloadColumns`), whatever the rules above say (AMD EPYC Zen 4, 2026-12-01,
-  ///   x86-64-v4, Gelem/s at 1 / 2 threads: BFloat16 1024 x 262144 2.70 / 4.67 against 1.85 /
-  ///   3.63 for `online`; 256 x 2^20 2.82 / 4.67 against 1.82 / 3.11; 64 x 2^22 2.71 / 4.90
-  ///   against 1.69 / 3.05; Float16 alike; <doc:Algorithms> has the table). Intel was not
-  ///   measured: its rules stand.
+  /// - every vendor, x86-64-v3 and x86-64-v4, softmax into a 16-bit output (`narrowOutput`:
+  ///   the output cannot hold the Float exponentials, so every other algorithm computes each
+  ///   exponential twice): `threePassReload` with a Float scratch row for rows of up to 2^22
+  ///   entries (`narrowReloadColumns`), whatever the rules above say; longer rows follow them.
+  ///   AMD EPYC Zen 4, 2026-12-01, x86-64-v4, Gelem/s at 1 / 2 threads: BFloat16 1024 x 262144
+  ///   2.70 / 4.67 against 1.85 / 3.63 for `online`; 256 x 2^20 2.82 / 4.67 against 1.82 /
+  ///   3.11; 64 x 2^22 2.71 / 4.90 against 1.69 / 3.05. Intel Xeon (model 207), 2026-12-01,
+  ///   x86-64-v4, GB/s: BFloat16 1024 x 262144 10.0 / 19.5 against 7.0 / 11.9 for
+  ///   `threePassRecompute`, 8192 x 32768 9.9 / 16.9 against 7.2 / 14.0; Float16 alike.
+  ///   <doc:Algorithms> has the tables.
   public func resolved(
     columns: Int, logarithmic: Bool = false, level: ISALevel = .active, streaming: Bool = false,
     vendor: CPUVendor = .detected, narrowOutput: Bool = false
   ) -> SoftmaxAlgorithm {
     guard self == .automatic else { return self }
-    if narrowOutput && !logarithmic && vendor == .amd && level != .baseline && columns <= narrowReloadColumns {
+    if narrowOutput && !logarithmic && level != .baseline && columns <= narrowReloadColumns {
       return .threePassReload
     }
     switch (level, vendor) {
@@ -71,8 +74,7 @@ extension SoftmaxAlgorithm {
       return logarithmic ? .threePassRecompute : .threePassReload
     case (.x86_64_v4, .other):
       if logarithmic { return .threePassRecompute }
-      guard streaming else { return .threePassReload }
-      return columns <= 1 << 18 ? .threePassRecompute : .twoPass
+      return streaming ? .threePassRecompute : .threePassReload
     }
   }
 }

@@ -187,22 +187,23 @@ final class PropertyTests: SoftmaxKernelsTestCase {
       XCTAssertEqual(auto(columns, .x86_64_v3, streaming: true), .threePassReload)
       XCTAssertEqual(auto(columns, log: true, .x86_64_v4, streaming: true), .threePassRecompute)
     }
-    for columns in [0, 1, 1 << 18] { XCTAssertEqual(auto(columns, .x86_64_v4, streaming: true), .threePassRecompute) }
-    XCTAssertEqual(auto((1 << 18) + 1, .x86_64_v4, streaming: true), .twoPass)
+    for columns in [0, 1, 1 << 16, (1 << 16) + 1, 1 << 18, (1 << 18) + 1, 1 << 28] {
+      XCTAssertEqual(auto(columns, .x86_64_v4, streaming: true), .threePassRecompute, "\(columns)")
+    }
     // AMD, streamed outputs.
     for columns in [0, 1, 1 << 16] { XCTAssertEqual(auto(columns, .x86_64_v4, streaming: true, .amd), .threePassReload) }
     for columns in [(1 << 16) + 1, 1 << 18, 1 << 28] { XCTAssertEqual(auto(columns, .x86_64_v4, streaming: true, .amd), .online) }
     for columns in [0, 1, 1 << 18] { XCTAssertEqual(auto(columns, .x86_64_v3, streaming: true, .amd), .threePassReload) }
     XCTAssertEqual(auto((1 << 18) + 1, .x86_64_v3, streaming: true, .amd), .online)
     XCTAssertEqual(auto(100, log: true, .x86_64_v4, streaming: true, .amd), .online)
-    // A 16-bit softmax output on AMD at x86-64-v3 / v4: threePassReload (Float scratch row) up
-    // to 2^22 entries, streamed or not; beyond it, for the logarithmic operations, at the
-    // baseline level and on other vendors the rules above.
+    // A 16-bit softmax output at x86-64-v3 / v4 (every vendor): threePassReload (Float scratch
+    // row) up to 2^22 entries, streamed or not; beyond it, for the logarithmic operations and at
+    // the baseline level the rules above.
     for level in ISALevel.allCases {
       for streaming in [false, true] {
         for vendor in [CPUVendor.amd, .other] {
           for columns in [0, 1, 1 << 16, (1 << 16) + 1, 1 << 18, (1 << 18) + 1, 1 << 22, (1 << 22) + 1, 1 << 28] {
-            let expected = vendor == .amd && level != .baseline && columns <= 1 << 22
+            let expected = level != .baseline && columns <= 1 << 22
               ? .threePassReload : auto(columns, level, streaming: streaming, vendor)
             XCTAssertEqual(auto(columns, level, streaming: streaming, vendor, narrow: true), expected, "\(vendor) \(level) \(columns)")
             XCTAssertEqual(
@@ -214,6 +215,8 @@ final class PropertyTests: SoftmaxKernelsTestCase {
     }
     XCTAssertEqual(auto(1 << 20, .x86_64_v4, streaming: true, .amd, narrow: true), .threePassReload)
     XCTAssertEqual(auto(1 << 20, .x86_64_v4, streaming: true, .amd), .online)
+    XCTAssertEqual(auto(1 << 20, .x86_64_v4, streaming: true, narrow: true), .threePassReload)
+    XCTAssertEqual(auto((1 << 22) + 1, .x86_64_v4, streaming: true, narrow: true), .threePassRecompute)
     for algorithm in allAlgorithms where algorithm != .automatic {
       for columns in [0, 1, 1 << 18, 1 << 20] {
         for level in ISALevel.allCases {
@@ -232,7 +235,7 @@ final class PropertyTests: SoftmaxKernelsTestCase {
     }
     XCTAssertNil(firstDifference(auto ?? [], reload ?? [1]), "automatic vs threePassReload at C = 1000")
     // And for a 16-bit output of a row longer than 2^18 entries, where the rule for 16-bit
-    // outputs differs from Float's on AMD: the algorithm it resolves to on this machine.
+    // outputs differs from Float's: the algorithm it resolves to on this machine.
     let long: [BFloat16] = rng.row(Float.self, (1 << 18) + 3, -20, 20).map { BFloat16($0) }
     let resolvedLong = SoftmaxAlgorithm.automatic.resolved(columns: long.count, narrowOutput: true)
     let autoLong = noThrow("") { () throws(SoftmaxKernelsError) in try Softmax.forward(long) }
