@@ -28,10 +28,12 @@ import Darwin
 /// `m_c` is `M`, and `threePass` gives what this would.
 ///
 /// Accuracy: the argument `x_i - m_c` rounds by at most half an ulp of `x_i - M` (`m_c <= M`
-/// and `x_i <= m_c`, so `|x_i - m_c| <= |x_i - M|`); `e^(m_c - M) / S` is rounded once from
-/// Double, as `1 / S` is for one block. For Double rows `m_c - M` rounds too, by at most half
-/// an ulp of `x_i - M` again (measured by an outside review on rows built for it: 0.29 of the
-/// bound); so the bound of one block holds. Outputs below the smallest normal number
+/// and `x_i <= m_c`, so `|x_i - m_c| <= |x_i - M|`); `e^(m_c - M)` is taken without rounding
+/// `m_c - M` (`expOfDifference`; a Double row's `m_c - M` would round by up to another half ulp
+/// of `x_i - M`: 5.7e-14 relative 700 below the maximum, found by an outside review), and
+/// `e^(m_c - M) / S` is rounded once from Double, as `1 / S` is for one block. So the bound of
+/// one block holds: relative error against the exact softmax within half an ulp of `x_i - M`
+/// plus the bound of the Accuracy article. Outputs below the smallest normal number
 /// (blocks more than ~87 (Float) / ~708 (Double) below the maximum) come out subnormal or 0.
 ///
 /// Special values: a block whose maximum is `-inf` (all its entries `-inf`, or `-inf` and NaN:
@@ -83,16 +85,33 @@ func blockedSoftmax<X: KernelStorage, Y: KernelStorage>(
       guard top.isFinite else { return specialRow(b, r, x, y) }
       let m = Double(top)
       var total = CompensatedSum()
-      for k in 0..<blocks where sums[k] != 0 { total.add(sums[k] * exp(Double(maxima[k]) - m)) }
+      for k in 0..<blocks where sums[k] != 0 { total.add(sums[k] * expOfDifference(Double(maxima[k]), m)) }
       let sum = total.value
       // A NaN input: nothing else makes a sum NaN here.
       if sum.isNaN { return nanRow(b, r, y, chunker) }
       b.logSumExp?[r] = Y.narrowed(T(m + log(sum)))
       softmaxLastPass(b, x, y, chunker, stored: stored) { c in
         let k = c.lowerBound / reproducibleBlock
-        let scale = T(exp(Double(maxima[k]) - m) / sum)
+        let scale = T(expOfDifference(Double(maxima[k]), m) / sum)
         return (scale: scale, reference: maxima[k] == -.infinity ? 0 : maxima[k])
       }
     }
   }
+}
+
+/// `e^(a - b)` without the rounding of `a - b` (`b` finite): the difference is split into `d + δ` exactly
+/// (Knuth's two-sum) and `e^(d + δ) = e^d (1 + δ)` to within `δ^2 / 2`. `δ` is at most half an
+/// ulp of `d`: 0 when `a` and `b` are Float maxima (their difference is exact in Double), up to
+/// 5.7e-14 for Double maxima 700 apart, which would otherwise be a relative error of every
+/// output of that block beyond the rounding of `x_i - max` (found by an outside review,
+/// 2026-12-01).
+@inline(__always)
+func expOfDifference(_ a: Double, _ b: Double) -> Double {
+  let d = a - b
+  guard d.isFinite else { return exp(d) }  // a block of -inf entries: factor 0
+  let a1 = d + b  // the a that d gives back
+  let b1 = a1 - d  // the b that d gives back
+  let delta = (a - a1) + (b1 - b)
+  let e = exp(d)
+  return e + e * delta
 }
