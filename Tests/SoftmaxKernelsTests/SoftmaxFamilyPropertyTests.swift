@@ -189,18 +189,26 @@ final class SoftmaxFamilyPropertyTests: SoftmaxKernelsTestCase {
 
   /// The same on rows long enough to be split over threads (every split path: chunks merged
   /// as sums, online states and two-pass states), the dominant entry in different chunks.
+  /// Margins near 15-16 (one entry e^15 above 65 535 others, `R ~ 0.014`): the sum of the other
+  /// terms is not negligible, and a sum that adds each window's part to the total without
+  /// compensation loses half an ulp per window: the two-pass Double sum was 1.5e-14 off
+  /// (`[0, -15.35 x 65535]`, an outside review, 2026-12-01).
   func testDominantEntryThreadedRows() {
-    dominantEntryThreaded(Float.self, margin: 30)
-    dominantEntryThreaded(Double.self, margin: 300)
+    dominantEntryThreaded(Float.self, margin: 30, n: 300_001)
+    dominantEntryThreaded(Float.self, margin: 16.7, n: 65_536)
+    dominantEntryThreaded(Double.self, margin: 300, n: 300_001)
+    for margin in [15.35, 16.272] {
+      dominantEntryThreaded(Double.self, margin: margin, n: 65_536)
+      dominantEntryThreaded(Double.self, margin: margin, n: 300_001)
+    }
   }
 
-  func dominantEntryThreaded<T: KernelScalar>(_: T.Type, margin: Double) {
+  func dominantEntryThreaded<T: KernelScalar>(_: T.Type, margin: Double, n: Int) {
     var tally = BoundTally()
-    let n = 300_001
-    for position in [0, 150_000, n - 1] {
-      var x = [T](repeating: -1, count: n)
-      x[position] = T(margin)
-      measureAll(x, "dominant threaded", threads: [1, 2, 3], &tally)
+    for position in [0, n / 2, n - 1] {
+      var x = [T](repeating: T(-margin), count: n)
+      x[position] = 0
+      measureAll(x, "dominant threaded, margin \(margin), n = \(n)", threads: [1, 2, 3], &tally)
     }
     tally.check(printing: true)
   }

@@ -15,11 +15,26 @@ let extendedWindowVectors = 64
 /// for the row's reference `r`, the row's maximum, and whether anything made the sum invalid
 /// (a NaN or infinite input, or an exponent out of range), which sends the row to the
 /// three-pass fallback.
+///
+/// The windows' sums are added with compensation (Neumaier's: the rounding error of each
+/// addition kept in `low`), as the three-pass sums are: a Double row with one dominant entry
+/// otherwise lost half an ulp of the total per window, 1.5e-14 relative over 128 windows
+/// (`[0, -15.35 x 65535]`, found by an outside review, 2026-12-01).
 struct ExtendedSum {
-  var mantissa = 0.0
+  /// The leading part of the mantissa and the compensation at the same exponent.
+  private var high = 0.0, low = 0.0
   var exponent = -Double.infinity
   var max = -Double.infinity
   var invalid = false
+
+  /// The mantissa: the compensated sum (setting it drops the compensation).
+  var mantissa: Double {
+    get { high + low }
+    set {
+      high = newValue
+      low = 0
+    }
+  }
 
   /// Adds `v * 2^e`. Rescaling by a power of two is exact unless it underflows.
   mutating func add(mantissa v: Double, exponent e: Double) {
@@ -29,16 +44,26 @@ struct ExtendedSum {
     }
     if v == 0 { return }
     if e > exponent {
-      mantissa = scaled(mantissa, exponent - e) + v
+      high = scaled(high, exponent - e)
+      low = scaled(low, exponent - e)
       exponent = e
+      addCompensated(v)
     } else {
-      mantissa += scaled(v, e - exponent)
+      addCompensated(scaled(v, e - exponent))
     }
+  }
+
+  /// `high + t`, its rounding error added to `low`.
+  private mutating func addCompensated(_ t: Double) {
+    let sum = high + t
+    low += Swift.abs(high) >= Swift.abs(t) ? (high - sum) + t : (t - sum) + high
+    high = sum
   }
 
   mutating func merge(_ other: ExtendedSum) {
     invalid = invalid || other.invalid
-    add(mantissa: other.mantissa, exponent: other.exponent)
+    add(mantissa: other.high, exponent: other.exponent)
+    add(mantissa: other.low, exponent: other.exponent)
     max = Swift.max(max, other.max)
   }
 }
