@@ -53,7 +53,8 @@ final class ReloadScratchTests: SoftmaxKernelsTestCase {
   }
 
   /// 16-bit rows: the scratch holds the exponentials in Float, and each output is rounded once
-  /// (to the 16-bit type, or not at all for a Float output): bitwise `threePassRecompute`.
+  /// (to the 16-bit type, or not at all for a Float output): bitwise `threePassRecompute`,
+  /// streamed or not.
   func testHalfPrecisionScratchReloadIsBitwiseRecompute() throws {
     for type in halfTypes { try check16(type) }
   }
@@ -68,6 +69,10 @@ final class ReloadScratchTests: SoftmaxKernelsTestCase {
           let b = try halfForward(.softmax, x, columns: columns, options: options(.threePassReload, level, threads, streaming: true))
           XCTAssertEqual(a.half.map(\.bits), b.half.map(\.bits), "\(H.self) output, columns \(columns) \(level) threads \(threads)")
           XCTAssertNil(firstDifference(a.float, b.float), "\(H.self) rows, Float output, columns \(columns) \(level) threads \(threads)")
+          // The recomputing last pass streamed: its 16-bit rounding without the NaN check
+          // (`storeNarrowedNonNaN`) gives the same bits.
+          let c = try halfForward(.softmax, x, columns: columns, options: options(.threePassRecompute, level, threads, streaming: true))
+          XCTAssertEqual(a.half.map(\.bits), c.half.map(\.bits), "\(H.self) output streamed, columns \(columns) \(level) threads \(threads)")
         }
       }
     }

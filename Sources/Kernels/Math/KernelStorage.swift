@@ -26,11 +26,24 @@ protocol KernelStorage: BitwiseCopyable {
   associatedtype Arithmetic: KernelFloat
   /// The `Arithmetic.Vector.scalarCount` values at `p` (unaligned), exactly.
   static func loadWidened(_ p: UnsafePointer<Self>) -> Arithmetic.Vector
+  /// The `2 x Arithmetic.Vector.scalarCount` values at `p` (unaligned), exactly, as two
+  /// vectors in an order of the type's choosing, for a use that does not depend on the order
+  /// (the maximum), where it is cheaper than two `loadWidened` (`BFloat16` at x86-64-v4: the
+  /// even elements, then the odd ones). Not for sums: their lanes would then hold other terms
+  /// than a `Float` row's, and 16-bit cross-entropy losses are bitwise those of the logits
+  /// widened to `Float`.
+  static func loadWidenedPair(_ p: UnsafePointer<Self>) -> (Arithmetic.Vector, Arithmetic.Vector)
   /// Stores `v` at `p` (unaligned), each lane rounded to nearest even.
   static func storeNarrowed(_ v: Arithmetic.Vector, _ p: UnsafeMutablePointer<Self>)
   /// `storeNarrowed` with a streaming (non-temporal) store to a `p` aligned to the vector's
   /// size in this type (64 bytes, 32 for the 16-bit types).
   static func streamStoreNarrowed(_ v: Arithmetic.Vector, _ p: UnsafeMutablePointer<Self>)
+  /// `storeNarrowed` of a `v` without NaN lanes (a NaN lane may be stored as anything): the
+  /// same bits for every other value, and one compare and one blend fewer per vector where the
+  /// rounding is done in software (`BFloat16`).
+  static func storeNarrowedNonNaN(_ v: Arithmetic.Vector, _ p: UnsafeMutablePointer<Self>)
+  /// `streamStoreNarrowed` of a `v` without NaN lanes, as `storeNarrowedNonNaN`.
+  static func streamStoreNarrowedNonNaN(_ v: Arithmetic.Vector, _ p: UnsafeMutablePointer<Self>)
   /// The value of `s`, exactly.
   static func widened(_ s: Self) -> Arithmetic
   /// `a` rounded to nearest even.
@@ -38,6 +51,21 @@ protocol KernelStorage: BitwiseCopyable {
   /// Whether `Self` is `Arithmetic`: values stored are then read back unrounded (the
   /// three-pass reload algorithm stores its exponentials in the output and scales them there).
   static var isArithmetic: Bool { get }
+}
+
+extension KernelStorage {
+  @inline(always)
+  static func loadWidenedPair(_ p: UnsafePointer<Self>) -> (Arithmetic.Vector, Arithmetic.Vector) {
+    (loadWidened(p), loadWidened(p + Arithmetic.Vector.scalarCount))
+  }
+
+  @inline(always)
+  static func storeNarrowedNonNaN(_ v: Arithmetic.Vector, _ p: UnsafeMutablePointer<Self>) { storeNarrowed(v, p) }
+
+  @inline(always)
+  static func streamStoreNarrowedNonNaN(_ v: Arithmetic.Vector, _ p: UnsafeMutablePointer<Self>) {
+    streamStoreNarrowed(v, p)
+  }
 }
 
 extension KernelFloat {
@@ -106,6 +134,19 @@ extension BFloat16: KernelStorage {
     return unsafeBitCast(w &<< 16, to: SIMD16<Float>.self)
   }
 
+  #if SOFTMAXKERNELS_LEVEL_V4
+  /// The even elements (the low halves of 16 32-bit words: shifted up) and the odd ones (the
+  /// high halves: masked) of one 64-byte load: 2 instructions per 32 values, where two
+  /// `loadWidened` take 4 (a zero extension and a shift each).
+  @inline(always)
+  static func loadWidenedPair(_ p: UnsafePointer<BFloat16>) -> (SIMD16<Float>, SIMD16<Float>) {
+    let w = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt32>.self)
+    return (
+      unsafeBitCast(w &<< 16, to: SIMD16<Float>.self), unsafeBitCast(w & 0xFFFF_0000, to: SIMD16<Float>.self)
+    )
+  }
+  #endif
+
   /// `v` rounded to nearest even to BFloat16 (`BFloat16.init(_:)` lane by lane), each lane's
   /// 16-bit pattern in the high half of its 32 bits (NaN quietened, so it stays NaN).
   @inline(always)
@@ -116,18 +157,35 @@ extension BFloat16: KernelStorage {
     return unsafeBitCast(rounded.replacing(with: quiet, where: v .!= v), to: SIMD16<UInt32>.self)
   }
 
-  /// The 16-bit patterns of `v` rounded to nearest even.
+  /// `roundedBits` of a `v` without NaN lanes: the rounding alone (a NaN lane comes out as
+  /// anything, possibly infinity or a zero).
   @inline(always)
-  static func narrowedBits(_ v: SIMD16<Float>) -> SIMD16<UInt16> {
-    let r = roundedBits(v) &>> 16
+  static func roundedBitsNonNaN(_ v: SIMD16<Float>) -> SIMD16<UInt32> {
+    let b = unsafeBitCast(v, to: SIMD16<UInt32>.self)
+    return b &+ (0x7FFF &+ ((b &>> 16) & 1))
+  }
+
+  /// The 16-bit patterns in the high halves of `r`.
+  @inline(always)
+  static func highHalves(_ r: SIMD16<UInt32>) -> SIMD16<UInt16> {
+    let r = r &>> 16
     var h = SIMD16<UInt16>()
     for k in 0..<16 { h[k] = UInt16(truncatingIfNeeded: r[k]) }
     return h
   }
 
+  /// The 16-bit patterns of `v` rounded to nearest even.
+  @inline(always)
+  static func narrowedBits(_ v: SIMD16<Float>) -> SIMD16<UInt16> { highHalves(roundedBits(v)) }
+
   @inline(always)
   static func storeNarrowed(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<BFloat16>) {
     UnsafeMutableRawPointer(p).storeBytes(of: narrowedBits(v), as: SIMD16<UInt16>.self)
+  }
+
+  @inline(always)
+  static func storeNarrowedNonNaN(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<BFloat16>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: highHalves(roundedBitsNonNaN(v)), as: SIMD16<UInt16>.self)
   }
 
   /// At x86-64-v4 the high halves are picked as the odd 16-bit words (`vpermw`), not by a shift
@@ -138,12 +196,22 @@ extension BFloat16: KernelStorage {
   /// shuffle compiled lane by lane, 60 instructions per 16 values at x86-64-v3.
   @inline(always)
   static func streamStoreNarrowed(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<BFloat16>) {
+    streamStoreHighHalves(roundedBits(v), p)
+  }
+
+  @inline(always)
+  static func streamStoreNarrowedNonNaN(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<BFloat16>) {
+    streamStoreHighHalves(roundedBitsNonNaN(v), p)
+  }
+
+  @inline(always)
+  static func streamStoreHighHalves(_ r: SIMD16<UInt32>, _ p: UnsafeMutablePointer<BFloat16>) {
     #if SOFTMAXKERNELS_LEVEL_V4
-    let words = unsafeBitCast(roundedBits(v), to: SIMD32<UInt16>.self)
+    let words = unsafeBitCast(r, to: SIMD32<UInt16>.self)
     var h = SIMD16<UInt16>()
     for k in 0..<16 { h[k] = words[2 * k + 1] }
     #else
-    let h = narrowedBits(v)
+    let h = highHalves(r)
     #endif
     softmaxkernels_stream_u16x16(UnsafeMutableRawPointer(p), h)
   }

@@ -26,6 +26,8 @@ protocol VectorSlot<T> {
   func read<S: KernelStorage>(_ p: UnsafePointer<S>, pad: T) -> T.Vector where S.Arithmetic == T
   /// Writes `v` to `p` at this slot (at a partial slot only the lanes inside the row).
   func write<S: KernelStorage>(_ v: T.Vector, _ p: UnsafeMutablePointer<S>) where S.Arithmetic == T
+  /// `write` of a `v` without NaN lanes (`KernelStorage.storeNarrowedNonNaN`).
+  func writeNonNaN<S: KernelStorage>(_ v: T.Vector, _ p: UnsafeMutablePointer<S>) where S.Arithmetic == T
 }
 
 /// A full vector at element `index`.
@@ -41,6 +43,11 @@ struct FullSlot<T: KernelFloat>: VectorSlot {
   func write<S: KernelStorage>(_ v: T.Vector, _ p: UnsafeMutablePointer<S>) where S.Arithmetic == T {
     store(v, p + index)
   }
+
+  @inline(always)
+  func writeNonNaN<S: KernelStorage>(_ v: T.Vector, _ p: UnsafeMutablePointer<S>) where S.Arithmetic == T {
+    S.storeNarrowedNonNaN(v, p + index)
+  }
 }
 
 /// The last `valid < lanes` elements of a row, starting at element `index`.
@@ -55,6 +62,11 @@ struct PartialSlot<T: KernelFloat>: VectorSlot {
 
   @inline(always)
   func write<S: KernelStorage>(_ v: T.Vector, _ p: UnsafeMutablePointer<S>) where S.Arithmetic == T {
+    storePartial(v, p + index, valid)
+  }
+
+  @inline(always)
+  func writeNonNaN<S: KernelStorage>(_ v: T.Vector, _ p: UnsafeMutablePointer<S>) where S.Arithmetic == T {
     storePartial(v, p + index, valid)
   }
 }
@@ -73,6 +85,11 @@ struct StreamSlot<T: KernelFloat>: VectorSlot {
   @inline(always)
   func write<S: KernelStorage>(_ v: T.Vector, _ p: UnsafeMutablePointer<S>) where S.Arithmetic == T {
     S.streamStoreNarrowed(v, p + index)
+  }
+
+  @inline(always)
+  func writeNonNaN<S: KernelStorage>(_ v: T.Vector, _ p: UnsafeMutablePointer<S>) where S.Arithmetic == T {
+    S.streamStoreNarrowedNonNaN(v, p + index)
   }
 }
 

@@ -11,10 +11,12 @@ func maxPass<T: KernelFloat, X: KernelStorage>(_ x: UnsafePointer<X>, _ count: I
   var m0 = T.Vector(repeating: -.infinity), m1 = m0, m2 = m0, m3 = m0
   var i = 0
   while i + 4 * lanes <= fullEnd {
-    m0 = T.vmax(m0, load(x + i))
-    m1 = T.vmax(m1, load(x + i + lanes))
-    m2 = T.vmax(m2, load(x + i + 2 * lanes))
-    m3 = T.vmax(m3, load(x + i + 3 * lanes))
+    // Pairs: the maximum does not depend on the order (`KernelStorage.loadWidenedPair`).
+    let (v0, v1) = X.loadWidenedPair(x + i), (v2, v3) = X.loadWidenedPair(x + i + 2 * lanes)
+    m0 = T.vmax(m0, v0)
+    m1 = T.vmax(m1, v1)
+    m2 = T.vmax(m2, v2)
+    m3 = T.vmax(m3, v3)
     i += 4 * lanes
   }
   while i < fullEnd {

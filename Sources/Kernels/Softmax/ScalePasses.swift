@@ -32,7 +32,9 @@ struct ScaleCopy<Y: KernelStorage>: ElementwiseBody {
   func step(_ s: some VectorSlot<T>) { s.write(s.read(e, pad: 0) * vs, y) }
 }
 
-/// `y_i = exp(x_i - m) * s` (three-pass recompute pass 3, online pass 2).
+/// `y_i = exp(x_i - m) * s` (three-pass recompute pass 3, online pass 2). Precondition: no
+/// NaN in `x` (its rows go to `nanRow`) and a finite `s`: the outputs are then never NaN and are
+/// rounded without the NaN check (`KernelStorage.storeNarrowedNonNaN`).
 func expScalePass<T: KernelFloat, X: KernelStorage, Y: KernelStorage>(
   _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>, _ count: Int, max m: T, scale s: T,
   streaming: Bool = false
@@ -47,7 +49,8 @@ struct ExpScale<X: KernelStorage, Y: KernelStorage>: ElementwiseBody where Y.Ari
 
   @inline(always)
   func step(_ s: some VectorSlot<T>) {
-    s.write(T.expShifted(s.read(x, pad: -.infinity), minus: vm) * vs, y)
+    // No NaN reaches here: rows with a NaN go to `nanRow` first, and `x_i <= m`, `s <= 1`.
+    s.writeNonNaN(T.expShifted(s.read(x, pad: -.infinity), minus: vm) * vs, y)
   }
 }
 
