@@ -30,7 +30,10 @@ import SoftmaxKernelsCore
 /// the whole sum is below 2, in every algorithm and on every path (vector body, tail, threaded
 /// split rows). So the dominant entry of `[30, 0, ..., 0]` (4097 entries) gets
 /// `-log1p(4096 e^-30)`, not 0 (PyTorch's float32 `log_softmax` returns 0 there). Bounds the
-/// tests enforce, on top of the rounding of `x_i - max` in the row's type: log-softmax relative
+/// tests enforce, on top of the largest rounding of `x_j - max` in the row's type over the row
+/// (every entry's shift enters the sum, so a log-probability near 0 carries the other entries'
+/// roundings: Double `[0.3, (0.3 - 700) x 999]` gives the first entry's log-probability,
+/// -9.85e-302, 4.6e-14 off relative, all of it that rounding): log-softmax relative
 /// error 2e-6 (Float) / 5e-15 (Double); log-sum-exp error 2e-6 / 5e-15 in units of
 /// `max(|lse|, |max x|)`, i.e. relative when the maximum is 0; softmax relative error 2e-6 /
 /// 5e-15 and `|sum - 1|` the same. Measured maxima over all-equal rows, dominant entries

@@ -240,6 +240,24 @@ final class SoftmaxFamilyPropertyTests: SoftmaxKernelsTestCase {
     }
     rows.append([0, -13.552525])
     rows.append([0, -7.2406044])
+    // The online normaliser's lane holding the maximum (an outside review, 2026-12-01): terms
+    // just under half its ulp in its block (indices 1-16), in the next blocks of its window
+    // (every 32nd) and in the lanes the window's fold adds after it (every 256th): 38 roundings
+    // in one direction, 2.27e-6 off while the fold summed the lanes in Float.
+    let a = Float(bitPattern: 0xC185_1593), b = Float(bitPattern: 0xC17F_1404)
+    var online = [Float](repeating: -60, count: 4096)
+    online[0] = 0
+    for k in Array(1...16) + Array(stride(from: 32, through: 224, by: 32)) + Array(stride(from: 256, through: 3840, by: 256)) {
+      online[k] = a
+    }
+    rows.append(online)
+    // The same with two maxima (sum near 2: log-sum-exp through log, not log1p).
+    online = [Float](repeating: -60, count: 4096)
+    online[0] = 0
+    online[16] = 0
+    for k in stride(from: 32, through: 240, by: 16) { online[k] = a }
+    for k in Array(1...15) + Array(stride(from: 256, through: 3840, by: 256)) { online[k] = b }
+    rows.append(online)
     rows.append([-300.0, 7.290552616119385, 6.505213260650635, -3.6360557079315186, -3.737928628921509,
       -5.785261154174805, -1.5538331270217896, -2.8470609188079834, 7.70114278793335,
       3.3538331985473633, -1.2712898254394531, 0.9463075399398804, -4.896880626678467,
