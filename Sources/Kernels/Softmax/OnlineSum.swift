@@ -11,11 +11,11 @@ import Darwin
 /// Vectors per block of the blocked online normaliser (256 floats / 128 doubles).
 let onlineBlockVectors = 16
 
-/// Vectors per window of the online normaliser: 8 blocks (2048 floats / 1024 doubles). A
-/// lane's state takes one rounding per block on top of the 16 of its terms' block sum, so the
-/// lane holding the maximum absorbs at most 7 + 8 + 1 roundings before the window goes to
-/// Double (with 16 blocks a Float row built for it came within 6% of the 2e-6 log-sum-exp
-/// bound).
+/// Vectors per window of the online normaliser: 8 blocks (2048 floats / 1024 doubles). The
+/// lane holding the maximum then takes at most 15 roundings in `T` before the window goes to
+/// Double: 7 in its block accumulator (8 terms), 1 adding the block's two accumulators, 7
+/// adding the window's later blocks to its state. (With 16 blocks a Float row built for it came
+/// within 6% of the 2e-6 log-sum-exp bound.)
 let onlineWindowVectors = 8 * onlineBlockVectors
 
 // MARK: - Online normaliser (blocked)
