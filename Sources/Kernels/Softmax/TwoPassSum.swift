@@ -21,19 +21,16 @@ let extendedWindowVectors = 64
 /// otherwise lost half an ulp of the total per window, 1.5e-14 relative over 128 windows
 /// (`[0, -15.35 x 65535]`, found by an outside review, 2026-12-01).
 struct ExtendedSum {
-  /// The leading part of the mantissa and the compensation at the same exponent.
-  private var high = 0.0, low = 0.0
+  /// The mantissa, compensated (`CompensatedSum`, rescaled with the exponent).
+  private var total = CompensatedSum()
   var exponent = -Double.infinity
   var max = -Double.infinity
   var invalid = false
 
   /// The mantissa: the compensated sum (setting it drops the compensation).
   var mantissa: Double {
-    get { high + low }
-    set {
-      high = newValue
-      low = 0
-    }
+    get { total.value }
+    set { total = CompensatedSum(newValue) }
   }
 
   /// Adds `v * 2^e`. Rescaling by a power of two is exact unless it underflows.
@@ -43,27 +40,25 @@ struct ExtendedSum {
       return
     }
     if v == 0 { return }
-    if e > exponent {
-      high = scaled(high, exponent - e)
-      low = scaled(low, exponent - e)
-      exponent = e
-      addCompensated(v)
-    } else {
-      addCompensated(scaled(v, e - exponent))
-    }
+    add(CompensatedSum(v), exponent: e)
   }
 
-  /// `high + t`, its rounding error added to `low`.
-  private mutating func addCompensated(_ t: Double) {
-    let sum = high + t
-    low += Swift.abs(high) >= Swift.abs(t) ? (high - sum) + t : (t - sum) + high
-    high = sum
+  /// Adds `o * 2^e`: the sum with the smaller exponent is rescaled to the other's.
+  private mutating func add(_ o: CompensatedSum, exponent e: Double) {
+    if e > exponent {
+      total.scale(scaled(1, exponent - e))
+      exponent = e
+      total.add(o)
+    } else {
+      var o = o
+      o.scale(scaled(1, e - exponent))
+      total.add(o)
+    }
   }
 
   mutating func merge(_ other: ExtendedSum) {
     invalid = invalid || other.invalid
-    add(mantissa: other.high, exponent: other.exponent)
-    add(mantissa: other.low, exponent: other.exponent)
+    if !other.invalid, other.mantissa != 0 { add(other.total, exponent: other.exponent) }
     max = Swift.max(max, other.max)
   }
 }
