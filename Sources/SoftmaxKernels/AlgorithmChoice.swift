@@ -46,6 +46,8 @@ extension SoftmaxAlgorithm {
   ///   the output cannot hold the Float exponentials, so every other algorithm computes each
   ///   exponential twice): `threePassReload` with a Float scratch row for rows of up to 2^22
   ///   entries (`narrowReloadColumns`), whatever the rules above say; longer rows follow them.
+  ///   (Rows longer than one block keep the scratch row only in calls of at least 16 rows,
+  ///   `narrowScratchRows`; with fewer, `threePassReload` recomputes the exponentials.)
   ///   AMD EPYC Zen 4, 2026-12-01, x86-64-v4, Gelem/s at 1 / 2 threads: BFloat16 1024 x 262144
   ///   2.70 / 4.67 against 1.85 / 3.63 for `online`; 256 x 2^20 2.82 / 4.67 against 1.82 /
   ///   3.11; 64 x 2^22 2.71 / 4.90 against 1.69 / 3.05. Intel Xeon (model 207), 2026-12-01,
@@ -79,21 +81,21 @@ extension SoftmaxAlgorithm {
   }
 }
 
-/// The algorithm and store kind of one forward call.
-struct AlgorithmChoice {
-  var algorithm: SoftmaxAlgorithm
-  var streamingStores: Bool
+/// The algorithm and store kind of one forward call (`package`: the tests check the choice).
+package struct AlgorithmChoice {
+  package var algorithm: SoftmaxAlgorithm
+  package var streamingStores: Bool
   /// `threePassReload` softmax keeps its exponentials in a scratch row per thread.
-  var reloadsFromScratch: Bool
+  package var reloadsFromScratch: Bool
 
   /// `outputBytes`: the bytes of the rows written, `rows x columns` elements (0 for log-sum-exp,
   /// which writes one value per row). The algorithm depends on that size alone, never on the
   /// stride or on `streamingStores`, so forcing the store kind never changes a result.
   /// `scalarBytes`: the size of the arithmetic type; `narrowOutput`: the output is stored in a
   /// narrower type (16-bit), which cannot hold the exponentials.
-  init(
-    _ options: SoftmaxOptions, _ operation: SoftmaxOperation, columns: Int, level: ISALevel, outputBytes: Int,
-    scalarBytes: Int, narrowOutput: Bool
+  package init(
+    _ options: SoftmaxOptions, _ operation: SoftmaxOperation, rows: Int, columns: Int, level: ISALevel,
+    outputBytes: Int, scalarBytes: Int, narrowOutput: Bool
   ) {
     let large = outputBytes > streamingStoreThreshold
     algorithm = options.algorithm.resolved(
@@ -111,9 +113,14 @@ struct AlgorithmChoice {
     // rounds) against 15.8 / 25.8 and 15.3 / 24.8 keeping them in the output; x86-64-v4 19.3 /
     // 30.9 and 18.9 / 31.3 against 17.9 / 35.7 and 18.3 / 25.7 (the 2-thread cells moved with
     // the machine's neighbours; AMD EPYC Zen 4, 2026-12-01).
+    // A 16-bit output's scratch row of more than one block is allocated only for a call of at
+    // least `narrowScratchRows` rows, which share its cost (see there); fewer rows recompute
+    // the exponentials, bitwise the same results.
     let reloads = algorithm == .threePassReload && operation == .softmax
     let scratchFits = narrowOutput || columns > reproducibleBlock
-      ? columns <= narrowReloadColumns : columns * scalarBytes <= reloadScratchBytes
+      ? columns <= narrowReloadColumns
+        && (!narrowOutput || columns <= reproducibleBlock || rows >= narrowScratchRows)
+      : columns * scalarBytes <= reloadScratchBytes
     let rereadsOutput = reloads && !scratchFits && !narrowOutput
     streamingStores = outputBytes > 0 && (options.execution.streamingStores ?? (large && !rereadsOutput))
     reloadsFromScratch = reloads && scratchFits && (streamingStores || narrowOutput)
@@ -126,6 +133,20 @@ struct AlgorithmChoice {
 /// where with a 16-bit output it still beat `online` by 1.6x at 1 thread: see
 /// `SoftmaxAlgorithm.resolved`). Beyond it the scratch row would travel to memory and back.
 let narrowReloadColumns = 1 << 22
+
+/// The fewest rows of a call whose 16-bit softmax output keeps the exponentials of rows longer
+/// than one block (2^16 entries) in a Float scratch row: 16. Such a scratch row (256 KiB to
+/// 16 MiB per thread) is allocated and freed once per call, and the allocator hands its pages
+/// back to the system and faults them in again on many calls (about 1000 minor page faults per
+/// call of one 2^20-entry BFloat16 row, against none without the scratch row): with few rows
+/// that costs more than recomputing the exponentials. `softmax-bench`, BFloat16, x86-64-v4,
+/// 1 thread, medians of 5 calls, GB/s, `threePassReload` (scratch row) against
+/// `threePassRecompute` (Intel Xeon model 207, 2026-12-01): one row of 2^20 entries 1.86 / 7.96
+/// (median of 21 calls: 5.91 / 5.68), one of 2^22 1.39 / 5.25 (21 calls: 4.54 / 5.29),
+/// 8 x 262144 5.02 / 6.37 and 3.75 / 6.64 (two rounds), 16 x 262144 5.10 / 4.51 and 5.34 /
+/// 5.29, 32 x 262144 5.35 / 4.94 and 5.36 / 5.04. Rows of one block keep their scratch row
+/// (at most 256 KiB; one row of 2^16 entries, 21 calls: 10.4 / 6.9 and 8.3 / 7.3).
+package let narrowScratchRows = 16
 
 /// The longest row of one block (in bytes of the arithmetic type) whose exponentials
 /// `threePassReload` keeps in a scratch row of the thread's own when the output streams: a quarter of the

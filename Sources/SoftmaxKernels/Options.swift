@@ -25,7 +25,10 @@ public enum SoftmaxAlgorithm: String, CaseIterable, Sendable, CustomStringConver
   /// level-2 cache, or is longer than one block (65 536 entries, normalised block by block as
   /// in recompute) and at most 2^22 entries, or the output is 16-bit, the exponentials go to a
   /// scratch row of the thread's own (`C` elements per thread and call) and the output is
-  /// written once. Bitwise the results of recompute. For log-softmax and log-sum-exp it is the
+  /// written once. A 16-bit output of rows longer than one block takes the scratch row only
+  /// for calls of at least 16 rows (its allocation and page faults, once per call, cost more
+  /// than they save with fewer: <doc:Algorithms>); fewer rows recompute the exponentials.
+  /// Bitwise the results of recompute. For log-softmax and log-sum-exp it is the
   /// same as recompute.
   case threePassReload
   /// Two passes with (mantissa, exponent) accumulation of `exp(x - r)`, `r` the row's first

@@ -39,7 +39,7 @@ func softmaxForward<X, Y>(
   let table = kernels(plan.level)
   withUnsafeMutableBytes(of: &dummy) { d in
     let choice = AlgorithmChoice(
-      options, operation, columns: columns, level: plan.level,
+      options, operation, rows: rows, columns: columns, level: plan.level,
       outputBytes: operation == .logSumExp ? 0 : rows * columns * MemoryLayout<Y>.stride,
       scalarBytes: table.arithmeticBytes, narrowOutput: MemoryLayout<Y>.stride < table.arithmeticBytes)
     var batch = ForwardBatch<X, Y>(

@@ -7,6 +7,7 @@
 // rows between ordinary ones; nothing outside the output is written.
 
 import SoftmaxKernels
+import SoftmaxKernelsCore
 import XCTest
 
 final class ReloadScratchTests: SoftmaxKernelsTestCase {
@@ -74,6 +75,46 @@ final class ReloadScratchTests: SoftmaxKernelsTestCase {
           let c = try halfForward(.softmax, x, columns: columns, options: options(.threePassRecompute, level, threads, streaming: true))
           XCTAssertEqual(a.half.map(\.bits), c.half.map(\.bits), "\(H.self) output streamed, columns \(columns) \(level) threads \(threads)")
         }
+      }
+    }
+  }
+
+  /// A 16-bit output's rows longer than one block keep their exponentials in the scratch row
+  /// only in calls of at least `narrowScratchRows` (16) rows; rows of one block always. The
+  /// choice, and at 16 rows (the scratch row in use) the results: bitwise recompute.
+  func testHalfPrecisionLongRowsTakeTheScratchRowFromSixteenRows() throws {
+    XCTAssertEqual(narrowScratchRows, 16)
+    let reload = SoftmaxOptions(algorithm: .threePassReload)
+    func scratch(_ rows: Int, _ columns: Int, _ level: ISALevel) -> Bool {
+      AlgorithmChoice(
+        reload, .softmax, rows: rows, columns: columns, level: level, outputBytes: rows * columns * 2,
+        scalarBytes: 4, narrowOutput: true
+      ).reloadsFromScratch
+    }
+    for level in ISALevel.allSupported {
+      XCTAssertTrue(scratch(16, 65_537, level), "16 x 65537, \(level)")
+      XCTAssertTrue(scratch(100, 1 << 22, level), "100 x 2^22, \(level)")
+      XCTAssertFalse(scratch(15, 65_537, level), "15 x 65537, \(level)")
+      XCTAssertFalse(scratch(1, 1 << 20, level), "1 x 2^20, \(level)")
+      XCTAssertFalse(scratch(16, (1 << 22) + 1, level), "16 x (2^22 + 1), \(level)")
+      XCTAssertTrue(scratch(1, 65_536, level), "1 x 65536 (one block), \(level)")
+      XCTAssertTrue(scratch(1, 1000, level), "1 x 1000, \(level)")
+    }
+    var rng = SeededRandom(seed: 813)
+    let rows = 16, columns = 65_537
+    for type in halfTypes { try check16(type, rows: rows, columns: columns, &rng) }
+  }
+
+  private func check16<H: HalfType>(_: H.Type, rows: Int, columns: Int, _ rng: inout SeededRandom) throws {
+    var x: [H] = (0..<(rows * columns)).map { _ in H(Float(rng.uniform(-30, 30))) }
+    x[3 * columns + 7] = H(Float.infinity)  // a special row among ordinary ones
+    x[5 * columns + 65_536] = H(Float(1e4))  // a dominant entry in the second block
+    try forEachLevel { level in
+      for threads in [1, 2] {
+        let a = try halfForward(.softmax, x, columns: columns, options: options(.threePassRecompute, level, threads, streaming: false))
+        let b = try halfForward(.softmax, x, columns: columns, options: options(.threePassReload, level, threads, streaming: true))
+        XCTAssertEqual(a.half.map(\.bits), b.half.map(\.bits), "\(H.self) \(rows) x \(columns) \(level) threads \(threads)")
+        XCTAssertNil(firstDifference(a.float, b.float), "\(H.self) Float output, \(rows) x \(columns) \(level) threads \(threads)")
       }
     }
   }
