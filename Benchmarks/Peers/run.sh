@@ -7,7 +7,7 @@
 #                                [--markdown FILE] [--out DIR] [--peers LIST]
 #                                [--workloads LIST] [--ours-json FILE] [--ours-source worktree|head]
 #                                [--lce-rows N] [--lce-dim D] [--lce-vocab V] [--lce-big-vocab V]
-#                                [--lce-type LIST]
+#                                [--lce-type LIST] [--isa LIST]
 #
 # The linear cross-entropy cells L1-L4 (PyTorch's F.linear + F.cross_entropy against
 # softmax-bench --lce) run only when --workloads names them, e.g. --workloads L1,L2,L3,L4;
@@ -25,6 +25,7 @@ build="$here/build"
 size=$((1 << 28))
 repetitions=5
 threads="1,2"
+isa=""
 markdown=""
 out=""
 peers="xnnpack,onednn,ort,torch,scipy"
@@ -53,6 +54,8 @@ options:
   --lce-rows N, --lce-dim D, --lce-vocab V, --lce-big-vocab V
                      the shape of the linear cross-entropy cells L1-L4 (default 8192, 1024,
                      32768 for L1/L2, 262144 for L3/L4), passed to both sides
+  --isa LIST         our cells at these ISA levels only (softmax-bench --isa, e.g. x86-64-v4;
+                     default every level the CPU has): a shorter run, the peers unchanged
   --lce-type LIST    storage types of L1-L4, comma separated, of float, bfloat16, float16
                      (default float): softmax-bench --lce-type LIST, and PyTorch once per
                      type with --dtype float32 / bfloat16 / float16
@@ -67,6 +70,7 @@ while [[ $# -gt 0 ]]; do
     --size) size="${2:?--size needs a value}"; shift 2 ;;
     --repetitions) repetitions="${2:?--repetitions needs a value}"; shift 2 ;;
     --threads) threads="${2:?--threads needs a value}"; shift 2 ;;
+    --isa) isa="${2:?--isa needs a value}"; shift 2 ;;
     --markdown) markdown="${2:?--markdown needs a value}"; shift 2 ;;
     --out) out="${2:?--out needs a value}"; shift 2 ;;
     --peers) peers="${2:?--peers needs a value}"; shift 2 ;;
@@ -255,6 +259,7 @@ else
     fi
   fi
   bench=(--size "$size" --threads "$threads" --repetitions "$repetitions" --json "$ours")
+  [[ -n "$isa" ]] && bench+=(--isa "$isa")
   # The linear cross-entropy cells (softmax-bench --lce) only when asked for.
   [[ ${#lce_list[@]} -gt 0 ]] && bench+=(--lce "${lce_args[@]}")
   [[ ${#lce_list[@]} -gt 0 && -n "$lce_types" ]] && bench+=(--lce-type "$lce_types")
