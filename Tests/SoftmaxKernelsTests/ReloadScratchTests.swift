@@ -66,10 +66,7 @@ final class ReloadScratchTests: SoftmaxKernelsTestCase {
       let x: [H] = (0..<(3 * columns)).map { _ in H(Float(rng.uniform(-30, 30))) }
       try forEachLevel { level in
         for threads in [1, 2] {
-          let a = try halfForward(.softmax, x, columns: columns, options: options(.threePassRecompute, level, threads, streaming: false))
-          let b = try halfForward(.softmax, x, columns: columns, options: options(.threePassReload, level, threads, streaming: true))
-          XCTAssertEqual(a.half.map(\.bits), b.half.map(\.bits), "\(H.self) output, columns \(columns) \(level) threads \(threads)")
-          XCTAssertNil(firstDifference(a.float, b.float), "\(H.self) rows, Float output, columns \(columns) \(level) threads \(threads)")
+          let a = try assertScratchReloadIsRecompute(x, columns: columns, level, threads, "columns \(columns)")
           // The recomputing last pass streamed: its 16-bit rounding without the NaN check
           // (`storeNarrowedNonNaN`) gives the same bits.
           let c = try halfForward(.softmax, x, columns: columns, options: options(.threePassRecompute, level, threads, streaming: true))
@@ -111,12 +108,22 @@ final class ReloadScratchTests: SoftmaxKernelsTestCase {
     x[5 * columns + 65_536] = H(Float(1e4))  // a dominant entry in the second block
     try forEachLevel { level in
       for threads in [1, 2] {
-        let a = try halfForward(.softmax, x, columns: columns, options: options(.threePassRecompute, level, threads, streaming: false))
-        let b = try halfForward(.softmax, x, columns: columns, options: options(.threePassReload, level, threads, streaming: true))
-        XCTAssertEqual(a.half.map(\.bits), b.half.map(\.bits), "\(H.self) \(rows) x \(columns) \(level) threads \(threads)")
-        XCTAssertNil(firstDifference(a.float, b.float), "\(H.self) Float output, \(rows) x \(columns) \(level) threads \(threads)")
+        _ = try assertScratchReloadIsRecompute(x, columns: columns, level, threads, "\(rows) x \(columns)")
       }
     }
+  }
+
+  /// 16-bit rows `x` through `threePassReload` (streamed: the scratch row where the rule takes
+  /// it) and `threePassRecompute`: the same bits, into a 16-bit and into a Float output.
+  /// Returns recompute's outputs.
+  private func assertScratchReloadIsRecompute<H: HalfType>(
+    _ x: [H], columns: Int, _ level: ISALevel, _ threads: Int, _ shape: String
+  ) throws -> (half: [H], float: [Float]) {
+    let a = try halfForward(.softmax, x, columns: columns, options: options(.threePassRecompute, level, threads, streaming: false))
+    let b = try halfForward(.softmax, x, columns: columns, options: options(.threePassReload, level, threads, streaming: true))
+    XCTAssertEqual(a.half.map(\.bits), b.half.map(\.bits), "\(H.self) output, \(shape) \(level) threads \(threads)")
+    XCTAssertNil(firstDifference(a.float, b.float), "\(H.self) rows, Float output, \(shape) \(level) threads \(threads)")
+    return a
   }
 
   private func options(_ algorithm: SoftmaxAlgorithm, _ level: ISALevel, _ threads: Int, streaming: Bool) -> SoftmaxOptions {
