@@ -33,7 +33,7 @@ FMA_PASSES = {"broadcastTile"}
 # variants (every storage type) must have a loop with a non-temporal store (`vmovnt*`). (LLVM
 # once folded the BFloat16 narrowing into a `vpmovdw` to memory and dropped the hint.)
 STREAM_PASSES = {"scalePass", "scaleCopyPass", "expScalePass", "logSoftmaxPass", "extendedScalePass",
-                 "crossEntropyGradientStreamPass"}
+                 "crossEntropyGradientStreamPass", "storeExpCompanionPass"}
 # Passes compiled for Float only (not generic): no Double variant to look for.
 FLOAT_ONLY_PASSES = {"broadcastTile", "packPanels", "logitTile", "linearForwardBlock", "linearBackwardTile"}
 
@@ -48,10 +48,23 @@ def storage_label(fname):
     BFloat16, written as Float). None for other functions. A pass generic over its storage has
     its arithmetic type first (`<Swift.Float, SoftmaxKernelsCore.BFloat16, Swift.Float>`)."""
     m = re.match(r"(?:function signature specialization <[^<>]*> of )?(?:merged )?(?:generic )?"
-                 r"specialization <([^<>]*)> of ", fname)
+                 r"specialization <", fname)
     if not m: return None
-    types = [SHORT.get(t.strip()) for t in m.group(1).split(",")]
-    if None in types: return None
+    # The top-level generic arguments; a generic one (a pass's companion body, e.g.
+    # `GradientCompanion<...>` of storeExpCompanionPass) is not a storage type and is skipped.
+    args, depth, start, i = [], 0, m.end(), m.end()
+    while i < len(fname):
+        c = fname[i]
+        if c == "<": depth += 1
+        elif c == ">" and depth == 0: args.append(fname[start:i]); break
+        elif c == ">": depth -= 1
+        elif c == "," and depth == 0: args.append(fname[start:i]); start = i + 1
+        i += 1
+    else:
+        return None
+    if not fname[i:].startswith("> of "): return None
+    types = [SHORT.get(t.strip()) for t in args if "<" not in t]
+    if not types or None in types: return None
     if len(set(types)) == 1: return types[0]
     storage = types[1:] if types[0] in ("Float", "Double") and len(types) > 1 else types
     distinct = list(dict.fromkeys(storage))

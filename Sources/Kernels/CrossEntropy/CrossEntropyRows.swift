@@ -35,7 +35,14 @@ func crossEntropyRows<X: KernelStorage, T: KernelFloatLog>(
   // better up to 262144 columns (memory-bound at 2 threads), up to 10% slower at 2^20 columns
   // (4 MiB rows; noise of the same order): kept for every length, so that the gradient's
   // rounding never depends on the row's length or the machine.
-  let exps: UnsafeMutablePointer<T>? = scratchRow(n, if: b.gradient != nil)
+  //
+  // With streaming stores and rows that fit the level-2 cache (`prefetchNextRow`), each row's
+  // gradient pass runs inside the next row's exponential pass (`PendingGradient`), so the
+  // exponentials alternate between two scratch rows. Measured on W6 (8192 x 32768, loss +
+  // gradient, x86-64-v4): see `PendingGradient`.
+  let pipelined = b.gradient != nil && b.streamingStores && b.prefetchNextRow && cap <= 0
+  let exps: UnsafeMutablePointer<T>? = scratchRow(pipelined ? 2 * n : n, if: b.gradient != nil)
+  var pending: PendingGradient<X>? = nil
   defer {
     scratch?.deallocate()
     gradientScratch?.deallocate()
@@ -47,7 +54,10 @@ func crossEntropyRows<X: KernelStorage, T: KernelFloatLog>(
     let dx = b.gradient.map { $0 + r * b.gradientStride }
     let next = b.prefetchNextRow && r + 1 < rows.upperBound ? rawRow + b.logitsStride : nil
     guard let scratch else {
-      crossEntropyRow(b, r, x: rawRow, dx: dx, prefetching: next, exps: exps, totalWeight: totalWeight, &partial)
+      let rowExps = pipelined && r & 1 == 1 ? exps.map { $0 + n } : exps
+      pending = crossEntropyRow(
+        b, r, x: rawRow, dx: dx, prefetching: next, exps: rowExps, totalWeight: totalWeight, &partial,
+        after: pending, deferring: pipelined)
       continue
     }
     guard let dx, let chain else {
@@ -64,19 +74,22 @@ func crossEntropyRows<X: KernelStorage, T: KernelFloatLog>(
       softcapChainPass(chain: chain, gradient: UnsafePointer(dx), into: dx, n)
     }
   }
+  pending?.finish(companionRan: false)
   return partial
 }
 
 /// Row `r` of `b` from its logits `x` (the stored row, or its soft-capped copy in `T`), writing
 /// its gradient to `dx` (the gradient row, or a scratch row in `T`) and its sums to `partial`.
 /// `exps` (`n` entries, given with `dx`): the sum pass keeps `exp(x_i - m)` there and the
-/// gradient pass scales them.
-@inline(__always)
+/// gradient pass scales them. `previous`: the pending gradient of the row before, written
+/// during this row's exponential pass (`PendingGradient`; `exps` then is not its scratch row).
+/// `deferring`: this row's gradient pass is returned instead of run (the fixed entries computed).
+@inline(__always) @discardableResult
 private func crossEntropyRow<X: KernelStorage, T: KernelFloatLog, S: KernelStorage, G: KernelStorage>(
   _ b: CrossEntropyBatch<X, T>, _ r: Int, x: UnsafePointer<S>, dx: UnsafeMutablePointer<G>?,
   prefetching next: UnsafePointer<X>?, exps: UnsafeMutablePointer<T>?, totalWeight: Double,
-  _ partial: inout LossPartial
-) where X.Arithmetic == T, S.Arithmetic == T, G.Arithmetic == T {
+  _ partial: inout LossPartial, after previous: PendingGradient<G>? = nil, deferring: Bool = false
+) -> PendingGradient<G>? where X.Arithmetic == T, S.Arithmetic == T, G.Arithmetic == T {
   let n = b.columns
   let eps = Double(b.labelSmoothing)
   let c = Double(n)
@@ -85,7 +98,13 @@ private func crossEntropyRow<X: KernelStorage, T: KernelFloatLog, S: KernelStora
   let zScale = b.perRowGradientScale.map { Double($0[r]) } ?? Double(b.zLossGradientScale)
   // The next row is prefetched element for element, so only when `x` is the stored row's type.
   let nextRow = S.self == X.self ? next.map { UnsafeRawPointer($0).assumingMemoryBound(to: S.self) } : nil
-  let row = rowLogSumExp(x, n, prefetching: nextRow, storing: exps)
+  let row: RowLogSumExp
+  if let previous {
+    row = previous.rowLogSumExpWritingGradient(x, storing: exps!, prefetching: nextRow ?? x)
+    previous.finish(companionRan: row.summed)
+  } else {
+    row = rowLogSumExp(x, n, prefetching: nextRow, storing: exps)
+  }
   b.rowLogSumExp?[r] = T(row.lse)
   if let argmax = b.rowArgmax {
     var k = -1
@@ -104,7 +123,7 @@ private func crossEntropyRow<X: KernelStorage, T: KernelFloatLog, S: KernelStora
     if y == b.ignoreIndex {
       b.rowLoss?[r] = 0
       if let dx { fillPass(dx, n, 0) }
-      return
+      return nil
     }
     let wy = Double(b.classWeights?[y] ?? 1)
     let xy = Double(S.widened(x[y]))
@@ -156,10 +175,10 @@ private func crossEntropyRow<X: KernelStorage, T: KernelFloatLog, S: KernelStora
   partial.lossSum.add(loss)
   partial.zLossSum.add(row.lse * row.lse)
   b.rowLoss?[r] = T(loss + Double(b.zLossScale) * row.lse * row.lse)
-  guard let dx else { return }
+  guard let dx else { return nil }
   guard row.lse.isFinite else {
     fillPass(dx, n, T.nan)
-    return
+    return nil
   }
   // dx_i = (s A + zTerm) p_i - (b1 t_i + b2) w_i, b1 = s (1 - eps) with probabilities (else
   // 0), b2 = s eps / C.
@@ -168,12 +187,11 @@ private func crossEntropyRow<X: KernelStorage, T: KernelFloatLog, S: KernelStora
   let b1 = T(probabilities == nil ? 0 : scale * (1 - eps))
   // p_i = e_i / S: 1 / S goes into the scale, rounded once with it.
   let a = T((scale * weightSum + zTerm) / row.sum)
-  let exps = exps!  // given with every gradient (crossEntropyRows)
-  if b.streamingStores {
-    crossEntropyGradientStreamPass(exps, dx, n, a: a, b1: b1, t: probabilities, b2: T(b2), w: b.classWeights)
-  } else {
-    crossEntropyGradientPass(exps, dx, n, a: a, b1: b1, t: probabilities, b2: T(b2), w: b.classWeights)
-  }
+  var job = PendingGradient(
+    e: exps!,  // given with every gradient (crossEntropyRows)
+    dx: dx, count: n, a: a, b1: b1, t: probabilities, b2: T(b2), w: b.classWeights, streaming: b.streamingStores)
+  // The fixed entries below are computed from the row's sums only (never from `dx`, which may
+  // be the logits), so they can be computed before the pass and written after it.
   if let t = probabilities, let (k, rest) = row.rest {
     // The dominant entry k of a row with probability targets: A p_k - u_k cancels when the
     // target puts (nearly) all its mass on k (a one-hot soft label at the argmax: both terms
@@ -184,15 +202,19 @@ private func crossEntropyRow<X: KernelStorage, T: KernelFloatLog, S: KernelStora
     let wt = b.classWeights.map { w in others { dotPass(w + $0, t + $0, $1) } } ?? others { sumPass(t + $0, $1) }
     var rowOthers = (1 - eps) * wt
     if eps > 0 { rowOthers += eps / c * (b.classWeights.map { w in others { sumPass(w + $0, $1) } } ?? c - 1) }
-    dx[k] = G.narrowed(T(-(scale * weightSum + zTerm) * (rest / (1 + rest)) + (scale * rowOthers + zTerm)))
+    job.dominant = (k, G.narrowed(T(-(scale * weightSum + zTerm) * (rest / (1 + rest)) + (scale * rowOthers + zTerm))))
   }
-  guard let (y, wy, nll) = target else { return }
-  // The target entry without cancellation: p_y - 1 = expm1(-nll), and p_y = exp(-nll) (not
-  // (p_y - 1) + 1, which loses p_y's digits when it is small and the z-loss term large).
-  let dominant = row.rest?.index == y
-  let pyMinusOne = dominant ? -row.rest!.sum / (1 + row.rest!.sum) : expm1(-nll)
-  let py = dominant ? 1 / (1 + row.rest!.sum) : exp(-nll)
-  let wyGrad = b.classWeights.map { Double($0[y]) } ?? 1
-  dx[y] = G.narrowed(T(scale * (1 - eps) * wy * pyMinusOne + (scale * eps / c * totalWeight + zTerm) * py
-    - b2 * wyGrad))
+  if let (y, wy, nll) = target {
+    // The target entry without cancellation: p_y - 1 = expm1(-nll), and p_y = exp(-nll) (not
+    // (p_y - 1) + 1, which loses p_y's digits when it is small and the z-loss term large).
+    let dominant = row.rest?.index == y
+    let pyMinusOne = dominant ? -row.rest!.sum / (1 + row.rest!.sum) : expm1(-nll)
+    let py = dominant ? 1 / (1 + row.rest!.sum) : exp(-nll)
+    let wyGrad = b.classWeights.map { Double($0[y]) } ?? 1
+    job.target = (y, G.narrowed(T(scale * (1 - eps) * wy * pyMinusOne + (scale * eps / c * totalWeight + zTerm) * py
+      - b2 * wyGrad)))
+  }
+  if deferring { return job }
+  job.finish(companionRan: false)
+  return nil
 }

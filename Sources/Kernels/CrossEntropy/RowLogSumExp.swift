@@ -29,6 +29,8 @@ struct RowLogSumExp {
   var sum: Double = .nan
   /// `(argmax, sum of exp(x_j - max) over j != argmax)` when computed.
   var rest: (index: Int, sum: Double)?
+  /// Whether the exponential sum pass ran (the maximum is finite).
+  var summed = false
 }
 
 /// With `next`, the `n` entries from `next` (the row this thread computes next) are prefetched
@@ -38,6 +40,31 @@ struct RowLogSumExp {
 func rowLogSumExp<X: KernelStorage>(
   _ x: UnsafePointer<X>, _ n: Int, prefetching next: UnsafePointer<X>? = nil,
   storing e: UnsafeMutablePointer<X.Arithmetic>? = nil
+) -> RowLogSumExp {
+  rowLogSumExp(x, n) { m in
+    switch (e, next) {
+    case (let e?, let next?): storeExpPrefetchPass(x, e, n, max: m, prefetching: next)
+    case (let e?, nil): storeExpPass(x, e, n, max: m)
+    case (nil, let next?): sumExpPrefetchPass(x, n, max: m, prefetching: next)
+    case (nil, nil): sumExpPass(x, n, max: m)
+    }
+  }
+}
+
+/// `rowLogSumExp` storing `e_i` in `e`, whose sum pass calls `companion.line(j)` once per full
+/// vector (`storeExpCompanionPass`). The pass runs, and `summed` is true, exactly when the
+/// row's maximum is finite.
+func rowLogSumExp<X: KernelStorage, C: LinePrefetch>(
+  _ x: UnsafePointer<X>, _ n: Int, storing e: UnsafeMutablePointer<X.Arithmetic>, companion: C
+) -> RowLogSumExp {
+  rowLogSumExp(x, n) { m in storeExpCompanionPass(x, e, n, max: m, companion) }
+}
+
+/// The maximum pass, the special rows, then `sum(m)` (the exponential sum pass) for a finite
+/// maximum `m`.
+@inline(__always)
+private func rowLogSumExp<X: KernelStorage>(
+  _ x: UnsafePointer<X>, _ n: Int, sum: (X.Arithmetic) -> Double
 ) -> RowLogSumExp {
   typealias T = X.Arithmetic
   let m: T = maxPass(x, n)
@@ -49,13 +76,8 @@ func rowLogSumExp<X: KernelStorage>(
     for i in 0..<n where X.widened(x[i]).isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
     return RowLogSumExp(max: .infinity, logSum: .nan, lse: .infinity, rest: nil)
   }
-  let s = switch (e, next) {
-  case (let e?, let next?): storeExpPrefetchPass(x, e, n, max: m, prefetching: next)
-  case (let e?, nil): storeExpPass(x, e, n, max: m)
-  case (nil, let next?): sumExpPrefetchPass(x, n, max: m, prefetching: next)
-  case (nil, nil): sumExpPass(x, n, max: m)
-  }
-  if s.isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil) }
+  let s = sum(m)
+  if s.isNaN { return RowLogSumExp(max: .nan, logSum: .nan, lse: .nan, rest: nil, summed: true) }
   let mm = Double(m)
   if s < 2 {
     // The maximum is unique (a tie would make s >= 2): sum the others exactly.
@@ -63,10 +85,10 @@ func rowLogSumExp<X: KernelStorage>(
     while X.widened(x[k]) != m { k += 1 }
     let rest = sumExpPass(x, k, max: m) + sumExpPass(x + k + 1, n - k - 1, max: m)
     let logSum = log1p(rest)
-    return RowLogSumExp(max: mm, logSum: logSum, lse: mm + logSum, sum: 1 + rest, rest: (k, rest))
+    return RowLogSumExp(max: mm, logSum: logSum, lse: mm + logSum, sum: 1 + rest, rest: (k, rest), summed: true)
   }
   let logSum = log(s)
-  return RowLogSumExp(max: mm, logSum: logSum, lse: mm + logSum, sum: s, rest: nil)
+  return RowLogSumExp(max: mm, logSum: logSum, lse: mm + logSum, sum: s, rest: nil, summed: true)
 }
 
 /// The gradient pass's `(logSum rounded to T, factor)`: `exp(u - T(logSum)) * factor =
