@@ -33,7 +33,7 @@ FMA_PASSES = {"broadcastTile"}
 # variants (every storage type) must have a loop with a non-temporal store (`vmovnt*`). (LLVM
 # once folded the BFloat16 narrowing into a `vpmovdw` to memory and dropped the hint.)
 STREAM_PASSES = {"scalePass", "scaleCopyPass", "expScalePass", "logSoftmaxPass", "extendedScalePass",
-                 "crossEntropyGradientStreamPass", "storeExpCompanionPass"}
+                 "crossEntropyGradientStreamPass", "storeExpGradientPass"}
 # Passes compiled for Float only (not generic): no Double variant to look for.
 FLOAT_ONLY_PASSES = {"broadcastTile", "packPanels", "logitTile", "linearForwardBlock", "linearBackwardTile"}
 
@@ -51,7 +51,7 @@ def storage_label(fname):
                  r"specialization <", fname)
     if not m: return None
     # The top-level generic arguments; a generic one (a pass's companion body, e.g.
-    # `GradientCompanion<...>` of storeExpCompanionPass) is not a storage type and is skipped.
+    # `GradientCompanion<...>` of storeExpGradientPass) is not a storage type and is skipped.
     args, depth, start, i = [], 0, m.end(), m.end()
     while i < len(fname):
         c = fname[i]

@@ -70,7 +70,33 @@ struct CrossEntropyGradient<G: KernelStorage, U: TargetTerm<G.Arithmetic>>: Elem
 /// `-u_i` of `crossEntropyGradientPass` for one combination of present inputs.
 protocol TargetTerm<T> {
   associatedtype T: KernelFloat
+  /// The term from the pass's arguments (a kind takes what it uses; those pointers are given).
+  init(t: UnsafePointer<T>?, w: UnsafePointer<T>?, b1: T, b2: T)
   func negated(_ s: some VectorSlot<T>) -> T.Vector
+}
+
+extension ConstantTarget {
+  @inline(always)
+  init(t _: UnsafePointer<T>?, w _: UnsafePointer<T>?, b1 _: T, b2: T) { self.init(vb2: T.Vector(repeating: b2)) }
+}
+
+extension WeightedTarget {
+  @inline(always)
+  init(t _: UnsafePointer<T>?, w: UnsafePointer<T>?, b1 _: T, b2: T) { self.init(w: w!, vb2: T.Vector(repeating: b2)) }
+}
+
+extension AffineTarget {
+  @inline(always)
+  init(t: UnsafePointer<T>?, w _: UnsafePointer<T>?, b1: T, b2: T) {
+    self.init(t: t!, vb1: T.Vector(repeating: b1), vb2: T.Vector(repeating: b2))
+  }
+}
+
+extension WeightedAffineTarget {
+  @inline(always)
+  init(t: UnsafePointer<T>?, w: UnsafePointer<T>?, b1: T, b2: T) {
+    self.init(t: t!, w: w!, vb1: T.Vector(repeating: b1), vb2: T.Vector(repeating: b2))
+  }
 }
 
 /// `u = b2`.

@@ -19,9 +19,7 @@ import SoftmaxKernelsCore
 /// 2026-12-01), Gelem/s at 1 / 2 threads, before -> after: Float 1.38 / 2.65 -> 1.70 / 2.87 and
 /// 1.41 / 2.75 -> 1.62 / 3.12; BFloat16 1.77 / 3.49 -> 1.90 / 3.59 and 2.01 / 3.43 -> 2.10 /
 /// 3.26; Float16 1.84 / 3.14 -> 1.96 / 2.89 and 1.84 / 3.53 -> 2.10 / 3.76 (the 16-bit
-/// gradients are half the bytes: their pass weighed less). In the disassembly the companion's
-/// fields (pointers, broadcast constants) are loaded again for every vector (it is passed by
-/// reference and the loop's stores may alias it): about 6 loads per vector, left as is.
+/// gradients are half the bytes: their pass weighed less).
 ///
 /// Results: every entry is the same function of the same values as in the pass run on its own
 /// (the pass is elementwise), and the fixed entries are computed before either, so the
@@ -65,17 +63,18 @@ struct PendingGradient<G: KernelStorage> {
   ) -> RowLogSumExp where X.Arithmetic == T {
     precondition(streaming)
     let head = head, limit = companionCount
-    let vb1 = T.Vector(repeating: b1), vb2 = T.Vector(repeating: b2)
-    func run(_ u: some TargetTerm<T>) -> RowLogSumExp {
-      let body = CrossEntropyGradient(e: e, dx: dx, va: T.Vector(repeating: a), u: u)
-      let companion = GradientCompanion(body: body, prefetch: NextRowPrefetch(next: next), head: head, limit: limit)
-      return rowLogSumExp(x, count, storing: nextExps, companion: companion)
+    func run<U: TargetTerm<T>>(_ kind: U.Type) -> RowLogSumExp {
+      rowLogSumExp(x, count) { m in
+        storeExpGradientPass(
+          x, nextExps, count, max: m, prefetching: next, gradient: e, dx, a: a, t: t, w: w, b1: b1, b2: b2,
+          head: head, limit: limit, kind)
+      }
     }
     switch (t, w) {
-    case (nil, nil): return run(ConstantTarget(vb2: vb2))
-    case (nil, let w?): return run(WeightedTarget(w: w, vb2: vb2))
-    case (let t?, nil): return run(AffineTarget(t: t, vb1: vb1, vb2: vb2))
-    case (let t?, let w?): return run(WeightedAffineTarget(t: t, w: w, vb1: vb1, vb2: vb2))
+    case (nil, nil): return run(ConstantTarget<T>.self)
+    case (nil, _?): return run(WeightedTarget<T>.self)
+    case (_?, nil): return run(AffineTarget<T>.self)
+    case (_?, _?): return run(WeightedAffineTarget<T>.self)
     }
   }
 
@@ -122,4 +121,23 @@ struct GradientCompanion<B: ElementwiseBody, P: LinePrefetch>: LinePrefetch {
       body.step(StreamSlot<B.T>(index: head &+ j))
     }
   }
+}
+
+/// `storeExpPass` of the row `x` (`exp(x_i - m)` into `y`, their sum returned; the same loop,
+/// so the same sum) that also prefetches the row `next` and, once per full vector of
+/// exponentials at element offset `j < limit`, writes the pending row's gradient vector
+/// `dx_k = a e_k - u_k`, `k = head + j`, with a streaming store (`PendingGradient`). The term
+/// `u` of kind `U` is built here from scalars, so that its constants stay in registers: a
+/// companion built by the caller and passed by reference had its fields loaded again for
+/// every vector (the loop's stores may alias it; 6 loads per vector in the disassembly).
+func storeExpGradientPass<X: KernelStorage, G: KernelStorage, U: TargetTerm<X.Arithmetic>>(
+  _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<X.Arithmetic>, _ count: Int, max m: X.Arithmetic,
+  prefetching next: UnsafePointer<X>, gradient e: UnsafePointer<X.Arithmetic>, _ dx: UnsafeMutablePointer<G>,
+  a: X.Arithmetic, t: UnsafePointer<X.Arithmetic>?, w: UnsafePointer<X.Arithmetic>?, b1: X.Arithmetic,
+  b2: X.Arithmetic, head: Int, limit: Int, _: U.Type
+) -> Double where G.Arithmetic == X.Arithmetic {
+  typealias T = X.Arithmetic
+  let body = CrossEntropyGradient(e: e, dx: dx, va: T.Vector(repeating: a), u: U(t: t, w: w, b1: b1, b2: b2))
+  let companion = GradientCompanion(body: body, prefetch: NextRowPrefetch(next: next), head: head, limit: limit)
+  return expSums(x, y, count, max: m, split: false, companion).sum
 }

@@ -51,19 +51,10 @@ func rowLogSumExp<X: KernelStorage>(
   }
 }
 
-/// `rowLogSumExp` storing `e_i` in `e`, whose sum pass calls `companion.line(j)` once per full
-/// vector (`storeExpCompanionPass`). The pass runs, and `summed` is true, exactly when the
-/// row's maximum is finite.
-func rowLogSumExp<X: KernelStorage, C: LinePrefetch>(
-  _ x: UnsafePointer<X>, _ n: Int, storing e: UnsafeMutablePointer<X.Arithmetic>, companion: C
-) -> RowLogSumExp {
-  rowLogSumExp(x, n) { m in storeExpCompanionPass(x, e, n, max: m, companion) }
-}
-
 /// The maximum pass, the special rows, then `sum(m)` (the exponential sum pass) for a finite
-/// maximum `m`.
+/// maximum `m`: it runs, and `summed` is true, exactly when the row's maximum is finite.
 @inline(__always)
-private func rowLogSumExp<X: KernelStorage>(
+func rowLogSumExp<X: KernelStorage>(
   _ x: UnsafePointer<X>, _ n: Int, sum: (X.Arithmetic) -> Double
 ) -> RowLogSumExp {
   typealias T = X.Arithmetic

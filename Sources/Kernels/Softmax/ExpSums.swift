@@ -169,14 +169,3 @@ func storeExpPrefetchPass<T: KernelFloat, X: KernelStorage>(
 ) -> Double where X.Arithmetic == T {
   expSums(x, y, count, max: m, split: false, NextRowPrefetch(next: next)).sum
 }
-
-/// `storeExpPass` calling `companion.line(j)` once for each full vector of exponentials, at
-/// its element offset `j` (`0, lanes, 2 lanes, ...` below `count - count % lanes`, each once):
-/// the cross-entropy gradient of the previous row is written during this pass
-/// (`PendingGradient`), its stores overlapping this pass's arithmetic. The sum is the same as
-/// `storeExpPass`'s: the loop is the same.
-func storeExpCompanionPass<T: KernelFloat, X: KernelStorage, C: LinePrefetch>(
-  _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<T>, _ count: Int, max m: T, _ companion: C
-) -> Double where X.Arithmetic == T {
-  expSums(x, y, count, max: m, split: false, companion).sum
-}

@@ -73,7 +73,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
     case .crossEntropy:
       ["maxPass", "sumExpPass", "sumExpPrefetchPass", "storeExpPass", "storeExpPrefetchPass", "sumPass", "dotPass",
        "gapSumPass", "gapDotPass", "gapTripleDotPass", "crossEntropyGradientPass", "crossEntropyGradientStreamPass",
-       "storeExpCompanionPass", "softcapPass", "softcapWithChainPass", "softcapChainPass"]
+       "storeExpGradientPass", "softcapPass", "softcapWithChainPass", "softcapChainPass"]
     case .sphericalZLoss: ["sumPass", "squaredDeviationPass", "affinePass"]
     case .stableMaxCrossEntropy: ["stableMaxSumPass", "stableMaxGradientPass"]
     case .binaryCrossEntropy: ["bceLoop", "rangePass"]
@@ -94,7 +94,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
   package var exponentialPasses: Set<String> {
     Set(passes).intersection([
       "sumExpPass", "sumExpPrefetchPass", "sumExpSplitPass", "storeExpPass", "storeExpPrefetchPass",
-      "storeExpCompanionPass", "expScalePass", "extendedSumPass",
+      "storeExpGradientPass", "expScalePass", "extendedSumPass",
       "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass", "softcapPass", "softcapWithChainPass", "sigmoidPass", "plainSigmoidPass", "logSigmoidPass",
       "softplusSmoothPass",
       "sigmoidGradientPass", "logSigmoidGradientPass", "softplusGradientPass", "bceLoop",
