@@ -148,12 +148,22 @@ nonisolated(unsafe) var blackHole: Float = 0
 /// How far ahead the "+ prefetch" roofline loops prefetch: 8 KiB. 2 KiB and 8 KiB read equally
 /// fast on the Intel Xeon of 2026-11-30 (13.7 / 27.0 GB/s at 1 / 2 threads, against 11.3 / 21.9
 /// without a prefetch).
+///
+/// The read pattern also prefetches 32 KiB and 128 KiB ahead (128 KiB: one row of W2-W6, the
+/// distance of the row kernels' next-row prefetch). On that Xeon on 2026-12-02, busy neighbours,
+/// two runs, GB/s at 2 threads: 8 KiB 22.7 / 17.4, 32 KiB 22.8 / 20.9, 128 KiB 21.9 / 22.0; the
+/// run of 2026-12-01 23:27 had only the 8 KiB variant, read 15.8 GB/s, and cross-entropy's loss
+/// (W5) 16.4: a bound the kernel beat. Reading the range as 2 or 4 streams in lockstep (more
+/// misses in flight) was tried in the same runs and never the fastest (1 thread 9.2-10.5
+/// against 11.3-12.0 with a prefetch): not kept.
 let rooflinePrefetchAhead = 2048
 
 let rooflinePatterns: [RooflinePattern] = [
   RooflinePattern(name: "read", bytesPerElement: 4, variants: [
     ("SIMD", { a, _, _, r in blackHole += readSum(a, r) }),
     ("SIMD + prefetch", { a, _, _, r in blackHole += readSum(a, r, prefetchAhead: rooflinePrefetchAhead) }),
+    ("SIMD + prefetch 32 KiB", { a, _, _, r in blackHole += readSum(a, r, prefetchAhead: 8192) }),
+    ("SIMD + prefetch 128 KiB", { a, _, _, r in blackHole += readSum(a, r, prefetchAhead: 32768) }),
   ]),
   RooflinePattern(name: "write", bytesPerElement: 4, variants: [
     ("memset", { _, _, c, r in memset(c + r.lowerBound, 0, r.count * 4) }),

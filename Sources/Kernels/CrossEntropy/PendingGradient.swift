@@ -39,12 +39,8 @@ struct PendingGradient<G: KernelStorage> {
   var target: (index: Int, value: G)? = nil
 
   /// The first element of `dx` on a boundary aligned to a vector (what a streaming store
-  /// needs), as `forEachVectorStreaming` finds it.
-  private var head: Int {
-    let size = MemoryLayout<G>.stride, vectorBytes = T.Vector.scalarCount * size
-    let offset = Int(bitPattern: UnsafeRawPointer(dx)) % vectorBytes
-    return min(count, (vectorBytes - offset) % vectorBytes / size)
-  }
+  /// needs), as `forEachVectorStreaming` finds it (`streamingHead`).
+  private var head: Int { streamingHead(count, to: dx, lanes: T.Vector.scalarCount) }
 
   /// The elements from `head` on that the companion writes: the full vectors of
   /// `head..<count` (all visited by the next row's pass, whose full vectors cover

@@ -122,6 +122,20 @@ func forEachVector<B: ElementwiseBody>(_ count: Int, _ body: B) {
   forEachVector(count, &body)
 }
 
+/// The elements of `destination` before its first boundary aligned to a vector of `lanes`
+/// elements (at most `count`): where a pass's streaming stores start. The streaming store of a
+/// vector needs the vector's own alignment: 64 bytes for Float and Double, 32 for the 16-bit
+/// types (a 64-byte boundary would leave up to 31 16-bit elements before it: more than a
+/// partial vector holds). A typed pointer is aligned to its element, so the boundary is a
+/// whole number of elements away. `forEachVectorStreaming` and the pipelined gradient
+/// (`PendingGradient`) must agree on it: both call this.
+@inline(always)
+func streamingHead<S>(_ count: Int, to destination: UnsafeMutablePointer<S>, lanes: Int) -> Int {
+  let size = MemoryLayout<S>.stride, vectorBytes = lanes * size
+  let offset = Int(bitPattern: UnsafeRawPointer(destination)) % vectorBytes
+  return min(count, (vectorBytes - offset) % vectorBytes / size)
+}
+
 /// `forEachVector` for a pass whose one output `destination` leaves the cache: the full
 /// vectors from the first boundary of `destination` aligned to the vector's size on are written with streaming
 /// stores (no read-for-ownership of the output's lines), the elements before that boundary and
@@ -131,15 +145,8 @@ func forEachVector<B: ElementwiseBody>(_ count: Int, _ body: B) {
 func forEachVectorStreaming<B: ElementwiseBody, S: KernelStorage>(
   _ count: Int, to destination: UnsafeMutablePointer<S>, _ body: inout B
 ) where S.Arithmetic == B.T {
-  let lanes = B.T.Vector.scalarCount, size = MemoryLayout<S>.stride
-  // The streaming store of a vector needs the vector's own alignment: 64 bytes for Float and
-  // Double, 32 for the 16-bit types. The head before the first such boundary is then shorter
-  // than a vector (a 64-byte boundary would leave up to 31 16-bit elements: more than a
-  // partial vector holds). A typed pointer is aligned to its element, so the boundary is a
-  // whole number of elements away.
-  let vectorBytes = lanes * size
-  let offset = Int(bitPattern: UnsafeRawPointer(destination)) % vectorBytes
-  let head = min(count, (vectorBytes - offset) % vectorBytes / size)
+  let lanes = B.T.Vector.scalarCount
+  let head = streamingHead(count, to: destination, lanes: lanes)
   if head > 0 { body.step(PartialSlot<B.T>(index: 0, valid: head)) }
   let fullEnd = count - (count - head) % lanes
   var i = head
