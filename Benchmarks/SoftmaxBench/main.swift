@@ -307,31 +307,60 @@ print("  bound per pattern: " + rooflinePatterns.map { p in
 
 // MARK: Cells
 print("\n\("cell".padding(toLength: 36, withPad: " ", startingAt: 0)) median GB/s   best GB/s   % of bound   check error  Gelem/s")
+// The cells of one workload at one thread count (every algorithm and level) are timed in
+// rounds, one call of each cell per round: the host's load drifts over minutes (the same
+// binary's cell moved 18.8-23.1 GB/s between consecutive calls on 2026-12-01), and
+// interleaving makes each cell's median see the same drift, so the comparisons the benchmark
+// is for (`automatic` against the other algorithms, one level against another) are not decided
+// by when a cell ran. Each cell is warmed up and checked before the rounds.
 var results: [Result] = []
-for (k, (w, a, l, t)) in cells.enumerated() {
-  let name = cellName(w, a, l, t)
-  var times: [Double] = []
-  let err: Double
-  do {
-    try w.run(x.pointer, y.pointer, a, t, l)  // warm-up
-    for _ in 0..<settings.repetitions {
-      times.append(try seconds { try w.run(x.pointer, y.pointer, a, t, l) })
+var groups: [[Int]] = []
+var groupOf: [String: Int] = [:]
+for (k, (w, _, _, t)) in cells.enumerated() {
+  let key = "\(w.id) \(t)"
+  if let g = groupOf[key] { groups[g].append(k) } else { groupOf[key] = groups.count; groups.append([k]) }
+}
+var done = 0
+for group in groups {
+  var times: [Int: [Double]] = [:], errors: [Int: Double] = [:]
+  for k in group {
+    let (w, a, l, t) = cells[k]
+    do {
+      try w.run(x.pointer, y.pointer, a, t, l)  // warm-up
+      errors[k] = try w.check(x.pointer, y.pointer, t, l)
+      times[k] = []
+    } catch {
+      print("  \(cellName(w, a, l, t)): error \(error)")
     }
-    err = try w.check(x.pointer, y.pointer, t, l)
-  } catch {
-    print("  \(name): error \(error)")
-    continue
   }
-  let bytes = Double(w.rows * w.columns * w.bytesPerElement)
-  let med = bytes / median(times) / 1e9, best = bytes / times.min()! / 1e9
-  let bound = roofline[w.bound]?[t] ?? .nan
-  results.append(Result(cell: name, workload: w.id, algorithm: a?.rawValue ?? "-", isa: l.description,
-                        threads: t, medianGBs: med, bestGBs: best, bound: w.bound, boundGBs: bound,
-                        percentOfBound: 100 * med / bound, maxRowSumError: err,
-                        medianGElements: med / Double(w.bytesPerElement)))
-  print(String(format: "%@ %10.2f %11.2f %11.0f%% %15.2e %9.2f   [%d/%d]",
-               name.padding(toLength: 36, withPad: " ", startingAt: 0), med, best, 100 * med / bound,
-               err, med / Double(w.bytesPerElement), k + 1, cells.count))
+  let live = group.filter { times[$0] != nil }
+  for _ in 0..<settings.repetitions {
+    for k in live where times[k] != nil {
+      let (w, a, l, t) = cells[k]
+      do {
+        times[k]!.append(try seconds { try w.run(x.pointer, y.pointer, a, t, l) })
+      } catch {
+        print("  \(cellName(w, a, l, t)): error \(error)")
+        times[k] = nil
+      }
+    }
+  }
+  for k in group {
+    done += 1
+    guard let times = times[k], let err = errors[k] else { continue }
+    let (w, a, l, t) = cells[k]
+    let name = cellName(w, a, l, t)
+    let bytes = Double(w.rows * w.columns * w.bytesPerElement)
+    let med = bytes / median(times) / 1e9, best = bytes / times.min()! / 1e9
+    let bound = roofline[w.bound]?[t] ?? .nan
+    results.append(Result(cell: name, workload: w.id, algorithm: a?.rawValue ?? "-", isa: l.description,
+                          threads: t, medianGBs: med, bestGBs: best, bound: w.bound, boundGBs: bound,
+                          percentOfBound: 100 * med / bound, maxRowSumError: err,
+                          medianGElements: med / Double(w.bytesPerElement)))
+    print(String(format: "%@ %10.2f %11.2f %11.0f%% %15.2e %9.2f   [%d/%d]",
+                 name.padding(toLength: 36, withPad: " ", startingAt: 0), med, best, 100 * med / bound,
+                 err, med / Double(w.bytesPerElement), done, cells.count))
+  }
 }
 
 // --json / --csv now, again after each later section (a crash there keeps these results).
