@@ -312,7 +312,10 @@ print("\n\("cell".padding(toLength: 36, withPad: " ", startingAt: 0)) median GB/
 // binary's cell moved 18.8-23.1 GB/s between consecutive calls on 2026-12-01), and
 // interleaving makes each cell's median see the same drift, so the comparisons the benchmark
 // is for (`automatic` against the other algorithms, one level against another) are not decided
-// by when a cell ran. Each cell is warmed up and checked before the rounds.
+// by when a cell ran. Each cell is warmed up and checked before the rounds; each round starts
+// one cell later than the one before (in the first interleaved run, 2026-12-02 01:53, the cell
+// timed first in every round, `automatic`, came out 1-8% below the cell of the algorithm it
+// runs, the same kernel, in 7 of the 8 rows of W1-W4 at 1 and 2 threads).
 var results: [Result] = []
 var groups: [[Int]] = []
 var groupOf: [String: Int] = [:]
@@ -334,8 +337,11 @@ for group in groups {
     }
   }
   let live = group.filter { times[$0] != nil }
-  for _ in 0..<settings.repetitions {
-    for k in live where times[k] != nil {
+  for round in 0..<settings.repetitions {
+    // Each round starts one cell later, so no cell always follows the same one.
+    for i in live.indices {
+      let k = live[(i + round) % live.count]
+      guard times[k] != nil else { continue }
       let (w, a, l, t) = cells[k]
       do {
         times[k]!.append(try seconds { try w.run(x.pointer, y.pointer, a, t, l) })
