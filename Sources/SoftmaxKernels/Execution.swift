@@ -168,11 +168,12 @@ extension ExecutionPlan {
     return withUnsafeTemporaryAllocation(of: P.self, capacity: groups) { buffer in
       let base = buffer.baseAddress!
       let t = max(1, min(threads, groups))
+      // Thread i runs a contiguous block of groups, so the last row of one of its groups is
+      // followed by the first row of its next group: the loss kernels prefetch that row
+      // (`CrossEntropyBatch.prefetchNextRow`), and the hardware prefetcher keeps its stream.
       parallelFor(t) { i in
-        var g = i
-        while g < groups {
+        for g in (groups * i / t)..<(groups * (i + 1) / t) {
           (base + g).initialize(to: body(group(g)))
-          g += t
         }
       }
       var total = base.move()

@@ -52,7 +52,10 @@ func crossEntropyRows<X: KernelStorage, T: KernelFloatLog>(
   for r in rows {
     let rawRow = b.logits + r * b.logitsStride
     let dx = b.gradient.map { $0 + r * b.gradientStride }
-    let next = b.prefetchNextRow && r + 1 < rows.upperBound ? rawRow + b.logitsStride : nil
+    // The next row of the batch, also past this group: the caller runs a thread's groups in
+    // row order (`ExecutionPlan.mapRowGroups`), so it is this thread's next row but at the end
+    // of its last group (one wasted prefetch per thread and call).
+    let next = b.prefetchNextRow && r + 1 < b.rows ? rawRow + b.logitsStride : nil
     guard let scratch else {
       let rowExps = pipelined && r & 1 == 1 ? exps.map { $0 + n } : exps
       pending = crossEntropyRow(
