@@ -32,7 +32,7 @@ FMA_PASSES = {"broadcastTile"}
 # Passes that write their output with streaming stores when asked: at x86-64-v4 and v3 each of their
 # variants (every storage type) must have a loop with a non-temporal store (`vmovnt*`). (LLVM
 # once folded the BFloat16 narrowing into a `vpmovdw` to memory and dropped the hint.)
-STREAM_PASSES = {"scalePass", "scaleCopyPass", "expScalePass", "logSoftmaxPass", "extendedScalePass",
+STREAM_PASSES = {"scalePass", "scaleCopyPass", "expScalePass", "expScalePrefetchPass", "logSoftmaxPass", "extendedScalePass",
                  "crossEntropyGradientStreamPass", "storeExpGradientPass"}
 # Passes compiled for Float only (not generic): no Double variant to look for.
 FLOAT_ONLY_PASSES = {"broadcastTile", "packPanels", "logitTile", "linearForwardBlock", "linearBackwardTile"}

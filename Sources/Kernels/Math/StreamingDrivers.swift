@@ -22,6 +22,8 @@ import SoftmaxKernelsCore
 /// once on writing).
 protocol VectorSlot<T> {
   associatedtype T: KernelFloat
+  /// The slot's first element.
+  var index: Int { get }
   /// The vector of `p` at this slot; at a partial slot the lanes past the row are `pad`.
   func read<S: KernelStorage>(_ p: UnsafePointer<S>, pad: T) -> T.Vector where S.Arithmetic == T
   /// Writes `v` to `p` at this slot (at a partial slot only the lanes inside the row).

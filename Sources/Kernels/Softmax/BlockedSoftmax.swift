@@ -19,7 +19,8 @@ import Darwin
 /// `next`) is prefetched when the batch asks for it (`ForwardBatch.prefetchNextBlock`). Then
 /// `M = max_c m_c`, `S = sum_c s_c e^(m_c - M)` (Double, compensated, in block order), and the
 /// last pass writes `y_i = e_i RN(e^(m_c - M) / S)` block by block, `e_i` reloaded from
-/// `stored` or recomputed. Taking the row's maximum first instead reads a row longer than the
+/// `stored` or recomputed (then prefetching the block this thread writes next, with
+/// `prefetchNextBlock`: `expScalePrefetchPass`). Taking the row's maximum first instead reads a row longer than the
 /// level-2 cache twice from beyond it (measured in <doc:Algorithms>).
 ///
 /// Results: the same for every thread count (the blocks, their order and each block's
@@ -90,7 +91,7 @@ func blockedSoftmax<X: KernelStorage, Y: KernelStorage>(
       // A NaN input: nothing else makes a sum NaN here.
       if sum.isNaN { return nanRow(b, r, y, chunker) }
       b.logSumExp?[r] = Y.narrowed(T(m + log(sum)))
-      softmaxLastPass(b, x, y, chunker, stored: stored) { c in
+      softmaxLastPass(b, x, y, chunker, stored: stored, prefetchingBlocks: b.prefetchNextBlock) { c in
         let k = c.lowerBound / reproducibleBlock
         let scale = T(expOfDifference(Double(maxima[k]), m) / sum)
         return (scale: scale, reference: maxima[k] == -.infinity ? 0 : maxima[k])

@@ -43,13 +43,16 @@ func nanRow<X: KernelStorage, Y: KernelStorage>(
 /// The last pass of a softmax row, chunk by chunk: `y_i = e_i * scale`, with `e_i` reloaded
 /// from `stored` (scaled in place when `stored` is the output) or recomputed as
 /// `exp(x_i - reference)`; `factors` gives each chunk's `scale` and `reference` (one pair for
-/// the whole row in `finish`, one per block in `blockedSoftmax`).
+/// the whole row in `finish`, one per block in `blockedSoftmax`). `prefetchingBlocks`: a
+/// recomputing pass prefetches the block this thread writes next (`expScalePrefetchPass`; the
+/// blocks of a row longer than one block, read from beyond the cache).
 func softmaxLastPass<X: KernelStorage, Y: KernelStorage>(
   _ b: ForwardBatch<X, Y>, _ x: UnsafePointer<X>, _ y: UnsafeMutablePointer<Y>, _ chunker: Chunker,
-  stored: UnsafeMutablePointer<X.Arithmetic>?,
+  stored: UnsafeMutablePointer<X.Arithmetic>?, prefetchingBlocks: Bool = false,
   factors: (Range<Int>) -> (scale: X.Arithmetic, reference: X.Arithmetic)
 ) where Y.Arithmetic == X.Arithmetic {
   let inPlace = stored.map { Int(bitPattern: $0) == Int(bitPattern: y) } ?? false
+  let stride = chunker.blockStride * reproducibleBlock
   chunker.run { c in
     let (scale, reference) = factors(c)
     let (lo, n) = (c.lowerBound, c.count)
@@ -59,6 +62,10 @@ func softmaxLastPass<X: KernelStorage, Y: KernelStorage>(
       } else {
         scaleCopyPass(e + lo, y + lo, n, by: scale, streaming: b.streamingStores)
       }
+    } else if prefetchingBlocks && lo + stride < b.columns {
+      expScalePrefetchPass(
+        x + lo, y + lo, n, max: reference, scale: scale, streaming: b.streamingStores,
+        prefetching: x + lo + stride)
     } else {
       expScalePass(x + lo, y + lo, n, max: reference, scale: scale, streaming: b.streamingStores)
     }

@@ -55,7 +55,8 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
     switch self {
     case .softmax:
       ["maxPass", "sumExpPass", "sumExpPrefetchPass", "storeExpPass", "storeExpPrefetchPass",
-       "scalePass", "scaleCopyPass", "expScalePass", "extendedSumPass", "extendedScalePass", "onlineSumPass"]
+       "scalePass", "scaleCopyPass", "expScalePass", "expScalePrefetchPass", "extendedSumPass", "extendedScalePass",
+       "onlineSumPass"]
     case .logSoftmax:
       ["maxPass", "sumExpPass", "sumExpPrefetchPass", "sumExpSplitPass", "logSoftmaxPass",
        "extendedSumPass", "onlineSumPass"]
@@ -94,7 +95,7 @@ package enum CatalogKernel: String, CaseIterable, Sendable {
   package var exponentialPasses: Set<String> {
     Set(passes).intersection([
       "sumExpPass", "sumExpPrefetchPass", "sumExpSplitPass", "storeExpPass", "storeExpPrefetchPass",
-      "storeExpGradientPass", "expScalePass", "extendedSumPass",
+      "storeExpGradientPass", "expScalePass", "expScalePrefetchPass", "extendedSumPass",
       "extendedScalePass", "onlineSumPass", "logSoftmaxBackwardPass", "softcapPass", "softcapWithChainPass", "sigmoidPass", "plainSigmoidPass", "logSigmoidPass",
       "softplusSmoothPass",
       "sigmoidGradientPass", "logSigmoidGradientPass", "softplusGradientPass", "bceLoop",
